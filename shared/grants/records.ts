@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import type { GrantId, RequestId, SlackUserId } from '../ids.js';
+
+/** Records read back from Redis are checked like any other outside input. */
+const num = z.coerce.number();
+const optNum = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s === '' ? undefined : Number(s)));
+const optStr = z
+  .string()
+  .optional()
+  .transform((s) => (s === '' ? undefined : s));
+const flag = z
+  .string()
+  .optional()
+  .transform((s) => s === '1');
+
+export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
+export const GRANT_STATUSES = ['active', 'revoked', 'expired'] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+export type GrantStatus = (typeof GRANT_STATUSES)[number];
+
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
+const RequestHash = z.object({
+  id: z.string(),
+  kind: z.enum(['access', 'extension']),
+  status: z.enum(REQUEST_STATUSES),
+  requester: z.string(),
+  email: z.string().default(''),
+  resource: z.string(),
+  role: z.string(),
+  durationMs: num,
+  reason: z.string(),
+  breakGlass: flag,
+  approvalsRequired: num,
+  selfApproval: flag,
+  createdAt: num,
+  pendingUntil: num,
+  decidedAt: optNum,
+  decidedBy: optStr,
+  denyReason: optStr,
+  grantId: optStr,
+  extendsGrant: optStr,
+  channel: optStr,
+  ts: optStr,
+  threadTs: optStr,
+  grantStatus: z.enum(GRANT_STATUSES).optional(),
+  issuedAt: optNum,
+  expiresAt: optNum,
+  endedAt: optNum,
+  endedBy: optStr,
+});
+
+/** An access request (or a request to extend a grant) and, once approved, its grant's story. */
+export interface AccessRequest {
+  id: RequestId;
+  kind: 'access' | 'extension';
+  status: RequestStatus;
+  requester: SlackUserId;
+  email: string;
+  resource: string;
+  role: string;
+  durationMs: number;
+  reason: string;
+  breakGlass: boolean;
+  approvalsRequired: number;
+  selfApproval: boolean;
+  approvals: SlackUserId[];
+  createdAt: number;
+  pendingUntil: number;
+  decidedAt?: number | undefined;
+  decidedBy?: SlackUserId | undefined;
+  denyReason?: string | undefined;
+  grantId?: GrantId | undefined;
+  extendsGrant?: GrantId | undefined;
+  message?: SlackMessageRef | undefined;
+  /** For extensions: the thread of the original approval message. */
+  threadTs?: string | undefined;
+  grantStatus?: GrantStatus | undefined;
+  issuedAt?: number | undefined;
+  expiresAt?: number | undefined;
+  endedAt?: number | undefined;
+  endedBy?: SlackUserId | undefined;
+}
+
+export function parseRequest(hash: Record<string, string>, approvals: string[]): AccessRequest | undefined {
+  if (!hash.id) return undefined;
+  const r = RequestHash.parse(hash);
+  return {
+    ...r,
+    id: r.id as RequestId,
+    requester: r.requester as SlackUserId,
+    approvals: [...approvals].sort() as SlackUserId[],
+    decidedBy: r.decidedBy as SlackUserId | undefined,
+    grantId: r.grantId as GrantId | undefined,
+    extendsGrant: r.extendsGrant as GrantId | undefined,
+    endedBy: r.endedBy as SlackUserId | undefined,
+    message: r.channel && r.ts ? { channel: r.channel, ts: r.ts } : undefined,
+  };
+}
+
+/** The live grant the authorizer checks on every request; its Redis key expires with it. */
+export interface LiveGrant {
+  id: GrantId;
+  requestId: RequestId;
+  status: 'active' | 'revoked';
+  user: SlackUserId;
+  email: string;
+  resource: string;
+  role: string;
+  expiresAt: number;
+}
+
+/** The fields of the grant hash, in the order `HMGET` reads them on the hot path. */
+export const LIVE_GRANT_FIELDS = [
+  'status',
+  'user',
+  'email',
+  'resource',
+  'role',
+  'expiresAt',
+  'requestId',
+] as const;
+
+export function parseLiveGrant(id: string, values: (string | null)[]): LiveGrant | undefined {
+  const [status, user, email, resource, role, expiresAt, requestId] = values;
+  if (!status || !user || !resource || !role || !expiresAt || !requestId) return undefined;
+  if (status !== 'active' && status !== 'revoked') return undefined;
+  return {
+    id: id as GrantId,
+    requestId: requestId as RequestId,
+    status,
+    user: user as SlackUserId,
+    email: email ?? '',
+    resource,
+    role,
+    expiresAt: Number(expiresAt),
+  };
+}

@@ -1,0 +1,35 @@
+import type { GrantId, RequestId, SlackUserId } from '../ids.js';
+
+/**
+ * Every Redis key jitgate uses is built here. The prefix is wrapped in a hash tag (`{jitgate}`) so
+ * that all of them live in one Redis Cluster slot and multi-key Lua scripts stay legal there.
+ *
+ * @example const keys = redisKeys('jitgate'); keys.grant(id) // '{jitgate}:grant:g_…'
+ */
+export function redisKeys(prefix: string) {
+  const p = `{${prefix}}`;
+  return {
+    prefix: p,
+    /** BullMQ's own prefix: its keys carry the same hash tag. */
+    queuePrefix: `${p}:q`,
+    request: (id: RequestId | string) => `${p}:req:${id}`,
+    requestApprovals: (id: RequestId | string) => `${p}:req:${id}:approvals`,
+    grant: (id: GrantId | string) => `${p}:grant:${id}`,
+    /** The grant's history after its live key has expired (kept for Slack updates and audit). */
+    grantRecord: (id: GrantId | string) => `${p}:grantrec:${id}`,
+    userGrants: (user: SlackUserId | string) => `${p}:user:${user}:grants`,
+    userRequests: (user: SlackUserId | string) => `${p}:user:${user}:requests`,
+    pendingRequests: `${p}:pending`,
+    activeGrants: `${p}:active`,
+    redeemCode: (codeHash: string) => `${p}:code:${codeHash}`,
+    redeemCodeUsed: (codeHash: string) => `${p}:code:${codeHash}:used`,
+    /** Marks a Slack delivery as handled, so a replay or retry changes nothing twice. */
+    delivery: (id: string) => `${p}:delivery:${id}`,
+    auditStream: `${p}:audit`,
+    auditHead: `${p}:audit:head`,
+    /** Pub/sub channel on which revocations reach every authorizer. */
+    revocations: `${p}:revocations`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,136 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyAudit } from '../../shared/audit/chain.js';
+import { systemClock } from '../../shared/clock.js';
+import { isJitgateError } from '../../shared/errors.js';
+import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
+import { newRequestId, type SlackUserId } from '../../shared/ids.js';
+import { type TestRedis, testRedis } from '../support/redis.js';
+
+const ALICE = 'U0ALICE' as SlackUserId;
+const BOB = 'U0BOB' as SlackUserId;
+const CAROL = 'U0CAROL' as SlackUserId;
+
+function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
+  return {
+    id: newRequestId(),
+    kind: 'access',
+    requester: ALICE,
+    email: 'alice@example.com',
+    resource: 'grafana',
+    role: 'viewer',
+    durationMs: 60_000,
+    reason: 'INC-123',
+    breakGlass: false,
+    approvalsRequired: 1,
+    selfApproval: false,
+    pendingTimeoutMs: 60_000,
+    ...overrides,
+  };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'none';
+  } catch (err) {
+    if (isJitgateError(err)) return err.code;
+    throw err;
+  }
+}
+
+describe('AccessStore against real Redis', () => {
+  let t: TestRedis;
+  let store: AccessStore;
+  const events: Record<string, unknown>[] = [];
+  beforeEach(async () => {
+    t = await testRedis();
+    events.length = 0;
+    store = new AccessStore(t.redis, {
+      prefix: t.prefix,
+      clock: systemClock,
+      auditSink: (e) => events.push(e),
+    });
+  });
+  afterEach(async () => t.cleanup());
+
+  it('when 50 approvals race on one request with threshold 1, then exactly one grant is minted', async () => {
+    const req = newRequest();
+    await store.createRequest(req);
+    const approvers = Array.from({ length: 50 }, (_, i) => `U0APP${i}` as SlackUserId);
+    const results = await Promise.allSettled(approvers.map((a) => store.approve(req.id, a)));
+    const granted = results.filter((r) => r.status === 'fulfilled' && r.value.outcome === 'granted');
+    expect(granted).toHaveLength(1);
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(refused).toHaveLength(49);
+    expect(events.filter((e) => e.type === 'grant.issued')).toHaveLength(1);
+    expect(await t.redis.zcard(t.keys.activeGrants)).toBe(1);
+  });
+
+  it('when threshold is 2, then one approver twice stays pending and a second distinct approver grants', async () => {
+    const req = newRequest({ approvalsRequired: 2 });
+    await store.createRequest(req);
+    expect(await store.approve(req.id, BOB)).toEqual({ outcome: 'pending', approvals: 1 });
+    expect(await store.approve(req.id, BOB)).toEqual({ outcome: 'already_approved', approvals: 1 });
+    const decision = await store.approve(req.id, CAROL);
+    expect(decision.outcome).toBe('granted');
+    const loaded = await store.getRequest(req.id);
+    expect(loaded?.approvals).toEqual([BOB, CAROL]);
+    expect(loaded?.status).toBe('approved');
+  });
+
+  it('when the requester approves their own request, then it is refused unless self-approval is on', async () => {
+    const req = newRequest();
+    await store.createRequest(req);
+    expect(await codeOf(store.approve(req.id, ALICE))).toBe('self_approval');
+    expect((await store.getRequest(req.id))?.status).toBe('pending');
+    const own = newRequest({ selfApproval: true });
+    await store.createRequest(own);
+    expect((await store.approve(own.id, ALICE)).outcome).toBe('granted');
+  });
+
+  it('when a grant is revoked, then the live check says revoked at once, and a second revoke audits nothing', async () => {
+    const req = newRequest();
+    await store.createRequest(req);
+    await store.approve(req.id, BOB);
+    const gid = grantIdOf(req.id);
+    expect((await store.liveGrant(gid))?.status).toBe('active');
+    expect(await store.revoke(gid, BOB, 'done')).toEqual({ outcome: 'revoked', requestId: req.id });
+    expect((await store.liveGrant(gid))?.status).toBe('revoked');
+    expect(await store.revoke(gid, BOB)).toEqual({ outcome: 'already_revoked', requestId: req.id });
+    expect(events.filter((e) => e.type === 'grant.revoked')).toHaveLength(1);
+    expect((await verifyAudit(t.redis, t.keys)).ok).toBe(true);
+  });
+
+  it('when a redeem code is used twice, then the second use is refused as used', async () => {
+    const req = newRequest();
+    await store.createRequest(req);
+    await store.approve(req.id, BOB);
+    const code = await store.createRedeemCode(grantIdOf(req.id));
+    expect(await store.redeem(code)).toBe(grantIdOf(req.id));
+    expect(await codeOf(store.redeem(code))).toBe('code_used');
+    expect(await codeOf(store.redeem('x'.repeat(32)))).toBe('code_unknown');
+    const ttl = await t.redis.pttl(t.keys.redeemCode('anything'));
+    expect(ttl).toBe(-2);
+  });
+
+  it('when deny follows approve, or approve follows deny, then the first decision stands', async () => {
+    const a = newRequest();
+    await store.createRequest(a);
+    await store.approve(a.id, BOB);
+    expect(await codeOf(store.deny(a.id, CAROL))).toBe('request_not_pending');
+    const b = newRequest();
+    await store.createRequest(b);
+    await store.deny(b.id, CAROL, 'not now');
+    expect(await codeOf(store.approve(b.id, BOB))).toBe('request_not_pending');
+    expect((await store.getRequest(b.id))?.denyReason).toBe('not now');
+  });
+
+  it('when someone other than the requester cancels, then it is refused; the requester can', async () => {
+    const req = newRequest();
+    await store.createRequest(req);
+    expect(await codeOf(store.cancel(req.id, BOB))).toBe('not_allowed_to_cancel');
+    await store.cancel(req.id, ALICE);
+    expect((await store.getRequest(req.id))?.status).toBe('cancelled');
+    expect(await store.pendingRequestsOf(ALICE)).toEqual([]);
+  });
+});
