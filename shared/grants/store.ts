@@ -311,7 +311,10 @@ type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 function defineScript(redis: Redis, name: ScriptName): ScriptCall {
   const command = `jitgate_${name.toLowerCase()}`;
   let defined = DEFINED.get(redis);
-  if (!defined) DEFINED.set(redis, (defined = new Set()));
+  if (!defined) {
+    defined = new Set();
+    DEFINED.set(redis, defined);
+  }
   if (!defined.has(command)) {
     redis.defineCommand(command, { lua: lua[name] });
     defined.add(command);
