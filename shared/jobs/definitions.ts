@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * The jobs and their deterministic ids: scheduling the same thing twice (a retried Slack delivery, two
+ * bots) yields one job. BullMQ forbids `:` in custom ids, hence the dashes.
+ */
+export const JobData = z.discriminatedUnion('kind', [
+  /** End a grant at its expiry (the third of its three ends, the one that tells people). */
+  z.object({ kind: z.literal('grant-expire'), requestId: z.string(), grantId: z.string(), expiresAt: z.number() }),
+  /** Remind the holder `reminderBefore` its expiry. */
+  z.object({ kind: z.literal('grant-remind'), requestId: z.string(), grantId: z.string(), expiresAt: z.number() }),
+  /** Expire an undecided request at `pendingTimeout`. */
+  z.object({ kind: z.literal('request-timeout'), requestId: z.string() }),
+  /** Nudge the approvers of an undecided request at `nudgeAfter`. */
+  z.object({ kind: z.literal('request-nudge'), requestId: z.string() }),
+  /** One Slack effect, retried on its own: a message update or a DM. */
+  z.object({
+    kind: z.literal('notify'),
+    requestId: z.string(),
+    effect: z.enum(['refresh-message', 'request-expired', 'grant-ended']),
+    /** Part of the id only: one refresh per state of the request. */
+    state: z.string().optional(),
+  }),
+]);
+export type JobData = z.infer<typeof JobData>;
+
+export function jobIdOf(data: JobData): string {
+  switch (data.kind) {
+    case 'grant-expire':
+    case 'grant-remind':
+      return `${data.kind}-${data.grantId}-${data.expiresAt}`;
+    case 'request-timeout':
+    case 'request-nudge':
+      return `${data.kind}-${data.requestId}`;
+    case 'notify':
+      return `notify-${data.effect}-${data.requestId}${data.state ? `-${data.state.replace(/[^A-Za-z0-9_.-]/g, '_')}` : ''}`;
+  }
+}
+
+export const QUEUE_NAME = 'jitgate';

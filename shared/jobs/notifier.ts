@@ -1,0 +1,23 @@
+import type { AccessRequest } from '../grants/records.js';
+
+/**
+ * What the worker tells people. The bot implements it with Slack; tests use a recording one.
+ * Each method is one effect, so that a retried job repeats only the effect that failed.
+ * Throw `PermanentFailure` for failures that retrying cannot fix (the channel is gone).
+ */
+export interface Notifier {
+  /** Bring the request's approval message up to date with its current state (`chat.update`). */
+  refreshApprovalMessage(request: AccessRequest): Promise<void>;
+  /** Tell the requester their request timed out undecided. */
+  requestExpired(request: AccessRequest): Promise<void>;
+  /** Remind the approvers of a request still waiting for them. */
+  nudgeApprovers(request: AccessRequest): Promise<void>;
+  /** Tell the holder their grant ends soon. */
+  grantExpiringSoon(request: AccessRequest): Promise<void>;
+  /** Tell the holder their grant has ended (`grantStatus` says whether it expired or was revoked). */
+  grantEnded(request: AccessRequest): Promise<void>;
+}
+
+export class PermanentFailure extends Error {
+  override readonly name = 'PermanentFailure';
+}

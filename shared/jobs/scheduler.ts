@@ -1,0 +1,85 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock.js';
+import { unavailable } from '../errors.js';
+import type { AccessRequest } from '../grants/records.js';
+import { type JobData, jobIdOf, QUEUE_NAME } from './definitions.js';
+
+/**
+ * Schedules the lifecycle's delayed work. Every job has a deterministic id, so scheduling twice is
+ * harmless, and finished jobs are kept a day so that a late duplicate is still recognised.
+ *
+ * @example await scheduler.grantIssued(request, resource.reminderBeforeMs);
+ */
+export class JobScheduler {
+  readonly queue: Queue;
+
+  constructor(
+    connection: Redis,
+    queuePrefix: string,
+    private readonly clock: Clock,
+  ) {
+    this.queue = new Queue(QUEUE_NAME, {
+      connection,
+      prefix: queuePrefix,
+      defaultJobOptions: {
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 1_000 },
+        removeOnComplete: { age: 86_400, count: 50_000 },
+        removeOnFail: { age: 7 * 86_400 },
+      },
+    });
+  }
+
+  /** After a request is filed: its timeout and its nudge. */
+  async requestFiled(request: AccessRequest, nudgeAfterMs: number): Promise<void> {
+    const jobs: [JobData, number][] = [[{ kind: 'request-timeout', requestId: request.id }, request.pendingUntil]];
+    const nudgeAt = request.createdAt + nudgeAfterMs;
+    if (nudgeAt < request.pendingUntil) jobs.push([{ kind: 'request-nudge', requestId: request.id }, nudgeAt]);
+    await this.addAll(jobs);
+  }
+
+  /** After a grant is issued or extended: its end and the reminder before it. */
+  async grantScheduled(
+    requestId: string,
+    grantId: string,
+    expiresAt: number,
+    reminderBeforeMs: number,
+  ): Promise<void> {
+    const jobs: [JobData, number][] = [[{ kind: 'grant-expire', requestId, grantId, expiresAt }, expiresAt]];
+    const remindAt = expiresAt - reminderBeforeMs;
+    if (remindAt > this.clock.now()) jobs.push([{ kind: 'grant-remind', requestId, grantId, expiresAt }, remindAt]);
+    await this.addAll(jobs);
+  }
+
+  /** A Slack effect to (re)try through the queue, e.g. after `chat.update` failed in the bot. */
+  async notify(
+    request: Pick<AccessRequest, 'id' | 'status' | 'grantStatus' | 'approvals'>,
+    effect: 'refresh-message' | 'request-expired' | 'grant-ended',
+  ): Promise<void> {
+    const state =
+      effect === 'refresh-message'
+        ? `${request.status}-${request.grantStatus ?? 'none'}-${request.approvals.length}`
+        : undefined;
+    await this.addAll([[{ kind: 'notify', requestId: request.id, effect, ...(state ? { state } : {}) }, 0]]);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+
+  private async addAll(jobs: [JobData, number][]): Promise<void> {
+    const now = this.clock.now();
+    try {
+      await this.queue.addBulk(
+        jobs.map(([data, at]) => ({
+          name: data.kind,
+          data,
+          opts: { jobId: jobIdOf(data), delay: Math.max(0, at - now) },
+        })),
+      );
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+}
