@@ -1,0 +1,153 @@
+import type { Worker } from 'bullmq';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../shared/clock.js';
+import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
+import { newRequestId, type SlackUserId } from '../../shared/ids.js';
+import { JobScheduler } from '../../shared/jobs/scheduler.js';
+import { startWorker } from '../../shared/jobs/worker.js';
+import { connectRedisForQueue } from '../../shared/redis/connect.js';
+import { RecordingNotifier } from '../support/recording-notifier.js';
+import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+
+const ALICE = 'U0ALICE' as SlackUserId;
+const BOB = 'U0BOB' as SlackUserId;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function request(overrides: Partial<NewRequest> = {}): NewRequest {
+  return {
+    id: newRequestId(),
+    kind: 'access',
+    requester: ALICE,
+    email: 'alice@example.com',
+    resource: 'grafana',
+    role: 'viewer',
+    durationMs: 2_000,
+    reason: 'INC-1',
+    breakGlass: false,
+    approvalsRequired: 1,
+    selfApproval: false,
+    pendingTimeoutMs: 60_000,
+    ...overrides,
+  };
+}
+
+describe('jobs against real Redis and BullMQ', () => {
+  let t: TestRedis;
+  let store: AccessStore;
+  let scheduler: JobScheduler;
+  let notifier: RecordingNotifier;
+  const events: Record<string, unknown>[] = [];
+  const workers: Worker[] = [];
+  const queueConnection = connectRedisForQueue(REDIS_URL);
+
+  function worker(): Worker {
+    const w = startWorker({
+      connection: queueConnection,
+      queuePrefix: t.keys.queuePrefix,
+      store,
+      scheduler,
+      notifier,
+      log: pino({ level: 'silent' }),
+      reminderBeforeMs: () => 1_000,
+    });
+    workers.push(w);
+    return w;
+  }
+
+  beforeEach(async () => {
+    t = await testRedis();
+    events.length = 0;
+    store = new AccessStore(t.redis, {
+      prefix: t.prefix,
+      clock: systemClock,
+      auditSink: (e) => events.push(e),
+    });
+    scheduler = new JobScheduler(queueConnection, t.keys.queuePrefix, systemClock);
+    notifier = new RecordingNotifier();
+  });
+  afterAll(() => queueConnection.disconnect());
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.close()));
+    await scheduler.queue.obliterate({ force: true });
+    await scheduler.close();
+    await t.cleanup();
+  });
+
+  it('when no worker runs, then a 2-second grant is still gone from Redis after its TTL', async () => {
+    const req = request();
+    await store.createRequest(req);
+    const decision = await store.approve(req.id, BOB);
+    expect(decision.outcome).toBe('granted');
+    const gid = grantIdOf(req.id);
+    expect((await store.liveGrant(gid))?.status).toBe('active');
+    const pttl = await t.redis.pttl(t.keys.grant(gid));
+    expect(pttl).toBeGreaterThan(1_000);
+    expect(pttl).toBeLessThanOrEqual(2_000);
+    await sleep(2_150);
+    expect(await store.liveGrant(gid)).toBeUndefined();
+    expect(await t.redis.exists(t.keys.grant(gid))).toBe(0);
+  });
+
+  it('when the worker runs, then the grant is revoked at expiry and grant.expired is audited once', async () => {
+    worker();
+    const req = request();
+    await store.createRequest(req);
+    const decision = await store.approve(req.id, BOB);
+    if (decision.outcome !== 'granted') throw new Error('not granted');
+    await scheduler.grantScheduled(req.id, decision.grantId, decision.expiresAt, 1_000);
+    // Scheduling twice (a retried delivery) must not double anything.
+    await scheduler.grantScheduled(req.id, decision.grantId, decision.expiresAt, 1_000);
+    const reminded = await notifier.waitFor('grantExpiringSoon');
+    expect(reminded.at).toBeLessThan(decision.expiresAt);
+    const ended = await notifier.waitFor('grantEnded');
+    const expiredEvent = events.find((e) => e.type === 'grant.expired');
+    expect(expiredEvent).toBeDefined();
+    expect(ended.at - decision.expiresAt).toBeLessThan(1_000);
+    expect(ended.request.grantStatus).toBe('expired');
+    await sleep(300);
+    expect(events.filter((e) => e.type === 'grant.expired')).toHaveLength(1);
+    expect(notifier.of('grantEnded')).toHaveLength(1);
+    expect(notifier.of('grantExpiringSoon')).toHaveLength(1);
+    expect(await t.redis.zcard(t.keys.activeGrants)).toBe(0);
+  });
+
+  it('when a request stays undecided, then it times out on its own and the requester is told once', async () => {
+    worker();
+    const req = request({ pendingTimeoutMs: 1_200 });
+    await store.createRequest(req);
+    const loaded = await store.getRequest(req.id);
+    await scheduler.requestFiled(loaded!, 400);
+    await notifier.waitFor('nudgeApprovers');
+    const told = await notifier.waitFor('requestExpired');
+    expect(told.request.status).toBe('expired');
+    expect(events.filter((e) => e.type === 'request.expired')).toHaveLength(1);
+    expect(await store.pendingRequests()).toEqual([]);
+  });
+
+  it('when a revoked grant reaches its expiry, then the expiry job changes nothing', async () => {
+    worker();
+    const req = request({ durationMs: 1_000 });
+    await store.createRequest(req);
+    const decision = await store.approve(req.id, BOB);
+    if (decision.outcome !== 'granted') throw new Error('not granted');
+    await scheduler.grantScheduled(req.id, decision.grantId, decision.expiresAt, 0);
+    await store.revoke(decision.grantId, BOB, 'done');
+    await sleep(1_500);
+    expect(events.filter((e) => e.type === 'grant.expired')).toHaveLength(0);
+    expect((await store.getRequest(req.id))?.grantStatus).toBe('revoked');
+  });
+
+  it('when the notifier fails, then the job is retried and the message goes out once', async () => {
+    worker();
+    notifier.failTimes = 1;
+    const req = request();
+    await store.createRequest(req);
+    const loaded = await store.getRequest(req.id);
+    await scheduler.notify(loaded!, 'refresh-message');
+    const call = await notifier.waitFor('refreshApprovalMessage', 8_000);
+    expect(call.request.id).toBe(req.id);
+    await sleep(200);
+    expect(notifier.of('refreshApprovalMessage')).toHaveLength(1);
+  });
+});
