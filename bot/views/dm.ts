@@ -1,0 +1,148 @@
+import type { KnownBlock } from '@slack/types';
+import { formatDuration } from '../../shared/duration.js';
+import type { AccessRequest } from '../../shared/grants/records.js';
+import type { Resource } from '../../shared/policy/types.js';
+import { OPEN_LINK_ACTION_ID, type SlackMessage } from './actions.js';
+import { context, header, linkButton, section } from './blocks.js';
+import { dateToken, escapeText, mention, resourceRole, timeLeft } from './mrkdwn.js';
+import { decideButtons, flagLines, pendingContext, requesterLine, requestFields } from './request-summary.js';
+
+/**
+ * Direct messages. None of them ever carries a token: a grant is handed over as a one-time redeem
+ * link, which the authorizer exchanges for a cookie (browser) or a token (command line).
+ */
+
+/**
+ * To the requester when access is granted (or an extension approved): the one-time redeem link as a
+ * button, and the command-line form that returns a token instead of a cookie.
+ */
+export function grantedDm(request: AccessRequest, redeemUrl: string): SlackMessage {
+  const what = escapeText(resourceRole(request));
+  const until = request.expiresAt !== undefined ? ` until ${dateToken(request.expiresAt)}` : '';
+  const extended = request.kind === 'extension';
+  const title = extended
+    ? `:white_check_mark: Your access to *${what}* was extended${until}.`
+    : `:white_check_mark: You have access to *${what}*${until} (${formatDuration(request.durationMs)}).`;
+  const blocks: KnownBlock[] = [
+    section(title, linkButton(`Open ${truncateName(request.resource)}`, OPEN_LINK_ACTION_ID, redeemUrl)),
+    context(':link: The link is *single use, valid 10 minutes*. It signs this browser in; do not share it.'),
+    section(
+      'From the command line, the same link gives you a bearer token instead:\n' +
+        '```curl -H "Accept: application/json" \'' +
+        escapeText(redeemUrl) +
+        "'```",
+    ),
+  ];
+  if (request.grantId)
+    blocks.push(
+      context(`Grant \`${request.grantId}\` · end it early with \`/access revoke ${request.grantId}\``),
+    );
+  const text = extended
+    ? `Your access to ${what} was extended${until}.`
+    : `You have access to ${what}${until}. Open the link in this message within 10 minutes.`;
+  return { text, blocks };
+}
+
+/** To the requester when an approver says no. */
+export function deniedDm(request: AccessRequest): SlackMessage {
+  const what = escapeText(resourceRole(request));
+  const reason = request.denyReason ? `\n>${escapeText(request.denyReason)}` : '';
+  const text = `Your request for ${what} was denied by ${mention(request.decidedBy)}.`;
+  return { text, blocks: [section(`:x: ${text}${reason}`), context(`Request \`${request.id}\``)] };
+}
+
+/** To the requester when nobody decided in time. */
+export function requestExpiredDm(request: AccessRequest): SlackMessage {
+  const what = escapeText(resourceRole(request));
+  const waited = formatDuration(request.pendingUntil - request.createdAt);
+  const again = `/access ${resourceRole(request)} ${formatDuration(request.durationMs)} ${request.reason}`;
+  const text = `Your request for ${what} expired: no approver decided within ${waited}.`;
+  return {
+    text,
+    blocks: [
+      section(`:hourglass_flowing_sand: ${text}`),
+      section(`To ask again:\n\`\`\`${escapeText(again)}\`\`\``),
+      context(`Request \`${request.id}\``),
+    ],
+  };
+}
+
+/** To the holder shortly before the grant ends, with the command that asks for more time. */
+export function expiringSoonDm(request: AccessRequest, now: number): SlackMessage {
+  const what = escapeText(resourceRole(request));
+  const expiresAt = request.expiresAt ?? now;
+  const left = timeLeft(expiresAt - now);
+  const text = `Your access to ${what} ends in ${left}.`;
+  const extend = request.grantId
+    ? `/access extend ${request.grantId} 1h <reason>`
+    : '/access extend <grant-id> 1h <reason>';
+  return {
+    text,
+    blocks: [
+      section(`:alarm_clock: Your access to *${what}* ends in *${left}* (${dateToken(expiresAt)}).`),
+      section(`Need more time? Ask with:\n\`\`\`${escapeText(extend)}\`\`\``),
+    ],
+  };
+}
+
+/** To the holder when the grant has ended: expired, or revoked (by whom). */
+export function grantEndedDm(request: AccessRequest): SlackMessage {
+  const what = escapeText(resourceRole(request));
+  const at = request.endedAt ?? request.expiresAt;
+  const when = at !== undefined ? ` ${dateToken(at)}` : '';
+  let text: string;
+  if (request.grantStatus === 'revoked') {
+    const by = request.endedBy === request.requester ? 'you' : mention(request.endedBy);
+    text = `Your access to ${what} was revoked by ${by}.`;
+  } else {
+    text = `Your access to ${what} has expired.`;
+  }
+  const again = `/access ${resourceRole(request)} ${formatDuration(request.durationMs)} <reason>`;
+  return {
+    text,
+    blocks: [
+      section(
+        `${request.grantStatus === 'revoked' ? ':no_entry:' : ':hourglass:'} ${text}${when ? ` (${when.trim()})` : ''}`,
+      ),
+      context(`Need it again? \`${escapeText(again)}\``),
+    ],
+  };
+}
+
+/** To an approver when a request has waited `nudgeAfter`: the request with the same Approve / Deny buttons. */
+export function nudgeDm(request: AccessRequest, resource: Resource | undefined): SlackMessage {
+  const what = escapeText(resourceRole(request));
+  const flags = flagLines(request);
+  const blocks: KnownBlock[] = [
+    section(`:wave: A request is waiting for you: ${requesterLine(request)} asks for *${what}*.`),
+    requestFields(request, resource),
+  ];
+  if (flags.length > 0) blocks.push(context(...flags));
+  blocks.push(pendingContext(request), decideButtons(request), context(`Request \`${request.id}\``));
+  return { text: `${mention(request.requester)} is waiting for your approval of ${what}.`, blocks };
+}
+
+/** For the approval channel when someone breaks glass: loud, and a reminder that it must be reviewed. */
+export function breakGlassAlert(request: AccessRequest): SlackMessage {
+  const what = escapeText(resourceRole(request));
+  const text = `:rotating_light: Break-glass: ${mention(request.requester)} took ${what} without approval. Review after.`;
+  const until = request.expiresAt !== undefined ? ` until ${dateToken(request.expiresAt)}` : '';
+  return {
+    text,
+    blocks: [
+      header(`🚨 Break-glass access to ${resourceRole(request)}`),
+      section(
+        `${requesterLine(request)} took *${what}*${until}, without approval.\n>${escapeText(request.reason)}`,
+      ),
+      section(
+        '*Review after:* an approver of this resource should check why it was needed and what was done, ' +
+          'and revoke it (button on the message above) if it should not stand.',
+      ),
+      context(`Request \`${request.id}\`${request.grantId ? ` · grant \`${request.grantId}\`` : ''}`),
+    ],
+  };
+}
+
+function truncateName(name: string): string {
+  return name.length > 60 ? `${name.slice(0, 59)}…` : name;
+}

@@ -1,0 +1,38 @@
+/** Block Kit views: every message, modal and App Home jitgate renders. Pure functions, no I/O. */
+export { ACTION_IDS, type JitActionId, OPEN_LINK_ACTION_ID, type SlackMessage } from './actions.js';
+export { approvalMessage, extensionThreadMessage } from './approval-message.js';
+export {
+  breakGlassAlert,
+  deniedDm,
+  expiringSoonDm,
+  grantEndedDm,
+  grantedDm,
+  nudgeDm,
+  requestExpiredDm,
+} from './dm.js';
+export { type HomeData, homeView } from './home.js';
+export {
+  DENY_MODAL,
+  denyModal,
+  type ModalParse,
+  parseDenyModal,
+  parseRequestModal,
+  REQUEST_MODAL,
+  type RequestModalInput,
+  requestModal,
+} from './modals.js';
+export { dateToken, escapeText, mention } from './mrkdwn.js';
+export {
+  alreadyApprovedReply,
+  approvalRecordedReply,
+  cancelledReply,
+  deniedReply,
+  errorReply,
+  grantedReply,
+  helpText,
+  listReply,
+  requestFiledReply,
+  resourcesReply,
+  revokedReply,
+  USAGE,
+} from './replies.js';

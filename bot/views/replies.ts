@@ -1,0 +1,176 @@
+import { formatDuration } from '../../shared/duration.js';
+import { type ErrorCode, isJitgateError } from '../../shared/errors.js';
+import type { AccessRequest } from '../../shared/grants/records.js';
+import type { Resource } from '../../shared/policy/types.js';
+import { dateToken, escapeText, mention, resourceRole, timeLeft } from './mrkdwn.js';
+import { approvalsProgress } from './request-summary.js';
+
+/** Ephemeral replies to `/access` and to clicks: short mrkdwn strings (`respond({ text })`). */
+
+/** The `/access` forms, as DESIGN.md lists them. */
+export const USAGE = {
+  modal: '/access',
+  request: '/access <resource>[/<role>] <duration> <reason...>',
+  breakGlass: '/access <resource> <duration> <reason...> --break-glass',
+  list: '/access list',
+  revoke: '/access revoke <grant-id>',
+  extend: '/access extend <grant-id> <duration> [reason]',
+  resources: '/access resources',
+  help: '/access help',
+} as const;
+
+export function helpText(): string {
+  return [
+    '*jitgate: just-in-time access, approved in Slack*',
+    `• \`${USAGE.modal}\`: opens a form (resource, role, duration, reason)`,
+    `• \`${USAGE.request}\`: asks for access, e.g. \`/access grafana/viewer 2h INC-123 dashboards\``,
+    `• \`${USAGE.breakGlass}\`: where the resource allows it, access at once, posted loudly and reviewed after, e.g. \`/access grafana 1h INC-123 outage --break-glass\``,
+    `• \`${USAGE.list}\`: your active access and pending requests`,
+    `• \`${USAGE.revoke}\`: ends access early, e.g. \`/access revoke g_…\``,
+    `• \`${USAGE.extend}\`: asks for more time (approved again), e.g. \`/access extend g_… 1h still on INC-123\``,
+    `• \`${USAGE.resources}\`: what you may ask for, with limits`,
+    `• \`${USAGE.help}\`: this message`,
+    'Durations look like `30m`, `2h`, `1h30m`. When access is granted you get a DM with a one-time link.',
+  ].join('\n');
+}
+
+/** `/access list`: active grants, then pending requests. */
+export function listReply(
+  data: { grants: readonly AccessRequest[]; pending: readonly AccessRequest[] },
+  now: number,
+): string {
+  const lines: string[] = [];
+  if (data.grants.length === 0) lines.push('*Active access:* none.');
+  else {
+    lines.push('*Active access:*');
+    for (const g of data.grants) {
+      const at = g.expiresAt ?? now;
+      lines.push(
+        `• *${escapeText(resourceRole(g))}*: ${timeLeft(at - now)} left (until ${dateToken(at)}), grant \`${g.grantId ?? '?'}\``,
+      );
+    }
+  }
+  if (data.pending.length === 0) lines.push('*Pending requests:* none.');
+  else {
+    lines.push('*Pending requests:*');
+    for (const r of data.pending) {
+      const what =
+        r.kind === 'extension'
+          ? `${formatDuration(r.durationMs)} more on`
+          : `${formatDuration(r.durationMs)} of`;
+      lines.push(
+        `• ${what} *${escapeText(resourceRole(r))}*: approvals ${approvalsProgress(r)}, request \`${r.id}\``,
+      );
+    }
+  }
+  if (data.grants.length === 0 && data.pending.length === 0) lines.push('Type `/access` to ask for access.');
+  return lines.join('\n');
+}
+
+/** `/access resources`: what this person may request, with the limits. */
+export function resourcesReply(resources: readonly Resource[]): string {
+  if (resources.length === 0)
+    return 'There is nothing you may request. Ask an admin to add you as a requester in the policy.';
+  const lines = ['*What you may request:*'];
+  for (const r of resources) {
+    const roles = r.roles
+      .map((role, i) => (i === 0 ? `${escapeText(role.name)} (default)` : escapeText(role.name)))
+      .join(', ');
+    const approvals = r.approvalsRequired === 1 ? '1 approval' : `${r.approvalsRequired} approvals`;
+    const extras = [
+      r.breakGlass ? 'break-glass allowed' : '',
+      r.selfApproval ? 'self-approval allowed' : '',
+    ].filter(Boolean);
+    lines.push(
+      `• *${escapeText(r.name)}*${r.description ? `: ${escapeText(r.description)}` : ''}\n` +
+        `   roles: ${roles} · default ${formatDuration(r.defaultDurationMs)}, max ${formatDuration(r.maxDurationMs)} · ${approvals}` +
+        (extras.length > 0 ? ` · ${extras.join(', ')}` : ''),
+    );
+  }
+  lines.push(`Ask with \`${USAGE.request}\`, e.g. \`/access ${escapeText(resources[0]!.name)} 1h INC-123\`.`);
+  return lines.join('\n');
+}
+
+/** The form to show after an error with this code, unless the caller knows better. */
+const FORM_FOR: Partial<Record<ErrorCode, string>> = {
+  duration_invalid: USAGE.request,
+  duration_too_long: USAGE.request,
+  no_such_resource: USAGE.request,
+  no_such_role: USAGE.request,
+  input_invalid: USAGE.request,
+  not_allowed_to_request: USAGE.resources,
+  no_such_grant: USAGE.list,
+  grant_not_active: USAGE.list,
+};
+
+/**
+ * What to tell someone whose command or click failed. A JitgateError's message is written for them;
+ * the right form follows where it helps (`usage` overrides it, e.g. the extend form for `/access extend`).
+ * Anything else is a bug or an outage: say so, and that nothing was changed.
+ */
+export function errorReply(err: unknown, usage?: string): string {
+  if (!isJitgateError(err)) {
+    return ':warning: Something went wrong on jitgate’s side; nothing was changed. Try again in a moment, and tell the jitgate admins if it keeps happening.';
+  }
+  if (err.code === 'unavailable') return `:warning: ${escapeText(err.message)} Nothing was changed.`;
+  const fieldUsage = typeof err.fields.usage === 'string' ? err.fields.usage : undefined;
+  const form = usage ?? fieldUsage ?? FORM_FOR[err.code];
+  const lines = [`:warning: ${escapeText(err.message)}`];
+  if (form)
+    lines.push(
+      `Use \`${escapeText(form)}\`${form === USAGE.request ? ', e.g. `/access grafana/viewer 2h INC-123`' : ''}.`,
+    );
+  if (err.code === 'no_such_resource') lines.push('`/access resources` lists what you may request.');
+  if (form === USAGE.request || err.code === 'input_invalid') lines.push('`/access help` shows every form.');
+  return lines.join('\n');
+}
+
+/** After a request is filed and is waiting for approvers. */
+export function requestFiledReply(request: AccessRequest, approvalChannel?: string): string {
+  const where = approvalChannel ? ` in <#${approvalChannel}>` : '';
+  const ask =
+    request.kind === 'extension'
+      ? `${formatDuration(request.durationMs)} more on`
+      : `${formatDuration(request.durationMs)} of`;
+  return (
+    `:inbox_tray: Asked for ${ask} *${escapeText(resourceRole(request))}* (request \`${request.id}\`). ` +
+    `The approvers have been asked${where} (${request.approvalsRequired} needed); you will get a DM when it is decided, ` +
+    `or it expires undecided ${dateToken(request.pendingUntil)}. \`/access list\` shows it; cancel it from App Home.`
+  );
+}
+
+/** After access was granted at once (auto-approval, break-glass) or an approval reached the threshold. */
+export function grantedReply(request: AccessRequest): string {
+  const until = request.expiresAt !== undefined ? ` until ${dateToken(request.expiresAt)}` : '';
+  const how = request.breakGlass ? ' (break-glass: posted to the approvers for review)' : '';
+  return `:white_check_mark: *${escapeText(resourceRole(request))}* granted${until}${how}. Your one-time link is in your DMs.`;
+}
+
+/** To an approver after their click: recorded, and what happens next. */
+export function approvalRecordedReply(request: AccessRequest): string {
+  if (request.status === 'approved') {
+    return `:white_check_mark: Approved: ${mention(request.requester)} has *${escapeText(resourceRole(request))}*.`;
+  }
+  return `:ballot_box_with_check: Your approval is recorded (${approvalsProgress(request)}); waiting for more.`;
+}
+
+/** To an approver who had already approved this request. */
+export function alreadyApprovedReply(request: AccessRequest): string {
+  return `You have already approved this request (${approvalsProgress(request)}); one person counts once.`;
+}
+
+export function deniedReply(request: AccessRequest): string {
+  return `:x: Denied ${mention(request.requester)}’s request for *${escapeText(resourceRole(request))}*. They have been told.`;
+}
+
+export function cancelledReply(request: AccessRequest): string {
+  return `Cancelled your request for *${escapeText(resourceRole(request))}* (\`${request.id}\`).`;
+}
+
+/** After `/access revoke` or a Revoke click; `already` when it had been revoked before. */
+export function revokedReply(request: AccessRequest, already = false): string {
+  const what = `*${escapeText(resourceRole(request))}* for ${mention(request.requester)}`;
+  return already
+    ? `That access (${what}) was already revoked.`
+    : `:no_entry: Revoked ${what}, effective at once.`;
+}

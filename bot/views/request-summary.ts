@@ -1,0 +1,71 @@
+import type { ActionsBlock, KnownBlock } from '@slack/types';
+import { formatDuration } from '../../shared/duration.js';
+import type { AccessRequest } from '../../shared/grants/records.js';
+import type { Resource } from '../../shared/policy/types.js';
+import { ACTION_IDS } from './actions.js';
+import { actions, button, context, fields } from './blocks.js';
+import { dateToken, escapeText, mention, mentionList, resourceRole } from './mrkdwn.js';
+
+/** The pieces of a request that the approval message, the approvers' nudge and App Home share. */
+
+/** "<@U0ALICE> (alice@example.com)" */
+export function requesterLine(request: AccessRequest): string {
+  return request.email
+    ? `${mention(request.requester)} (${escapeText(request.email)})`
+    : mention(request.requester);
+}
+
+/** Resource (with its description), role, duration, reason. */
+export function requestFields(request: AccessRequest, resource: Resource | undefined): KnownBlock {
+  const name = `*${escapeText(request.resource)}*`;
+  const described = resource?.description ? `${name}: ${escapeText(resource.description)}` : name;
+  return fields([
+    ['Resource', described],
+    ['Role', escapeText(request.role)],
+    [request.kind === 'extension' ? 'Extra time' : 'Duration', formatDuration(request.durationMs)],
+    ['Reason', escapeText(request.reason)],
+  ]);
+}
+
+/** The flags an approver must not miss: break-glass, and an extension of an existing grant. */
+export function flagLines(request: AccessRequest): string[] {
+  const flags: string[] = [];
+  if (request.breakGlass) flags.push(':rotating_light: *break-glass*: granted at once, to be reviewed after');
+  if (request.kind === 'extension' && request.extendsGrant) {
+    flags.push(`:repeat: *extension* of grant \`${request.extendsGrant}\``);
+  }
+  return flags;
+}
+
+/** "1 of 2: <@U0BOB>" or "0 of 1". */
+export function approvalsProgress(request: AccessRequest): string {
+  const so = `${request.approvals.length} of ${request.approvalsRequired}`;
+  return request.approvals.length > 0 ? `${so}: ${mentionList(request.approvals)}` : so;
+}
+
+/** Approvals so far and the deadline, for a pending request. */
+export function pendingContext(request: AccessRequest): KnownBlock {
+  return context(
+    `:busts_in_silhouette: Approvals ${approvalsProgress(request)}`,
+    `:alarm_clock: Decide by ${dateToken(request.pendingUntil)}`,
+  );
+}
+
+/** Approve / Deny, each carrying the request id. */
+export function decideButtons(request: AccessRequest, blockId?: string): ActionsBlock {
+  return actions(
+    blockId,
+    button('Approve', ACTION_IDS.approve, request.id, { style: 'primary' }),
+    button('Deny', ACTION_IDS.deny, request.id, { style: 'danger' }),
+  );
+}
+
+/** One line: "<@U> asks for *grafana/viewer* for 2h: reason". */
+export function oneLine(request: AccessRequest): string {
+  const what = `*${escapeText(resourceRole(request))}*`;
+  const verb =
+    request.kind === 'extension'
+      ? `asks to extend ${what} by ${formatDuration(request.durationMs)}`
+      : `asks for ${what} for ${formatDuration(request.durationMs)}`;
+  return `${mention(request.requester)} ${verb}: ${escapeText(request.reason)}`;
+}
