@@ -16,7 +16,10 @@ import { decideButtons, flagLines, pendingContext, requesterLine, requestFields 
  * To the requester when access is granted (or an extension approved): the one-time redeem link as a
  * button, and the command-line form that returns a token instead of a cookie.
  */
-export function grantedDm(request: AccessRequest, redeemUrl: string): SlackMessage {
+export function grantedDm(
+  request: AccessRequest,
+  redeemUrl: string,
+): SlackMessage & { unfurl_links: false; unfurl_media: false } {
   const what = escapeText(resourceRole(request));
   const until = request.expiresAt !== undefined ? ` until ${dateToken(request.expiresAt)}` : '';
   const extended = request.kind === 'extension';
@@ -40,7 +43,8 @@ export function grantedDm(request: AccessRequest, redeemUrl: string): SlackMessa
   const text = extended
     ? `Your access to ${what} was extended${until}.`
     : `You have access to ${what}${until}. Open the link in this message within 10 minutes.`;
-  return { text, blocks };
+  // A link preview fetched by Slack would spend the one-time code before its owner could.
+  return { text, blocks, unfurl_links: false, unfurl_media: false };
 }
 
 /** To the requester when an approver says no. */

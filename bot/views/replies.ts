@@ -19,17 +19,20 @@ export const USAGE = {
   help: '/access help',
 } as const;
 
+/** Inline code for a form: `<` and `>` are Slack's link syntax even inside backticks, so they are escaped. */
+const code = (form: string) => `\`${escapeText(form)}\``;
+
 export function helpText(): string {
   return [
     '*jitgate: just-in-time access, approved in Slack*',
-    `• \`${USAGE.modal}\`: opens a form (resource, role, duration, reason)`,
-    `• \`${USAGE.request}\`: asks for access, e.g. \`/access grafana/viewer 2h INC-123 dashboards\``,
-    `• \`${USAGE.breakGlass}\`: where the resource allows it, access at once, posted loudly and reviewed after, e.g. \`/access grafana 1h INC-123 outage --break-glass\``,
-    `• \`${USAGE.list}\`: your active access and pending requests`,
-    `• \`${USAGE.revoke}\`: ends access early, e.g. \`/access revoke g_…\``,
-    `• \`${USAGE.extend}\`: asks for more time (approved again), e.g. \`/access extend g_… 1h still on INC-123\``,
-    `• \`${USAGE.resources}\`: what you may ask for, with limits`,
-    `• \`${USAGE.help}\`: this message`,
+    `• ${code(USAGE.modal)}: opens a form (resource, role, duration, reason)`,
+    `• ${code(USAGE.request)}: asks for access, e.g. \`/access grafana/viewer 2h INC-123 dashboards\``,
+    `• ${code(USAGE.breakGlass)}: where the resource allows it, access at once, posted loudly and reviewed after, e.g. \`/access grafana 1h INC-123 outage --break-glass\``,
+    `• ${code(USAGE.list)}: your active access and pending requests`,
+    `• ${code(USAGE.revoke)}: ends access early, e.g. \`/access revoke g_…\``,
+    `• ${code(USAGE.extend)}: asks for more time (approved again), e.g. \`/access extend g_… 1h still on INC-123\``,
+    `• ${code(USAGE.resources)}: what you may ask for, with limits`,
+    `• ${code(USAGE.help)}: this message`,
     'Durations look like `30m`, `2h`, `1h30m`. When access is granted you get a DM with a one-time link.',
   ].join('\n');
 }
