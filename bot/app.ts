@@ -1,0 +1,74 @@
+import { App } from '@slack/bolt';
+import type { Worker } from 'bullmq';
+import { startWorker } from '../shared/jobs/worker.js';
+import type { BotDeps, BotSettings } from './deps.js';
+import { InFlight } from './listeners/in-flight.js';
+import { registerListeners } from './listeners/index.js';
+import { botAuthorize, slackClientOptions } from './slack-client.js';
+import { boltLogger, httpTransport } from './transport.js';
+
+export interface Bot {
+  app: App;
+  /** HTTP mode: listens on `port` (0 picks a free one) and answers with the port taken. Socket Mode: connects. */
+  start(port?: number): Promise<{ port: number }>;
+  /** Stops taking work, lets handlers in flight finish, closes Bolt and HTTP, then the worker. Redis is the caller's. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The Slack bot: Bolt over HTTP (`/slack/events`) or Socket Mode, every listener, and the worker
+ * unless it runs elsewhere.
+ *
+ * @example const bot = createBot(deps, settings); const { port } = await bot.start(3000);
+ */
+export function createBot(deps: BotDeps, settings: BotSettings): Bot {
+  const socketMode = Boolean(settings.appToken);
+  const http = socketMode
+    ? undefined
+    : httpTransport({ signingSecret: settings.signingSecret, log: deps.log, clock: deps.clock });
+  const app = new App({
+    ...(http ? { receiver: http.receiver } : { socketMode: true, appToken: settings.appToken }),
+    authorize: botAuthorize(deps.client, settings.botToken, deps.log),
+    clientOptions: slackClientOptions(settings, deps.log),
+    logger: boltLogger(deps.log),
+    extendedErrorHandler: true,
+  });
+  const inFlight = new InFlight();
+  registerListeners(app, deps, inFlight);
+  let worker: Worker | undefined;
+
+  return {
+    app,
+    async start(port = 3000) {
+      if (settings.worker) {
+        worker = startWorker({
+          ...settings.worker,
+          store: deps.store,
+          scheduler: deps.scheduler,
+          notifier: deps.notifier,
+          log: deps.log.child({ component: 'worker' }),
+          reminderBeforeMs: (name) => deps.policy().resources.get(name)?.reminderBeforeMs ?? 0,
+        });
+      }
+      if (!http) {
+        await app.start();
+        deps.log.info('bot connected to Slack over Socket Mode');
+        return { port: 0 };
+      }
+      const started = await http.start(port);
+      deps.log.info({ port: started.port }, 'bot listening on /slack/events');
+      return started;
+    },
+    async stop() {
+      inFlight.refuseNew();
+      if (http) await http.stop(() => inFlight.drained());
+      else
+        await app
+          .stop()
+          .catch((err: unknown) => deps.log.warn({ err }, 'socket mode: error while disconnecting'));
+      await inFlight.drained();
+      await worker?.close();
+      worker = undefined;
+    },
+  };
+}

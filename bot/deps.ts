@@ -1,0 +1,58 @@
+import type { WebClient } from '@slack/web-api';
+import type { Redis } from 'ioredis';
+import type { AccessService } from '../shared/access/service.js';
+import type { Clock } from '../shared/clock.js';
+import type { AccessStore } from '../shared/grants/store.js';
+import type { SlackUserId } from '../shared/ids.js';
+import type { Notifier } from '../shared/jobs/notifier.js';
+import type { JobScheduler } from '../shared/jobs/scheduler.js';
+import type { Logger } from '../shared/log.js';
+import type { Policy, UsergroupLookup } from '../shared/policy/types.js';
+import type { MessageSync } from './slack/message-sync.js';
+
+/** Who people are in Slack: user-group members (for the policy) and e-mail addresses (for the grant). */
+export interface People {
+  usergroups: UsergroupLookup;
+  emailOf(user: SlackUserId): Promise<string>;
+}
+
+/** What the listeners work with. Built once by the entry file (or the test harness) and passed down. */
+export interface BotDeps {
+  access: AccessService;
+  store: AccessStore;
+  scheduler: JobScheduler;
+  /** The current policy; a function so that a reloaded policy takes effect without a restart. */
+  policy: () => Policy;
+  people: People;
+  /** The approval messages in their channels: posted once, then updated in place. */
+  messages: MessageSync;
+  /** What the worker says through Slack; the listeners use the same one for DMs. */
+  notifier: Notifier;
+  /** The bot's own Web API client (token, base URL and retries set). */
+  client: WebClient;
+  clock: Clock;
+  log: Logger;
+}
+
+/** How the bot talks to Slack, and whether this process also runs the worker. */
+export interface BotSettings {
+  botToken: string;
+  /** HTTP mode verifies every request with it; unused in Socket Mode. */
+  signingSecret: string;
+  /** Set: Socket Mode (no public URL needed). */
+  appToken?: string | undefined;
+  /** The Web API base URL (tests and the demo point it at the local stand-in). */
+  apiUrl?: string | undefined;
+  retry?: SlackRetry | undefined;
+  /** The BullMQ worker runs in this process when given a connection for it. */
+  worker?: { connection: Redis; queuePrefix: string } | undefined;
+}
+
+/** Web API retries: 429s wait for Retry-After; 5xx and network errors back off between `minMs` and `maxMs`. */
+export interface SlackRetry {
+  retries: number;
+  minMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_SLACK_RETRY: SlackRetry = { retries: 5, minMs: 1_000, maxMs: 30_000 };

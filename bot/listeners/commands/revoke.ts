@@ -1,0 +1,16 @@
+import type { ParsedCommand } from '../../commands/parse.js';
+import type { BotDeps } from '../../deps.js';
+import { revokedReply } from '../../views/replies.js';
+import { announceRevoked } from '../announce.js';
+import type { CommandContext } from './access.js';
+
+/** `/access revoke <grant-id> [reason…]`: the holder, an approver of the resource or an admin. */
+export async function revokeGrant(
+  deps: BotDeps,
+  ctx: CommandContext,
+  parsed: Extract<ParsedCommand, { kind: 'revoke' }>,
+): Promise<void> {
+  const { request, already } = await deps.access.revoke(parsed.grantId, ctx.user, parsed.reason);
+  if (!already) await announceRevoked(deps, request, ctx.user);
+  await ctx.tell(revokedReply(request, already));
+}

@@ -1,0 +1,31 @@
+import type { RequestInput } from '../../shared/access/service.js';
+import type { SlackUserId } from '../../shared/ids.js';
+import type { BotDeps } from '../deps.js';
+import { grantedReply, requestFiledReply } from '../views/replies.js';
+import { announceFiled } from './announce.js';
+import type { Tell } from './reply.js';
+
+/**
+ * Files a request from the one-line command or the modal: the use case decides (policy, limits,
+ * auto-approval, break-glass), then the approvers and the requester hear of it.
+ */
+export async function submitRequest(
+  deps: BotDeps,
+  user: SlackUserId,
+  input: Omit<RequestInput, 'user' | 'email'>,
+  tell: Tell,
+): Promise<void> {
+  const email = await deps.people.emailOf(user);
+  const outcome = await deps.access.request({ ...input, user, email });
+  const { posted } = await announceFiled(deps, outcome);
+  const { request } = outcome;
+  if (request.status === 'approved') {
+    await tell(grantedReply(request));
+    return;
+  }
+  const channel = deps.policy().resources.get(request.resource)?.approvalChannel;
+  const warning = posted
+    ? ''
+    : '\n:warning: The approval channel could not be reached, so the approvers were asked by DM instead.';
+  await tell(requestFiledReply(request, channel) + warning);
+}
