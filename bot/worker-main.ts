@@ -1,0 +1,79 @@
+import { loadConfig } from '../shared/config.js';
+import { isJitgateError, JitgateError } from '../shared/errors.js';
+import { startWorker } from '../shared/jobs/worker.js';
+import { createLogger } from '../shared/log.js';
+import { loadPolicyFile } from '../shared/policy/index.js';
+import type { Policy } from '../shared/policy/types.js';
+import { connectRedis, connectRedisForQueue } from '../shared/redis/connect.js';
+import { redisKeys } from '../shared/redis/keys.js';
+import { assembleBot } from './assemble.js';
+
+/** `npm run start:worker`: the BullMQ worker alone (expiries, timeouts, reminders, message retries). */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  if (!config.SLACK_BOT_TOKEN) {
+    throw new JitgateError(
+      'config_invalid',
+      'jitgate needs Slack credentials:\n  SLACK_BOT_TOKEN: not set (the Bot User OAuth Token, xoxb-…)\n' +
+        'Create the app from manifest.yml (see README), or try it without Slack: npm run demo',
+    );
+  }
+  const log = createLogger('worker', config.LOG_LEVEL);
+  let policy: Policy = await loadPolicyFile(config.JITGATE_POLICY);
+  const redis = connectRedis(config.REDIS_URL);
+  const queueRedis = connectRedisForQueue(config.REDIS_URL);
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis: connection error'));
+  queueRedis.on('error', (err) => log.warn({ err: err.message }, 'redis (queue): connection error'));
+  const deps = assembleBot({
+    redis,
+    queueRedis,
+    prefix: config.JITGATE_REDIS_PREFIX,
+    policy: () => policy,
+    publicUrl: config.JITGATE_PUBLIC_URL,
+    botToken: config.SLACK_BOT_TOKEN,
+    apiUrl: config.SLACK_API_URL,
+    log,
+  });
+  const worker = startWorker({
+    connection: queueRedis,
+    queuePrefix: redisKeys(config.JITGATE_REDIS_PREFIX).queuePrefix,
+    store: deps.store,
+    scheduler: deps.scheduler,
+    notifier: deps.notifier,
+    log,
+    reminderBeforeMs: (name) => policy.resources.get(name)?.reminderBeforeMs ?? 0,
+  });
+  log.info('jitgate worker started');
+
+  process.on('SIGHUP', () => {
+    loadPolicyFile(config.JITGATE_POLICY)
+      .then((next) => {
+        policy = next;
+        log.info({ resources: next.resources.size }, 'policy reloaded');
+      })
+      .catch((err: unknown) =>
+        log.error({ err: String(err) }, 'policy not reloaded; keeping the current one'),
+      );
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: finishing the jobs in hand, then Redis');
+    const force = setTimeout(() => process.exit(1), 25_000).unref();
+    await worker.close().catch((err: unknown) => log.error({ err }, 'worker did not close cleanly'));
+    await deps.scheduler.close().catch(() => {});
+    await Promise.allSettled([redis.quit(), queueRedis.quit()]);
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  if (isJitgateError(err)) console.error(err.message);
+  else console.error(err);
+  process.exit(1);
+});
