@@ -12,15 +12,15 @@ import { expiringSoonDm, grantEndedDm, nudgeDm, requestExpiredDm } from '../view
 import type { MessageSync } from './message-sync.js';
 import { isPermanentSlackError, slackCall } from './slack-errors.js';
 
-export interface SlackNotifierDeps {
+export type SlackNotifierDeps = {
   client: WebClient;
-  store: AccessStore;
   policy: () => Policy;
   usergroups: UsergroupLookup;
-  sync: MessageSync;
   clock: Clock;
   log: Logger;
-}
+  /** Accepted for symmetry with the other Slack pieces; the notifier is handed fresh requests and needs no reads. */
+  store?: AccessStore;
+} & ({ sync: MessageSync } | { /** the same, under the name the bot's deps use */ messages: MessageSync });
 
 /**
  * The worker's Notifier, spoken through Slack: the approval message kept in sync, and DMs to the
@@ -31,10 +31,14 @@ export interface SlackNotifierDeps {
  * @example const notifier = new SlackNotifier({ client, store, policy, usergroups, sync, clock, log });
  */
 export class SlackNotifier implements Notifier {
-  constructor(private readonly deps: SlackNotifierDeps) {}
+  private readonly sync: MessageSync;
+
+  constructor(private readonly deps: SlackNotifierDeps) {
+    this.sync = 'sync' in deps ? deps.sync : deps.messages;
+  }
 
   async refreshApprovalMessage(request: AccessRequest): Promise<void> {
-    await this.deps.sync.refresh(request);
+    await this.sync.refresh(request);
   }
 
   async requestExpired(request: AccessRequest): Promise<void> {
