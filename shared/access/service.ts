@@ -13,7 +13,7 @@ import {
   isAutoApproved,
   mayRequest,
   resolveRole,
-} from '../policy/queries.js';
+} from '../policy/index.js';
 import type { Policy, Resource, UsergroupLookup } from '../policy/types.js';
 
 export interface AccessDeps {
@@ -62,13 +62,20 @@ export class AccessService {
     const { policy, usergroups, store } = this.deps;
     const resource = getResource(policy(), input.resource);
     if (!(await mayRequest(policy(), resource, input.user, usergroups))) {
-      throw new JitgateError('not_allowed_to_request', `You may not request ${resource.name}; ask its approvers.`, {
-        resource: resource.name,
-      });
+      throw new JitgateError(
+        'not_allowed_to_request',
+        `You may not request ${resource.name}; ask its approvers.`,
+        {
+          resource: resource.name,
+        },
+      );
     }
     const role = resolveRole(resource, input.role);
     const durationMs = checkDuration(resource, input.durationMs);
-    const reason = checkReason(input.reason, `/access ${resource.name} ${formatDuration(durationMs)} <reason>`);
+    const reason = checkReason(
+      input.reason,
+      `/access ${resource.name} ${formatDuration(durationMs)} <reason>`,
+    );
     if (input.breakGlass && !resource.breakGlass) {
       throw new JitgateError(
         'break_glass_not_allowed',
@@ -99,11 +106,18 @@ export class AccessService {
   }
 
   /** Asks for more time on an active grant; approved like a new request. */
-  async extend(grantId: GrantId, user: SlackUserId, durationMs: number, reasonText: string): Promise<Outcome> {
+  async extend(
+    grantId: GrantId,
+    user: SlackUserId,
+    durationMs: number,
+    reasonText: string,
+  ): Promise<Outcome> {
     const { store, policy, clock } = this.deps;
     const original = await this.activeGrant(grantId);
     if (original.requester !== user) {
-      throw new JitgateError('not_allowed_to_request', 'Only the holder of a grant can ask to extend it.', { grantId });
+      throw new JitgateError('not_allowed_to_request', 'Only the holder of a grant can ask to extend it.', {
+        grantId,
+      });
     }
     const resource = getResource(policy(), original.resource);
     const remainingAfter = (original.expiresAt ?? 0) + durationMs - clock.now();
@@ -255,14 +269,22 @@ export class AccessService {
 function checkReason(text: string, example: string): string {
   const reason = text.trim().replace(/\s+/g, ' ');
   if (reason.length === 0) {
-    throw new JitgateError('input_invalid', `Say why you need access, e.g. ${example.replace('<reason>', 'INC-123 checking dashboards')}`, {
-      field: 'reason',
-    });
+    throw new JitgateError(
+      'input_invalid',
+      `Say why you need access, e.g. ${example.replace('<reason>', 'INC-123 checking dashboards')}`,
+      {
+        field: 'reason',
+      },
+    );
   }
   if (reason.length > MAX_REASON) {
-    throw new JitgateError('input_invalid', `The reason is too long (${reason.length} characters); keep it under ${MAX_REASON}.`, {
-      field: 'reason',
-    });
+    throw new JitgateError(
+      'input_invalid',
+      `The reason is too long (${reason.length} characters); keep it under ${MAX_REASON}.`,
+      {
+        field: 'reason',
+      },
+    );
   }
   return reason;
 }

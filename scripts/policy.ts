@@ -1,0 +1,85 @@
+/**
+ * `npm run policy -- check [file]` validates a policy file and prints every problem with its key path;
+ * `npm run policy -- explain <resource> [--file f]` says who may request it, who approves, and its limits.
+ * Exit codes: 0 fine, 1 the policy is invalid or the resource unknown, 2 bad usage.
+ */
+import { formatDuration } from '../shared/duration.js';
+import { isJitgateError } from '../shared/errors.js';
+import { getResource, loadPolicyFile } from '../shared/policy/index.js';
+import type { People, Policy, Resource } from '../shared/policy/types.js';
+
+const USAGE = `usage: npm run policy -- check [file]
+       npm run policy -- explain <resource> [--file <file>]
+The file defaults to $JITGATE_POLICY, else ./policy.yml.`;
+
+const defaultFile = () => process.env.JITGATE_POLICY || './policy.yml';
+
+function people(p: People | undefined, nobody: string): string {
+  if (!p) return nobody;
+  const names = [
+    ...p.users.map((u) => `<@${u}>`),
+    ...p.usergroups.map((g) => `<!subteam^${g}> (Slack user group)`),
+  ];
+  return names.length > 0 ? names.join(', ') : nobody;
+}
+
+export function explain(policy: Policy, resource: Resource): string {
+  const match =
+    'pathPrefix' in resource.match
+      ? `path prefix ${resource.match.pathPrefix}`
+      : `host ${resource.match.host}`;
+  const lines = [
+    `${resource.name}: ${resource.description || '(no description)'}`,
+    `  routed by     ${match} → ${resource.upstream}`,
+    `  requested by  ${people(resource.requesters, 'anyone in the workspace')}`,
+    `  approved by   ${people(resource.approvers, 'nobody (no request can be approved)')}`,
+    `  approvals     ${resource.approvalsRequired} distinct approver(s); self-approval ${resource.selfApproval ? 'allowed' : 'not allowed'}`,
+    `  posted to     ${resource.approvalChannel}`,
+    `  duration      default ${formatDuration(resource.defaultDurationMs)}, at most ${formatDuration(resource.maxDurationMs)}`,
+    `  undecided     nudge after ${formatDuration(resource.nudgeAfterMs)}, expires after ${formatDuration(resource.pendingTimeoutMs)}`,
+    `  reminder      ${formatDuration(resource.reminderBeforeMs)} before expiry`,
+    `  roles         ${resource.roles.map((r) => `${r.name} (${r.methods.join(' ')} on ${r.paths.join(' ')})`).join('; ')}`,
+    `  networks      ${resource.networks.length > 0 ? resource.networks.join(', ') : 'any address'}`,
+    `  websocket     ${resource.websocket ? 'allowed' : 'refused'}`,
+    `  break-glass   ${resource.breakGlass ? 'allowed (--break-glass grants at once and posts loudly)' : 'not allowed'}`,
+    `  auto-approve  ${people(resource.autoApprove, 'nobody')}`,
+    `  admins        ${people(policy.admins, 'nobody')} (may revoke any grant)`,
+    `  to request    /access ${resource.name}/${resource.roles[0]?.name ?? 'access'} ${formatDuration(resource.defaultDurationMs)} <reason>`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function run(argv: string[]): number {
+  const [command, ...rest] = argv;
+  if (command === 'check') {
+    if (rest.length > 1) return usage(`unexpected arguments: ${rest.slice(1).join(' ')}`);
+    const file = rest[0] ?? defaultFile();
+    const policy = loadPolicyFile(file);
+    const names = [...policy.resources.keys()];
+    process.stdout.write(`${file}: valid, ${names.length} resource(s): ${names.join(', ')}\n`);
+    return 0;
+  }
+  if (command === 'explain') {
+    const name = rest[0];
+    if (!name || name.startsWith('--')) return usage('explain needs a resource name');
+    let file = defaultFile();
+    if (rest.length === 3 && rest[1] === '--file') file = rest[2]!;
+    else if (rest.length !== 1) return usage(`unexpected arguments: ${rest.slice(1).join(' ')}`);
+    const policy = loadPolicyFile(file);
+    process.stdout.write(explain(policy, getResource(policy, name)));
+    return 0;
+  }
+  return usage(command ? `unknown command "${command}"` : 'no command given');
+}
+
+function usage(problem: string): number {
+  process.stderr.write(`${problem}\n${USAGE}\n`);
+  return 2;
+}
+
+try {
+  process.exitCode = run(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${isJitgateError(err) ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}
