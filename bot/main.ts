@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const slack = requireSlack(config);
   const log = createLogger('bot', config.LOG_LEVEL);
-  let policy: Policy = await loadPolicyFile(config.JITGATE_POLICY);
+  let policy: Policy = loadPolicyFile(config.JITGATE_POLICY);
   const redis = connectRedis(config.REDIS_URL);
   const queueRedis = connectRedisForQueue(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis: connection error'));
@@ -38,14 +38,12 @@ async function main(): Promise<void> {
 
   // SIGHUP re-reads the policy; a bad file is reported and the current policy stays.
   process.on('SIGHUP', () => {
-    loadPolicyFile(config.JITGATE_POLICY)
-      .then((next) => {
-        policy = next;
-        log.info({ resources: next.resources.size }, 'policy reloaded');
-      })
-      .catch((err: unknown) =>
-        log.error({ err: String(err) }, 'policy not reloaded; keeping the current one'),
-      );
+    try {
+      policy = loadPolicyFile(config.JITGATE_POLICY);
+      log.info({ resources: policy.resources.size }, 'policy reloaded');
+    } catch (err) {
+      log.error({ err: String(err) }, 'policy not reloaded; keeping the current one');
+    }
   });
 
   let stopping = false;

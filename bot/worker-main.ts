@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     );
   }
   const log = createLogger('worker', config.LOG_LEVEL);
-  let policy: Policy = await loadPolicyFile(config.JITGATE_POLICY);
+  let policy: Policy = loadPolicyFile(config.JITGATE_POLICY);
   const redis = connectRedis(config.REDIS_URL);
   const queueRedis = connectRedisForQueue(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis: connection error'));
@@ -46,14 +46,12 @@ async function main(): Promise<void> {
   log.info('jitgate worker started');
 
   process.on('SIGHUP', () => {
-    loadPolicyFile(config.JITGATE_POLICY)
-      .then((next) => {
-        policy = next;
-        log.info({ resources: next.resources.size }, 'policy reloaded');
-      })
-      .catch((err: unknown) =>
-        log.error({ err: String(err) }, 'policy not reloaded; keeping the current one'),
-      );
+    try {
+      policy = loadPolicyFile(config.JITGATE_POLICY);
+      log.info({ resources: policy.resources.size }, 'policy reloaded');
+    } catch (err) {
+      log.error({ err: String(err) }, 'policy not reloaded; keeping the current one');
+    }
   });
 
   let stopping = false;

@@ -46,10 +46,13 @@ export function tellActor(deps: BotDeps, body: unknown): Tell {
   return async () => {};
 }
 
-/** A direct message from the bot to one person (posted to the user id: Slack opens the App's DM). */
+/** A direct message from the bot to one person: open (or find) the IM channel, then post into it. */
 export async function dm(deps: BotDeps, user: string, message: SlackMessage | string): Promise<void> {
   const content = typeof message === 'string' ? { text: message } : message;
-  await deps.client.chat.postMessage({ channel: user, ...content, unfurl_links: false, unfurl_media: false });
+  const opened = await deps.client.conversations.open({ users: user });
+  const channel = opened.channel?.id;
+  if (!channel) throw new Error(`conversations.open answered without a channel for ${user}`);
+  await deps.client.chat.postMessage({ channel, ...content, unfurl_links: false, unfurl_media: false });
 }
 
 async function postToResponseUrl(url: string, text: string): Promise<void> {
