@@ -9,7 +9,7 @@ const run = promisify(execFile);
 
 async function audit(args: string[], env: Record<string, string>) {
   try {
-    const { stdout, stderr } = await run('npx', ['tsx', 'scripts/audit.ts', ...args], {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'scripts/audit.ts', ...args], {
       env: { ...process.env, ...env },
     });
     return { code: 0, stdout, stderr };
