@@ -1,0 +1,206 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AccessService } from '../../shared/access/service.js';
+import { systemClock } from '../../shared/clock.js';
+import { isJitgateError } from '../../shared/errors.js';
+import { AccessStore } from '../../shared/grants/store.js';
+import type { GrantId, SlackUserId } from '../../shared/ids.js';
+import { JobScheduler } from '../../shared/jobs/scheduler.js';
+import { loadPolicy } from '../../shared/policy/index.js';
+import { connectRedisForQueue } from '../../shared/redis/connect.js';
+import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+
+const policy = loadPolicy(`
+defaults: { approvalChannel: C0APPROVALS, maxDuration: 2h }
+admins: { users: [U0ADMIN] }
+resources:
+  grafana:
+    upstream: http://127.0.0.1:3001
+    match: { pathPrefix: /grafana }
+    approvers: { users: [U0ALICE, U0BOB], usergroups: [S0SRE] }
+    roles: { viewer: { methods: [GET] }, editor: { methods: ["*"] } }
+    autoApprove: { users: [U0ONCALL] }
+  selfie:
+    upstream: http://127.0.0.1:3002
+    match: { pathPrefix: /selfie }
+    approvers: { users: [U0ALICE] }
+    selfApproval: true
+  admin-api:
+    upstream: http://127.0.0.1:3003
+    match: { host: admin.example.com }
+    approvers: { users: [U0ALICE] }
+    breakGlass: true
+    requesters: { users: [U0DEV, U0ALICE] }
+`);
+const u = (s: string) => s as SlackUserId;
+const DEV = u('U0DEV');
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    if (isJitgateError(err)) return err.code;
+    throw err;
+  }
+}
+
+describe('the access use cases', () => {
+  let t: TestRedis;
+  let access: AccessService;
+  let scheduler: JobScheduler;
+  const queue = connectRedisForQueue(REDIS_URL);
+  afterAll(() => queue.disconnect());
+
+  beforeEach(async () => {
+    t = await testRedis();
+    const store = new AccessStore(t.redis, { prefix: t.prefix, clock: systemClock });
+    scheduler = new JobScheduler(queue, t.keys.queuePrefix, systemClock);
+    access = new AccessService({
+      store,
+      scheduler,
+      policy: () => policy,
+      usergroups: async (g) => (g === 'S0SRE' ? [u('U0SRE1')] : []),
+      clock: systemClock,
+      publicUrl: 'https://access.example.com',
+    });
+  });
+  afterEach(async () => {
+    await scheduler.queue.obliterate({ force: true });
+    await scheduler.close();
+    await t.cleanup();
+  });
+
+  it('when a request is filed, then it is pending with its timeout and nudge scheduled', async () => {
+    const { request, redeemUrl } = await access.request({
+      user: DEV,
+      email: 'dev@example.com',
+      resource: 'grafana',
+      reason: 'INC-1',
+    });
+    expect(request).toMatchObject({ status: 'pending', role: 'viewer', durationMs: 3_600_000 });
+    expect(redeemUrl).toBeUndefined();
+    const jobs = await scheduler.queue.getDelayed();
+    expect(jobs.map((j) => j.name).sort()).toEqual(['request-nudge', 'request-timeout']);
+  });
+
+  it('when someone who is not an approver approves, then nothing changes', async () => {
+    const { request } = await access.request({
+      user: DEV,
+      email: 'd@x',
+      resource: 'grafana',
+      reason: 'INC-1',
+    });
+    expect(await code(access.approve(request.id, u('U0MALLORY')))).toBe('not_an_approver');
+    expect((await access.load(request.id)).approvals).toEqual([]);
+  });
+
+  it('when a usergroup member approves, then access is granted with a redeem link', async () => {
+    const { request } = await access.request({
+      user: DEV,
+      email: 'd@x',
+      resource: 'grafana',
+      role: 'editor',
+      durationMs: 1_800_000,
+      reason: 'INC-2',
+    });
+    const outcome = await access.approve(request.id, u('U0SRE1'));
+    expect(outcome.request).toMatchObject({ status: 'approved', grantStatus: 'active', decidedBy: 'U0SRE1' });
+    expect(outcome.redeemUrl).toMatch(
+      /^https:\/\/access\.example\.com\/_jitgate\/redeem\?code=[A-Za-z0-9_-]{32}$/,
+    );
+  });
+
+  it('when the requester approves their own request, then it is refused by default and allowed where the policy says', async () => {
+    const own = await access.request({ user: u('U0ALICE'), email: 'a@x', resource: 'grafana', reason: 'x' });
+    expect(await code(access.approve(own.request.id, u('U0ALICE')))).toBe('self_approval');
+    const selfie = await access.request({
+      user: u('U0ALICE'),
+      email: 'a@x',
+      resource: 'selfie',
+      reason: 'x',
+    });
+    expect((await access.approve(selfie.request.id, u('U0ALICE'))).request.status).toBe('approved');
+  });
+
+  it('when input is bad, then each refusal says why and nothing is stored', async () => {
+    const base = { user: DEV, email: 'd@x', reason: 'INC-1' };
+    expect(await code(access.request({ ...base, resource: 'kibana' }))).toBe('no_such_resource');
+    expect(await code(access.request({ ...base, resource: 'grafana', role: 'owner' }))).toBe('no_such_role');
+    expect(await code(access.request({ ...base, resource: 'grafana', durationMs: 3 * 3_600_000 }))).toBe(
+      'duration_too_long',
+    );
+    expect(await code(access.request({ ...base, resource: 'grafana', reason: '   ' }))).toBe('input_invalid');
+    expect(await code(access.request({ ...base, resource: 'grafana', breakGlass: true }))).toBe(
+      'break_glass_not_allowed',
+    );
+    expect(await code(access.request({ ...base, user: u('U0BOB'), resource: 'admin-api' }))).toBe(
+      'not_allowed_to_request',
+    );
+    expect(await t.redis.keys(`{${t.prefix}}:req:*`)).toEqual([]);
+  });
+
+  it('when breaking glass or auto-approved, then access is granted at once', async () => {
+    const glass = await access.request({
+      user: DEV,
+      email: 'd@x',
+      resource: 'admin-api',
+      reason: 'outage',
+      breakGlass: true,
+    });
+    expect(glass.request).toMatchObject({ status: 'approved', breakGlass: true, grantStatus: 'active' });
+    expect(glass.redeemUrl).toBeDefined();
+    const auto = await access.request({
+      user: u('U0ONCALL'),
+      email: 'o@x',
+      resource: 'grafana',
+      reason: 'pager',
+    });
+    expect(auto.request).toMatchObject({ status: 'approved', decidedBy: 'jitgate' });
+  });
+
+  it('when revoking, then the holder, an approver or an admin may and others may not', async () => {
+    const grant = async () => {
+      const { request } = await access.request({ user: DEV, email: 'd@x', resource: 'grafana', reason: 'x' });
+      return (await access.approve(request.id, u('U0ALICE'))).request.grantId as GrantId;
+    };
+    const g1 = await grant();
+    expect(await code(access.revoke(g1, u('U0MALLORY')))).toBe('not_allowed_to_revoke');
+    expect((await access.revoke(g1, DEV)).request.grantStatus).toBe('revoked');
+    expect((await access.revoke(g1, DEV)).already).toBe(true);
+    expect((await access.revoke(await grant(), u('U0BOB'))).request.endedBy).toBe('U0BOB');
+    expect((await access.revoke(await grant(), u('U0ADMIN'))).request.grantStatus).toBe('revoked');
+  });
+
+  it('when an extension is approved, then the same grant lasts longer and a new link is sent', async () => {
+    const { request } = await access.request({
+      user: DEV,
+      email: 'd@x',
+      resource: 'grafana',
+      durationMs: 600_000,
+      reason: 'x',
+    });
+    const granted = await access.approve(request.id, u('U0ALICE'));
+    const gid = granted.request.grantId as GrantId;
+    expect(await code(access.extend(gid, u('U0BOB'), 600_000, 'more'))).toBe('not_allowed_to_request');
+    expect(await code(access.extend(gid, DEV, 2 * 3_600_000, 'more'))).toBe('duration_too_long');
+    const ext = await access.extend(gid, DEV, 600_000, 'still debugging');
+    expect(ext.request).toMatchObject({ kind: 'extension', status: 'pending', extendsGrant: gid });
+    const approved = await access.approve(ext.request.id, u('U0BOB'));
+    expect(approved.redeemUrl).toBeDefined();
+    const original = await access.load(request.id);
+    expect(original.expiresAt).toBe((granted.request.expiresAt ?? 0) + 600_000);
+    const ttl = await t.redis.pttl(t.keys.grant(gid));
+    expect(ttl).toBeGreaterThan(1_100_000);
+  });
+
+  it('when listing, then the user sees active grants and pending requests, and approvers what awaits them', async () => {
+    const pending = await access.request({ user: DEV, email: 'd@x', resource: 'grafana', reason: 'a' });
+    const other = await access.request({ user: DEV, email: 'd@x', resource: 'grafana', reason: 'b' });
+    await access.approve(other.request.id, u('U0ALICE'));
+    const list = await access.list(DEV);
+    expect(list.pending.map((r) => r.id)).toEqual([pending.request.id]);
+    expect(list.grants.map((r) => r.id)).toEqual([other.request.id]);
+    expect((await access.awaiting(u('U0BOB'))).map((r) => r.id)).toEqual([pending.request.id]);
+    expect(await access.awaiting(DEV)).toEqual([]);
+  });
+});
