@@ -1,0 +1,3 @@
+export * from './redis.js';
+export * from './slack-requests.js';
+export * from './slack-standin.js';
