@@ -1,20 +1,6 @@
-import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { isValidSlackRequest } from '@slack/bolt';
 import { ErrorCode, type Logger, LogLevel, WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  appHomeOpenedBody,
-  blockActionsBody,
-  type SlackStandin,
-  sendToBot,
-  signSlackRequest,
-  slackRetryHeaders,
-  slashCommandBody,
-  startSlackStandin,
-  viewSubmissionBody,
-} from '../support/index.js';
+import { type SlackStandin, startSlackStandin } from '../support/index.js';
 
 const quiet: Logger = {
   debug() {},
@@ -114,6 +100,43 @@ describe('the Slack Web API stand-in, driven by a real WebClient', () => {
     const err = await client.chat.update({ channel: 'C1', ts: '1.2', text: 'x' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.HTTPError, statusCode: 500 });
     expect(slack.calls).toHaveLength(3); // the first try and retries: 2
+  });
+
+  it('when a 429 has no Retry-After, then WebClient gives up at once; rejectRateLimitedCalls does so with the delay', async () => {
+    slack.failNext('chat.postMessage', { status: 429, retryAfterSec: null });
+    const bare = await client.chat.postMessage({ channel: 'C1', text: 'x' }).catch((e: unknown) => e);
+    expect(bare).toBeInstanceOf(Error);
+    expect(String(bare)).toContain('Retry header did not contain a valid timeout');
+    expect(slack.calls).toHaveLength(1);
+
+    slack.clear();
+    slack.failNext('chat.postMessage', { status: 429, retryAfterSec: 30 });
+    const strict = new WebClient('xoxb-test', {
+      slackApiUrl: slack.apiUrl,
+      rejectRateLimitedCalls: true,
+      logger: quiet,
+    });
+    const limited = await strict.chat.postMessage({ channel: 'C1', text: 'x' }).catch((e: unknown) => e);
+    expect(limited).toMatchObject({ code: ErrorCode.RateLimitedError, retryAfter: 30 });
+    expect(slack.calls).toHaveLength(1);
+  });
+
+  it('when failures are queued, then they happen in order, per method, and clearFailures drops the rest', async () => {
+    slack.failNext('users.info', { error: 'ratelimited' });
+    slack.failNext('users.info', { error: 'user_not_visible' }, 2);
+    const errors: unknown[] = [];
+    for (let i = 0; i < 3; i += 1)
+      errors.push(await client.users.info({ user: 'U1' }).catch((e: unknown) => e));
+    slack.failNext('users.info', { error: 'never_seen' }, 5);
+    slack.clearFailures();
+
+    expect(errors.map((e) => (e as { data: { error: string } }).data.error)).toEqual([
+      'ratelimited',
+      'user_not_visible',
+      'user_not_visible',
+    ]);
+    expect((await client.users.info({ user: 'U1' })).ok).toBe(true);
+    expect(slack.calls.map((c) => c.failed ?? false)).toEqual([true, true, true, false]);
   });
 
   it('when Slack answers ok:false, then WebClient throws a platform error at once, without retrying', async () => {
@@ -227,179 +250,5 @@ describe('the Slack Web API stand-in, driven by a real WebClient', () => {
     const started = Date.now();
     await client.auth.test();
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-  });
-});
-
-describe('requests as Slack sends them to the bot', () => {
-  const secret = 'test-signing-secret';
-
-  it('when a body is signed, then the signature matches an independent recomputation and Bolt’s check', () => {
-    const body = slashCommandBody({ text: 'grafana 2h INC-1', userId: 'U0CAROL' });
-    const headers = signSlackRequest(secret, body, 1_700_000_123);
-
-    const expected = createHmac('sha256', secret).update(`v0:1700000123:${body}`).digest('hex');
-    expect(headers).toEqual({
-      'x-slack-signature': `v0=${expected}`,
-      'x-slack-request-timestamp': '1700000123',
-    });
-    const now = signSlackRequest(secret, body);
-    const verify = (s: string) =>
-      isValidSlackRequest({
-        signingSecret: s,
-        body,
-        headers: {
-          'x-slack-signature': now['x-slack-signature'],
-          'x-slack-request-timestamp': Number(now['x-slack-request-timestamp']),
-        },
-      });
-    expect(verify(secret)).toBe(true);
-    expect(verify('another-secret')).toBe(false);
-  });
-
-  it('when a slash command body is built, then it carries every field Slack sends', () => {
-    const form = new URLSearchParams(
-      slashCommandBody({
-        text: 'list',
-        userId: 'U0CAROL',
-        responseUrl: 'http://x/respond/1',
-        triggerId: 't1',
-      }),
-    );
-    expect([...form.keys()]).toEqual(
-      expect.arrayContaining([
-        'token',
-        'team_id',
-        'team_domain',
-        'channel_id',
-        'channel_name',
-        'user_id',
-        'user_name',
-        'command',
-        'text',
-        'api_app_id',
-        'response_url',
-        'trigger_id',
-      ]),
-    );
-    expect(Object.fromEntries(form)).toMatchObject({
-      command: '/access',
-      text: 'list',
-      user_id: 'U0CAROL',
-      user_name: 'u0carol',
-      team_id: 'T0TEAM',
-      response_url: 'http://x/respond/1',
-      trigger_id: 't1',
-    });
-  });
-
-  it('when a button click or a form submission is built, then its payload is shaped like Slack’s', () => {
-    const click = JSON.parse(
-      new URLSearchParams(
-        blockActionsBody({
-          userId: 'U0ALICE',
-          actionId: 'jit_approve',
-          value: 'req-1',
-          messageTs: '1700000000.000100',
-        }),
-      ).get('payload')!,
-    );
-    expect(click).toMatchObject({
-      type: 'block_actions',
-      user: { id: 'U0ALICE', username: 'u0alice', team_id: 'T0TEAM' },
-      container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0APPROVALS' },
-      channel: { id: 'C0APPROVALS' },
-      message: { ts: '1700000000.000100' },
-      actions: [{ action_id: 'jit_approve', value: 'req-1', type: 'button' }],
-    });
-    expect(click.response_url).toEqual(expect.any(String));
-
-    const home = JSON.parse(
-      new URLSearchParams(
-        blockActionsBody({ userId: 'U0A', actionId: 'jit_revoke', value: 'g', viewId: 'V1' }),
-      ).get('payload')!,
-    );
-    expect(home).toMatchObject({
-      container: { type: 'view', view_id: 'V1' },
-      view: { id: 'V1', type: 'home' },
-    });
-    expect(home.message).toBeUndefined();
-
-    const submitted = JSON.parse(
-      new URLSearchParams(
-        viewSubmissionBody({
-          userId: 'U0CAROL',
-          callbackId: 'jit_request',
-          privateMetadata: '{"channel":"C1"}',
-          values: { resource: { resource: { selected: 'grafana' } }, reason: { reason: 'INC-1' } },
-        }),
-      ).get('payload')!,
-    );
-    expect(submitted).toMatchObject({
-      type: 'view_submission',
-      user: { id: 'U0CAROL' },
-      view: {
-        callback_id: 'jit_request',
-        private_metadata: '{"channel":"C1"}',
-        state: {
-          values: {
-            resource: { resource: { type: 'static_select', selected_option: { value: 'grafana' } } },
-            reason: { reason: { type: 'plain_text_input', value: 'INC-1' } },
-          },
-        },
-      },
-    });
-  });
-
-  it('when a body is sent to the bot, then it arrives signed at /slack/events with the right content type', async () => {
-    const seen: { url?: string; headers?: IncomingHttpHeaders; body?: string }[] = [];
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        seen.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-        res.end('');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    try {
-      const event = appHomeOpenedBody({ userId: 'U0CAROL' });
-      await sendToBot(base, { body: event, secret, headers: slackRetryHeaders(1) });
-      await sendToBot(base, { body: 'a=b', secret, timestampSec: 1, signature: 'v0=bad' });
-
-      const [first, second] = seen;
-      expect(first).toMatchObject({
-        url: '/slack/events',
-        body: event,
-        headers: {
-          'content-type': 'application/json',
-          'x-slack-retry-num': '1',
-          'x-slack-retry-reason': 'http_timeout',
-        },
-      });
-      const sig = first!.headers!;
-      expect(
-        isValidSlackRequest({
-          signingSecret: secret,
-          body: event,
-          headers: {
-            'x-slack-signature': String(sig['x-slack-signature']),
-            'x-slack-request-timestamp': Number(sig['x-slack-request-timestamp']),
-          },
-        }),
-      ).toBe(true);
-      expect(JSON.parse(event)).toMatchObject({
-        type: 'event_callback',
-        event: { type: 'app_home_opened', user: 'U0CAROL', tab: 'home' },
-      });
-      expect(second?.headers).toMatchObject({
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-slack-signature': 'v0=bad',
-        'x-slack-request-timestamp': '1',
-      });
-    } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    }
   });
 });

@@ -26,10 +26,11 @@ export interface SlackCall {
 }
 
 /**
- * A failure for `failNext`: `{ status: 429, retryAfterSec }` (rate limited, with `Retry-After`),
- * `{ status: 500 }` or any other non-200 status, or `{ error }` (HTTP 200 with `ok: false`).
+ * A failure for `failNext`: `{ status: 429, retryAfterSec }` (rate limited, with `Retry-After`, default 1;
+ * `null` leaves the header out), `{ status: 500 }` or any other non-200 status, or `{ error }` (HTTP 200
+ * with `ok: false`).
  */
-export type SlackFailure = { status: number; retryAfterSec?: number } | { error: string };
+export type SlackFailure = { status: number; retryAfterSec?: number | null } | { error: string };
 
 export interface SlackStandinOptions {
   /** 0 (the default) picks a free port. */
@@ -119,6 +120,11 @@ export class SlackStandin {
     this.failures.set(method, queue);
   }
 
+  /** Drops the failures `failNext` queued that have not happened yet. */
+  clearFailures(): void {
+    this.failures.clear();
+  }
+
   /** Every answer waits this long first (0 to stop). */
   setLatency(ms: number): void {
     this.latencyMs = ms;
@@ -167,7 +173,7 @@ export class SlackStandin {
     });
   }
 
-  /** Forgets the recorded calls (users, user groups and pending failures stay). */
+  /** Forgets the recorded calls (users, user groups and queued failures stay: see `clearFailures`). */
   clear(): void {
     this.calls.length = 0;
   }
@@ -209,7 +215,8 @@ export class SlackStandin {
     } else if (failure) {
       status = failure.status;
       response = { ok: false, error: status === 429 ? 'ratelimited' : 'internal_error' };
-      if (status === 429) headers['retry-after'] = String(failure.retryAfterSec ?? 1);
+      const retryAfter = failure.retryAfterSec === undefined ? 1 : failure.retryAfterSec;
+      if (status === 429 && retryAfter !== null) headers['retry-after'] = String(retryAfter);
     } else {
       response = method === 'response_url' ? { ok: true } : answerFor(method, body, this.state);
     }
