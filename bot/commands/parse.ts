@@ -37,12 +37,16 @@ export const USAGE = {
 
 const BREAK_GLASS = /^(?:--|—|–)break-glass$/i;
 
+// Policy names are lowercase; `/access Grafana …` means grafana.
+const NAME = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 const ResourceName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'is not a resource name (letters, digits, _ . - only)');
+  .transform((s) => s.toLowerCase())
+  .pipe(z.string().regex(NAME, 'is not a resource name (letters, digits, - and _)'));
 const RoleName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'is not a role name (letters, digits, _ . - only)');
+  .transform((s) => s.toLowerCase())
+  .pipe(z.string().regex(NAME, 'is not a role name (letters, digits, - and _)'));
 const Duration = z.string().transform((text, ctx) => {
   try {
     return parseDuration(text);

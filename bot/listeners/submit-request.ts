@@ -3,6 +3,7 @@ import type { SlackUserId } from '../../shared/ids.js';
 import type { BotDeps } from '../deps.js';
 import { grantedReply, requestFiledReply } from '../views/replies.js';
 import { announceFiled } from './announce.js';
+import { publishHomes } from './home.js';
 import type { Tell } from './reply.js';
 
 /**
@@ -17,15 +18,11 @@ export async function submitRequest(
 ): Promise<void> {
   const email = await deps.people.emailOf(user);
   const outcome = await deps.access.request({ ...input, user, email });
-  const { posted } = await announceFiled(deps, outcome);
+  const { missed } = await announceFiled(deps, outcome);
   const { request } = outcome;
-  if (request.status === 'approved') {
-    await tell(grantedReply(request));
-    return;
-  }
   const channel = deps.policy().resources.get(request.resource)?.approvalChannel;
-  const warning = posted
-    ? ''
-    : '\n:warning: The approval channel could not be reached, so the approvers were asked by DM instead.';
-  await tell(requestFiledReply(request, channel) + warning);
+  await tell(
+    (request.status === 'approved' ? grantedReply(request) : requestFiledReply(request, channel)) + missed,
+  );
+  await publishHomes(deps, [user]);
 }

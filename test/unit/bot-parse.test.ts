@@ -97,6 +97,7 @@ describe('parseAccessCommand: the refusals say what was wrong and show the right
     ['grafana 0s INC-1', /`0s` is not a duration/, USAGE.request],
     ['grafana 2h30 INC-1', /not a duration/, USAGE.request],
     ['graf@na 2h INC-1', /not a resource name/, USAGE.request],
+    ['graf.ana 2h INC-1', /not a resource name/, USAGE.request],
     ['grafana/ 2h INC-1', /not a role name/, USAGE.request],
     ['grafana/a/b 2h INC-1', /more than one \//, USAGE.request],
     ['grafana 2h INC-1 --force', /`--force` is not an option/, USAGE.request],
@@ -185,5 +186,11 @@ describe('parseAccessCommand: properties', () => {
         return isCommandError(parsed);
       }),
     );
+  });
+});
+
+describe('parseAccessCommand: names', () => {
+  it('when the resource or role is typed in capitals, then it is read in lower case like the policy', () => {
+    expect(parseAccessCommand('Grafana/Viewer 1h INC-9')).toMatchObject({ resource: 'grafana', role: 'viewer' });
   });
 });

@@ -2,6 +2,7 @@ import { RequestIdSchema } from '../../../shared/ids.js';
 import type { BotDeps } from '../../deps.js';
 import { alreadyApprovedReply, approvalRecordedReply } from '../../views/replies.js';
 import { announceApproved } from '../announce.js';
+import { publishHomes } from '../home.js';
 import { onButton } from './button.js';
 
 /**
@@ -16,7 +17,8 @@ export function approveButton(deps: BotDeps) {
       await tell(alreadyApprovedReply(outcome.request));
       return;
     }
-    await announceApproved(deps, outcome, user);
-    await tell(approvalRecordedReply(outcome.request));
+    const { missed } = await announceApproved(deps, outcome);
+    await tell(approvalRecordedReply(outcome.request) + missed);
+    await publishHomes(deps, [outcome.request.requester, user]);
   });
 }

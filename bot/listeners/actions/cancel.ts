@@ -2,6 +2,7 @@ import { RequestIdSchema } from '../../../shared/ids.js';
 import type { BotDeps } from '../../deps.js';
 import { cancelledReply } from '../../views/replies.js';
 import { announceCancelled } from '../announce.js';
+import { publishHomes } from '../home.js';
 import { onButton } from './button.js';
 
 /** Cancel (`value` = request id): only the requester, while it is pending. */
@@ -10,5 +11,6 @@ export function cancelButton(deps: BotDeps) {
     const { request } = await deps.access.cancel(value, user);
     await announceCancelled(deps, request);
     await tell(cancelledReply(request));
+    await publishHomes(deps, [request.requester]);
   });
 }

@@ -4,6 +4,7 @@ import { USAGE } from '../../commands/parse.js';
 import type { BotDeps } from '../../deps.js';
 import { grantedReply, requestFiledReply } from '../../views/replies.js';
 import { announceFiled } from '../announce.js';
+import { publishHomes } from '../home.js';
 import type { CommandContext } from './access.js';
 
 /**
@@ -21,8 +22,10 @@ export async function extendGrant(
       if (isJitgateError(err)) err.fields.usage ??= USAGE.extend;
       throw err;
     });
-  await announceFiled(deps, outcome);
+  const { missed } = await announceFiled(deps, outcome);
   const { request } = outcome;
   const channel = deps.policy().resources.get(request.resource)?.approvalChannel;
-  await ctx.tell(request.status === 'approved' ? grantedReply(request) : requestFiledReply(request, channel));
+  const reply = request.status === 'approved' ? grantedReply(request) : requestFiledReply(request, channel);
+  await ctx.tell(reply + missed);
+  await publishHomes(deps, [ctx.user]);
 }

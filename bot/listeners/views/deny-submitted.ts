@@ -3,6 +3,7 @@ import type { BotDeps } from '../../deps.js';
 import { parseDenyModal } from '../../views/modals.js';
 import { deniedReply } from '../../views/replies.js';
 import { announceDenied } from '../announce.js';
+import { publishHomes } from '../home.js';
 import { firstDelivery } from '../once.js';
 import { tellActor } from '../reply.js';
 import { ViewBody } from '../slack-input.js';
@@ -24,7 +25,8 @@ export function denySubmitted(deps: BotDeps) {
     await ack();
     if (!(await firstDelivery(deps, body, context))) return;
     const { request } = await deps.access.deny(form.input.requestId, user.id, form.input.reason);
-    await announceDenied(deps, request, user.id);
-    await tellActor(deps, body)(deniedReply(request));
+    const { missed } = await announceDenied(deps, request);
+    await tellActor(deps, body)(deniedReply(request) + missed);
+    await publishHomes(deps, [request.requester, user.id]);
   };
 }

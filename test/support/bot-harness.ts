@@ -1,0 +1,270 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { type Bot, createBot } from '../../bot/app.js';
+import { assembleBot } from '../../bot/assemble.js';
+import type { BotDeps, SlackRetry } from '../../bot/deps.js';
+import type { Clock } from '../../shared/clock.js';
+import { createLogger, type Logger } from '../../shared/log.js';
+import { loadPolicy } from '../../shared/policy/index.js';
+import type { Policy } from '../../shared/policy/types.js';
+import { connectRedisForQueue } from '../../shared/redis/connect.js';
+import type { RedisKeys } from '../../shared/redis/keys.js';
+import { REDIS_URL, testRedis } from './redis.js';
+import {
+  appHomeOpenedBody,
+  type BlockActionInput,
+  blockActionsBody,
+  type SendToBotInput,
+  sendToBot,
+  slashCommandBody,
+  type ViewInputValue,
+  viewSubmissionBody,
+} from './slack-requests.js';
+import { type SlackCall, type SlackStandin, type StandinUser, startSlackStandin } from './slack-standin.js';
+
+export interface BotHarnessOptions {
+  /** The policy as YAML text. */
+  policy: string;
+  /** People the stand-in's users.info knows (others get a default profile). */
+  users?: Record<string, StandinUser>;
+  /** User groups for usergroups.users.list. */
+  usergroups?: Record<string, string[]>;
+  /** Run the BullMQ worker in the bot (default true). */
+  worker?: boolean;
+  /** Web API retries; the default waits milliseconds, not seconds (429s still honour Retry-After). */
+  slackRetry?: SlackRetry;
+  clock?: Clock;
+  /** Logger for the bot (default: silent unless LOG_LEVEL is set). */
+  log?: Logger;
+}
+
+/** What a slash command got back: the HTTP ack, and what the bot posted to its response_url afterwards. */
+export interface CommandResult {
+  status: number;
+  /** The text of the ack's body ('' for an empty ack). */
+  ack: string;
+  responseUrl: string;
+  /** The first message the bot sent to this command's response_url (waits for it). */
+  reply(timeoutMs?: number): Promise<string>;
+  /** Every message sent to this command's response_url so far. */
+  replies(): string[];
+}
+
+export interface BotHarness {
+  standin: SlackStandin;
+  /** The bot's base URL (`/slack/events` is under it). */
+  baseUrl: string;
+  secret: string;
+  botToken: string;
+  prefix: string;
+  keys: RedisKeys;
+  redis: Redis;
+  deps: BotDeps;
+  bot: Bot;
+  policy: Policy;
+  /** `/access <text>` typed by `userId`, correctly signed. */
+  command(
+    userId: string,
+    text: string,
+    options?: { channelId?: string; headers?: Record<string, string> },
+  ): Promise<CommandResult>;
+  /** A button click (block_actions) by `userId`; in the approval channel unless said otherwise. */
+  click(
+    userId: string,
+    actionId: string,
+    value: string,
+    options?: Partial<BlockActionInput> & { headers?: Record<string, string> },
+  ): Promise<{ status: number }>;
+  /** A modal submission; answers the ack's JSON (`response_action: 'errors'` …) or null for an empty ack. */
+  submitView(
+    userId: string,
+    callbackId: string,
+    values: Record<string, Record<string, ViewInputValue>>,
+    options?: { privateMetadata?: string },
+  ): Promise<{ status: number; json: unknown }>;
+  /** `app_home_opened` for `userId`. */
+  openHome(
+    userId: string,
+    options?: { eventId?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number }>;
+  /** Any body, signed with the bot's secret unless `signature` is given. */
+  send(input: Omit<SendToBotInput, 'secret'> & { secret?: string }): Promise<Response>;
+  /** Ephemeral messages (chat.postEphemeral) shown to `userId`, oldest first. */
+  ephemeralsTo(userId: string): string[];
+  waitForEphemeral(userId: string, pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Messages the bot posted into its DM with `userId` (text and blocks as JSON). */
+  dmsTo(userId: string): SlackCall[];
+  waitForDm(userId: string, pattern: RegExp, timeoutMs?: number): Promise<SlackCall>;
+  /** Every Redis key of a request under this harness's prefix. */
+  requestKeys(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+const FAST_RETRY: SlackRetry = { retries: 3, minMs: 10, maxMs: 50 };
+
+/**
+ * A real bot (`createBot`) on port 0 in front of the Slack stand-in and a real Redis under a key
+ * prefix of its own, with the worker, driven by correctly signed HTTP requests exactly as Slack sends
+ * them. Used by the bot's e2e tests, the demo and the security suites.
+ *
+ * @example
+ *   const h = await startBotHarness({ policy: POLICY_YAML });
+ *   const cmd = await h.command('U0BOB', 'grafana 1h INC-1');
+ *   expect(await cmd.reply()).toMatch(/approvers have been asked/);
+ *   await h.stop();
+ */
+export async function startBotHarness(options: BotHarnessOptions): Promise<BotHarness> {
+  const standin = await startSlackStandin();
+  for (const [id, user] of Object.entries(options.users ?? {})) standin.setUser(id, user);
+  for (const [id, members] of Object.entries(options.usergroups ?? {})) standin.setUsergroup(id, members);
+
+  const test = await testRedis();
+  const queueRedis = connectRedisForQueue(REDIS_URL);
+  const policy = loadPolicy(options.policy, 'the test policy');
+  const secret = randomBytes(16).toString('hex');
+  const botToken = `xoxb-test-${randomBytes(8).toString('hex')}`;
+  const log = options.log ?? createLogger('bot-test', process.env.LOG_LEVEL ?? 'silent');
+  const retry = options.slackRetry ?? FAST_RETRY;
+  const deps = assembleBot({
+    redis: test.redis,
+    queueRedis,
+    prefix: test.prefix,
+    policy: () => policy,
+    publicUrl: 'http://127.0.0.1:8080',
+    botToken,
+    apiUrl: standin.apiUrl,
+    retry,
+    ...(options.clock ? { clock: options.clock } : {}),
+    log,
+  });
+  const bot = createBot(deps, {
+    botToken,
+    signingSecret: secret,
+    apiUrl: standin.apiUrl,
+    retry,
+    worker:
+      options.worker === false ? undefined : { connection: queueRedis, queuePrefix: test.keys.queuePrefix },
+  });
+  const { port } = await bot.start(0);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let seq = 0;
+
+  const send: BotHarness['send'] = (input) =>
+    sendToBot(baseUrl, { ...input, secret: input.secret ?? secret });
+  const textOf = (call: SlackCall) => String(call.body.text ?? '');
+  const dmChannel = (userId: string) => `D${userId.slice(1)}`;
+
+  return {
+    standin,
+    baseUrl,
+    secret,
+    botToken,
+    prefix: test.prefix,
+    keys: test.keys,
+    redis: test.redis,
+    deps,
+    bot,
+    policy,
+    async command(userId, text, opts = {}) {
+      seq += 1;
+      const id = `cmd-${seq}-${randomBytes(3).toString('hex')}`;
+      const responseUrl = standin.responseUrl(id);
+      const body = slashCommandBody({
+        userId,
+        text,
+        responseUrl,
+        ...(opts.channelId ? { channelId: opts.channelId } : {}),
+      });
+      const res = await send({ body, ...(opts.headers ? { headers: opts.headers } : {}) });
+      const ack = await ackText(res);
+      const mine = (c: SlackCall) => c.path === `/respond/${encodeURIComponent(id)}`;
+      return {
+        status: res.status,
+        ack,
+        responseUrl,
+        async reply(timeoutMs = 5000) {
+          return textOf(await standin.waitFor('response_url', mine, timeoutMs));
+        },
+        replies: () => standin.callsTo('response_url').filter(mine).map(textOf),
+      };
+    },
+    async click(userId, actionId, value, opts = {}) {
+      const { headers, ...input } = opts;
+      const body = blockActionsBody({ messageTs: '1700000000.000100', ...input, userId, actionId, value });
+      const res = await send({ body, ...(headers ? { headers } : {}) });
+      await res.arrayBuffer();
+      return { status: res.status };
+    },
+    async submitView(userId, callbackId, values, opts = {}) {
+      const body = viewSubmissionBody({
+        userId,
+        callbackId,
+        values,
+        ...(opts.privateMetadata !== undefined ? { privateMetadata: opts.privateMetadata } : {}),
+      });
+      const res = await send({ body });
+      const text = await res.text();
+      return { status: res.status, json: text === '' ? null : (JSON.parse(text) as unknown) };
+    },
+    async openHome(userId, opts = {}) {
+      const body = appHomeOpenedBody({ userId, ...(opts.eventId ? { eventId: opts.eventId } : {}) });
+      const res = await send({ body, ...(opts.headers ? { headers: opts.headers } : {}) });
+      await res.arrayBuffer();
+      return { status: res.status };
+    },
+    send,
+    ephemeralsTo: (userId) =>
+      standin
+        .callsTo('chat.postEphemeral')
+        .filter((c) => c.body.user === userId)
+        .map(textOf),
+    async waitForEphemeral(userId, pattern, timeoutMs = 5000) {
+      const call = await standin.waitFor(
+        'chat.postEphemeral',
+        (c) => c.body.user === userId && pattern.test(textOf(c)),
+        timeoutMs,
+      );
+      return textOf(call);
+    },
+    dmsTo: (userId) =>
+      standin.callsTo('chat.postMessage').filter((c) => c.body.channel === dmChannel(userId)),
+    waitForDm: (userId, pattern, timeoutMs = 5000) =>
+      standin.waitFor(
+        'chat.postMessage',
+        (c) => c.body.channel === dmChannel(userId) && pattern.test(JSON.stringify(c.body)),
+        timeoutMs,
+      ),
+    async requestKeys() {
+      return scanKeys(test.redis, `{${test.prefix}}:req:*`);
+    },
+    async stop() {
+      await bot.stop();
+      await deps.scheduler.close();
+      await queueRedis.quit().catch(() => {});
+      await test.cleanup();
+      await standin.close();
+    },
+  };
+}
+
+async function ackText(res: Response): Promise<string> {
+  const text = await res.text();
+  if (text === '') return '';
+  try {
+    const json = JSON.parse(text) as { text?: unknown };
+    return typeof json.text === 'string' ? json.text : text;
+  } catch {
+    return text;
+  }
+}
+
+async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
