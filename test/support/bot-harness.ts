@@ -95,6 +95,13 @@ export interface BotHarness {
   /** Messages the bot posted into its DM with `userId` (text and blocks as JSON). */
   dmsTo(userId: string): SlackCall[];
   waitForDm(userId: string, pattern: RegExp, timeoutMs?: number): Promise<SlackCall>;
+  /**
+   * The approval message of a request as it stands now: the last chat.postMessage or chat.update
+   * outside DMs that carries the request id (its `ts` stays the same across updates).
+   */
+  approvalMessage(requestId: string): Promise<SlackCall | undefined>;
+  /** Files a request with a one-line `/access` and answers its id once the approval message is out. */
+  fileRequest(userId: string, text: string): Promise<{ requestId: string; reply: string }>;
   /** Every Redis key of a request under this harness's prefix. */
   requestKeys(): Promise<string[]>;
   stop(): Promise<void>;
@@ -114,7 +121,9 @@ const FAST_RETRY: SlackRetry = { retries: 3, minMs: 10, maxMs: 50 };
  *   await h.stop();
  */
 export async function startBotHarness(options: BotHarnessOptions): Promise<BotHarness> {
-  const standin = await startSlackStandin();
+  const botToken = `xoxb-test-${randomBytes(8).toString('hex')}`;
+  // Only the bot's token is accepted, and people not named get a profile made from their id.
+  const standin = await startSlackStandin({ unknownUsers: 'derived', tokens: [botToken] });
   for (const [id, user] of Object.entries(options.users ?? {})) standin.setUser(id, user);
   for (const [id, members] of Object.entries(options.usergroups ?? {})) standin.setUsergroup(id, members);
 
@@ -122,7 +131,6 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
   const queueRedis = connectRedisForQueue(REDIS_URL);
   const policy = loadPolicy(options.policy, 'the test policy');
   const secret = randomBytes(16).toString('hex');
-  const botToken = `xoxb-test-${randomBytes(8).toString('hex')}`;
   const log = options.log ?? createLogger('bot-test', process.env.LOG_LEVEL ?? 'silent');
   const retry = options.slackRetry ?? FAST_RETRY;
   const deps = assembleBot({
@@ -154,7 +162,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
   const textOf = (call: SlackCall) => String(call.body.text ?? '');
   const dmChannel = (userId: string) => `D${userId.slice(1)}`;
 
-  return {
+  const harness: BotHarness = {
     standin,
     baseUrl,
     secret,
@@ -234,6 +242,25 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
         (c) => c.body.channel === dmChannel(userId) && pattern.test(JSON.stringify(c.body)),
         timeoutMs,
       ),
+    async approvalMessage(requestId) {
+      const ref = (await deps.store.getRequest(requestId))?.message;
+      if (!ref) return undefined;
+      return standin.calls
+        .filter(
+          (c) =>
+            !c.failed &&
+            ((c.method === 'chat.postMessage' && c.response.ts === ref.ts) ||
+              (c.method === 'chat.update' && c.body.ts === ref.ts && c.body.channel === ref.channel)),
+        )
+        .at(-1);
+    },
+    async fileRequest(userId, text) {
+      const cmd = await harness.command(userId, text);
+      const reply = await cmd.reply();
+      const requestId = requestIdIn(reply);
+      await standin.waitFor('chat.postMessage', (c) => JSON.stringify(c.body).includes(requestId));
+      return { requestId, reply };
+    },
     async requestKeys() {
       return scanKeys(test.redis, `{${test.prefix}}:req:*`);
     },
@@ -245,6 +272,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
       await standin.close();
     },
   };
+  return harness;
 }
 
 async function ackText(res: Response): Promise<string> {
@@ -266,5 +294,101 @@ async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
     cursor = next;
     found.push(...keys);
   } while (cursor !== '0');
+  return found;
+}
+
+/**
+ * A policy that exercises every path of the Slack surface: multi-party approval, self-approval,
+ * break-glass, auto-approval, a user-group approver, a resource only some may request.
+ */
+export const BOT_TEST_POLICY = `
+defaults:
+  approvalChannel: C0APPROVALS
+  defaultDuration: 1h
+  maxDuration: 8h
+  pendingTimeout: 30m
+  nudgeAfter: 10m
+  approvalsRequired: 1
+  selfApproval: false
+  reminderBefore: 5m
+admins: { users: [U0ADMIN] }
+resources:
+  grafana:
+    description: Production Grafana
+    upstream: http://127.0.0.1:3001
+    match: { pathPrefix: /grafana }
+    approvers: { users: [U0ALICE, U0CAROL], usergroups: [S0SRE] }
+    maxDuration: 4h
+    roles:
+      viewer: { methods: [GET, HEAD] }
+      editor: { methods: ["*"], paths: ["/api/**"] }
+  db:
+    description: Production database console
+    upstream: http://127.0.0.1:3002
+    match: { pathPrefix: /db }
+    approvers: { users: [U0ALICE, U0CAROL, U0DAVE] }
+    approvalsRequired: 2
+  staging:
+    description: Staging tools
+    upstream: http://127.0.0.1:3003
+    match: { pathPrefix: /staging }
+    approvers: { users: [U0BOB, U0ALICE] }
+    selfApproval: true
+  admin-api:
+    description: Internal admin API
+    upstream: http://127.0.0.1:3004
+    match: { host: admin.access.example.com }
+    approvers: { usergroups: [S0SRE] }
+    maxDuration: 1h
+    breakGlass: true
+  wiki:
+    description: Internal wiki admin
+    upstream: http://127.0.0.1:3005
+    match: { pathPrefix: /wiki }
+    approvers: { users: [U0ALICE] }
+    autoApprove: { users: [U0ONCALL] }
+  vault:
+    description: Secrets UI
+    upstream: http://127.0.0.1:3006
+    match: { pathPrefix: /vault }
+    approvers: { users: [U0ALICE] }
+    requesters: { users: [U0CAROL] }
+`;
+
+/** The user group that approves grafana and admin-api in BOT_TEST_POLICY. */
+export const BOT_TEST_USERGROUPS = { S0SRE: ['U0SRE1', 'U0SRE2'] };
+
+/** The first request id (`r_…`) or grant id (`g_…`) in a text. */
+export function requestIdIn(text: string): string {
+  const m = /\br_[a-z2-7]{26}\b/.exec(text);
+  if (!m) throw new Error(`no request id in: ${text.slice(0, 300)}`);
+  return m[0];
+}
+
+export function grantIdIn(text: string): string {
+  const m = /\bg_[a-z2-7]{26}\b/.exec(text);
+  if (!m) throw new Error(`no grant id in: ${text.slice(0, 300)}`);
+  return m[0];
+}
+
+/** The buttons of a recorded message or view, as `{ action_id, value, url }`, in block order. */
+export function buttonsOf(
+  body: Record<string, unknown>,
+): { action_id: string; value?: string; url?: string }[] {
+  const found: { action_id: string; value?: string; url?: string }[] = [];
+  const visit = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    if (n.type === 'button' && typeof n.action_id === 'string') {
+      found.push({
+        action_id: n.action_id,
+        ...(typeof n.value === 'string' ? { value: n.value } : {}),
+        ...(typeof n.url === 'string' ? { url: n.url } : {}),
+      });
+    }
+    Object.values(n).forEach(visit);
+  };
+  visit(body.blocks ?? body.view ?? body);
   return found;
 }
