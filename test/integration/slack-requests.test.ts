@@ -1,11 +1,19 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, type BlockAction, type ButtonAction, isValidSlackRequest, LogLevel } from '@slack/bolt';
-import { describe, expect, it } from 'vitest';
+import {
+  App,
+  type BlockAction,
+  type ButtonAction,
+  HTTPReceiver,
+  isValidSlackRequest,
+  LogLevel,
+} from '@slack/bolt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appHomeOpenedBody,
   blockActionsBody,
+  type SlackStandin,
   sendToBot,
   signSlackRequest,
   slackRetryHeaders,
@@ -14,9 +22,33 @@ import {
   viewSubmissionBody,
 } from '../support/index.js';
 
-describe('requests as Slack sends them to the bot', () => {
-  const secret = 'test-signing-secret';
+const secret = 'test-signing-secret';
 
+const quiet = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  setLevel() {},
+  getLevel: () => LogLevel.ERROR,
+  setName() {},
+};
+
+function payloadOf(body: string): Record<string, unknown> {
+  return JSON.parse(new URLSearchParams(body).get('payload')!) as Record<string, unknown>;
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function stop(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+}
+
+describe('requests as Slack sends them to the bot', () => {
   it('when a body is signed, then the signature matches an independent recomputation and Bolt’s check', () => {
     const body = slashCommandBody({ text: 'grafana 2h INC-1', userId: 'U0CAROL' });
     const headers = signSlackRequest(secret, body, 1_700_000_123);
@@ -25,12 +57,16 @@ describe('requests as Slack sends them to the bot', () => {
     expect(headers).toEqual({
       'x-slack-signature': `v0=${expected}`,
       'x-slack-request-timestamp': '1700000123',
+      'content-type': 'application/x-www-form-urlencoded',
     });
+    expect(signSlackRequest(secret, appHomeOpenedBody({ userId: 'U0A' }))['content-type']).toBe(
+      'application/json',
+    );
     const now = signSlackRequest(secret, body);
-    const verify = (s: string) =>
+    const verify = (s: string, signed = body) =>
       isValidSlackRequest({
         signingSecret: s,
-        body,
+        body: signed,
         headers: {
           'x-slack-signature': now['x-slack-signature'],
           'x-slack-request-timestamp': Number(now['x-slack-request-timestamp']),
@@ -38,6 +74,7 @@ describe('requests as Slack sends them to the bot', () => {
       });
     expect(verify(secret)).toBe(true);
     expect(verify('another-secret')).toBe(false);
+    expect(verify(secret, `${body}&x=1`)).toBe(false);
   });
 
   it('when a slash command body is built, then it carries every field Slack sends', () => {
@@ -49,21 +86,22 @@ describe('requests as Slack sends them to the bot', () => {
         triggerId: 't1',
       }),
     );
-    expect([...form.keys()]).toEqual(
-      expect.arrayContaining([
-        'token',
-        'team_id',
-        'team_domain',
+    expect([...form.keys()].sort()).toEqual(
+      [
+        'api_app_id',
         'channel_id',
         'channel_name',
+        'command',
+        'is_enterprise_install',
+        'response_url',
+        'team_domain',
+        'team_id',
+        'text',
+        'token',
+        'trigger_id',
         'user_id',
         'user_name',
-        'command',
-        'text',
-        'api_app_id',
-        'response_url',
-        'trigger_id',
-      ]),
+      ].sort(),
     );
     expect(Object.fromEntries(form)).toMatchObject({
       command: '/access',
@@ -71,52 +109,70 @@ describe('requests as Slack sends them to the bot', () => {
       user_id: 'U0CAROL',
       user_name: 'u0carol',
       team_id: 'T0TEAM',
+      channel_id: 'C0GENERAL',
       response_url: 'http://x/respond/1',
       trigger_id: 't1',
     });
   });
 
-  it('when a button click or a form submission is built, then its payload is shaped like Slack’s', () => {
-    const click = JSON.parse(
-      new URLSearchParams(
-        blockActionsBody({
-          userId: 'U0ALICE',
-          actionId: 'jit_approve',
-          value: 'req-1',
-          messageTs: '1700000000.000100',
-        }),
-      ).get('payload')!,
+  it('when a button click is built, then its block_actions payload is shaped like Slack’s', () => {
+    const click = payloadOf(
+      blockActionsBody({
+        userId: 'U0ALICE',
+        actionId: 'jit_approve',
+        value: 'req-1',
+        messageTs: '1700000000.000100',
+      }),
     );
     expect(click).toMatchObject({
       type: 'block_actions',
       user: { id: 'U0ALICE', username: 'u0alice', team_id: 'T0TEAM' },
+      team: { id: 'T0TEAM' },
       container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0APPROVALS' },
       channel: { id: 'C0APPROVALS' },
       message: { ts: '1700000000.000100' },
-      actions: [{ action_id: 'jit_approve', value: 'req-1', type: 'button' }],
+      actions: [{ action_id: 'jit_approve', value: 'req-1', type: 'button', block_id: expect.any(String) }],
+      response_url: expect.any(String),
     });
-    expect(click.response_url).toEqual(expect.any(String));
 
-    const home = JSON.parse(
-      new URLSearchParams(
-        blockActionsBody({ userId: 'U0A', actionId: 'jit_revoke', value: 'g', viewId: 'V1' }),
-      ).get('payload')!,
+    const home = payloadOf(
+      blockActionsBody({ userId: 'U0A', actionId: 'jit_revoke', value: 'g', view: 'V1' }),
     );
     expect(home).toMatchObject({
       container: { type: 'view', view_id: 'V1' },
       view: { id: 'V1', type: 'home' },
     });
     expect(home.message).toBeUndefined();
+    expect(home.response_url).toBeUndefined();
 
-    const submitted = JSON.parse(
-      new URLSearchParams(
-        viewSubmissionBody({
-          userId: 'U0CAROL',
-          callbackId: 'jit_request',
-          privateMetadata: '{"channel":"C1"}',
-          values: { resource: { resource: { selected: 'grafana' } }, reason: { reason: 'INC-1' } },
-        }),
-      ).get('payload')!,
+    const inModal = payloadOf(
+      blockActionsBody({
+        userId: 'U0A',
+        actionId: 'jit_cancel',
+        value: 'r',
+        view: { id: 'V2', type: 'modal', callbackId: 'jit_request' },
+        channel: 'D0A',
+      }),
+    );
+    expect(inModal).toMatchObject({
+      view: { id: 'V2', type: 'modal', callback_id: 'jit_request' },
+      channel: { id: 'D0A', name: 'directmessage' },
+    });
+  });
+
+  it('when a form submission is built, then view.state.values is shaped like Slack’s', () => {
+    const submitted = payloadOf(
+      viewSubmissionBody({
+        userId: 'U0CAROL',
+        callbackId: 'jit_request',
+        privateMetadata: '{"channel":"C1"}',
+        values: {
+          resource: { resource: { selected: 'grafana' } },
+          reason: { reason: 'INC-1' },
+          note: { note: null },
+          who: { who: { type: 'users_select', selected_user: 'U0BOB' } },
+        },
+      }),
     );
     expect(submitted).toMatchObject({
       type: 'view_submission',
@@ -128,6 +184,8 @@ describe('requests as Slack sends them to the bot', () => {
           values: {
             resource: { resource: { type: 'static_select', selected_option: { value: 'grafana' } } },
             reason: { reason: { type: 'plain_text_input', value: 'INC-1' } },
+            note: { note: { type: 'plain_text_input', value: null } },
+            who: { who: { type: 'users_select', selected_user: 'U0BOB' } },
           },
         },
       },
@@ -135,7 +193,7 @@ describe('requests as Slack sends them to the bot', () => {
   });
 
   it('when a body is sent to the bot, then it arrives signed at /slack/events with the right content type', async () => {
-    const seen: { url?: string; headers?: IncomingHttpHeaders; body?: string }[] = [];
+    const seen: { url: string; headers: IncomingHttpHeaders; body: string }[] = [];
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -144,12 +202,11 @@ describe('requests as Slack sends them to the bot', () => {
         res.end('');
       });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const base = await listen(server);
     try {
       const event = appHomeOpenedBody({ userId: 'U0CAROL' });
-      await sendToBot(base, { body: event, secret, headers: slackRetryHeaders(1) });
-      await sendToBot(base, { body: 'a=b', secret, timestampSec: 1, signature: 'v0=bad' });
+      await sendToBot(`${base}/`, { body: event, secret, headers: slackRetryHeaders(1, 'http_timeout') });
+      await sendToBot(`${base}/slack/events`, { body: 'a=b', secret, timestampSec: 1, signature: 'v0=bad' });
 
       const [first, second] = seen;
       expect(first).toMatchObject({
@@ -161,7 +218,7 @@ describe('requests as Slack sends them to the bot', () => {
           'x-slack-retry-reason': 'http_timeout',
         },
       });
-      const sig = first!.headers!;
+      const sig = first!.headers;
       expect(
         isValidSlackRequest({
           signingSecret: secret,
@@ -176,101 +233,136 @@ describe('requests as Slack sends them to the bot', () => {
         type: 'event_callback',
         event: { type: 'app_home_opened', user: 'U0CAROL', tab: 'home' },
       });
-      expect(second?.headers).toMatchObject({
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-slack-signature': 'v0=bad',
-        'x-slack-request-timestamp': '1',
+      expect(second).toMatchObject({
+        url: '/slack/events',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-slack-signature': 'v0=bad',
+          'x-slack-request-timestamp': '1',
+        },
       });
     } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await stop(server);
     }
   });
 });
 
-describe('a Bolt app fed these requests, talking to the stand-in', () => {
-  const secret = 'bolt-signing-secret';
+describe('a real Bolt app between the signed requests and the stand-in', () => {
+  let slack: SlackStandin;
+  let server: Server;
+  let bot: string;
+  const submitted: unknown[] = [];
 
-  it('when Slack-shaped requests reach Bolt, then it verifies and acks them, and respond() and its client land in the stand-in', async () => {
-    const slack = await startSlackStandin();
+  beforeAll(async () => {
+    slack = await startSlackStandin();
+    const receiver = new HTTPReceiver({ signingSecret: secret, endpoints: ['/slack/events'], logger: quiet });
     const app = new App({
-      signingSecret: secret,
+      receiver,
       token: 'xoxb-bolt',
+      logger: quiet,
       clientOptions: { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } },
-      logLevel: LogLevel.ERROR,
     });
-    const submitted: string[] = [];
-    app.command('/access', async ({ ack, command, respond }) => {
+    app.command('/access', async ({ ack, respond, client, command }) => {
       await ack();
-      await respond({ response_type: 'ephemeral', text: `heard ${command.text} from ${command.user_id}` });
+      await respond({ response_type: 'ephemeral', text: `asked: ${command.text}` });
+      await client.chat.postMessage({ channel: command.user_id, text: 'filed' });
     });
-    app.action<BlockAction<ButtonAction>>('jit_approve', async ({ ack, action, body, respond }) => {
+    app.action<BlockAction<ButtonAction>>('jit_approve', async ({ ack, body, client, action, respond }) => {
       await ack();
-      await respond({ replace_original: true, text: `approved ${action.value} by ${body.user.id}` });
+      await respond({ replace_original: false, text: `approving ${action.value} for ${body.user.id}` });
+      await client.chat.update({
+        channel: body.channel!.id,
+        ts: body.message!.ts,
+        text: `approved ${action.value}`,
+      });
     });
     app.view('jit_request', async ({ ack, view }) => {
-      submitted.push(
-        view.state.values.resource?.resource?.selected_option?.value ?? 'none',
-        view.private_metadata,
-      );
       await ack();
+      submitted.push(view.state.values);
     });
     app.event('app_home_opened', async ({ event, client }) => {
       await client.views.publish({ user_id: event.user, view: { type: 'home', blocks: [] } });
     });
-    const server = await app.start({ port: 0, host: '127.0.0.1' });
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
-      const command = slashCommandBody({
-        text: 'list',
-        userId: 'U0CAROL',
-        responseUrl: slack.responseUrl('cmd'),
-      });
-      expect((await sendToBot(base, { body: command, secret })).status).toBe(200);
-      const heard = await slack.waitFor('response_url', (c) => c.path === '/respond/cmd');
-      expect(heard.body).toMatchObject({ response_type: 'ephemeral', text: 'heard list from U0CAROL' });
+    server = createServer(receiver.requestListener);
+    bot = await listen(server);
+  });
+  afterAll(async () => {
+    await stop(server);
+    await slack.close();
+  });
 
-      const click = blockActionsBody({
-        userId: 'U0ALICE',
-        actionId: 'jit_approve',
-        value: 'req-1',
-        messageTs: '1700000000.000100',
-        responseUrl: slack.responseUrl('click'),
-      });
-      expect((await sendToBot(base, { body: click, secret })).status).toBe(200);
-      const approved = await slack.waitFor('response_url', (c) => c.path === '/respond/click');
-      expect(approved.body).toMatchObject({ replace_original: true, text: 'approved req-1 by U0ALICE' });
+  it('when a signed slash command arrives, then Bolt acks, responds to the response URL, and posts via the stand-in', async () => {
+    const body = slashCommandBody({
+      text: 'grafana 2h INC-1',
+      userId: 'U0CAROL',
+      responseUrl: slack.responseUrl('c1'),
+    });
 
-      const form = viewSubmissionBody({
-        userId: 'U0CAROL',
-        callbackId: 'jit_request',
-        privateMetadata: 'meta',
-        values: { resource: { resource: { selected: 'grafana' } } },
-      });
-      expect((await sendToBot(base, { body: form, secret })).status).toBe(200);
-      expect(submitted).toEqual(['grafana', 'meta']);
+    const res = await sendToBot(bot, { body, secret });
 
-      expect((await sendToBot(base, { body: appHomeOpenedBody({ userId: 'U0CAROL' }), secret })).status).toBe(
-        200,
-      );
-      const home = await slack.waitFor('views.publish');
-      expect(home).toMatchObject({
-        token: 'xoxb-bolt',
-        body: { user_id: 'U0CAROL', view: { type: 'home' } },
-      });
+    expect(res.status).toBe(200);
+    const reply = await slack.waitFor('response_url');
+    expect(reply).toMatchObject({
+      path: '/respond/c1',
+      body: { response_type: 'ephemeral', text: 'asked: grafana 2h INC-1' },
+    });
+    expect(await slack.waitFor('chat.postMessage', (c) => c.body.channel === 'U0CAROL')).toMatchObject({
+      token: 'xoxb-bolt',
+      response: { channel: 'D0CAROL' },
+    });
+    // Bolt checked its token with auth.test at start, through clientOptions.slackApiUrl too.
+    expect(slack.callsTo('auth.test')[0]?.token).toBe('xoxb-bolt');
+  });
 
-      const stale = await sendToBot(base, {
-        body: command,
-        secret,
-        timestampSec: Math.floor(Date.now() / 1000) - 600,
-      });
-      const forged = await sendToBot(base, { body: command, secret, signature: 'v0=00' });
-      const wrongSecret = await sendToBot(base, { body: command, secret: 'not-the-secret' });
-      expect([stale.status, forged.status, wrongSecret.status]).toEqual([401, 401, 401]);
-      expect(slack.callsTo('response_url')).toHaveLength(2);
-    } finally {
-      await app.stop();
-      await slack.close();
-    }
+  it('when a click, a submission and an App Home event arrive, then Bolt parses each as Slack’s', async () => {
+    const click = blockActionsBody({
+      userId: 'U0ALICE',
+      actionId: 'jit_approve',
+      value: 'req-9',
+      messageTs: '1.2',
+      responseUrl: slack.responseUrl('click'),
+    });
+    const form = viewSubmissionBody({
+      userId: 'U0CAROL',
+      callbackId: 'jit_request',
+      values: { r: { r: 'why' } },
+    });
+
+    expect((await sendToBot(bot, { body: click, secret })).status).toBe(200);
+    expect((await sendToBot(bot, { body: form, secret })).status).toBe(200);
+    expect((await sendToBot(bot, { body: appHomeOpenedBody({ userId: 'U0CAROL' }), secret })).status).toBe(
+      200,
+    );
+
+    expect((await slack.waitFor('chat.update')).body).toMatchObject({
+      channel: 'C0APPROVALS',
+      ts: '1.2',
+      text: 'approved req-9',
+    });
+    expect((await slack.waitFor('views.publish')).body).toMatchObject({
+      user_id: 'U0CAROL',
+      view: { type: 'home' },
+    });
+    expect((await slack.waitFor('response_url', (c) => c.path === '/respond/click')).body).toMatchObject({
+      text: 'approving req-9 for U0ALICE',
+    });
+    expect(submitted).toContainEqual({ r: { r: { type: 'plain_text_input', value: 'why' } } });
+  });
+
+  it('when the signature is wrong or the timestamp stale, then Bolt refuses and nothing reaches Slack', async () => {
+    slack.clear();
+    const body = slashCommandBody({ text: 'list', userId: 'U0CAROL', responseUrl: slack.responseUrl('c2') });
+
+    const forged = await sendToBot(bot, { body, secret, signature: `v0=${'0'.repeat(64)}` });
+    const stale = await sendToBot(bot, {
+      body,
+      secret,
+      timestampSec: Math.floor(Date.now() / 1000) - 6 * 60,
+    });
+    const wrongSecret = await sendToBot(bot, { body, secret: 'not-the-secret' });
+
+    expect([forged.status, stale.status, wrongSecret.status]).toEqual([401, 401, 401]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(slack.calls).toEqual([]);
   });
 });

@@ -16,20 +16,38 @@ const NOWHERE = 'https://hooks.slack.com.invalid';
 export interface SlackSignatureHeaders {
   'x-slack-signature': string;
   'x-slack-request-timestamp': string;
+  'content-type': string;
 }
 
 function nowSec(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** Slack's v0 signature: hex HMAC-SHA256 of `v0:<timestamp>:<raw body>` keyed with the signing secret. */
+/** What Slack sends a body as: JSON for Events API deliveries (a JSON object), else a form. */
+function contentTypeOf(rawBody: string): string {
+  return rawBody.trimStart().startsWith('{') ? 'application/json' : 'application/x-www-form-urlencoded';
+}
+
+/**
+ * Slack's v0 signature: hex HMAC-SHA256 of `v0:<timestamp>:<raw body>` keyed with the signing secret,
+ * with the timestamp and content type Slack sends beside it (form-encoded for commands and
+ * interactions; `application/json` for an Events API body such as `appHomeOpenedBody`).
+ *
+ * @example
+ * const body = slashCommandBody({ text: 'list', userId: 'U0CAROL' });
+ * await fetch(`${bot}/slack/events`, { method: 'POST', headers: signSlackRequest(secret, body), body });
+ */
 export function signSlackRequest(
   secret: string,
   rawBody: string,
   timestampSec = nowSec(),
 ): SlackSignatureHeaders {
   const digest = createHmac('sha256', secret).update(`v0:${timestampSec}:${rawBody}`).digest('hex');
-  return { 'x-slack-signature': `v0=${digest}`, 'x-slack-request-timestamp': String(timestampSec) };
+  return {
+    'x-slack-signature': `v0=${digest}`,
+    'x-slack-request-timestamp': String(timestampSec),
+    'content-type': contentTypeOf(rawBody),
+  };
 }
 
 /** The headers of Slack's n-th retry of a delivery. */
@@ -57,6 +75,7 @@ export interface SlashCommandInput {
   channelId?: string;
   channelName?: string;
   triggerId?: string;
+  /** Where `respond()` posts; `standin.responseUrl(id)` records it. Default: an address that never resolves. */
   responseUrl?: string;
 }
 
@@ -83,24 +102,32 @@ export function slashCommandBody(input: SlashCommandInput): string {
   }).toString();
 }
 
+/** The view a button sits in when it is not in a message: App Home (the default) or a modal. */
+export interface BlockActionView {
+  id: string;
+  type?: 'home' | 'modal';
+  callbackId?: string;
+  privateMetadata?: string;
+}
+
 export interface BlockActionInput {
   userId: string;
   actionId: string;
   value: string;
-  /** Where the clicked message is; defaults to C0APPROVALS when `messageTs` is given. */
-  channelId?: string;
+  /** The channel id of the clicked message; defaults to C0APPROVALS when `messageTs` is given. */
+  channel?: string;
   /** The clicked message's ts: the action comes from a message (channel or DM). */
   messageTs?: string;
   /** The clicked message's blocks and text, for handlers that read them. */
   messageBlocks?: unknown[];
   messageText?: string;
-  /** The view the button is in (App Home or a modal) when it is not in a message. */
-  viewId?: string;
-  viewType?: 'home' | 'modal';
+  /** The view (or its id) the button is in, when it is not in a message. */
+  view?: string | BlockActionView;
   blockId?: string;
   userName?: string;
   teamId?: string;
   triggerId?: string;
+  /** Where `respond()` posts; `standin.responseUrl(id)` records it. Default: an address that never resolves. */
   responseUrl?: string;
 }
 
@@ -112,10 +139,11 @@ function payloadUser(userId: string, teamId: string, userName?: string) {
 /** The form-encoded body (`payload=<JSON>`) of a button click: a `block_actions` interaction. */
 export function blockActionsBody(input: BlockActionInput): string {
   const teamId = input.teamId ?? TEST_TEAM_ID;
-  const channelId = input.channelId ?? (input.messageTs ? 'C0APPROVALS' : undefined);
-  const inView = input.viewId !== undefined && input.messageTs === undefined;
+  const channelId = input.channel ?? (input.messageTs ? 'C0APPROVALS' : undefined);
+  const view = typeof input.view === 'string' ? { id: input.view } : input.view;
+  const inView = view !== undefined && input.messageTs === undefined;
   const container = inView
-    ? { type: 'view', view_id: input.viewId }
+    ? { type: 'view', view_id: view.id }
     : { type: 'message', message_ts: input.messageTs, channel_id: channelId, is_ephemeral: false };
   const payload = {
     type: 'block_actions',
@@ -144,7 +172,18 @@ export function blockActionsBody(input: BlockActionInput): string {
         }
       : {}),
     ...(inView
-      ? { view: { id: input.viewId, type: input.viewType ?? 'home', team_id: teamId, state: { values: {} } } }
+      ? {
+          view: {
+            id: view.id,
+            type: view.type ?? 'home',
+            team_id: teamId,
+            callback_id: view.callbackId ?? '',
+            private_metadata: view.privateMetadata ?? '',
+            state: { values: {} },
+            app_id: TEST_APP_ID,
+            bot_id: 'B0JITGATE',
+          },
+        }
       : {}),
     state: { values: {} },
     // Slack gives a response_url for clicks in messages, not for clicks in views.
@@ -165,8 +204,11 @@ export function blockActionsBody(input: BlockActionInput): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
-/** A simple field value: typed text, `{ selected }` for a select, or an already-shaped Slack value. */
-export type ViewInputValue = string | { selected: string } | { type: string; [key: string]: unknown };
+/**
+ * A field's value: typed text (`null` when left empty), `{ selected }` for a static select, or a value
+ * already shaped as Slack shapes it (`{ type: 'users_select', selected_user: 'U0…' }`).
+ */
+export type ViewInputValue = string | null | { selected: string } | { type: string; [key: string]: unknown };
 
 export interface ViewSubmissionInput {
   userId: string;
@@ -181,7 +223,7 @@ export interface ViewSubmissionInput {
 }
 
 function shapeValue(value: ViewInputValue): Record<string, unknown> {
-  if (typeof value === 'string') return { type: 'plain_text_input', value };
+  if (value === null || typeof value === 'string') return { type: 'plain_text_input', value };
   if ('selected' in value && typeof value.selected === 'string') {
     const text = { type: 'plain_text', text: value.selected, emoji: true };
     return { type: 'static_select', selected_option: { text, value: value.selected } };
@@ -279,19 +321,19 @@ export interface SendToBotInput {
   headers?: Record<string, string>;
 }
 
-/** POSTs a body to `<baseUrl>/slack/events` the way Slack does, signed unless `signature` is given. */
-export function sendToBot(baseUrl: string, input: SendToBotInput): Promise<Response> {
-  const timestampSec = input.timestampSec ?? nowSec();
-  const signed = signSlackRequest(input.secret, input.body, timestampSec);
-  const contentType =
-    input.contentType ??
-    (input.body.trimStart().startsWith('{') ? 'application/json' : 'application/x-www-form-urlencoded');
-  return fetch(`${baseUrl.replace(/\/+$/, '')}/slack/events`, {
+/**
+ * POSTs a body to the bot the way Slack does: to `<url>/slack/events` (or to `url` itself when it
+ * already ends in `/slack/events`), signed unless `signature` is given.
+ */
+export function sendToBot(url: string, input: SendToBotInput): Promise<Response> {
+  const signed = signSlackRequest(input.secret, input.body, input.timestampSec ?? nowSec());
+  const base = url.replace(/\/+$/, '');
+  return fetch(base.endsWith('/slack/events') ? base : `${base}/slack/events`, {
     method: 'POST',
     headers: {
-      'content-type': contentType,
       'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
       ...signed,
+      ...(input.contentType !== undefined ? { 'content-type': input.contentType } : {}),
       ...(input.signature !== undefined ? { 'x-slack-signature': input.signature } : {}),
       ...input.headers,
     },

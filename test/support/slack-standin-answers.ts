@@ -1,6 +1,7 @@
 /**
  * What the Slack stand-in answers for each Web API method: the fields Slack's real answers carry that
- * the bot reads (a message's `channel` and `ts`, a view's `id`, a user's profile email, …).
+ * the bot reads (a message's `channel` and `ts`, a view's `id`, a user's profile email, …), and the
+ * errors Slack gives for the mistakes a caller can make (a missing argument, an unknown user).
  */
 
 export type SlackBody = Record<string, unknown>;
@@ -19,7 +20,8 @@ export interface AnswerState {
   botUserId: string;
   botId: string;
   teamId: string;
-  strictUsers: boolean;
+  /** users.info for an id not given to `setUser`: Slack's `user_not_found`, or a profile made from the id. */
+  unknownUsers: 'user_not_found' | 'derived';
   users: Map<string, StandinUser>;
   usergroups: Map<string, string[]>;
   /** The next message `ts`: unique and increasing within one stand-in, like Slack's. */
@@ -30,9 +32,42 @@ export interface AnswerState {
 type Answer = (body: SlackBody, state: AnswerState) => SlackBody;
 
 const TEAM_DOMAIN = 'jitgate-test';
+const APP_ID = 'A0JITGATE';
+
+/** The arguments Slack refuses a call without (`invalid_arguments`, naming the field). */
+const REQUIRED: Record<string, readonly string[]> = {
+  'chat.postMessage': ['channel'],
+  'chat.update': ['channel', 'ts'],
+  'chat.postEphemeral': ['channel', 'user'],
+  'chat.delete': ['channel', 'ts'],
+  'views.open': ['trigger_id', 'view'],
+  'views.push': ['trigger_id', 'view'],
+  'views.update': ['view'],
+  'views.publish': ['user_id', 'view'],
+  'users.info': ['user'],
+  'usergroups.users.list': ['usergroup'],
+};
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function missing(field: string): SlackBody {
+  return {
+    ok: false,
+    error: 'invalid_arguments',
+    response_metadata: { messages: [`[ERROR] missing required field: ${field}`] },
+  };
+}
+
+/** The IM between the bot and a user: Slack gives it a `D…` id; the stand-in derives it from the user's. */
+export function dmChannelOf(userId: string): string {
+  return `D${userId.slice(1)}`;
+}
+
+/** Posting to a user id (`U…`/`W…`) posts into the bot's IM with them, and Slack answers with the IM. */
+function postedChannel(channel: string): string {
+  return /^[UW][A-Z0-9]+$/.test(channel) ? dmChannelOf(channel) : channel;
 }
 
 function botMessage(body: SlackBody, state: AnswerState, ts: string): SlackBody {
@@ -42,6 +77,7 @@ function botMessage(body: SlackBody, state: AnswerState, ts: string): SlackBody 
     text: body.text ?? '',
     user: state.botUserId,
     bot_id: state.botId,
+    app_id: APP_ID,
     team: state.teamId,
     ts,
     ...(body.blocks !== undefined ? { blocks: body.blocks } : {}),
@@ -64,10 +100,10 @@ function viewAnswer(body: SlackBody, state: AnswerState, id: string): SlackBody 
       ...view,
       id,
       team_id: state.teamId,
-      app_id: 'A0JITGATE',
+      app_id: APP_ID,
       bot_id: state.botId,
       state: { values: {} },
-      hash: `${Date.now()}.${id}`,
+      hash: `${Math.floor(Date.now() / 1000)}.${id}`,
       root_view_id: id,
       previous_view_id: null,
     },
@@ -86,7 +122,7 @@ function tzOffsetSec(tz: string): number {
 
 function userInfo(id: string, state: AnswerState): SlackBody {
   const known = state.users.get(id);
-  if (!known && state.strictUsers) return { ok: false, error: 'user_not_found' };
+  if (!known && state.unknownUsers === 'user_not_found') return { ok: false, error: 'user_not_found' };
   const u = known ?? {};
   const name = u.name ?? id.toLowerCase();
   const realName = u.realName ?? name;
@@ -116,8 +152,16 @@ function userInfo(id: string, state: AnswerState): SlackBody {
 
 const answers: Record<string, Answer> = {
   'chat.postMessage': (body, state) => {
+    if (body.text === undefined && body.blocks === undefined && body.attachments === undefined) {
+      return { ok: false, error: 'no_text' };
+    }
     const ts = state.nextTs();
-    return { ok: true, channel: body.channel, ts, message: botMessage(body, state, ts) };
+    return {
+      ok: true,
+      channel: postedChannel(String(body.channel)),
+      ts,
+      message: botMessage(body, state, ts),
+    };
   },
   'chat.update': (body, state) => ({
     ok: true,
@@ -130,20 +174,28 @@ const answers: Record<string, Answer> = {
   'chat.delete': (body) => ({ ok: true, channel: body.channel, ts: body.ts }),
   'views.open': (body, state) => viewAnswer(body, state, state.nextViewId()),
   'views.push': (body, state) => viewAnswer(body, state, state.nextViewId()),
-  'views.update': (body, state) => viewAnswer(body, state, str(body.view_id) ?? state.nextViewId()),
+  'views.update': (body, state) => {
+    const id = str(body.view_id) ?? (str(body.external_id) ? state.nextViewId() : undefined);
+    return id ? viewAnswer(body, state, id) : missing('view_id');
+  },
   'views.publish': (body, state) => viewAnswer(body, state, state.nextViewId()),
-  'users.info': (body, state) => userInfo(String(body.user ?? ''), state),
+  'users.info': (body, state) => userInfo(String(body.user), state),
   'usergroups.users.list': (body, state) => {
-    const users = state.usergroups.get(String(body.usergroup ?? ''));
+    const users = state.usergroups.get(String(body.usergroup));
     return users ? { ok: true, users: [...users] } : { ok: false, error: 'no_such_subteam' };
   },
   'conversations.open': (body) => {
-    const first =
-      String(body.users ?? body.channel ?? '')
-        .split(',')[0]
-        ?.trim() ?? '';
-    if (first === '') return { ok: false, error: 'users_list_not_supplied' };
-    return { ok: true, no_op: false, already_open: false, channel: { id: `D${first.slice(1)}` } };
+    const existing = str(body.channel);
+    if (existing) return { ok: true, no_op: true, already_open: true, channel: { id: existing } };
+    const users = String(body.users ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== '');
+    const [first] = users;
+    if (first === undefined) return { ok: false, error: 'users_list_not_supplied' };
+    // One person: the IM; several: a group DM, which Slack names with a G… id.
+    const id = users.length === 1 ? dmChannelOf(first) : `G${users.map((u) => u.slice(1)).join('')}`;
+    return { ok: true, no_op: false, already_open: false, channel: { id } };
   },
   'auth.test': (_body, state) => ({
     ok: true,
@@ -157,8 +209,15 @@ const answers: Record<string, Answer> = {
   }),
 };
 
+/** Whether the stand-in answers `method` (anything else is `unknown_method`). */
+export function knowsMethod(method: string): boolean {
+  return Object.hasOwn(answers, method);
+}
+
 /** Slack's answer to one Web API call; a method the stand-in does not know gets `unknown_method`. */
 export function answerFor(method: string, body: SlackBody, state: AnswerState): SlackBody {
-  const answer = answers[method];
-  return answer ? answer(body, state) : { ok: false, error: 'unknown_method', req_method: method };
+  const answer = knowsMethod(method) ? answers[method] : undefined;
+  if (!answer) return { ok: false, error: 'unknown_method', req_method: method };
+  const absent = (REQUIRED[method] ?? []).find((field) => body[field] === undefined || body[field] === '');
+  return absent ? missing(absent) : answer(body, state);
 }

@@ -1,9 +1,18 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type AnswerState, answerFor, type SlackBody, type StandinUser } from './slack-standin-answers.js';
+import {
+  type AnswerState,
+  answerFor,
+  knowsMethod,
+  type SlackBody,
+  type StandinUser,
+} from './slack-standin-answers.js';
+import { FailureQueue, type SlackFailure, type StandinAnswer } from './slack-standin-failures.js';
+import { InvalidJsonBody, parseCall, readRaw } from './slack-standin-wire.js';
 
-export type { SlackBody, StandinUser } from './slack-standin-answers.js';
+export { dmChannelOf, type SlackBody, type StandinUser } from './slack-standin-answers.js';
+export type { SlackFailure } from './slack-standin-failures.js';
 
 /** One request the stand-in received: a Web API call, or a POST to a `responseUrl()`. */
 export interface SlackCall {
@@ -15,6 +24,7 @@ export interface SlackCall {
   args: SlackBody;
   /** From `Authorization: Bearer`, else the form's `token` field (which is then left out of `body`). */
   token: string | undefined;
+  /** When the request arrived (ms since the epoch), before any `setLatency` delay. */
   at: number;
   /** The HTTP status and the JSON the stand-in answered. */
   status: number;
@@ -22,15 +32,8 @@ export interface SlackCall {
   /** Request path: `/api/<method>` or `/respond/<id>`. */
   path: string;
   /** Set when the answer was not `ok: true` (an injected failure, `user_not_found`, `unknown_method`, …). */
-  failed?: boolean;
+  failed?: true;
 }
-
-/**
- * A failure for `failNext`: `{ status: 429, retryAfterSec }` (rate limited, with `Retry-After`, default 1;
- * `null` leaves the header out), `{ status: 500 }` or any other non-200 status, or `{ error }` (HTTP 200
- * with `ok: false`).
- */
-export type SlackFailure = { status: number; retryAfterSec?: number | null } | { error: string };
 
 export interface SlackStandinOptions {
   /** 0 (the default) picks a free port. */
@@ -39,47 +42,62 @@ export interface SlackStandinOptions {
   botUserId?: string;
   botId?: string;
   teamId?: string;
-  /** users.info for a user not given to `setUser` answers `user_not_found` instead of a default profile. */
-  strictUsers?: boolean;
+  /**
+   * users.info for an id not given to `setUser`: `user_not_found` like Slack (the default), or
+   * `derived`: a made-up profile (`<id>@example.com`), for demos and benchmarks with many people.
+   */
+  unknownUsers?: 'user_not_found' | 'derived';
+  /** When given, Web API calls with any other token are `invalid_auth` (no token at all is `not_authed`). */
+  tokens?: readonly string[];
   latencyMs?: number;
 }
 
-/** Form fields that Slack's Web API takes as JSON text; recorded as the objects they encode. */
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'metadata', 'user_auth_blocks']);
-/** Form flags that arrive as `'true'`/`'false'`; recorded as booleans. */
-const FLAG_FIELDS = new Set([
-  'unfurl_links',
-  'unfurl_media',
-  'mrkdwn',
-  'reply_broadcast',
-  'as_user',
-  'link_names',
-]);
-
 /**
  * A local stand-in for the Slack Web API: answers like Slack, records every call, fails on demand.
- * Point a real `WebClient` at `apiUrl` (`new WebClient(token, { slackApiUrl: standin.apiUrl })`).
+ * Point a real `WebClient` at `apiUrl`:
+ *
+ * @example
+ * const slack = await startSlackStandin();
+ * const client = new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl });
+ * await client.chat.postMessage({ channel: 'C0APPROVALS', text: 'hi' });
+ * slack.callsTo('chat.postMessage')[0]?.body.text; // 'hi'
+ * await slack.close();
  */
 export class SlackStandin {
   readonly calls: SlackCall[] = [];
+  private readonly server: Server;
   private readonly events = new EventEmitter();
-  private readonly failures = new Map<string, { failure: SlackFailure; left: number }[]>();
+  private readonly failures = new FailureQueue();
   private readonly state: AnswerState;
+  private readonly tokens: ReadonlySet<string> | undefined;
   private latencyMs: number;
+  private closing: Promise<void> | undefined;
+  private port = 0;
   private tsCount = 0;
   private viewCount = 0;
 
-  constructor(
-    private readonly server: Server,
-    readonly baseUrl: string,
-    options: SlackStandinOptions,
-  ) {
+  /** Starts the stand-in on 127.0.0.1 (a free port unless one is given). */
+  static async start(options: SlackStandinOptions = {}): Promise<SlackStandin> {
+    const standin = new SlackStandin(options);
+    await new Promise<void>((resolve, reject) => {
+      standin.server.once('error', reject);
+      standin.server.listen(options.port ?? 0, '127.0.0.1', () => {
+        standin.server.off('error', reject);
+        standin.port = (standin.server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+    return standin;
+  }
+
+  private constructor(options: SlackStandinOptions) {
     this.latencyMs = options.latencyMs ?? 0;
+    this.tokens = options.tokens ? new Set(options.tokens) : undefined;
     this.state = {
       botUserId: options.botUserId ?? 'U0JITGATE',
       botId: options.botId ?? 'B0JITGATE',
       teamId: options.teamId ?? 'T0TEAM',
-      strictUsers: options.strictUsers ?? false,
+      unknownUsers: options.unknownUsers ?? 'user_not_found',
       users: new Map(),
       usergroups: new Map(),
       nextTs: () => {
@@ -93,9 +111,20 @@ export class SlackStandin {
       },
     };
     this.events.setMaxListeners(0);
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: false, error: 'standin_error', detail: String(err) }));
+      });
+    });
   }
 
-  /** `http://127.0.0.1:PORT/api/`, what `WebClient`'s `slackApiUrl` expects. */
+  /** `http://127.0.0.1:PORT`, where the stand-in listens. */
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** `http://127.0.0.1:PORT/api/`, what `WebClient`'s `slackApiUrl` (and `SLACK_API_URL`) expects. */
   get apiUrl(): string {
     return `${this.baseUrl}/api/`;
   }
@@ -115,9 +144,7 @@ export class SlackStandin {
 
   /** The next `times` calls to `method` (a Web API method or `response_url`) fail this way. */
   failNext(method: string, failure: SlackFailure, times = 1): void {
-    const queue = this.failures.get(method) ?? [];
-    queue.push({ failure, left: times });
-    this.failures.set(method, queue);
+    this.failures.add(method, failure, times);
   }
 
   /** Drops the failures `failNext` queued that have not happened yet. */
@@ -135,41 +162,56 @@ export class SlackStandin {
     return this.calls.filter((c) => c.method === method && !c.failed);
   }
 
-  /** The first successful call to `method` that satisfies `predicate`, already recorded or still to come. */
+  /** Every attempt at `method`, failed ones included (`failed: true`), oldest first. */
+  attemptsTo(method: string): SlackCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Calls `listener` with each call as it is recorded (the demo narrates with it); returns an unsubscribe. */
+  onCall(listener: (call: SlackCall) => void): () => void {
+    this.events.on('call', listener);
+    return () => this.events.off('call', listener);
+  }
+
+  /**
+   * The first successful call to `method` that satisfies `predicate`, already recorded or still to
+   * come. Rejects after `timeoutMs` (or when the stand-in closes) with what was recorded instead.
+   */
   waitFor(
     method: string,
     predicate: (call: SlackCall) => boolean = () => true,
     timeoutMs = 5000,
   ): Promise<SlackCall> {
     const matches = (c: SlackCall) => c.method === method && !c.failed && predicate(c);
-    try {
-      const found = this.calls.find(matches);
-      if (found) return Promise.resolve(found);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     return new Promise((resolve, reject) => {
-      const onCall = (call: SlackCall) => {
-        try {
-          if (!matches(call)) return;
-          done();
-          resolve(call);
-        } catch (err) {
-          done();
-          reject(err);
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(
-          new Error(`no successful ${method} matching within ${timeoutMs} ms; recorded: ${this.summary()}`),
-        );
-      }, timeoutMs);
-      const done = () => {
+      const finish = (settle: () => void) => {
         clearTimeout(timer);
         this.events.off('call', onCall);
+        this.events.off('close', onClose);
+        settle();
       };
+      const check = (call: SlackCall): boolean => {
+        try {
+          if (!matches(call)) return false;
+          finish(() => resolve(call));
+        } catch (err) {
+          finish(() => reject(err));
+        }
+        return true;
+      };
+      const onCall = (call: SlackCall) => void check(call);
+      const onClose = () =>
+        finish(() => reject(new Error(`the stand-in closed while waiting for ${method}; ${this.summary()}`)));
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(new Error(`no successful ${method} matching within ${timeoutMs} ms; ${this.summary()}`)),
+          ),
+        timeoutMs,
+      );
       this.events.on('call', onCall);
+      this.events.on('close', onClose);
+      for (const call of this.calls) if (check(call)) return;
     });
   }
 
@@ -183,19 +225,21 @@ export class SlackStandin {
     return this.calls.map((c) => JSON.stringify(c.body)).join('\n');
   }
 
+  /** Stops listening and drops open connections; pending `waitFor`s reject. Safe to call twice. */
   close(): Promise<void> {
-    return new Promise((resolve, reject) => {
+    this.closing ??= new Promise<void>((resolve, reject) => {
+      this.events.emit('close');
       this.server.close((err) => (err ? reject(err) : resolve()));
       // WebClient keeps connections alive; without this close() would wait for them to time out.
       this.server.closeAllConnections();
     });
+    return this.closing;
   }
 
-  /** @internal the request handler. */
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', this.baseUrl);
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
+    const url = new URL(req.url ?? '/', 'http://standin.invalid');
     const raw = await readRaw(req);
-    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const method = url.pathname.startsWith('/api/')
       ? decodeURIComponent(url.pathname.slice('/api/'.length))
       : url.pathname.startsWith('/respond/')
@@ -205,115 +249,61 @@ export class SlackStandin {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"ok":false,"error":"not_found"}');
       return;
     }
-    const { body, formToken } = parseBody(raw, String(req.headers['content-type'] ?? ''), url.searchParams);
-    const failure = this.takeFailure(method);
-    let status = 200;
-    let response: SlackBody;
-    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-    if (failure && 'error' in failure) {
-      response = { ok: false, error: failure.error };
-    } else if (failure) {
-      status = failure.status;
-      response = { ok: false, error: status === 429 ? 'ratelimited' : 'internal_error' };
-      const retryAfter = failure.retryAfterSec === undefined ? 1 : failure.retryAfterSec;
-      if (status === 429 && retryAfter !== null) headers['retry-after'] = String(retryAfter);
-    } else {
-      response = method === 'response_url' ? { ok: true } : answerFor(method, body, this.state);
+    let parsed: ReturnType<typeof parseCall> | undefined;
+    try {
+      parsed = parseCall(raw, req, url.searchParams);
+    } catch (err) {
+      if (!(err instanceof InvalidJsonBody)) throw err;
     }
-    const failed = status !== 200 || response.ok !== true;
+    const body = parsed?.body ?? { raw };
+    const { status, headers, response } = parsed
+      ? this.answer(method, body, parsed.token)
+      : { status: 200, headers: {}, response: { ok: false, error: 'invalid_json' } };
     const call: SlackCall = {
       method,
       body,
       args: body,
-      token: bearer(req.headers.authorization) ?? formToken,
-      at: Date.now(),
+      token: parsed?.token,
+      at,
       status,
       response,
       path: url.pathname,
-      ...(failed ? { failed } : {}),
+      ...(status !== 200 || response.ok !== true ? { failed: true as const } : {}),
     };
     this.calls.push(call);
     this.events.emit('call', call);
-    res.writeHead(status, headers).end(JSON.stringify(response));
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    res
+      .writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers })
+      .end(JSON.stringify(response));
   }
 
-  private takeFailure(method: string): SlackFailure | undefined {
-    const queue = this.failures.get(method);
-    const head = queue?.[0];
-    if (!queue || !head) return undefined;
-    head.left -= 1;
-    if (head.left <= 0) queue.shift();
-    return head.failure;
+  /** An injected failure first, then Slack's own checks (method, token), then the method's answer. */
+  private answer(method: string, body: SlackBody, token: string | undefined): StandinAnswer {
+    const injected = this.failures.take(method);
+    if (injected) return injected;
+    const refused = (error: string): StandinAnswer => ({
+      status: 200,
+      headers: {},
+      response: { ok: false, error },
+    });
+    if (method === 'response_url') return { status: 200, headers: {}, response: { ok: true } };
+    if (knowsMethod(method)) {
+      if (token === undefined) return refused('not_authed');
+      if (this.tokens && !this.tokens.has(token)) return refused('invalid_auth');
+    }
+    return { status: 200, headers: {}, response: answerFor(method, body, this.state) };
   }
 
   private summary(): string {
-    if (this.calls.length === 0) return 'nothing';
-    return this.calls
-      .map((c) =>
-        c.failed ? `${c.method} (failed: ${c.status} ${String(c.response.error ?? '')})` : c.method,
-      )
-      .join(', ');
+    if (this.calls.length === 0) return 'recorded: nothing';
+    const each = (c: SlackCall) =>
+      c.failed ? `${c.method} (failed: ${c.status} ${String(c.response.error ?? '')})` : c.method;
+    return `recorded: ${this.calls.map(each).join(', ')}`;
   }
 }
 
-/** Starts the stand-in on 127.0.0.1 (a free port unless one is given). */
-export async function startSlackStandin(options: SlackStandinOptions = {}): Promise<SlackStandin> {
-  let standin: SlackStandin | undefined;
-  const server = createServer((req, res) => {
-    standin?.handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: false, error: 'standin_error', detail: String(err) }));
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  standin = new SlackStandin(server, `http://127.0.0.1:${port}`, options);
-  return standin;
-}
-
-function readRaw(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function bearer(header: string | undefined): string | undefined {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  return m?.[1];
-}
-
-/** Form-encoded (what WebClient sends) or JSON (what `respond()` sends), plus any query arguments. */
-function parseBody(
-  raw: string,
-  contentType: string,
-  query: URLSearchParams,
-): { body: SlackBody; formToken?: string } {
-  const body: SlackBody = {};
-  for (const [k, v] of query) body[k] = v;
-  if (contentType.includes('application/json')) {
-    const parsed: unknown = raw === '' ? {} : JSON.parse(raw);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) Object.assign(body, parsed);
-    else body.payload = parsed;
-  } else {
-    for (const [k, v] of new URLSearchParams(raw)) body[k] = formValue(k, v);
-  }
-  const formToken = typeof body.token === 'string' ? body.token : undefined;
-  if (formToken !== undefined) delete body.token;
-  return formToken !== undefined ? { body, formToken } : { body };
-}
-
-function formValue(key: string, value: string): unknown {
-  if (FLAG_FIELDS.has(key) && (value === 'true' || value === 'false')) return value === 'true';
-  if (!JSON_FIELDS.has(key)) return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
+/** Starts the Slack Web API stand-in on 127.0.0.1 (a free port unless one is given). */
+export function startSlackStandin(options: SlackStandinOptions = {}): Promise<SlackStandin> {
+  return SlackStandin.start(options);
 }
