@@ -191,6 +191,9 @@ describe('parseAccessCommand: properties', () => {
 
 describe('parseAccessCommand: names', () => {
   it('when the resource or role is typed in capitals, then it is read in lower case like the policy', () => {
-    expect(parseAccessCommand('Grafana/Viewer 1h INC-9')).toMatchObject({ resource: 'grafana', role: 'viewer' });
+    expect(parseAccessCommand('Grafana/Viewer 1h INC-9')).toMatchObject({
+      resource: 'grafana',
+      role: 'viewer',
+    });
   });
 });
