@@ -3,18 +3,12 @@ import type { Redis } from 'ioredis';
 import type { AccessService } from '../shared/access/service.js';
 import type { Clock } from '../shared/clock.js';
 import type { AccessStore } from '../shared/grants/store.js';
-import type { SlackUserId } from '../shared/ids.js';
 import type { Notifier } from '../shared/jobs/notifier.js';
 import type { JobScheduler } from '../shared/jobs/scheduler.js';
 import type { Logger } from '../shared/log.js';
-import type { Policy, UsergroupLookup } from '../shared/policy/types.js';
+import type { Policy } from '../shared/policy/types.js';
 import type { MessageSync } from './slack/message-sync.js';
-
-/** Who people are in Slack: user-group members (for the policy) and e-mail addresses (for the grant). */
-export interface People {
-  usergroups: UsergroupLookup;
-  emailOf(user: SlackUserId): Promise<string>;
-}
+import type { SlackPeople } from './slack/people.js';
 
 /** What the listeners work with. Built once by the entry file (or the test harness) and passed down. */
 export interface BotDeps {
@@ -23,7 +17,8 @@ export interface BotDeps {
   scheduler: JobScheduler;
   /** The current policy; a function so that a reloaded policy takes effect without a restart. */
   policy: () => Policy;
-  people: People;
+  /** Who people are in Slack: user-group members (for the policy) and e-mail addresses (for the grant). */
+  people: SlackPeople;
   /** The approval messages in their channels: posted once, then updated in place. */
   messages: MessageSync;
   /** What the worker says through Slack; the listeners use the same one for DMs. */
