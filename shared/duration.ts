@@ -11,7 +11,8 @@ const PATTERN = /^(?:(\d{1,4})d)?(?:(\d{1,4})h)?(?:(\d{1,5})m)?(?:(\d{1,6})s)?$/
  * @example parseDuration('1h30m') // 5_400_000
  */
 export function parseDuration(text: string): number {
-  const trimmed = text.trim().toLowerCase();
+  // Callers pass user input; something other than a string is refused like any bad text.
+  const trimmed = typeof text === 'string' ? text.trim().toLowerCase() : '';
   const match = PATTERN.exec(trimmed);
   if (!match || trimmed === '') {
     throw new JitgateError(
@@ -42,11 +43,13 @@ export function isDuration(text: string): boolean {
 }
 
 /**
- * Formats milliseconds as the shortest duration string (whole seconds, rounded down).
+ * Formats milliseconds as the shortest duration string (whole seconds, rounded down; `0s` for less
+ * than a second, a negative number or one that is not finite).
  *
  * @example formatDuration(5_400_000) // '1h30m'
  */
 export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return '0s';
   let rest = Math.max(0, Math.floor(ms / 1000)) * 1000;
   if (rest === 0) return '0s';
   let out = '';

@@ -1,4 +1,9 @@
-export { loadPolicy, loadPolicyFile, type PolicyProblem } from './load.js';
+/**
+ * The policy: who may ask for which resource, who approves, for how long, and how requests are
+ * routed and checked. `loadPolicy`/`loadPolicyFile` read it; everything else is a pure question
+ * about a loaded policy (user-group membership comes from an injected lookup).
+ */
+export { loadPolicy, loadPolicyFile } from './load.js';
 export { pathMatches, roleAllows } from './paths.js';
 export {
   approversOf,
@@ -12,5 +17,6 @@ export {
   requestableResources,
   resolveRole,
 } from './queries.js';
+export { METHODS, NAME_PATTERN, type PolicyProblem } from './schema.js';
 export type { People, Policy, Resource, Role, UsergroupLookup } from './types.js';
 export { cachedUsergroupLookup } from './usergroups.js';

@@ -1,90 +1,177 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
-import { parseDuration } from '../duration.js';
+import { type Document, isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { formatDuration } from '../duration.js';
 import { JitgateError } from '../errors.js';
 import type { SlackUserId } from '../ids.js';
-import { PolicyFile, type ResourceFile } from './schema.js';
-import type { People, Policy, Resource } from './types.js';
+import {
+  check,
+  DefaultsFile,
+  MatchFile,
+  PeopleFile,
+  PolicyFile,
+  type PolicyProblem,
+  ResourceFile,
+} from './schema.js';
+import type { People, Policy, Resource, Role } from './types.js';
 
-export interface PolicyProblem {
-  path: string;
-  message: string;
-}
+export type { PolicyProblem };
 
+/** What a resource gets when neither it nor `defaults` says otherwise. */
 const BUILT_IN = {
-  defaultDuration: '1h',
-  maxDuration: '8h',
-  pendingTimeout: '30m',
-  nudgeAfter: '10m',
+  defaultDuration: 3_600_000,
+  maxDuration: 8 * 3_600_000,
+  pendingTimeout: 30 * 60_000,
+  nudgeAfter: 10 * 60_000,
+  reminderBefore: 5 * 60_000,
   approvalsRequired: 1,
   selfApproval: false,
-  reminderBefore: '5m',
 };
+type Match = ResourceFile['match'];
+type DurationKey = 'defaultDuration' | 'maxDuration' | 'pendingTimeout' | 'nudgeAfter' | 'reminderBefore';
 
-/** `resources.grafana.networks[1]` from zod's path. */
-function keyPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => {
-    if (typeof key === 'number') return `${out}[${key}]`;
-    return out ? `${out}.${String(key)}` : String(key);
-  }, '');
-}
-
-function fail(problems: PolicyProblem[], source: string): never {
-  const lines = problems.map((p) => `  ${p.path || '(top level)'}: ${p.message}`);
-  throw new JitgateError('policy_invalid', `${source} is not a valid policy:\n${lines.join('\n')}`, {
-    problems,
-  });
-}
+const EVERYTHING: Role = { name: 'access', methods: ['*'], paths: ['/**'] };
 
 /**
  * Parses and checks a policy, merges the defaults into each resource, and throws one `policy_invalid`
- * error that lists every problem with its key path.
+ * error listing every problem with its key path (also in `fields.problems`).
  *
- * @example const policy = loadPolicy(readFileSync('policy.yml', 'utf8'));
+ * @example
+ *   const policy = loadPolicy('resources:\n  grafana: { … }', 'policy.yml');
+ *   policy.resources.get('grafana')?.maxDurationMs; // 28_800_000 unless set
  */
-export function loadPolicy(text: string, source = 'the policy'): Policy {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    fail(
-      doc.errors.map((e) => ({
-        path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
-        message: `YAML: ${e.message.split('\n')[0]}`,
-      })),
-      source,
-    );
-  }
-  const parsed = PolicyFile.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) {
-    fail(
-      parsed.error.issues.map((i) => ({ path: keyPath(i.path), message: i.message })),
-      source,
-    );
-  }
-  const file = parsed.data;
+export function loadPolicy(text: string, source?: string): Policy {
   const problems: PolicyProblem[] = [];
-  const resources = new Map<string, Resource>();
-  for (const [name, raw] of Object.entries(file.resources)) {
-    resources.set(name, resolve(name, raw, file.defaults, problems));
+  const yaml = readYaml(text, problems);
+  if (!yaml) return fail(problems, source);
+  const { doc, data } = yaml;
+  if (data === null || data === undefined) {
+    problems.push({
+      path: '',
+      message: 'is empty: a policy names at least its resources (see policy.example.yml)',
+    });
+    return fail(problems, source);
   }
-  checkRoutes(resources, problems);
-  if (problems.length > 0) fail(problems, source);
-  return { admins: asPeople(file.admins), resources };
+  check(PolicyFile, data, [], problems);
+  const top: Record<string, unknown> = isRecord(data) ? data : {};
+  const defaults = checkLeniently(DefaultsFile, top.defaults ?? {}, ['defaults'], problems);
+  const admins = check(PeopleFile, top.admins ?? {}, ['admins'], problems);
+
+  const parsed: [string, ResourceFile][] = [];
+  const raw = isRecord(top.resources) ? top.resources : {};
+  const routes: [string, Match][] = [];
+  for (const [name, body] of inFileOrder(Object.entries(raw), keysInFile(doc, ['resources']))) {
+    const resource = checkLeniently(ResourceFile, body, ['resources', name], problems);
+    if (resource) parsed.push([name, resource]);
+    // Routes are compared even for a resource with other problems; its match was checked above.
+    const match = resource?.match ?? MatchFile.safeParse(isRecord(body) ? body.match : undefined).data;
+    if (match) routes.push([name, match]);
+  }
+  const resources = new Map<string, Resource>();
+  // Without readable defaults, every resource would report problems that are really the defaults'.
+  if (defaults) {
+    for (const [name, file] of parsed) {
+      const roleOrder = keysInFile(doc, ['resources', name, 'roles']);
+      resources.set(name, resolve(name, file, defaults, roleOrder, problems));
+    }
+  }
+  checkRoutes(routes, problems);
+  if (problems.length > 0 || !admins) return fail(problems, source);
+  return { admins: asPeople(admins), resources };
 }
 
-/** Reads and loads a policy file; the one place that reads it from disk. */
+/**
+ * Reads and loads a policy file; the one place that reads the policy from disk.
+ *
+ * @example const policy = loadPolicyFile(config.JITGATE_POLICY);
+ */
 export function loadPolicyFile(path: string): Policy {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    const what =
+      code === 'ENOENT'
+        ? `There is no policy file at ${path}.`
+        : `Cannot read the policy file ${path} (${code}).`;
     throw new JitgateError(
       'policy_invalid',
-      `cannot read the policy file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); ` +
-        'set JITGATE_POLICY to its path, or start from policy.example.yml',
-      { path },
+      `${what} Set JITGATE_POLICY to the path of your policy file; policy.example.yml is a place to start.`,
+      { path, reason: code },
+      { cause: err },
     );
   }
   return loadPolicy(text, path);
+}
+
+/**
+ * Like `check`, but when the only fault is an unknown key the rest is still returned, so that a typo
+ * does not hide the problems found by comparing settings.
+ */
+function checkLeniently<S extends z.ZodObject>(
+  schema: S,
+  value: unknown,
+  at: PropertyKey[],
+  problems: PolicyProblem[],
+): z.output<S> | undefined {
+  const checked = check(schema, value, at, problems);
+  if (checked !== undefined) return checked;
+  const lenient = schema.strip().safeParse(value);
+  // The same shape with unknown keys dropped, so the output type is the same.
+  return lenient.success ? (lenient.data as z.output<S>) : undefined;
+}
+
+function fail(problems: PolicyProblem[], source: string | undefined): never {
+  const seen = new Set<string>();
+  const unique = problems.filter((p) => {
+    const key = `${p.path}\n${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const lines = unique.map((p) => `  ${p.path === '' ? '(top level)' : p.path}: ${p.message}`);
+  const header = source ? `${source} is not a valid policy:` : 'The policy is not valid:';
+  throw new JitgateError('policy_invalid', `${header}\n${lines.join('\n')}`, { problems: unique, source });
+}
+
+function readYaml(text: string, problems: PolicyProblem[]): { doc: Document; data: unknown } | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  for (const error of doc.errors) {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    problems.push({ path: `line ${line}, column ${col}`, message: `YAML: ${error.message}` });
+  }
+  if (problems.length > 0) return undefined;
+  try {
+    return { doc, data: doc.toJS() };
+  } catch (err) {
+    // An alias to a missing anchor, or aliases nested too deep, only show up here.
+    problems.push({ path: '', message: `YAML: ${(err as Error).message}` });
+    return undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Keys of the mapping at `path` as written: a plain object would put `2:` before `b:` and `1:` first. */
+function keysInFile(doc: Document, path: string[]): string[] {
+  const node = doc.getIn(path, true);
+  if (!isMap(node)) return [];
+  return node.items.map((pair) => String(isScalar(pair.key) ? pair.key.value : pair.key));
+}
+
+function inFileOrder<T>(entries: [string, T][], order: string[]): [string, T][] {
+  const rank = (key: string) => {
+    const i = order.indexOf(key);
+    return i === -1 ? order.length : i;
+  };
+  return entries
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => rank(a.e[0]) - rank(b.e[0]) || a.i - b.i)
+    .map(({ e }) => e);
 }
 
 function asPeople(p: { users: string[]; usergroups: string[] }): People {
@@ -94,35 +181,86 @@ function asPeople(p: { users: string[]; usergroups: string[] }): People {
 function resolve(
   name: string,
   raw: ResourceFile,
-  defaults: PolicyFile['defaults'],
+  defaults: DefaultsFile,
+  roleOrder: string[],
   problems: PolicyProblem[],
 ): Resource {
   const at = `resources.${name}`;
-  const pick = <K extends keyof typeof BUILT_IN>(key: K) => raw[key] ?? defaults[key] ?? BUILT_IN[key];
-  const where = <K extends keyof typeof BUILT_IN>(key: K) =>
-    raw[key] !== undefined
-      ? `${at}.${key}`
-      : defaults[key] !== undefined
-        ? `defaults.${key}`
-        : `${at}.${key}`;
-  const ms = (key: 'defaultDuration' | 'maxDuration' | 'pendingTimeout' | 'nudgeAfter' | 'reminderBefore') =>
-    parseDuration(String(pick(key)));
+  const ms = (key: DurationKey) => raw[key] ?? defaults[key] ?? BUILT_IN[key];
+  const origin = (key: DurationKey | 'approvalsRequired') =>
+    raw[key] !== undefined ? '' : defaults[key] !== undefined ? ', from defaults' : ', built in';
+  const describe = (key: DurationKey) => `${key} (${formatDuration(ms(key))}${origin(key)})`;
+  /** Two settings that contradict each other: blame one this resource sets, else one `defaults` sets. */
+  const contradiction = (a: DurationKey, b: DurationKey, wrong: boolean, relation: string) => {
+    if (!wrong) return;
+    const set = (source: Partial<Record<DurationKey, number>>, prefix: string) =>
+      source[a] !== undefined ? `${prefix}.${a}` : source[b] !== undefined ? `${prefix}.${b}` : undefined;
+    const path = set(raw, at) ?? set(defaults, 'defaults') ?? `${at}.${a}`;
+    problems.push({ path, message: `${describe(a)} ${relation} ${describe(b)}` });
+  };
+  contradiction(
+    'defaultDuration',
+    'maxDuration',
+    ms('defaultDuration') > ms('maxDuration'),
+    'is longer than',
+  );
+  contradiction(
+    'nudgeAfter',
+    'pendingTimeout',
+    ms('nudgeAfter') >= ms('pendingTimeout'),
+    'must be shorter than',
+  );
+  contradiction(
+    'reminderBefore',
+    'maxDuration',
+    ms('reminderBefore') >= ms('maxDuration'),
+    'must be shorter than',
+  );
 
-  const approvalChannel = raw.approvalChannel ?? defaults.approvalChannel;
-  if (!approvalChannel) {
+  const approvalsRequired = raw.approvalsRequired ?? defaults.approvalsRequired ?? BUILT_IN.approvalsRequired;
+  const named = new Set(raw.approvers.users).size;
+  if (raw.approvers.usergroups.length === 0 && named === 0) {
     problems.push({
-      path: `${at}.approvalChannel`,
-      message: 'no approval channel: set it here or in defaults.approvalChannel',
+      path: `${at}.approvers`,
+      message: 'names nobody: list the users or usergroups who approve',
+    });
+  } else if (raw.approvers.usergroups.length === 0 && approvalsRequired > named) {
+    problems.push({
+      path: raw.approvalsRequired !== undefined ? `${at}.approvalsRequired` : `${at}.approvers`,
+      message:
+        `approvalsRequired is ${approvalsRequired}${origin('approvalsRequired')} but only ${named} ` +
+        `${named === 1 ? 'approver is' : 'approvers are'} named and no user group: it could never be met`,
     });
   }
-  const resource: Resource = {
+  if (raw.requesters && raw.requesters.users.length === 0 && raw.requesters.usergroups.length === 0) {
+    problems.push({
+      path: `${at}.requesters`,
+      message: 'names nobody, so no one could ask for this resource; leave it out to let everyone ask',
+    });
+  }
+  const approvalChannel = raw.approvalChannel ?? defaults.approvalChannel;
+  if (approvalChannel === undefined) {
+    problems.push({
+      path: `${at}.approvalChannel`,
+      message: 'is required, here or in defaults.approvalChannel',
+    });
+  }
+
+  const roles = raw.roles
+    ? inFileOrder(Object.entries(raw.roles), roleOrder).map(([roleName, r]) => ({
+        name: roleName,
+        methods: [...new Set(r.methods)],
+        paths: r.paths,
+      }))
+    : [EVERYTHING];
+  return {
     name,
     description: raw.description,
     upstream: raw.upstream.replace(/\/+$/, ''),
     match:
-      'pathPrefix' in raw.match
+      raw.match.pathPrefix !== undefined
         ? { pathPrefix: raw.match.pathPrefix }
-        : { host: raw.match.host.toLowerCase() },
+        : { host: raw.match.host ?? '' },
     approvers: asPeople(raw.approvers),
     requesters: raw.requesters ? asPeople(raw.requesters) : undefined,
     approvalChannel: approvalChannel ?? '',
@@ -131,83 +269,42 @@ function resolve(
     pendingTimeoutMs: ms('pendingTimeout'),
     nudgeAfterMs: ms('nudgeAfter'),
     reminderBeforeMs: ms('reminderBefore'),
-    approvalsRequired: Number(pick('approvalsRequired')),
-    selfApproval: Boolean(pick('selfApproval')),
-    roles: raw.roles
-      ? Object.entries(raw.roles).map(([roleName, r]) => ({
-          name: roleName,
-          methods: r.methods,
-          paths: r.paths,
-        }))
-      : [{ name: 'access', methods: ['*'], paths: ['/**'] }],
+    approvalsRequired,
+    selfApproval: raw.selfApproval ?? defaults.selfApproval ?? BUILT_IN.selfApproval,
+    roles: roles.length > 0 ? roles : [EVERYTHING],
     networks: raw.networks,
     websocket: raw.websocket,
     breakGlass: raw.breakGlass,
     autoApprove: { users: raw.autoApprove.users as SlackUserId[], usergroups: [] },
   };
-  if (resource.defaultDurationMs > resource.maxDurationMs) {
-    problems.push({
-      path: where('defaultDuration'),
-      message: `is longer than maxDuration (${pick('maxDuration')})`,
-    });
-  }
-  if (resource.nudgeAfterMs >= resource.pendingTimeoutMs) {
-    problems.push({
-      path: where('nudgeAfter'),
-      message: `must be shorter than pendingTimeout (${pick('pendingTimeout')})`,
-    });
-  }
-  if (resource.reminderBeforeMs >= resource.maxDurationMs) {
-    problems.push({
-      path: where('reminderBefore'),
-      message: `must be shorter than maxDuration (${pick('maxDuration')})`,
-    });
-  }
-  const { users, usergroups } = resource.approvers;
-  if (
-    users.length === 0 &&
-    usergroups.length === 0 &&
-    resource.autoApprove.users.length === 0 &&
-    !resource.breakGlass
-  ) {
-    problems.push({ path: `${at}.approvers`, message: 'nobody can approve: name users or usergroups' });
-  } else if (usergroups.length === 0 && users.length > 0 && resource.approvalsRequired > users.length) {
-    problems.push({
-      path: where('approvalsRequired'),
-      message: `needs ${resource.approvalsRequired} approvers but only ${users.length} are named; it could never be met`,
-    });
-  }
-  return resource;
 }
 
-function checkRoutes(resources: Map<string, Resource>, problems: PolicyProblem[]): void {
-  const prefixes: [string, string][] = [];
-  const hosts = new Map<string, string>();
-  for (const r of resources.values()) {
-    if ('host' in r.match) {
-      const other = hosts.get(r.match.host);
-      if (other)
+/** Two resources must never claim the same request: same host, same prefix, or one prefix inside another. */
+function checkRoutes(routes: [string, Match][], problems: PolicyProblem[]): void {
+  const seen: [string, Match][] = [];
+  for (const [name, match] of routes) {
+    for (const [other, theirs] of seen) {
+      if (match.host !== undefined && match.host === theirs.host) {
         problems.push({
-          path: `resources.${r.name}.match.host`,
-          message: `${r.match.host} is already used by ${other}`,
+          path: `resources.${name}.match.host`,
+          message: `${match.host} is already the host of ${other}`,
         });
-      else hosts.set(r.match.host, r.name);
-      continue;
-    }
-    const mine = r.match.pathPrefix;
-    for (const [otherName, other] of prefixes) {
-      if (other === mine) {
+      }
+      const mine = match.pathPrefix;
+      const their = theirs.pathPrefix;
+      if (mine === undefined || their === undefined) continue;
+      if (mine === their) {
         problems.push({
-          path: `resources.${r.name}.match.pathPrefix`,
-          message: `${mine} is already used by ${otherName}`,
+          path: `resources.${name}.match.pathPrefix`,
+          message: `${mine} is already the prefix of ${other}`,
         });
-      } else if (mine.startsWith(`${other}/`) || other.startsWith(`${mine}/`)) {
+      } else if (mine.startsWith(`${their}/`) || their.startsWith(`${mine}/`)) {
         problems.push({
-          path: `resources.${r.name}.match.pathPrefix`,
-          message: `${mine} and ${other} (${otherName}) overlap; routing would be ambiguous`,
+          path: `resources.${name}.match.pathPrefix`,
+          message: `${mine} and ${their} (the prefix of ${other}) overlap, so routing would be ambiguous`,
         });
       }
     }
-    prefixes.push([r.name, mine]);
+    seen.push([name, match]);
   }
 }

@@ -3,7 +3,11 @@ import { JitgateError } from '../errors.js';
 import type { SlackUserId } from '../ids.js';
 import type { People, Policy, Resource, Role, UsergroupLookup } from './types.js';
 
-/** The resource named, or `no_such_resource` listing those that exist. */
+/**
+ * The resource named (case-insensitive), or `no_such_resource` listing those that exist.
+ *
+ * @example getResource(policy, 'grafana').maxDurationMs
+ */
 export function getResource(policy: Policy, name: string): Resource {
   const resource = policy.resources.get(name.toLowerCase());
   if (resource) return resource;
@@ -15,7 +19,11 @@ export function getResource(policy: Policy, name: string): Resource {
   );
 }
 
-/** The role named, or the resource's first role; `no_such_role` lists the roles. */
+/**
+ * The role named, or the resource's first role when none is; `no_such_role` lists the roles.
+ *
+ * @example resolveRole(grafana, 'viewer').methods // ['GET', 'HEAD']
+ */
 export function resolveRole(resource: Resource, roleName?: string): Role {
   if (roleName === undefined || roleName === '') return resource.roles[0]!;
   const role = resource.roles.find((r) => r.name === roleName.toLowerCase());
@@ -27,9 +35,19 @@ export function resolveRole(resource: Resource, roleName?: string): Role {
   );
 }
 
-/** The duration to grant: the default when none was asked for; `duration_too_long` above the maximum. */
+/**
+ * The duration to grant in ms: the resource's default when none was asked for; `duration_too_long`
+ * (naming the maximum) above it, `duration_invalid` for zero or less.
+ *
+ * @example checkDuration(grafana, parseDuration('2h')) // 7_200_000
+ */
 export function checkDuration(resource: Resource, ms?: number): number {
   const wanted = ms ?? resource.defaultDurationMs;
+  if (!Number.isFinite(wanted) || wanted <= 0) {
+    throw new JitgateError('duration_invalid', 'Ask for a duration longer than zero, like 30m or 2h.', {
+      resource: resource.name,
+    });
+  }
   if (wanted > resource.maxDurationMs) {
     throw new JitgateError(
       'duration_too_long',
@@ -41,14 +59,19 @@ export function checkDuration(resource: Resource, ms?: number): number {
   return wanted;
 }
 
+/** True when `user` is named or is in one of the groups. A failed group lookup rejects: fail closed. */
 async function isAmong(people: People, user: SlackUserId, lookup: UsergroupLookup): Promise<boolean> {
   if (people.users.includes(user)) return true;
-  for (const group of people.usergroups) {
-    if ((await lookup(group)).includes(user)) return true;
-  }
-  return false;
+  const members = await Promise.all(people.usergroups.map((group) => lookup(group)));
+  return members.some((m) => m.includes(user));
 }
 
+/**
+ * Whether `user` may ask for `resource`: everyone when it names no `requesters`, else the users
+ * and user-group members it names.
+ *
+ * @example if (!(await mayRequest(policy, grafana, user, lookup))) throw notAllowed(…);
+ */
 export async function mayRequest(
   _policy: Policy,
   resource: Resource,
@@ -58,78 +81,116 @@ export async function mayRequest(
   return resource.requesters === undefined || isAmong(resource.requesters, user, lookup);
 }
 
+/**
+ * The resources `user` may ask for, in policy order (for the request modal and `/access resources`).
+ *
+ * @example (await requestableResources(policy, user, lookup)).map((r) => r.name) // ['grafana']
+ */
 export async function requestableResources(
   policy: Policy,
   user: SlackUserId,
   lookup: UsergroupLookup,
 ): Promise<Resource[]> {
-  const out: Resource[] = [];
-  for (const r of policy.resources.values()) if (await mayRequest(policy, r, user, lookup)) out.push(r);
-  return out;
+  const resources = [...policy.resources.values()];
+  const allowed = await Promise.all(resources.map((r) => mayRequest(policy, r, user, lookup)));
+  return resources.filter((_, i) => allowed[i]);
 }
 
+/**
+ * Everyone who may approve requests for `resource`: its users and the members of its user groups.
+ *
+ * @example for (const approver of await approversOf(grafana, lookup)) await nudge(approver);
+ */
 export async function approversOf(resource: Resource, lookup: UsergroupLookup): Promise<Set<SlackUserId>> {
-  const all = new Set<SlackUserId>(resource.approvers.users);
-  for (const group of resource.approvers.usergroups) for (const u of await lookup(group)) all.add(u);
-  return all;
+  const members = await Promise.all(resource.approvers.usergroups.map((group) => lookup(group)));
+  return new Set<SlackUserId>([...resource.approvers.users, ...members.flat()]);
 }
 
+/**
+ * Whether `user` approves requests for `resource` (self-approval is the lifecycle's decision).
+ *
+ * @example await isApprover(grafana, clicker, lookup)
+ */
 export function isApprover(resource: Resource, user: SlackUserId, lookup: UsergroupLookup): Promise<boolean> {
   return isAmong(resource.approvers, user, lookup);
 }
 
+/**
+ * Whether `user` is a jitgate admin (may revoke any grant and read the audit log).
+ *
+ * @example await isAdmin(policy, user, lookup)
+ */
 export function isAdmin(policy: Policy, user: SlackUserId, lookup: UsergroupLookup): Promise<boolean> {
   return isAmong(policy.admins, user, lookup);
 }
 
+/**
+ * Whether requests by `user` for `resource` need no approval (`autoApprove.users`).
+ *
+ * @example if (isAutoApproved(grafana, requester)) await grantNow(…);
+ */
 export function isAutoApproved(resource: Resource, user: SlackUserId): boolean {
   return resource.autoApprove.users.includes(user);
 }
 
 interface Routes {
-  hosts: Map<string, Resource>;
-  /** Longest prefix first. */
-  prefixes: [string, Resource][];
+  hosts: ReadonlyMap<string, Resource>;
+  prefixes: ReadonlyMap<string, Resource>;
 }
-const routesOf = new WeakMap<Policy, Routes>();
+
+// Matching runs on every proxied request: build the tables once per loaded policy.
+const routeTables = new WeakMap<Policy, Routes>();
 
 function routes(policy: Policy): Routes {
-  let r = routesOf.get(policy);
+  let r = routeTables.get(policy);
   if (!r) {
-    r = { hosts: new Map(), prefixes: [] };
+    const hosts = new Map<string, Resource>();
+    const prefixes = new Map<string, Resource>();
     for (const res of policy.resources.values()) {
-      if ('host' in res.match) r.hosts.set(res.match.host, res);
-      else r.prefixes.push([res.match.pathPrefix, res]);
+      if ('host' in res.match) hosts.set(res.match.host.toLowerCase(), res);
+      else prefixes.set(res.match.pathPrefix, res);
     }
-    r.prefixes.sort((a, b) => b[0].length - a[0].length);
-    routesOf.set(policy, r);
+    r = { hosts, prefixes };
+    routeTables.set(policy, r);
   }
   return r;
 }
 
+/** `Grafana.Example.com:8443` → `grafana.example.com`. */
+function bareHost(host: string): string {
+  const lower = host.trim().toLowerCase();
+  const withoutPort = lower.startsWith('[')
+    ? lower.slice(0, lower.indexOf(']') + 1)
+    : lower.replace(/:\d*$/, '');
+  return withoutPort.endsWith('.') ? withoutPort.slice(0, -1) : withoutPort;
+}
+
 /**
  * Which resource a request is for: by host (case-insensitive, port ignored) first, then by path
- * prefix on a segment boundary. The prefix is stripped; the upstream path always starts with `/`.
+ * prefix on a segment boundary. The prefix is stripped; the upstream path always starts with `/`
+ * and keeps the query string.
  *
- * @example matchResource(policy, 'access.example.com', '/grafana/d/x?a=1') // { resource: grafana, upstreamPath: '/d/x?a=1' }
+ * @example
+ *   matchResource(policy, 'access.example.com', '/grafana/d/x?a=1');
+ *   // { resource: <grafana>, upstreamPath: '/d/x?a=1' }
  */
 export function matchResource(
   policy: Policy,
   host: string | undefined,
   path: string,
 ): { resource: Resource; upstreamPath: string } | undefined {
-  const r = routes(policy);
-  if (host && r.hosts.size > 0) {
-    const bare = host.toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
-    const byHost = r.hosts.get(bare);
-    if (byHost) return { resource: byHost, upstreamPath: path.startsWith('/') ? path : `/${path}` };
+  const { hosts, prefixes } = routes(policy);
+  if (host !== undefined && hosts.size > 0) {
+    const resource = hosts.get(bareHost(host));
+    if (resource) return { resource, upstreamPath: path.startsWith('/') ? path : `/${path}` };
   }
-  for (const [prefix, resource] of r.prefixes) {
-    if (!path.startsWith(prefix)) continue;
-    const rest = path.slice(prefix.length);
-    if (rest === '') return { resource, upstreamPath: '/' };
-    if (rest[0] === '/') return { resource, upstreamPath: rest };
-    if (rest[0] === '?') return { resource, upstreamPath: `/${rest}` };
+  const q = path.indexOf('?');
+  const bare = q === -1 ? path : path.slice(0, q);
+  const query = q === -1 ? '' : path.slice(q);
+  // Try `/a/b/c`, then `/a/b`, then `/a`: one map lookup per segment, longest prefix first.
+  for (let end = bare.length; end > 0; end = bare.lastIndexOf('/', end - 1)) {
+    const resource = prefixes.get(bare.slice(0, end));
+    if (resource) return { resource, upstreamPath: `${bare.slice(end) || '/'}${query}` };
   }
   return undefined;
 }

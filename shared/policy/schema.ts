@@ -2,112 +2,274 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 
-/** The policy file as written (before defaults are merged). Every object is strict: unknown keys are errors. */
-const duration = z.string().refine(
-  (s) => {
-    try {
-      parseDuration(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: (issue) => `${JSON.stringify(issue.input)} is not a duration (write 30s, 15m, 2h, 1h30m or 1d)` },
-);
+/**
+ * The policy file as written, before defaults are merged. Every object is strict (an unknown key is
+ * an error), every message reads after its key path: `resources.grafana.maxDuration: "4x" is not a
+ * duration (…)`. Durations come out as milliseconds.
+ */
 
-const userId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id looks like U0123ABCD');
-const usergroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'a Slack user group id looks like S0123ABCD');
-const channelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'a Slack channel id looks like C0123ABCD');
-const name = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'use lowercase letters, digits, - and _ (at most 40, no /)');
+export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
+
+/** Resource and role names appear in `/access grafana/viewer`, so no `/`, no upper case. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+
+/** How a value from the file reads in a message. */
+export function show(value: unknown): string {
+  if (value === null || value === undefined) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  return String(value);
+}
+
+/** A string checked by a function that says what is wrong with it, or nothing. */
+function text(problem: (s: string) => string | undefined) {
+  return z.string().superRefine((s, ctx) => {
+    const why = problem(s);
+    if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+  });
+}
+
+const shaped = (pattern: RegExp, what: string) =>
+  text((s) => (pattern.test(s) ? undefined : `${show(s)} is not ${what}`));
+
+const DURATION_HINT = 'write 30s, 15m, 2h, 1h30m or 1d';
+const durationMs = z.unknown().transform((value, ctx): number => {
+  if (typeof value === 'string') {
+    try {
+      return parseDuration(value);
+    } catch {
+      // reported below
+    }
+  }
+  const zero = typeof value === 'string' && /^\s*(?:0+[dhms])+\s*$/i.test(value);
+  ctx.addIssue({
+    code: 'custom',
+    message: zero
+      ? `${show(value)} is zero (${DURATION_HINT})`
+      : `${show(value)} is not a duration (${DURATION_HINT})`,
+  });
+  return z.NEVER;
+});
+
+const userId = shaped(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id (U… or W…, e.g. U0123ABCD)');
+const usergroupId = shaped(/^S[A-Z0-9]{2,}$/, 'a Slack user group id (S…, e.g. S0123ABCD)');
+const channelId = shaped(/^[CG][A-Z0-9]{2,}$/, 'a Slack channel id (C… or G…, e.g. C0123ABCD)');
+export const name = shaped(
+  NAME_PATTERN,
+  'a usable name (lowercase letters, digits, - and _, starting with a letter or digit, at most 40 characters)',
+);
 
 const people = z.strictObject({
   users: z.array(userId).default([]),
   usergroups: z.array(usergroupId).default([]),
 });
 
-export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
-const method = z
-  .string()
-  .transform((m) => m.toUpperCase())
-  .refine((m) => (METHODS as readonly string[]).includes(m), `must be one of ${METHODS.join(', ')}`);
-const pathGlob = z
-  .string()
-  .regex(/^\//, 'must start with /')
-  .refine((p) => !/(^|\/)\.\.?(\/|$)/.test(p), 'must not contain . or .. segments');
+const method = z.string().transform((m, ctx) => {
+  const upper = m.toUpperCase();
+  if ((METHODS as readonly string[]).includes(upper)) return upper;
+  ctx.addIssue({ code: 'custom', message: `${show(m)} is not a method (use ${METHODS.join(', ')})` });
+  return z.NEVER;
+});
+
+const hasDotSegment = (p: string) => p.split('/').some((s) => s === '.' || s === '..');
+
+const pathGlob = text((p) => {
+  if (!p.startsWith('/')) return `${show(p)} must start with /`;
+  if (hasDotSegment(p)) return `${show(p)} must not contain . or .. segments`;
+  if (/[?#\\]/.test(p)) return `${show(p)} must not contain ?, # or \\`;
+  if (p.split('/').some((s) => s.includes('**') && s !== '**'))
+    return `${show(p)}: ** must be a whole segment`;
+  return undefined;
+});
 
 const role = z.strictObject({
-  methods: z.array(method).min(1, 'name at least one method (or "*")'),
-  paths: z.array(pathGlob).min(1, 'name at least one path (or "/**")').default(['/**']),
+  methods: z.array(method).min(1, 'is empty: name at least one method, or "*" for every method'),
+  paths: z
+    .array(pathGlob)
+    .min(1, 'is empty: name at least one path glob, or leave paths out for "/**"')
+    .default(['/**']),
 });
 
-const cidr = z.string().refine(
-  (s) => {
-    try {
-      ipaddr.parseCIDR(s);
-      return true;
-    } catch {
-      return false;
+const cidr = text((s) => {
+  try {
+    const [address] = ipaddr.parseCIDR(s);
+    // ipaddr.js also reads forms like `10/8` or `0x0a000000/8`; only the usual spellings are accepted.
+    const usual = address.kind() === 'ipv4' ? ipaddr.IPv4.isValidCIDRFourPartDecimal(s) : !s.includes('%');
+    if (usual) return undefined;
+  } catch {
+    // reported below
+  }
+  return `${show(s)} is not a CIDR (e.g. 10.0.0.0/8 or fd00::/8)`;
+});
+
+const pathPrefix = text((p) => {
+  if (!p.startsWith('/')) return `${show(p)} must start with / (e.g. /grafana)`;
+  if (p.endsWith('/')) return `${show(p)} must not end with / (write /grafana, not /grafana/)`;
+  if (p.includes('//')) return `${show(p)} must not contain //`;
+  if (p.includes('..') || hasDotSegment(p)) return `${show(p)} must not contain .. or . segments`;
+  if (p.includes('%')) return `${show(p)} must not contain % (routing sees decoded paths)`;
+  if (p.includes('\\')) return `${show(p)} must not contain \\`;
+  if (p.includes('/_jitgate')) return `${show(p)}: /_jitgate is reserved for the authorizer's own routes`;
+  if (!/^[A-Za-z0-9\-._~!$&'()*+,;=:@/]+$/.test(p))
+    return `${show(p)} may use only letters, digits, / and - . _ ~`;
+  return undefined;
+});
+
+const host = text((h) =>
+  h.length <= 253 &&
+  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(h)
+    ? undefined
+    : `${show(h)} is not a host name (write it like grafana.access.example.com, without scheme, port or path)`,
+).transform((h) => h.toLowerCase());
+
+export const MatchFile = z
+  .strictObject({ pathPrefix: pathPrefix.optional(), host: host.optional() })
+  .superRefine((m, ctx) => {
+    if ((m.pathPrefix === undefined) === (m.host === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          m.host === undefined
+            ? 'give one of pathPrefix (e.g. /grafana) or host (e.g. grafana.access.example.com)'
+            : 'give exactly one of pathPrefix or host, not both',
+      });
     }
-  },
-  { error: (issue) => `${JSON.stringify(issue.input)} is not a CIDR such as 10.0.0.0/8 or fd00::/8` },
-);
+  });
 
-const pathPrefix = z
-  .string()
-  .regex(/^\/[^/]/, 'must start with / and name a path, e.g. /grafana')
-  .refine((p) => !p.endsWith('/'), 'must not end with /')
-  .refine((p) => !/\.\.|%|\\|\/\/|\?|#/.test(p), 'must not contain .., %, \\, //, ? or #')
-  .refine(
-    (p) => p !== '/_jitgate' && !p.startsWith('/_jitgate/'),
-    '/_jitgate is reserved for the authorizer',
-  );
-const host = z
-  .string()
-  .regex(
-    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i,
-    'must be a host name such as grafana.access.example.com',
-  );
-
-const match = z.union([z.strictObject({ pathPrefix }), z.strictObject({ host })], {
-  error: 'give exactly one of pathPrefix or host',
+const upstream = text((u) => {
+  if (!URL.canParse(u)) return `${show(u)} is not a URL (e.g. http://127.0.0.1:3001)`;
+  const url = new URL(u);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return `${show(u)} must be an http:// or https:// URL`;
+  if (url.hostname === '') return `${show(u)} names no host`;
+  if (url.username !== '' || url.password !== '') return 'must not carry a user name or password';
+  if (url.search !== '' || url.hash !== '') return `${show(u)} must not have a query or fragment`;
+  return undefined;
 });
 
+/** Keys that a resource may set and that `defaults` sets for every resource. */
 const tunables = {
   approvalChannel: channelId.optional(),
-  defaultDuration: duration.optional(),
-  maxDuration: duration.optional(),
-  pendingTimeout: duration.optional(),
-  nudgeAfter: duration.optional(),
-  approvalsRequired: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+  defaultDuration: durationMs.optional(),
+  maxDuration: durationMs.optional(),
+  pendingTimeout: durationMs.optional(),
+  nudgeAfter: durationMs.optional(),
+  reminderBefore: durationMs.optional(),
+  approvalsRequired: z
+    .number()
+    .int({ error: (i) => `must be a whole number, not ${show(i.input)}` })
+    .min(1, { error: (i) => `must be at least 1, not ${show(i.input)}` })
+    .optional(),
   selfApproval: z.boolean().optional(),
-  reminderBefore: duration.optional(),
 };
 
-const resource = z.strictObject({
+export const DefaultsFile = z.strictObject(tunables);
+export type DefaultsFile = z.infer<typeof DefaultsFile>;
+
+export const PeopleFile = people;
+
+export const ResourceFile = z.strictObject({
   description: z.string().default(''),
-  upstream: z
-    .string()
-    .refine(
-      (u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol),
-      'must be an http:// or https:// URL',
-    ),
-  match,
-  approvers: people.default({ users: [], usergroups: [] }),
+  upstream,
+  match: MatchFile,
+  approvers: people,
   requesters: people.optional(),
-  roles: z.record(name, role).optional(),
+  roles: z
+    .record(name, role)
+    .refine(
+      (r) => Object.keys(r).length > 0,
+      'is empty: name a role, or leave roles out for one role with every method',
+    )
+    .optional(),
   networks: z.array(cidr).default([]),
   websocket: z.boolean().default(false),
   breakGlass: z.boolean().default(false),
   autoApprove: z.strictObject({ users: z.array(userId).default([]) }).default({ users: [] }),
   ...tunables,
 });
+export type ResourceFile = z.infer<typeof ResourceFile>;
 
+/** The top level; `defaults`, `admins` and each resource are checked on their own so that all problems are found. */
 export const PolicyFile = z.strictObject({
-  defaults: z.strictObject(tunables).default({}),
-  admins: people.default({ users: [], usergroups: [] }),
-  resources: z.record(name, resource).refine((r) => Object.keys(r).length > 0, 'name at least one resource'),
+  defaults: z.unknown().optional(),
+  admins: z.unknown().optional(),
+  resources: z
+    .record(name, z.unknown())
+    .refine((r) => Object.keys(r).length > 0, 'is empty: name at least one resource'),
 });
-export type PolicyFile = z.infer<typeof PolicyFile>;
-export type ResourceFile = z.infer<typeof resource>;
+
+export interface PolicyProblem {
+  /** Where in the file, e.g. `resources.grafana.networks[1]`; empty for the file as a whole. */
+  path: string;
+  message: string;
+}
+
+/** `resources.grafana.networks[1]` from a list of keys. */
+export function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => {
+    if (typeof key === 'number') return `${out}[${key}]`;
+    return out === '' ? String(key) : `${out}.${String(key)}`;
+  }, '');
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+};
+
+/** Checks `value` against `schema`; problems carry key paths that start with `at`. */
+export function check<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  at: readonly PropertyKey[],
+  problems: PolicyProblem[],
+): z.output<S> | undefined {
+  const parsed = schema.safeParse(value, {
+    error: (issue) => {
+      if (issue.code !== 'invalid_type') return undefined;
+      if (issue.input === undefined) return 'is required';
+      return `should be ${TYPE_NAMES[issue.expected] ?? issue.expected}, not ${show(issue.input)}`;
+    },
+  });
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    const path = [...at, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      const known = keysAt(schema, issue.path);
+      for (const key of issue.keys) {
+        problems.push({
+          path: keyPath([...path, key]),
+          message: `is not a known key (known here: ${known.join(', ')})`,
+        });
+      }
+    } else if (issue.code === 'invalid_key') {
+      problems.push({ path: keyPath(path), message: issue.issues[0]?.message ?? issue.message });
+    } else {
+      problems.push({ path: keyPath(path), message: issue.message });
+    }
+  }
+  return undefined;
+}
+
+/** The keys an object in `schema` at `path` accepts, to list them when an unknown one is found. */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let at: unknown = schema;
+  const unwrap = () => {
+    while (at instanceof z.ZodOptional || at instanceof z.ZodDefault) at = at.unwrap();
+  };
+  for (const key of path) {
+    unwrap();
+    if (at instanceof z.ZodObject) at = (at.shape as Record<PropertyKey, unknown>)[key];
+    else if (at instanceof z.ZodRecord) at = at.valueType;
+    else if (at instanceof z.ZodArray) at = at.element;
+    else return [];
+  }
+  unwrap();
+  return at instanceof z.ZodObject ? Object.keys(at.shape) : [];
+}

@@ -1,153 +1,568 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { JitgateError } from '../../shared/errors.js';
-import { loadPolicy, loadPolicyFile } from '../../shared/policy/index.js';
+import { stringify } from 'yaml';
+import { isJitgateError, type JitgateError } from '../../shared/errors.js';
+import { loadPolicy, loadPolicyFile, type PolicyProblem } from '../../shared/policy/index.js';
 
-const BASE = `
-defaults: { approvalChannel: C0APPROVALS }
-resources:
-  grafana:
-    upstream: http://127.0.0.1:3001
-    match: { pathPrefix: /grafana }
-    approvers: { users: [U0ALICE] }
-`;
+type Tree = Record<string, unknown>;
 
-function problems(yaml: string): string {
-  try {
-    loadPolicy(yaml);
-  } catch (err) {
-    if (err instanceof JitgateError && err.code === 'policy_invalid') return err.message;
-    throw err;
-  }
-  throw new Error('expected policy_invalid');
+/** A small valid policy; each test changes what it needs. */
+function base(): Tree {
+  return {
+    defaults: { approvalChannel: 'C0APPROVALS' },
+    resources: {
+      grafana: {
+        upstream: 'http://127.0.0.1:3001',
+        match: { pathPrefix: '/grafana' },
+        approvers: { users: ['U0ALICE'] },
+      },
+    },
+  };
 }
 
-describe('loadPolicy', () => {
+/** `base()` with `change` applied to its grafana resource (and, optionally, the whole tree). */
+function withGrafana(change: Tree, whole: (t: Tree) => void = () => {}): string {
+  const tree = base();
+  const resources = tree.resources as Record<string, Tree>;
+  resources.grafana = { ...resources.grafana, ...change };
+  whole(tree);
+  return stringify(tree);
+}
+
+function withResource(name: string, body: Tree): string {
+  return withGrafana({}, (t) => {
+    (t.resources as Tree)[name] = body;
+  });
+}
+
+function refusal(text: string): JitgateError {
+  try {
+    loadPolicy(text);
+  } catch (err) {
+    if (isJitgateError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected the policy to be refused');
+}
+
+const problemsOf = (err: JitgateError) => err.fields.problems as PolicyProblem[];
+
+describe('loadPolicy: a valid policy', () => {
   it('when the example policy loads, then defaults are merged into each resource', () => {
     const policy = loadPolicyFile('policy.example.yml');
+    expect([...policy.resources.keys()]).toEqual(['grafana', 'admin-api']);
     const grafana = policy.resources.get('grafana')!;
     expect(grafana).toMatchObject({
       approvalChannel: 'C0APPROVALS',
-      maxDurationMs: 4 * 3_600_000,
       defaultDurationMs: 3_600_000,
+      maxDurationMs: 4 * 3_600_000,
       pendingTimeoutMs: 30 * 60_000,
+      nudgeAfterMs: 10 * 60_000,
+      reminderBeforeMs: 5 * 60_000,
       approvalsRequired: 2,
+      selfApproval: false,
       websocket: true,
+      breakGlass: false,
       match: { pathPrefix: '/grafana' },
+      approvers: { users: ['U0ALICE', 'U0CAROL'], usergroups: ['S0SRE'] },
+      requesters: undefined,
+      networks: ['10.0.0.0/8', '127.0.0.0/8'],
+      autoApprove: { users: ['U0ONCALL'], usergroups: [] },
     });
-    expect(grafana.roles.map((r) => r.name)).toEqual(['viewer', 'editor']);
-    expect(grafana.roles[0]!.paths).toEqual(['/**']);
-    expect(policy.resources.get('admin-api')!.match).toEqual({ host: 'admin.access.example.com' });
-    expect(policy.admins.users).toEqual(['U0ADMIN']);
+    expect(grafana.roles).toEqual([
+      { name: 'viewer', methods: ['GET', 'HEAD'], paths: ['/**'] },
+      { name: 'editor', methods: ['*'], paths: ['/api/**'] },
+    ]);
+    const adminApi = policy.resources.get('admin-api')!;
+    expect(adminApi).toMatchObject({
+      match: { host: 'admin.access.example.com' },
+      breakGlass: true,
+      defaultDurationMs: 30 * 60_000,
+      maxDurationMs: 3_600_000,
+      approvalsRequired: 1,
+      requesters: { users: [], usergroups: ['S0PLATFORM'] },
+    });
+    expect(policy.admins).toEqual({ users: ['U0ADMIN'], usergroups: [] });
+  });
+
+  it('when defaults say nothing, then the built-in defaults apply', () => {
+    const grafana = loadPolicy(stringify(base())).resources.get('grafana')!;
+    expect(grafana).toMatchObject({
+      description: '',
+      defaultDurationMs: 3_600_000,
+      maxDurationMs: 8 * 3_600_000,
+      pendingTimeoutMs: 30 * 60_000,
+      nudgeAfterMs: 10 * 60_000,
+      reminderBeforeMs: 5 * 60_000,
+      approvalsRequired: 1,
+      selfApproval: false,
+      networks: [],
+      websocket: false,
+      breakGlass: false,
+      requesters: undefined,
+    });
+  });
+
+  it('when a resource sets a value, then it wins over defaults', () => {
+    const text = withGrafana({ maxDuration: '2h', approvalChannel: 'G0PRIVATE', selfApproval: true }, (t) => {
+      t.defaults = { approvalChannel: 'C0APPROVALS', maxDuration: '4h', defaultDuration: '30m' };
+    });
+    expect(loadPolicy(text).resources.get('grafana')).toMatchObject({
+      maxDurationMs: 2 * 3_600_000,
+      defaultDurationMs: 30 * 60_000,
+      approvalChannel: 'G0PRIVATE',
+      selfApproval: true,
+    });
   });
 
   it('when a resource has no roles, then it gets one role for every method and path', () => {
-    const policy = loadPolicy(BASE);
-    expect(policy.resources.get('grafana')!.roles).toEqual([
+    expect(loadPolicy(stringify(base())).resources.get('grafana')!.roles).toEqual([
       { name: 'access', methods: ['*'], paths: ['/**'] },
     ]);
   });
 
-  const broken: [string, string, string][] = [
-    ['unknown top-level key', `${BASE}\nextra: 1\n`, 'extra'],
-    ['unknown resource key', BASE.replace('upstream:', 'colour: red\n    upstream:'), 'resources.grafana'],
+  it('when roles and resources are listed, then they keep the order of the file, even with numeric names', () => {
+    const text = `
+defaults: { approvalChannel: C0APPROVALS }
+resources:
+  zeta:
+    upstream: http://127.0.0.1:3001
+    match: { pathPrefix: /zeta }
+    approvers: { users: [U0ALICE] }
+    roles:
+      "2": { methods: [get, Get, POST] }
+      "1": { methods: [GET] }
+      b: { methods: [GET] }
+  "10":
+    upstream: http://127.0.0.1:3002
+    match: { pathPrefix: /ten }
+    approvers: { users: [U0ALICE] }
+`;
+    const policy = loadPolicy(text);
+    expect([...policy.resources.keys()]).toEqual(['zeta', '10']);
+    const zeta = policy.resources.get('zeta')!;
+    expect(zeta.roles.map((r) => r.name)).toEqual(['2', '1', 'b']);
+    expect(zeta.roles[0]!.methods).toEqual(['GET', 'POST']);
+  });
+
+  it('when values need tidying, then the host is lower-cased and the upstream loses its trailing /', () => {
+    const policy = loadPolicy(
+      withGrafana({
+        upstream: 'https://grafana.internal:3000/',
+        match: { host: 'Grafana.Access.Example.com' },
+      }),
+    );
+    expect(policy.resources.get('grafana')).toMatchObject({
+      upstream: 'https://grafana.internal:3000',
+      match: { host: 'grafana.access.example.com' },
+    });
+  });
+
+  it('when ids, CIDRs and methods have every accepted shape, then they load', () => {
+    const text = withGrafana(
+      {
+        approvers: { users: ['U0ALICE', 'W0ENTERPRISE'], usergroups: ['S0SRE'] },
+        approvalsRequired: 2,
+        approvalChannel: 'G0PRIVATE',
+        networks: ['10.0.0.0/8', '192.168.1.7/32', 'fd00::/8', '::1/128'],
+        roles: {
+          ops: { methods: ['get', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] },
+          all: { methods: ['*'] },
+        },
+      },
+      (t) => {
+        t.admins = { users: ['U0ADMIN'], usergroups: ['S0ADMINS'] };
+      },
+    );
+    const grafana = loadPolicy(text).resources.get('grafana')!;
+    expect(grafana.networks).toHaveLength(4);
+    expect(grafana.roles[0]!.methods[0]).toBe('GET');
+  });
+});
+
+describe('loadPolicy: a broken policy', () => {
+  const longName = 'a'.repeat(41);
+  const other = (match: Tree) => ({
+    upstream: 'http://127.0.0.1:3002',
+    match,
+    approvers: { users: ['U0ALICE'] },
+  });
+  // [what is wrong, policy text, key path named, words in the message]
+  const broken: [string, string, string, string][] = [
     [
-      'bad duration',
-      BASE.replace('approvers:', 'maxDuration: 4x\n    approvers:'),
-      'resources.grafana.maxDuration',
+      'an unknown top-level key',
+      withGrafana({}, (t) => Object.assign(t, { extra: 1 })),
+      'extra',
+      'not a known key',
+    ],
+    ['an unknown resource key', withGrafana({ colour: 'red' }), 'resources.grafana.colour', 'known here:'],
+    [
+      'an unknown defaults key',
+      withGrafana({}, (t) => Object.assign(t.defaults as Tree, { maxDurration: '1h' })),
+      'defaults.maxDurration',
+      'maxDuration',
     ],
     [
-      'default above max',
-      BASE.replace('approvers:', 'defaultDuration: 5h\n    maxDuration: 4h\n    approvers:'),
+      'an unparsable duration',
+      withGrafana({ maxDuration: '4x' }),
+      'resources.grafana.maxDuration',
+      '"4x" is not a duration (write 30s, 15m, 2h, 1h30m or 1d)',
+    ],
+    [
+      'a duration without a unit',
+      withGrafana({ pendingTimeout: 30 }),
+      'resources.grafana.pendingTimeout',
+      '30 is not a duration',
+    ],
+    [
+      'a zero duration',
+      withGrafana({ defaultDuration: '0m' }),
       'resources.grafana.defaultDuration',
+      'is zero',
+    ],
+    [
+      'a default above the maximum',
+      withGrafana({ defaultDuration: '5h', maxDuration: '4h' }),
+      'resources.grafana.defaultDuration',
+      'longer than maxDuration (4h)',
+    ],
+    [
+      'a maximum below the default from defaults',
+      withGrafana({ maxDuration: '30m' }),
+      'resources.grafana.maxDuration',
+      'defaultDuration (1h, built in)',
     ],
     [
       'approvalsRequired 0',
-      BASE.replace('approvers:', 'approvalsRequired: 0\n    approvers:'),
+      withGrafana({ approvalsRequired: 0 }),
       'resources.grafana.approvalsRequired',
+      'at least 1',
     ],
     [
-      'approvalsRequired above named approvers',
-      BASE.replace('approvers:', 'approvalsRequired: 2\n    approvers:'),
+      'approvalsRequired not whole',
+      withGrafana({ approvalsRequired: 1.5 }),
       'resources.grafana.approvalsRequired',
+      'whole number',
     ],
     [
-      'bad CIDR',
-      BASE.replace('approvers:', 'networks: [10.0.0.0/8, 300.1.1.1/8]\n    approvers:'),
+      'approvalsRequired above the named approvers',
+      withGrafana({ approvalsRequired: 2 }),
+      'resources.grafana.approvalsRequired',
+      'could never be met',
+    ],
+    [
+      'requesters naming nobody',
+      withGrafana({ requesters: { users: [] } }),
+      'resources.grafana.requesters',
+      'no one could ask',
+    ],
+    [
+      'approvers naming nobody',
+      withGrafana({ approvers: {} }),
+      'resources.grafana.approvers',
+      'names nobody',
+    ],
+    [
+      'nudgeAfter not before pendingTimeout',
+      withGrafana({ nudgeAfter: '30m', pendingTimeout: '30m' }),
+      'resources.grafana.nudgeAfter',
+      'shorter than pendingTimeout',
+    ],
+    [
+      'reminderBefore not before maxDuration',
+      withGrafana({ reminderBefore: '1h', maxDuration: '1h', defaultDuration: '30m' }),
+      'resources.grafana.reminderBefore',
+      'shorter than maxDuration',
+    ],
+    [
+      'a bad CIDR',
+      withGrafana({ networks: ['10.0.0.0/8', '300.1.1.1/8'] }),
       'resources.grafana.networks[1]',
+      'not a CIDR',
     ],
-    ['upstream not http', BASE.replace('http://127.0.0.1:3001', 'ftp://x'), 'resources.grafana.upstream'],
-    ['pathPrefix with ..', BASE.replace('/grafana', '/gra/../x'), 'resources.grafana.match'],
-    ['pathPrefix reserved', BASE.replace('/grafana', '/_jitgate'), 'resources.grafana.match'],
+    [
+      'a CIDR in an unusual spelling',
+      withGrafana({ networks: ['10/8'] }),
+      'resources.grafana.networks[0]',
+      'not a CIDR',
+    ],
+    [
+      'a prefix length too long',
+      withGrafana({ networks: ['fd00::/129'] }),
+      'resources.grafana.networks[0]',
+      'not a CIDR',
+    ],
+    [
+      'an ftp upstream',
+      withGrafana({ upstream: 'ftp://files.internal' }),
+      'resources.grafana.upstream',
+      'http:// or https://',
+    ],
+    [
+      'an upstream that is no URL',
+      withGrafana({ upstream: 'grafana:3000/x y' }),
+      'resources.grafana.upstream',
+      'http',
+    ],
+    [
+      'a prefix without a leading /',
+      withGrafana({ match: { pathPrefix: 'grafana' } }),
+      'resources.grafana.match.pathPrefix',
+      'must start with /',
+    ],
+    [
+      'a prefix with a trailing /',
+      withGrafana({ match: { pathPrefix: '/grafana/' } }),
+      'resources.grafana.match.pathPrefix',
+      'must not end with /',
+    ],
+    [
+      'a prefix of / alone',
+      withGrafana({ match: { pathPrefix: '/' } }),
+      'resources.grafana.match.pathPrefix',
+      'must not end with /',
+    ],
+    [
+      'a prefix with ..',
+      withGrafana({ match: { pathPrefix: '/gra/../x' } }),
+      'resources.grafana.match.pathPrefix',
+      '..',
+    ],
+    [
+      'a prefix with %',
+      withGrafana({ match: { pathPrefix: '/gra%2ffana' } }),
+      'resources.grafana.match.pathPrefix',
+      'must not contain %',
+    ],
+    [
+      'a prefix with \\',
+      withGrafana({ match: { pathPrefix: '/gra\\fana' } }),
+      'resources.grafana.match.pathPrefix',
+      '\\',
+    ],
+    [
+      'a prefix with //',
+      withGrafana({ match: { pathPrefix: '/gra//fana' } }),
+      'resources.grafana.match.pathPrefix',
+      '//',
+    ],
+    [
+      'the reserved prefix',
+      withGrafana({ match: { pathPrefix: '/_jitgate' } }),
+      'resources.grafana.match.pathPrefix',
+      'reserved',
+    ],
+    [
+      'a prefix below the reserved one',
+      withGrafana({ match: { pathPrefix: '/_jitgate/redeem' } }),
+      'resources.grafana.match.pathPrefix',
+      'reserved',
+    ],
     [
       'both host and pathPrefix',
-      BASE.replace('{ pathPrefix: /grafana }', '{ pathPrefix: /grafana, host: g.example.com }'),
+      withGrafana({ match: { pathPrefix: '/grafana', host: 'g.example.com' } }),
       'resources.grafana.match',
+      'exactly one',
+    ],
+    ['neither host nor pathPrefix', withGrafana({ match: {} }), 'resources.grafana.match', 'give one of'],
+    [
+      'a host with a port',
+      withGrafana({ match: { host: 'grafana.example.com:443' } }),
+      'resources.grafana.match.host',
+      'not a host name',
     ],
     [
-      'duplicate path prefix',
-      `${BASE}  other:\n    upstream: http://x\n    match: { pathPrefix: /grafana }\n    approvers: { users: [U0ALICE] }\n`,
+      'a duplicate path prefix',
+      withResource('other', other({ pathPrefix: '/grafana' })),
       'resources.other.match.pathPrefix',
+      'already the prefix of grafana',
     ],
     [
-      'overlapping path prefix',
-      `${BASE}  other:\n    upstream: http://x\n    match: { pathPrefix: /grafana/api }\n    approvers: { users: [U0ALICE] }\n`,
+      'a prefix inside another',
+      withResource('other', other({ pathPrefix: '/grafana/api' })),
       'resources.other.match.pathPrefix',
+      'ambiguous',
     ],
     [
-      'duplicate host',
-      `${BASE}  a:\n    upstream: http://x\n    match: { host: A.example.com }\n    approvers: { users: [U0ALICE] }\n  b:\n    upstream: http://x\n    match: { host: a.example.com }\n    approvers: { users: [U0ALICE] }\n`,
+      'a duplicate host, differently cased',
+      withGrafana({ match: { host: 'A.example.com' } }, (t) => {
+        (t.resources as Tree).b = other({ host: 'a.EXAMPLE.com' });
+      }),
       'resources.b.match.host',
-    ],
-    ['bad user id', BASE.replace('U0ALICE', 'alice'), 'resources.grafana.approvers.users[0]'],
-    [
-      'bad role method',
-      BASE.replace('approvers:', 'roles: { viewer: { methods: [FETCH] } }\n    approvers:'),
-      'resources.grafana.roles.viewer.methods[0]',
+      'already the host of grafana',
     ],
     [
-      'empty role methods',
-      BASE.replace('approvers:', 'roles: { viewer: { methods: [] } }\n    approvers:'),
-      'resources.grafana.roles.viewer.methods',
+      'a bad user id',
+      withGrafana({ approvers: { users: ['alice'] } }),
+      'resources.grafana.approvers.users[0]',
+      'not a Slack user id',
     ],
     [
-      'no approval channel',
-      BASE.replace('defaults: { approvalChannel: C0APPROVALS }', ''),
+      'a user group id that is a user id',
+      withGrafana({ approvers: { users: ['U0ALICE'], usergroups: ['U0SRE'] } }),
+      'resources.grafana.approvers.usergroups[0]',
+      'user group id',
+    ],
+    [
+      'a channel name instead of an id',
+      withGrafana({ approvalChannel: '#approvals' }),
       'resources.grafana.approvalChannel',
+      'channel id',
     ],
     [
-      'nudge after timeout',
-      BASE.replace('approvers:', 'nudgeAfter: 1h\n    pendingTimeout: 30m\n    approvers:'),
-      'resources.grafana.nudgeAfter',
+      'a bad admin id',
+      withGrafana({}, (t) => Object.assign(t, { admins: { users: ['root'] } })),
+      'admins.users[0]',
+      'not a Slack user id',
     ],
     [
-      'nobody approves',
-      BASE.replace('approvers: { users: [U0ALICE] }', 'description: x'),
-      'resources.grafana.approvers',
+      'a bad auto-approved id',
+      withGrafana({ autoApprove: { users: ['oncall'] } }),
+      'resources.grafana.autoApprove.users[0]',
+      'not a Slack user id',
     ],
-    ['bad resource name', BASE.replace('grafana:', 'Grafana/Prod:'), 'resources.Grafana/Prod'],
-    ['YAML syntax', 'resources: [unclosed', 'line 1'],
+    [
+      'a bad requester group',
+      withGrafana({ requesters: { usergroups: ['sre'] } }),
+      'resources.grafana.requesters.usergroups[0]',
+      'user group id',
+    ],
+    [
+      'an unknown method',
+      withGrafana({ roles: { viewer: { methods: ['FETCH'] } } }),
+      'resources.grafana.roles.viewer.methods[0]',
+      'not a method',
+    ],
+    [
+      'a role without methods',
+      withGrafana({ roles: { viewer: { methods: [] } } }),
+      'resources.grafana.roles.viewer.methods',
+      'is empty',
+    ],
+    [
+      'a role that leaves out methods',
+      withGrafana({ roles: { viewer: { paths: ['/**'] } } }),
+      'resources.grafana.roles.viewer.methods',
+      'is required',
+    ],
+    [
+      'a role glob without /',
+      withGrafana({ roles: { viewer: { methods: ['GET'], paths: ['api/**'] } } }),
+      'resources.grafana.roles.viewer.paths[0]',
+      'must start with /',
+    ],
+    ['empty roles', withGrafana({ roles: {} }), 'resources.grafana.roles', 'is empty'],
+    [
+      'a role name with /',
+      withGrafana({ roles: { 'view/er': { methods: ['GET'] } } }),
+      'resources.grafana.roles.view/er',
+      'not a usable name',
+    ],
+    [
+      'no approval channel anywhere',
+      withGrafana({}, (t) => delete t.defaults),
+      'resources.grafana.approvalChannel',
+      'defaults.approvalChannel',
+    ],
+    [
+      'a resource name with / and capitals',
+      withResource('Grafana/Prod', other({ pathPrefix: '/prod' })),
+      'resources.Grafana/Prod',
+      'not a usable name',
+    ],
+    [
+      'a resource name too long',
+      withResource(longName, other({ pathPrefix: '/long' })),
+      `resources.${longName}`,
+      'at most 40',
+    ],
+    [
+      'no resources',
+      stringify({ defaults: { approvalChannel: 'C0APPROVALS' }, resources: {} }),
+      'resources',
+      'at least one resource',
+    ],
+    ['a missing upstream', withGrafana({ upstream: undefined }), 'resources.grafana.upstream', 'is required'],
+    [
+      'a boolean written as text',
+      withGrafana({ websocket: 'yes please' }),
+      'resources.grafana.websocket',
+      'true or false',
+    ],
+    ['a YAML syntax error', 'resources:\n  grafana: [unclosed\n', 'line 3, column 1', 'YAML: Flow sequence'],
+    ['a duplicate YAML key', 'defaults: {}\nresources: {}\nresources: {}\n', 'line 3, column 1', 'unique'],
+    ['an empty file', '', '(top level)', 'is empty'],
   ];
 
-  it.each(broken)('when the policy has %s, then the error names the key path', (_what, yaml, path) => {
-    expect(problems(yaml)).toContain(path);
+  it.each(broken)('when the policy has %s, then the error names the key path', (_what, text, path, words) => {
+    const err = refusal(text);
+    expect(err.code).toBe('policy_invalid');
+    expect(err.message).toContain(`${path}: `);
+    expect(err.message).toContain(words);
+    expect(problemsOf(err).some((p) => (p.path || '(top level)').startsWith(path))).toBe(true);
   });
 
-  it('when a policy has several problems, then all are reported at once', () => {
-    const yaml = BASE.replace(
-      'approvers:',
-      'maxDuration: nope\n    approvalsRequired: 0\n    networks: [bad]\n    approvers:',
+  it('when a policy has several problems of every kind, then all are reported at once, one per line', () => {
+    const text = withGrafana(
+      { maxDuration: 'nope', approvalsRequired: 0, networks: ['bad'], colour: 'red' },
+      (t) => {
+        Object.assign(t.resources as Tree, {
+          other: other({ pathPrefix: '/grafana' }),
+          slow: { ...other({ pathPrefix: '/slow' }), nudgeAfter: '1h', typo: true },
+        });
+        t.admins = { users: ['root'] };
+      },
     );
-    const message = problems(yaml);
-    expect(message).toContain('resources.grafana.maxDuration');
-    expect(message).toContain('resources.grafana.approvalsRequired');
-    expect(message).toContain('resources.grafana.networks[0]');
+    const err = refusal(text);
+    const paths = problemsOf(err).map((p) => p.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'admins.users[0]',
+        'resources.grafana.maxDuration',
+        'resources.grafana.approvalsRequired',
+        'resources.grafana.networks[0]',
+        'resources.grafana.colour',
+        'resources.other.match.pathPrefix',
+        'resources.slow.typo',
+        'resources.slow.nudgeAfter',
+      ]),
+    );
+    const lines = err.message.split('\n').slice(1);
+    expect(lines).toHaveLength(problemsOf(err).length);
+    for (const [i, p] of problemsOf(err).entries()) expect(lines[i]).toBe(`  ${p.path}: ${p.message}`);
   });
 
-  it('when the file is missing, then the error says which path and how to set it', () => {
-    expect(() => loadPolicyFile('/nonexistent/policy.yml')).toThrow(
-      /\/nonexistent\/policy\.yml[\s\S]*JITGATE_POLICY/,
+  it('when two settings in defaults contradict each other, then it is reported once, at defaults', () => {
+    const text = withResource('other', other({ pathPrefix: '/other' })).replace(
+      'approvalChannel: C0APPROVALS',
+      'approvalChannel: C0APPROVALS\n  maxDuration: 30m',
     );
-    expect(readFileSync('policy.example.yml', 'utf8')).toContain('C0APPROVALS');
+    const problems = problemsOf(refusal(text));
+    expect(problems).toEqual([
+      {
+        path: 'defaults.maxDuration',
+        message: 'defaultDuration (1h, built in) is longer than maxDuration (30m, from defaults)',
+      },
+    ]);
+  });
+
+  it('when the YAML is broken, then the line and column are given', () => {
+    const err = refusal('defaults:\n  approvalChannel: C0APPROVALS\nresources: [\n');
+    expect(err.message).toMatch(/line \d+, column \d+: YAML: /);
+  });
+
+  it('when the source is named, then the message starts with it', () => {
+    expect(() => loadPolicy('resources: {}', 'policy.yml')).toThrow(
+      /^policy\.yml is not a valid policy:\n {2}resources: /,
+    );
+  });
+
+  it('when the file is missing, then the error says which path and how to set JITGATE_POLICY', () => {
+    try {
+      loadPolicyFile('/nonexistent/policy.yml');
+      expect.unreachable();
+    } catch (err) {
+      expect(isJitgateError(err, 'policy_invalid')).toBe(true);
+      expect((err as Error).message).toMatch(/\/nonexistent\/policy\.yml[\s\S]*JITGATE_POLICY/);
+    }
   });
 });
