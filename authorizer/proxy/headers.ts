@@ -1,0 +1,107 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ClientInfo } from '../checks/client-address.js';
+import { withoutOurCookies } from '../checks/token.js';
+
+/** Who the upstream is told it is talking to. */
+export interface Identity {
+  user: string;
+  email: string;
+  grantId: string;
+  role: string;
+  /** A short-lived JWT signed by jitgate, audience = the resource. */
+  assertion: string;
+}
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) that describe our connection with the client, not theirs with us. */
+const HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade'];
+/** Connection options that name no header. */
+const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
+/** Forwarding headers we only believe from a trusted proxy. */
+const FORWARDING = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+];
+
+/**
+ * Rewrites a request's headers, in place, into what the upstream receives: the token gone (the
+ * `Authorization` header when it carried it, every jitgate cookie), every client-sent `X-JIT-*`
+ * header gone in any spelling, headers named in `Connection:` gone (a client could otherwise name
+ * `X-JIT-User` there so that a proxy in front of the upstream drops the one we set), then our
+ * identity headers and X-Forwarded-* set. The same function serves HTTP and WebSocket upgrades.
+ */
+export function rewriteUpstreamHeaders(
+  headers: IncomingHttpHeaders,
+  opts: {
+    identity: Identity;
+    tokenFrom: 'bearer' | 'cookie';
+    client: ClientInfo;
+    encrypted: boolean;
+    websocket: boolean;
+  },
+): void {
+  const connection = headers.connection;
+  if (typeof connection === 'string') {
+    for (const option of connection.split(',')) {
+      const name = option.trim().toLowerCase();
+      if (name !== '' && !CONNECTION_OPTIONS.has(name)) delete headers[name];
+    }
+  }
+  for (const name of HOP_BY_HOP) {
+    if (name === 'upgrade' && opts.websocket) continue;
+    delete headers[name];
+  }
+  // An upgrade keeps `Connection: upgrade`; otherwise the keep-alive agent sets its own.
+  if (opts.websocket) headers.connection = 'upgrade';
+  else delete headers.connection;
+
+  // Node lower-cases header names, so this catches X-JIT-User, x-Jit-user and the rest; `x_jit_user`
+  // goes too, because CGI-style upstreams read `_` and `-` as the same (HTTP_X_JIT_USER).
+  for (const name of Object.keys(headers)) {
+    if (name.startsWith('x-jit-') || name.replaceAll('_', '-').startsWith('x-jit-')) delete headers[name];
+  }
+  // We already answered `Expect: 100-continue` ourselves; passed on, it would also keep http-proxy from
+  // emitting proxyReq, where the upstream timeout is noticed.
+  delete headers.expect;
+
+  if (opts.tokenFrom === 'bearer') delete headers.authorization;
+  if (headers.cookie !== undefined) {
+    const kept = withoutOurCookies(headers.cookie);
+    if (kept === undefined) delete headers.cookie;
+    else headers.cookie = kept;
+  }
+
+  setForwarded(headers, opts.client, opts.encrypted);
+
+  const { identity } = opts;
+  headers['x-jit-user'] = identity.user;
+  headers['x-jit-email'] = identity.email;
+  headers['x-jit-grant'] = identity.grantId;
+  headers['x-jit-role'] = identity.role;
+  headers['x-jit-assertion'] = identity.assertion;
+}
+
+/**
+ * X-Forwarded-For/Proto/Host. From a trusted proxy we extend its chain; from anyone else the
+ * client's own X-Forwarded-* and Forwarded headers are replaced, so an upstream never reads a
+ * spoofed client address.
+ */
+function setForwarded(headers: IncomingHttpHeaders, client: ClientInfo, encrypted: boolean): void {
+  // http/https for upgrades too, as most reverse proxies send it: upstreams build URLs from it.
+  const ownProto = encrypted ? 'https' : 'http';
+  const host = headers.host;
+  if (client.peerTrusted) {
+    const chain = headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = chain ? `${chain}, ${client.peer}` : client.peer;
+    headers['x-forwarded-proto'] ??= ownProto;
+    if (host !== undefined) headers['x-forwarded-host'] ??= host;
+    return;
+  }
+  for (const name of FORWARDING) delete headers[name];
+  headers['x-forwarded-for'] = client.peer;
+  headers['x-forwarded-proto'] = ownProto;
+  if (host !== undefined) headers['x-forwarded-host'] = host;
+}

@@ -1,0 +1,100 @@
+import http, { type IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
+import type { Logger } from '../../shared/log.js';
+import type { Resource } from '../../shared/policy/index.js';
+import type { Metrics } from '../metrics.js';
+import { refuseSocket, sendRefusal } from '../refusal-response.js';
+import { refusal } from '../refusals.js';
+
+export interface UpstreamOptions {
+  /** How long an upstream may stay silent before the client gets 504. */
+  timeoutMs: number;
+  metrics: Metrics;
+  log: Logger;
+  /** Called when an upstream accepts a WebSocket upgrade, before the 101 reaches the client. */
+  onUpgraded(req: IncomingMessage, client: Duplex, upstream: Duplex): void;
+}
+
+/**
+ * One http-proxy-middleware instance per resource (built on first use, dropped with the policy
+ * object that held the resource), sharing keep-alive agents. The request arrives already
+ * authorized, with its headers and path rewritten by the gate; this only moves bytes and turns
+ * upstream failures into 502/504 refusals.
+ */
+export function createUpstreams(options: UpstreamOptions) {
+  const agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64 }),
+    https: new https.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64 }),
+  };
+  const handlers = new WeakMap<Resource, RequestHandler>();
+  const timedOut = new WeakSet<IncomingMessage>();
+  const upgraded = new WeakSet<Duplex>();
+
+  function onError(resource: Resource, err: Error & { code?: string }, req: IncomingMessage, out: unknown) {
+    const kind = timedOut.has(req) ? 'timeout' : 'unreachable';
+    options.metrics.upstreamErrors.inc({ resource: resource.name, kind });
+    options.log.warn({ resource: resource.name, kind, code: err.code, msg: err.message }, 'upstream failed');
+    const r = refusal(kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable', { resource });
+    if (out instanceof ServerResponse) sendRefusal(out, r, req.headers.accept);
+    else if (out && !upgraded.has(out as Duplex)) refuseSocket(out as Duplex, r, req.headers.accept);
+    else (out as Duplex | undefined)?.destroy();
+  }
+
+  function build(resource: Resource): RequestHandler {
+    const target = new URL(resource.upstream);
+    return createProxyMiddleware<IncomingMessage, ServerResponse>({
+      target: resource.upstream,
+      changeOrigin: true,
+      agent: target.protocol === 'https:' ? agents.https : agents.http,
+      proxyTimeout: options.timeoutMs,
+      // X-Forwarded-* are set by the gate: http-proxy's xfwd would extend a client's spoofed chain.
+      xfwd: false,
+      // Upgrades are authorized first and handed over explicitly, never subscribed to by the library.
+      ws: false,
+      // Our own error handling replaces the default plugins (their error page names the upstream).
+      ejectPlugins: true,
+      plugins: [
+        (proxy) => {
+          proxy.on('error', (err, req, out) => onError(resource, err, req, out));
+          proxy.on('proxyReq', (proxyReq, req) => {
+            proxyReq.once('timeout', () => timedOut.add(req));
+          });
+          proxy.on('proxyReqWs', (proxyReq, req, socket) => {
+            proxyReq.once('upgrade', (_res, upstream: Duplex) => {
+              upgraded.add(socket);
+              options.onUpgraded(req, socket, upstream);
+            });
+          });
+        },
+      ],
+    });
+  }
+
+  function handlerFor(resource: Resource): RequestHandler {
+    let handler = handlers.get(resource);
+    if (!handler) {
+      handler = build(resource);
+      handlers.set(resource, handler);
+    }
+    return handler;
+  }
+
+  return {
+    /** Proxies an authorized HTTP request. */
+    web(resource: Resource, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) {
+      return handlerFor(resource)(req, res, next);
+    },
+    /** Proxies an authorized upgrade. */
+    upgrade(resource: Resource, req: IncomingMessage, socket: Duplex, head: Buffer) {
+      handlerFor(resource).upgrade(req, socket as never, head);
+    },
+    close() {
+      agents.http.destroy();
+      agents.https.destroy();
+    },
+  };
+}
+
+export type Upstreams = ReturnType<typeof createUpstreams>;

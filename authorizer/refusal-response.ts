@@ -1,0 +1,86 @@
+import { type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type Refusal, statusFor } from './refusals.js';
+
+/** True when the client prefers an HTML page (a browser) to JSON. */
+export function prefersHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const html = accept.indexOf('text/html');
+  if (html === -1) return false;
+  const json = accept.indexOf('application/json');
+  return json === -1 || html < json;
+}
+
+const ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+
+/** A small page for people: what happened and what to do, nothing else. */
+export function refusalPage(r: Refusal, status: number): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>jitgate: ${escapeHtml(r.message)}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}
+code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}small{color:#777}</style></head>
+<body><h1>${escapeHtml(r.message)}</h1><p>${escapeHtml(r.hint)}</p>
+<p><small>jitgate · ${status} · <code>${escapeHtml(r.code)}</code></small></p></body></html>
+`;
+}
+
+/** The refusal as a body and its content type. */
+export function refusalBody(r: Refusal, html: boolean, status: number): { type: string; body: string } {
+  return html
+    ? { type: 'text/html; charset=utf-8', body: refusalPage(r, status) }
+    : {
+        type: 'application/json; charset=utf-8',
+        body: JSON.stringify({ error: r.code, message: r.message, hint: r.hint }),
+      };
+}
+
+function refusalHeaders(status: number, type: string, body: string): Record<string, string | number> {
+  const headers: Record<string, string | number> = {
+    'Content-Type': type,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  };
+  if (status === 401) headers['WWW-Authenticate'] = 'Bearer realm="jitgate"';
+  return headers;
+}
+
+/** Writes a refusal as the response (JSON, or HTML for browsers). */
+export function sendRefusal(res: ServerResponse, r: Refusal, accept: string | undefined): void {
+  const status = statusFor(r.code);
+  if (res.headersSent) {
+    // The upstream already started answering: all we can do is cut the response short.
+    res.destroy();
+    return;
+  }
+  const { type, body } = refusalBody(r, prefersHtml(accept), status);
+  res.writeHead(status, refusalHeaders(status, type, body));
+  res.end(body);
+}
+
+/**
+ * Writes a refusal as a plain HTTP response on a raw socket (a refused upgrade or CONNECT: no 101
+ * is ever sent) and closes it.
+ */
+export function refuseSocket(socket: Duplex, r: Refusal, accept: string | undefined): void {
+  const status = statusFor(r.code);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const { type, body } = refusalBody(r, prefersHtml(accept), status);
+  const head = Object.entries({ ...refusalHeaders(status, type, body), Connection: 'close' })
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n');
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head}\r\n\r\n${body}`, () =>
+    socket.destroy(),
+  );
+}

@@ -1,0 +1,122 @@
+import { formatDuration } from '../shared/duration.js';
+import type { ErrorCode } from '../shared/errors.js';
+import { type Resource, roleAllows } from '../shared/policy/index.js';
+
+/** The shared refusal codes, plus what can go wrong between the authorizer and an upstream. */
+export type RefusalCode = ErrorCode | 'upstream_unreachable' | 'upstream_timeout' | 'internal_error';
+
+/** The body of every refusal: `{error, message, hint}` (DESIGN.md, "Authorizer HTTP surface"). */
+export interface Refusal {
+  code: RefusalCode;
+  message: string;
+  /** What to type or do next, e.g. `/access grafana/viewer 1h <reason>`. */
+  hint: string;
+}
+
+/** What a refusal is about, so that its hint names the right resource, role and command. */
+export interface HintContext {
+  resource?: Resource | undefined;
+  /** The role the token was for, when known. */
+  role?: string | undefined;
+  method?: string | undefined;
+  path?: string | undefined;
+}
+
+const STATUS: Partial<Record<RefusalCode, number>> = {
+  bad_path: 400,
+  input_invalid: 400,
+  token_missing: 401,
+  token_invalid: 401,
+  token_expired: 401,
+  grant_revoked: 401,
+  grant_expired: 401,
+  wrong_resource: 403,
+  method_not_allowed: 403,
+  network_not_allowed: 403,
+  no_such_resource: 404,
+  code_unknown: 404,
+  code_used: 410,
+  grant_not_active: 410,
+  upstream_unreachable: 502,
+  unavailable: 503,
+  upstream_timeout: 504,
+};
+
+/** The HTTP status of a refusal code: one pure mapping; anything unknown is a 500. */
+export function statusFor(code: RefusalCode): number {
+  return STATUS[code] ?? 500;
+}
+
+const MESSAGES: Partial<Record<RefusalCode, string>> = {
+  bad_path: 'The request path is ambiguous (encoded separators, dot segments or the like); it was refused.',
+  input_invalid: 'The request is not valid.',
+  token_missing: 'You need an access token for this service.',
+  token_invalid: 'The access token is not valid.',
+  token_expired: 'Your access token has expired.',
+  grant_revoked: 'Your access was revoked.',
+  grant_expired: 'Your access has expired.',
+  wrong_resource: 'This access token is for another service.',
+  method_not_allowed: 'Your role does not allow this request.',
+  network_not_allowed: 'This service cannot be reached from your network address.',
+  no_such_resource: 'There is no service at this address.',
+  code_unknown: 'This redeem link is unknown or has expired.',
+  code_used: 'This redeem link has already been used.',
+  grant_not_active: 'The access this link was for has ended.',
+  upstream_unreachable: 'The service behind jitgate did not answer.',
+  unavailable: 'jitgate cannot check access right now, so it refuses; try again shortly.',
+  upstream_timeout: 'The service behind jitgate took too long to answer.',
+};
+
+/**
+ * A refusal with its default message (or the one given) and a hint for the person reading it.
+ *
+ * @example refusal('token_missing', { resource }) // hint: '/access grafana/viewer 1h <reason>'
+ */
+export function refusal(code: RefusalCode, context: HintContext = {}, message?: string): Refusal {
+  return {
+    code,
+    message: message ?? MESSAGES[code] ?? 'jitgate could not handle this request.',
+    hint: hintFor(code, context),
+  };
+}
+
+/** The Slack command that asks for access: exactly what the person should type. */
+export function accessCommand(resource: Resource, roleName?: string): string {
+  const role = resource.roles.find((r) => r.name === roleName) ?? resource.roles[0];
+  const duration = formatDuration(resource.defaultDurationMs);
+  return `/access ${resource.name}${role ? `/${role.name}` : ''} ${duration} <reason>`;
+}
+
+function hintFor(code: RefusalCode, { resource, role, method, path }: HintContext): string {
+  switch (code) {
+    case 'token_missing':
+    case 'token_invalid':
+    case 'token_expired':
+    case 'grant_revoked':
+    case 'grant_expired':
+      return resource ? accessCommand(resource, role) : '/access resources';
+    case 'wrong_resource':
+      return resource ? accessCommand(resource) : '/access resources';
+    case 'method_not_allowed': {
+      if (!resource) return '/access resources';
+      const fitting = method && path ? resource.roles.find((r) => roleAllows(r, method, path)) : undefined;
+      return fitting
+        ? accessCommand(resource, fitting.name)
+        : `No role of ${resource.name} allows this; ask its approvers (/access resources).`;
+    }
+    case 'network_not_allowed':
+      return resource && resource.networks.length > 0
+        ? `Connect from an allowed network (${resource.networks.join(', ')}), then retry.`
+        : 'Connect from an allowed network, then retry.';
+    case 'no_such_resource':
+      return '/access resources';
+    case 'bad_path':
+      return 'Request the plain path: no encoded /, . or \\, no // and no . or .. segments.';
+    case 'code_used':
+    case 'code_unknown':
+    case 'grant_not_active':
+      return '/access list';
+    default:
+      return 'Retry in a few seconds; if it keeps failing, tell the jitgate operators.';
+  }
+}

@@ -1,0 +1,21 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Gate } from '../gate.js';
+import type { Upstreams } from '../proxy/upstream.js';
+import { sendRefusal } from '../refusal-response.js';
+
+/**
+ * Everything that is not /_jitgate: matched to a resource, authorized, then proxied. The gate has
+ * already rewritten the headers and the path when it lets a request through. No body parser runs
+ * before this: the body streams to the upstream untouched.
+ */
+export function proxiedRequests(deps: { gate: Gate; upstreams: Upstreams }) {
+  return async function proxied(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const result = await deps.gate(req, false);
+    res.locals.decision = result.decision;
+    if (!result.ok) {
+      sendRefusal(res, result.refusal, req.headers.accept);
+      return;
+    }
+    await deps.upstreams.web(result.resource, req, res, next);
+  };
+}

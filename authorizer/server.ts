@@ -1,0 +1,166 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../shared/clock.js';
+import type { AccessStore } from '../shared/grants/store.js';
+import type { Logger } from '../shared/log.js';
+import type { Policy } from '../shared/policy/index.js';
+import {
+  createAccessTokenVerifier,
+  createAssertionSigner,
+  type SigningKeys,
+} from '../shared/tokens/index.js';
+import { createAuthorize, isLive } from './checks/authorize.js';
+import { clientResolver } from './checks/client-address.js';
+import { createGate } from './gate.js';
+import { createMetrics } from './metrics.js';
+import { createUpgradeHandler } from './proxy/upgrade.js';
+import { createUpstreams } from './proxy/upstream.js';
+import { createSocketRegistry } from './proxy/websockets.js';
+import { refuseSocket, sendRefusal } from './refusal-response.js';
+import { refusal } from './refusals.js';
+import { subscribeRevocations } from './revocations.js';
+import { accessLog, pathGuard } from './routes/middleware.js';
+import { registerOps } from './routes/ops.js';
+import { proxiedRequests } from './routes/proxied.js';
+import { registerRedeem } from './routes/redeem.js';
+import { createUsageRecorder } from './usage.js';
+
+export interface AuthorizerDeps {
+  /** JITGATE_PUBLIC_URL: the token issuer. */
+  publicUrl: string;
+  /** JITGATE_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed. */
+  trustedProxies: readonly string[];
+  policy: () => Policy;
+  store: AccessStore;
+  /** For readiness; the store's connection. */
+  redis: Redis;
+  /** A new connection for the revocations subscription (default: `redis.duplicate()`). */
+  subscriber?: () => Redis;
+  keys: SigningKeys;
+  clock: Clock;
+  log: Logger;
+  /** Upstream silence before 504 (default 30 s). */
+  upstreamTimeoutMs?: number;
+  /** How often grant use counts are written (default 5 s). */
+  usageFlushMs?: number;
+  /** How long stop() lets in-flight requests finish (default 10 s). */
+  shutdownGraceMs?: number;
+}
+
+/**
+ * The authorizer: an identity-aware proxy in front of the policy's resources. Only wiring here.
+ *
+ * @example
+ *   const authorizer = createAuthorizer({ publicUrl, trustedProxies: [], policy: () => policy, store, redis, keys, clock, log });
+ *   const { url } = await authorizer.start(8080);
+ */
+export function createAuthorizer(deps: AuthorizerDeps) {
+  const { log, clock } = deps;
+  const metrics = createMetrics({ countActiveGrants: () => deps.store.countActiveGrants(), log });
+  const usage = createUsageRecorder({ store: deps.store, log, clock, flushEveryMs: deps.usageFlushMs });
+  const sockets = createSocketRegistry({ clock, metrics, log });
+  const upstreams = createUpstreams({
+    timeoutMs: deps.upstreamTimeoutMs ?? 30_000,
+    metrics,
+    log,
+    onUpgraded: (_req, client, upstream) => sockets.attachUpstream(client, upstream),
+  });
+  const verifier = createAccessTokenVerifier({ keys: deps.keys, issuer: deps.publicUrl, clock });
+  const assertions = createAssertionSigner({ keys: deps.keys, issuer: deps.publicUrl, clock });
+  const authorize = createAuthorize({
+    policy: deps.policy,
+    store: deps.store,
+    verifier,
+    clock,
+    resolveClient: clientResolver(deps.trustedProxies),
+  });
+  const gate = createGate({ authorize, assertions, store: deps.store, metrics, usage, log });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(accessLog(log, metrics));
+  app.use(pathGuard());
+  const ops = express.Router();
+  registerOps(ops, { redis: deps.redis, metrics, keys: deps.keys });
+  registerRedeem(ops, {
+    store: deps.store,
+    policy: deps.policy,
+    keys: deps.keys,
+    clock,
+    publicUrl: deps.publicUrl,
+    log,
+  });
+  app.use(ops);
+  app.use('/_jitgate', (req: Request, res: Response) =>
+    sendRefusal(res, refusal('no_such_resource'), req.headers.accept),
+  );
+  app.use(proxiedRequests({ gate, upstreams }));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    log.error({ err }, 'request failed');
+    sendRefusal(res, refusal('internal_error'), req.headers.accept);
+  });
+
+  const server = createServer(app);
+  server.on('upgrade', createUpgradeHandler({ gate, upstreams, sockets, log }));
+  // CONNECT (authority-form) is never proxied.
+  server.on('connect', (req, socket) =>
+    refuseSocket(socket, refusal('bad_path', {}, 'CONNECT is not accepted.'), req.headers.accept),
+  );
+
+  const revocations = subscribeRevocations({
+    subscriber: deps.subscriber ? deps.subscriber() : deps.redis.duplicate(),
+    channel: deps.store.keys.revocations,
+    onRevoked: (grantId) => sockets.closeGrant(grantId, 'revoked'),
+    onReconnect: () => void recheckOpenSockets(),
+    log,
+  });
+
+  /** After a reconnect: revocations published while we were away were missed, so ask again. */
+  async function recheckOpenSockets(): Promise<void> {
+    for (const grantId of sockets.grants()) {
+      try {
+        const grant = await deps.store.liveGrant(grantId);
+        if (!isLive(grant, clock.now())) sockets.closeGrant(grantId);
+      } catch (err) {
+        log.warn({ err, grantId }, 'could not re-check a grant with open sockets');
+      }
+    }
+  }
+
+  return {
+    app,
+    server,
+    /** Listens (port 0 picks a free one) and resolves with the address. */
+    start(port = 0, host?: string): Promise<AddressInfo & { url: string }> {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const h = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve({
+            ...address,
+            url: `http://${h === '[::]' || h === '0.0.0.0' ? '127.0.0.1' : h}:${address.port}`,
+          });
+        });
+      });
+    },
+    /** Stops taking requests, lets in-flight ones finish (bounded), closes sockets, timers and the subscriber. */
+    async stop(): Promise<void> {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      sockets.closeAll();
+      const grace = setTimeout(() => server.closeAllConnections(), deps.shutdownGraceMs ?? 10_000);
+      await closed;
+      clearTimeout(grace);
+      await usage.stop();
+      await revocations.close();
+      upstreams.close();
+    },
+  };
+}
+
+export type Authorizer = ReturnType<typeof createAuthorizer>;
