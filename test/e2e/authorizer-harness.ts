@@ -94,10 +94,18 @@ export interface Harness {
 
 /** Starts upstreams, an authorizer on port 0 and a Redis connection with a key prefix of its own. */
 export async function startHarness(
-  options: { trustedProxies?: string[]; upstreamTimeoutMs?: number; redisUrl?: string } = {},
+  options: {
+    trustedProxies?: string[];
+    upstreamTimeoutMs?: number;
+    redisUrl?: string;
+    publicUrl?: string;
+    /** Collects the authorizer's JSON log lines (otherwise it is silent). */
+    logLines?: string[];
+  } = {},
 ): Promise<Harness> {
   const [echo, ws, downPort] = await Promise.all([startEchoUpstream(), startWsEchoUpstream(), closedPort()]);
   const policy = policyFor(echo, ws, downPort);
+  const publicUrl = options.publicUrl ?? PUBLIC_URL;
   const keys = await loadSigningKeys(JSON.stringify(await generateSigningKeySet()));
   const redis = connectRedis(options.redisUrl ?? REDIS_URL);
   redis.on('error', () => {});
@@ -105,14 +113,16 @@ export async function startHarness(
   const prefix = `t-${randomUUID().slice(0, 8)}`;
   const store = new AccessStore(redis, { prefix, clock: systemClock });
   const authorizer = createAuthorizer({
-    publicUrl: PUBLIC_URL,
+    publicUrl,
     trustedProxies: options.trustedProxies ?? [],
     policy: () => policy,
     store,
     redis,
     keys,
     clock: systemClock,
-    log: createLogger('authorizer-test', 'silent'),
+    log: options.logLines
+      ? createLogger('authorizer-test', 'debug', { write: (line: string) => void options.logLines!.push(line) })
+      : createLogger('authorizer-test', 'silent'),
     upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000,
     usageFlushMs: 200,
     shutdownGraceMs: 1_000,
@@ -146,7 +156,7 @@ export async function startHarness(
     const token = await signAccessToken(
       keys,
       {
-        issuer: PUBLIC_URL,
+        issuer: publicUrl,
         grantId: decision.grantId,
         user,
         email: req.email,
