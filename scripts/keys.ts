@@ -9,37 +9,56 @@ import { readFileSync } from 'node:fs';
 import { isJitgateError } from '../shared/errors.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningAlg } from '../shared/tokens/index.js';
 
-const USAGE = 'usage: npm run keys -- generate [--alg EdDSA|ES256] [--add <existing set: file or JSON>]';
+const USAGE = [
+  'usage: npm run keys -- generate [--alg EdDSA|ES256] [--add <existing set: file or JSON>]',
+  '  generate         print a new private JWK Set (one key, fresh kid); default --alg EdDSA',
+  '  --add <set>      print the existing set with the new key in front (it signs; the old keys still verify)',
+].join('\n');
 
-async function main(argv: string[]): Promise<number> {
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): { alg: SigningAlg; existing?: string } {
   const [command, ...rest] = argv;
-  if (command !== 'generate') return usage(command ? `unknown command "${command}"` : 'no command given');
+  if (command !== 'generate')
+    throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
   let alg: SigningAlg = 'EdDSA';
   let existing: string | undefined;
   for (let i = 0; i < rest.length; i += 2) {
-    const [flag, value] = [rest[i], rest[i + 1]];
-    if (flag === '--alg' && (value === 'EdDSA' || value === 'ES256')) alg = value;
-    else if (flag === '--add' && value) existing = value;
-    else return usage(`unexpected argument "${flag}${value ? ` ${value}` : ''}"`);
+    const flag = rest[i];
+    const value = rest[i + 1];
+    if (flag === '--alg') {
+      if (value !== 'EdDSA' && value !== 'ES256') throw new UsageError('--alg must be EdDSA or ES256');
+      alg = value;
+    } else if (flag === '--add') {
+      if (!value) throw new UsageError('--add needs the existing key set (a file path or its JSON)');
+      existing = value;
+    } else {
+      throw new UsageError(`unexpected argument "${flag}"`);
+    }
   }
-  const fresh = await generateSigningKeySet(alg);
-  if (existing) {
-    await loadSigningKeys(existing); // validates, with a clear message
-    const text = existing.trim().startsWith('{') ? existing : readFileSync(existing, 'utf8');
-    const old = JSON.parse(text) as { keys: unknown[] };
-    process.stdout.write(`${JSON.stringify({ keys: [...fresh.keys, ...old.keys] })}\n`);
-  } else {
-    process.stdout.write(`${JSON.stringify(fresh)}\n`);
-  }
-  process.stderr.write(
-    'Keep this secret: set it as JITGATE_SIGNING_KEYS (or save it to a file and give its path).\n',
-  );
-  return 0;
+  return existing === undefined ? { alg } : { alg, existing };
 }
 
-function usage(problem: string): number {
-  process.stderr.write(`${problem}\n${USAGE}\n`);
-  return 2;
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--help' || argv[0] === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { alg, existing } = parseArgs(argv);
+  let set = await generateSigningKeySet(alg);
+  if (existing !== undefined) {
+    await loadSigningKeys(existing); // a broken set stops here, with what is wrong and no key material
+    const text = existing.trim().startsWith('{') ? existing : readFileSync(existing.trim(), 'utf8');
+    const old = JSON.parse(text) as { keys: typeof set.keys };
+    set = { keys: [...set.keys, ...old.keys] };
+    await loadSigningKeys(JSON.stringify(set));
+  }
+  process.stdout.write(`${JSON.stringify(set)}\n`);
+  process.stderr.write(
+    `New key "${set.keys[0]!.kid}" (${alg}) signs from now on. Keep this secret: set it as ` +
+      'JITGATE_SIGNING_KEYS, or save it to a file readable only by jitgate and give its path.\n',
+  );
+  return 0;
 }
 
 main(process.argv.slice(2)).then(
@@ -47,7 +66,17 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`${isJitgateError(err) ? err.message : String(err)}\n`);
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    // Only our own messages are printed: they never quote key material.
+    process.stderr.write(
+      isJitgateError(err)
+        ? `${err.message}\n`
+        : `npm run keys failed unexpectedly (${err instanceof Error ? err.name : typeof err})\n`,
+    );
     process.exitCode = 1;
   },
 );

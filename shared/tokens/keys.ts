@@ -1,6 +1,9 @@
-import { randomBytes, type webcrypto } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
+  CompactSign,
+  type CryptoKey,
+  compactVerify,
   createLocalJWKSet,
   exportJWK,
   generateKeyPair,
@@ -13,110 +16,166 @@ import { JitgateError } from '../errors.js';
 
 export type SigningAlg = 'EdDSA' | 'ES256';
 
-/** The loaded key set: the first key signs, every key verifies (by `kid`). */
+/** The loaded key set: the first key signs, every key verifies (looked up by `kid`). */
 export interface SigningKeys {
-  signing: { key: webcrypto.CryptoKey; kid: string; alg: SigningAlg };
+  signing: { key: CryptoKey; kid: string; alg: SigningAlg };
   /** The algorithms present in the set: verification accepts these and nothing else. */
   algorithms: SigningAlg[];
-  /** Looks up a verification key by the token's `kid` (local only: header-supplied keys are never used). */
+  /** Every key's public part, as a JWK Set (what `createLocalJWKSet` takes). */
+  verificationJwks: { keys: JWK[] };
+  /** `createLocalJWKSet(verificationJwks)`: keys named in a token's header are never used. */
   verifyKey: JWTVerifyGetKey;
-  /** The public keys, for `/_jitgate/jwks.json`: never a private part. */
+  /** The public keys for `/_jitgate/jwks.json`, a fresh copy each call: never a private part. */
   publicJwks(): { keys: JWK[] };
 }
 
-const HOW = 'generate one with: npm run keys -- generate';
+const HOW = 'run npm run keys -- generate for a new set (or -- generate --add <old set> to rotate)';
+
+const CURVES = { OKP: { crv: 'Ed25519', alg: 'EdDSA' }, EC: { crv: 'P-256', alg: 'ES256' } } as const;
 
 const PrivateJwk = z
   .object({
     kty: z.enum(['OKP', 'EC'], {
-      error: 'kty must be OKP (Ed25519) or EC (P-256); RSA and others are not accepted',
+      error: 'has a kty that is not OKP (Ed25519) or EC (P-256); RSA and other key types are not accepted',
     }),
-    crv: z.string(),
-    x: z.string().min(1),
-    y: z.string().optional(),
+    crv: z.string({ error: 'has no crv' }),
+    x: z.string({ error: 'has no x' }).min(1, 'has an empty x'),
+    y: z.string().min(1).optional(),
     d: z.string({ error: 'is a public key; a signing key needs its private part "d"' }).min(1),
     kid: z.string({ error: 'has no kid' }).min(1, 'has an empty kid'),
     alg: z.string().optional(),
-    use: z.string().optional(),
+    use: z.literal('sig', { error: 'has a use other than "sig"' }).optional(),
   })
   .superRefine((k, ctx) => {
-    const alg = k.kty === 'OKP' ? 'EdDSA' : 'ES256';
-    if (k.kty === 'OKP' && k.crv !== 'Ed25519')
-      ctx.addIssue({ code: 'custom', message: 'an OKP key must use crv Ed25519' });
-    if (k.kty === 'EC' && k.crv !== 'P-256')
-      ctx.addIssue({ code: 'custom', message: 'an EC key must use crv P-256' });
-    if (k.kty === 'EC' && !k.y) ctx.addIssue({ code: 'custom', message: 'an EC key needs y' });
-    if (k.alg !== undefined && k.alg !== alg && !(alg === 'EdDSA' && k.alg === 'Ed25519')) {
+    const expected = CURVES[k.kty];
+    if (k.crv !== expected.crv) {
+      ctx.addIssue({ code: 'custom', message: `is ${k.kty} but not on curve ${expected.crv}` });
+    } else if (k.kty === 'EC' && k.y === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'is an EC key without y' });
+    } else if (k.alg !== undefined && k.alg !== expected.alg && !(k.kty === 'OKP' && k.alg === 'Ed25519')) {
       ctx.addIssue({
         code: 'custom',
-        message: `alg ${k.alg} does not match the key's curve (expected ${alg})`,
+        message: `has alg ${k.alg}, which does not match ${k.crv} (${expected.alg})`,
       });
     }
   });
-const PrivateJwkSet = z.object({ keys: z.array(z.unknown()).min(1, 'the key set is empty') });
+type PrivateJwk = z.infer<typeof PrivateJwk>;
 
-function invalid(problem: string): JitgateError {
-  return new JitgateError('keys_invalid', `JITGATE_SIGNING_KEYS: ${problem}; ${HOW}`, {});
+const PrivateJwkSet = z.object(
+  { keys: z.array(z.unknown(), { error: 'has no "keys" array' }).min(1, 'is an empty key set') },
+  { error: 'is not a JWK Set ({"keys": [...]})' },
+);
+
+// Messages name the key by position and kid only: never a value that could be key material.
+function invalid(problem: string, fields: Record<string, unknown> = {}): JitgateError {
+  return new JitgateError('keys_invalid', `JITGATE_SIGNING_KEYS ${problem}; ${HOW}.`, fields);
+}
+
+function readKeySetText(value: string): string {
+  const text = value.trim();
+  if (text.startsWith('{')) return text;
+  // Only echo what looks like a path: a value that is neither may be a mangled key set.
+  const shown = /^[\w./\\:~ -]{1,200}$/.test(text) ? ` (${text})` : '';
+  try {
+    return readFileSync(text, 'utf8');
+  } catch {
+    throw invalid(`is neither a JWK Set (JSON starting with {) nor a readable file${shown}`);
+  }
 }
 
 /**
- * Loads the private JWK Set from JSON or from a file path. Problems are reported without key material.
+ * Loads the private JWK Set from its JSON or from a file path. Every key is checked (type, curve,
+ * `alg`, unique `kid`, and that its private part matches its public part); a problem is reported
+ * as `keys_invalid` without any key material.
  *
- * @example const keys = await loadSigningKeys(config.JITGATE_SIGNING_KEYS);
+ * @example
+ *   const keys = await loadSigningKeys(config.JITGATE_SIGNING_KEYS);
+ *   app.get('/_jitgate/jwks.json', (_req, res) => res.json(keys.publicJwks()));
  */
 export async function loadSigningKeys(value: string): Promise<SigningKeys> {
-  let text = value.trim();
-  if (!text.startsWith('{')) {
-    try {
-      text = readFileSync(text, 'utf8');
-    } catch {
-      throw invalid(`is neither a JWK Set (JSON) nor a readable file (${value.slice(0, 80)})`);
-    }
-  }
   let json: unknown;
   try {
-    json = JSON.parse(text);
-  } catch {
+    json = JSON.parse(readKeySetText(value));
+  } catch (err) {
+    // JSON.parse's own message quotes the text, which would be key material.
+    if (err instanceof JitgateError) throw err;
     throw invalid('is not valid JSON');
   }
   const set = PrivateJwkSet.safeParse(json);
-  if (!set.success) throw invalid(set.error.issues[0]?.message ?? 'is not a JWK Set ({"keys": [...]})');
+  if (!set.success) throw invalid(set.error.issues[0]?.message ?? 'is not a JWK Set');
+
   const parsed = set.data.keys.map((raw, i) => {
-    const k = PrivateJwk.safeParse(raw);
-    if (!k.success) throw invalid(`key ${i} ${k.error.issues[0]?.message ?? 'is invalid'}`);
-    return k.data;
+    const key = PrivateJwk.safeParse(raw);
+    if (key.success) return key.data;
+    const kid =
+      typeof (raw as { kid?: unknown })?.kid === 'string' ? ` "${(raw as { kid: string }).kid}"` : '';
+    throw invalid(`key ${i}${kid} ${key.error.issues[0]?.message ?? 'is not valid'}`, { key: i });
   });
-  const kids = new Set<string>();
+  const seen = new Set<string>();
   for (const k of parsed) {
-    if (kids.has(k.kid)) throw invalid(`kid "${k.kid}" appears twice`);
-    kids.add(k.kid);
+    if (seen.has(k.kid)) throw invalid(`has kid "${k.kid}" twice; each key needs its own`, { kid: k.kid });
+    seen.add(k.kid);
   }
-  const publics: JWK[] = parsed.map((k) => {
-    const alg: SigningAlg = k.kty === 'OKP' ? 'EdDSA' : 'ES256';
-    return { kty: k.kty, crv: k.crv, x: k.x, ...(k.y ? { y: k.y } : {}), kid: k.kid, alg, use: 'sig' };
-  });
-  const first = parsed[0]!;
-  const alg: SigningAlg = first.kty === 'OKP' ? 'EdDSA' : 'ES256';
-  let key: webcrypto.CryptoKey;
-  try {
-    key = (await importJWK({ ...first, alg }, alg)) as webcrypto.CryptoKey;
-  } catch {
-    throw invalid(`key "${first.kid}" cannot be imported`);
-  }
-  const algorithms = [...new Set(publics.map((k) => k.alg as SigningAlg))];
-  const verifyKey = createLocalJWKSet({ keys: publics });
+
+  const publics = parsed.map(publicPart);
+  const privates = await Promise.all(parsed.map((k, i) => checkPair(k, publics[i]!, i)));
+  const first = publics[0]!;
+  const verificationJwks = { keys: publics };
   return {
-    signing: { key, kid: first.kid, alg },
-    algorithms,
-    verifyKey,
+    signing: { key: privates[0]!, kid: first.kid!, alg: first.alg as SigningAlg },
+    algorithms: [...new Set(publics.map((k) => k.alg as SigningAlg))],
+    verificationJwks,
+    verifyKey: createLocalJWKSet(verificationJwks),
     publicJwks: () => ({ keys: publics.map((k) => ({ ...k })) }),
   };
 }
 
-/** A new private JWK Set with one key and a fresh `kid` (for `npm run keys -- generate`, the demo and tests). */
+function publicPart(k: PrivateJwk): JWK {
+  const { alg } = CURVES[k.kty];
+  return {
+    kty: k.kty,
+    crv: k.crv,
+    x: k.x,
+    ...(k.y === undefined ? {} : { y: k.y }),
+    kid: k.kid,
+    alg,
+    use: 'sig',
+  };
+}
+
+/** Imports a key and proves its private part signs what its public part verifies. */
+async function checkPair(k: PrivateJwk, pub: JWK, i: number): Promise<CryptoKey> {
+  const alg = pub.alg as SigningAlg;
+  try {
+    const privateKey = (await importJWK({ ...k, alg }, alg)) as CryptoKey;
+    const publicKey = await importJWK(pub, alg);
+    const probe = await new CompactSign(new TextEncoder().encode('jitgate key check'))
+      .setProtectedHeader({ alg })
+      .sign(privateKey);
+    await compactVerify(probe, publicKey, { algorithms: [alg] });
+    return privateKey;
+  } catch {
+    throw invalid(
+      `key ${i} "${k.kid}" cannot be used: its private and public parts do not form a valid key pair`,
+      {
+        kid: k.kid,
+      },
+    );
+  }
+}
+
+/**
+ * A new private JWK Set with one key and a fresh `kid` (for `npm run keys -- generate`, the demo
+ * and tests). Keep it secret: it holds the private part.
+ *
+ * @example
+ *   const keys = await loadSigningKeys(JSON.stringify(await generateSigningKeySet('ES256')));
+ */
 export async function generateSigningKeySet(alg: SigningAlg = 'EdDSA'): Promise<{ keys: JWK[] }> {
-  const { privateKey } = await generateKeyPair(alg === 'EdDSA' ? 'Ed25519' : 'ES256', { extractable: true });
+  const { privateKey } = await generateKeyPair(alg === 'EdDSA' ? 'Ed25519' : 'ES256', {
+    extractable: true,
+  });
   const jwk = await exportJWK(privateKey);
-  const kid = `${new Date().toISOString().slice(0, 10)}-${randomBytes(4).toString('hex')}`;
+  const kid = `${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`;
   return { keys: [{ ...jwk, kid, alg, use: 'sig' }] };
 }
