@@ -121,7 +121,9 @@ export async function startHarness(
     keys,
     clock: systemClock,
     log: options.logLines
-      ? createLogger('authorizer-test', 'debug', { write: (line: string) => void options.logLines!.push(line) })
+      ? createLogger('authorizer-test', 'debug', {
+          write: (line: string) => void options.logLines!.push(line),
+        })
       : createLogger('authorizer-test', 'silent'),
     upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000,
     usageFlushMs: 200,
