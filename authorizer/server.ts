@@ -130,6 +130,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     }
   }
 
+  let stopping: Promise<void> | undefined;
   return {
     app,
     server,
@@ -149,16 +150,19 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       });
     },
     /** Stops taking requests, lets in-flight ones finish (bounded), closes sockets, timers and the subscriber. */
-    async stop(): Promise<void> {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      sockets.closeAll();
-      const grace = setTimeout(() => server.closeAllConnections(), deps.shutdownGraceMs ?? 10_000);
-      await closed;
-      clearTimeout(grace);
-      await usage.stop();
-      await revocations.close();
-      upstreams.close();
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        sockets.closeAll();
+        const grace = setTimeout(() => server.closeAllConnections(), deps.shutdownGraceMs ?? 10_000);
+        await closed;
+        clearTimeout(grace);
+        await usage.stop();
+        await revocations.close();
+        upstreams.close();
+      })();
+      return stopping;
     },
   };
 }
