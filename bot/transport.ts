@@ -35,7 +35,7 @@ export function httpTransport(options: { signingSecret: string; log: Logger; clo
   let server: Server | undefined;
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = routedPath(req.url);
     if (req.method === 'GET' && path === '/_jitgate/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       return;
@@ -78,6 +78,19 @@ export function httpTransport(options: { signingSecret: string; log: Logger; clo
       await closed;
     },
   };
+}
+
+/**
+ * The path as Bolt routes on it (`new URL(req.url, base).pathname`: dot segments resolved, an
+ * absolute-form target reduced to its path), so that `/x/../slack/events` cannot reach Bolt
+ * without passing the timestamp guard.
+ */
+function routedPath(url: string | undefined): string {
+  try {
+    return new URL(url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return '';
+  }
 }
 
 function freshTimestamp(req: IncomingMessage, nowMs: number): boolean {
