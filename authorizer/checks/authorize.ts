@@ -126,7 +126,14 @@ export function createAuthorize(deps: AuthorizeDeps) {
     if (!grant) return deny('grant_expired');
     if (grant.status === 'revoked') return deny('grant_revoked');
     if (grant.expiresAt <= deps.clock.now()) return deny('grant_expired');
-    if (grant.user !== claims.sub || grant.resource !== resource.name || grant.role !== claims.role) {
+    // Every claim the upstream is told must be the grant's: X-JIT-Email comes from the token, and
+    // upstreams log people in by it.
+    if (
+      grant.user !== claims.sub ||
+      grant.resource !== resource.name ||
+      grant.role !== claims.role ||
+      grant.email !== claims.email
+    ) {
       return deny('token_invalid', 'The access token does not match its grant.');
     }
 
