@@ -1,12 +1,10 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { base64url, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { base64url, type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../shared/clock.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import { ACCESS_TOKEN_TYPE } from '../../shared/tokens/access-token.js';
-import { signAccessToken } from '../../shared/tokens/index.js';
 import {
   ALICE,
   BOB,
