@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer } from 'node:net';
+import type { Redis } from 'ioredis';
+import { createAuthorizer } from '../../authorizer/server.js';
+import { createBot } from '../../bot/app.js';
+import { assembleBot } from '../../bot/assemble.js';
+import type { BotDeps } from '../../bot/deps.js';
+import { systemClock } from '../../shared/clock.js';
+import { AccessStore } from '../../shared/grants/store.js';
+import { createLogger, type Logger } from '../../shared/log.js';
+import { loadPolicy, type Policy } from '../../shared/policy/index.js';
+import { connectRedis, connectRedisForQueue } from '../../shared/redis/connect.js';
+import { type RedisKeys, redisKeys } from '../../shared/redis/keys.js';
+import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
+import { blockActionsBody, sendToBot, slashCommandBody } from '../../test/support/slack-requests.js';
+import { type SlackStandin, startSlackStandin } from '../../test/support/slack-standin.js';
+import { type SampleUpstream, startSampleUpstream } from './sample-upstream.js';
+
+/** The people of the demo workspace. */
+export const DEMO_PEOPLE = {
+  dana: { id: 'U0DANA', name: 'dana', email: 'dana@example.com', realName: 'Dana Developer' },
+  alice: { id: 'U0ALICE', name: 'alice', email: 'alice@example.com', realName: 'Alice (SRE, approver)' },
+} as const;
+
+export function demoPolicy(upstreamUrl: string): string {
+  return `
+defaults:
+  approvalChannel: C0APPROVALS
+  defaultDuration: 30m
+  maxDuration: 2h
+  pendingTimeout: 10m
+  nudgeAfter: 5m
+  reminderBefore: 5m
+resources:
+  grafana:
+    description: Production Grafana (a sample dashboard in this demo)
+    upstream: ${upstreamUrl}
+    match: { pathPrefix: /grafana }
+    approvers: { users: [${DEMO_PEOPLE.alice.id}] }
+    roles:
+      viewer: { methods: [GET, HEAD] }
+      editor: { methods: ["*"], paths: ["/api/**"] }
+`;
+}
+
+export interface LocalStack {
+  standin: SlackStandin;
+  upstream: SampleUpstream;
+  botUrl: string;
+  authorizerUrl: string;
+  prefix: string;
+  keys: RedisKeys;
+  redis: Redis;
+  policy: Policy;
+  signing: SigningKeys;
+  deps: BotDeps;
+  /** `/access <text>` typed by a user, signed as Slack signs it. */
+  command(userId: string, text: string, responseUrl?: string): Promise<Response>;
+  /** A button click by a user on the approval message. */
+  click(userId: string, actionId: string, value: string): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole product on this machine: the Slack stand-in, a sample upstream, the bot with its worker,
+ * and the authorizer, all on free ports, on the Redis at `redisUrl` under a key prefix of their own.
+ */
+export async function startLocalStack(options: {
+  redisUrl: string;
+  prefix?: string;
+  log?: Logger;
+  authorizerPort?: number;
+  botPort?: number;
+}): Promise<LocalStack> {
+  const log = options.log ?? createLogger('demo', 'silent');
+  const prefix = options.prefix ?? `demo-${randomBytes(4).toString('hex')}`;
+  const keys = redisKeys(prefix);
+  const botToken = `xoxb-demo-${randomBytes(8).toString('hex')}`;
+  const secret = randomBytes(16).toString('hex');
+  const standin = await startSlackStandin({ tokens: [botToken], unknownUsers: 'derived' });
+  for (const p of Object.values(DEMO_PEOPLE)) {
+    standin.setUser(p.id, { email: p.email, name: p.name, realName: p.realName });
+  }
+  const upstream = await startSampleUpstream();
+  const policy = loadPolicy(demoPolicy(upstream.url), 'the demo policy');
+  const signing = await loadSigningKeys(JSON.stringify(await generateSigningKeySet()));
+  const redis = connectRedis(options.redisUrl);
+  const queueRedis = connectRedisForQueue(options.redisUrl);
+  redis.on('error', () => {});
+  queueRedis.on('error', () => {});
+
+  // The authorizer first: its address is the public URL that redeem links point to.
+  const store = new AccessStore(redis, { prefix, clock: systemClock });
+  const authorizerPort = options.authorizerPort ?? (await freePort());
+  const publicUrl = `http://127.0.0.1:${authorizerPort}`;
+  const authorizer = createAuthorizer({
+    publicUrl,
+    trustedProxies: [],
+    policy: () => policy,
+    store,
+    redis,
+    keys: signing,
+    clock: systemClock,
+    log: log.child({ component: 'authorizer' }),
+    usageFlushMs: 500,
+  });
+  await authorizer.start(authorizerPort, '127.0.0.1');
+
+  const deps = assembleBot({
+    redis,
+    queueRedis,
+    prefix,
+    policy: () => policy,
+    publicUrl,
+    botToken,
+    apiUrl: standin.apiUrl,
+    retry: { retries: 3, minMs: 50, maxMs: 500 },
+    log: log.child({ component: 'bot' }),
+  });
+  const bot = createBot(deps, {
+    botToken,
+    signingSecret: secret,
+    apiUrl: standin.apiUrl,
+    retry: { retries: 3, minMs: 50, maxMs: 500 },
+    worker: { connection: queueRedis, queuePrefix: keys.queuePrefix },
+  });
+  const { port } = await bot.start(options.botPort ?? 0);
+  const botUrl = `http://127.0.0.1:${port}`;
+
+  return {
+    standin,
+    upstream,
+    botUrl,
+    authorizerUrl: publicUrl,
+    prefix,
+    keys,
+    redis,
+    policy,
+    signing,
+    deps,
+    command: (userId, text, responseUrl) =>
+      sendToBot(botUrl, {
+        body: slashCommandBody({
+          userId,
+          text,
+          userName: Object.values(DEMO_PEOPLE).find((p) => p.id === userId)?.name,
+          responseUrl: responseUrl ?? standin.responseUrl(`cmd-${randomBytes(4).toString('hex')}`),
+        }),
+        secret,
+      }),
+    click: (userId, actionId, value) =>
+      sendToBot(botUrl, {
+        body: blockActionsBody({ userId, actionId, value, channel: 'C0APPROVALS' } as never),
+        secret,
+      }),
+    async stop() {
+      await bot.stop();
+      await authorizer.stop();
+      await deps.scheduler.close();
+      await deleteKeys(redis, prefix).catch(() => {});
+      redis.disconnect();
+      queueRedis.disconnect();
+      await upstream.close();
+      await standin.close();
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
+    cursor = next;
+    if (found.length > 0) await redis.unlink(...found);
+  } while (cursor !== '0');
+}
