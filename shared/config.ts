@@ -78,9 +78,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const fix = HOW_TO_FIX[name];
     return `  ${name}: ${issue.message}${fix ? ` (${fix})` : ''}`;
   });
-  throw new JitgateError('config_invalid', `jitgate cannot start; fix the environment:\n${problems.join('\n')}`, {
-    variables: parsed.error.issues.map((i) => String(i.path[0])),
-  });
+  throw new JitgateError(
+    'config_invalid',
+    `jitgate cannot start; fix the environment:\n${problems.join('\n')}`,
+    {
+      variables: parsed.error.issues.map((i) => String(i.path[0])),
+    },
+  );
 }
 
 /** Problems that only matter for the processes that talk to Slack. */
@@ -88,7 +92,9 @@ export function requireSlack(config: Config): { botToken: string; signingSecret:
   const missing: string[] = [];
   if (!config.SLACK_BOT_TOKEN) missing.push('  SLACK_BOT_TOKEN: not set (the Bot User OAuth Token, xoxb-…)');
   if (!config.SLACK_SIGNING_SECRET && !config.SLACK_APP_TOKEN)
-    missing.push('  SLACK_SIGNING_SECRET: not set (Basic Information → Signing Secret), or set SLACK_APP_TOKEN for Socket Mode');
+    missing.push(
+      '  SLACK_SIGNING_SECRET: not set (Basic Information → Signing Secret), or set SLACK_APP_TOKEN for Socket Mode',
+    );
   if (missing.length > 0) {
     throw new JitgateError(
       'config_invalid',

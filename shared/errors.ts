@@ -62,7 +62,12 @@ export function isJitgateError(err: unknown, code?: ErrorCode): err is JitgateEr
 
 /** Redis could not be reached or answered with an error: callers must fail closed. */
 export function unavailable(cause: unknown): JitgateError {
-  return new JitgateError('unavailable', 'jitgate cannot reach its state store right now; try again shortly.', {}, {
-    cause,
-  });
+  return new JitgateError(
+    'unavailable',
+    'jitgate cannot reach its state store right now; try again shortly.',
+    {},
+    {
+      cause,
+    },
+  );
 }

@@ -6,9 +6,19 @@ import { z } from 'zod';
  */
 export const JobData = z.discriminatedUnion('kind', [
   /** End a grant at its expiry (the third of its three ends, the one that tells people). */
-  z.object({ kind: z.literal('grant-expire'), requestId: z.string(), grantId: z.string(), expiresAt: z.number() }),
+  z.object({
+    kind: z.literal('grant-expire'),
+    requestId: z.string(),
+    grantId: z.string(),
+    expiresAt: z.number(),
+  }),
   /** Remind the holder `reminderBefore` its expiry. */
-  z.object({ kind: z.literal('grant-remind'), requestId: z.string(), grantId: z.string(), expiresAt: z.number() }),
+  z.object({
+    kind: z.literal('grant-remind'),
+    requestId: z.string(),
+    grantId: z.string(),
+    expiresAt: z.number(),
+  }),
   /** Expire an undecided request at `pendingTimeout`. */
   z.object({ kind: z.literal('request-timeout'), requestId: z.string() }),
   /** Nudge the approvers of an undecided request at `nudgeAfter`. */

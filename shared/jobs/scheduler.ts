@@ -33,9 +33,12 @@ export class JobScheduler {
 
   /** After a request is filed: its timeout and its nudge. */
   async requestFiled(request: AccessRequest, nudgeAfterMs: number): Promise<void> {
-    const jobs: [JobData, number][] = [[{ kind: 'request-timeout', requestId: request.id }, request.pendingUntil]];
+    const jobs: [JobData, number][] = [
+      [{ kind: 'request-timeout', requestId: request.id }, request.pendingUntil],
+    ];
     const nudgeAt = request.createdAt + nudgeAfterMs;
-    if (nudgeAt < request.pendingUntil) jobs.push([{ kind: 'request-nudge', requestId: request.id }, nudgeAt]);
+    if (nudgeAt < request.pendingUntil)
+      jobs.push([{ kind: 'request-nudge', requestId: request.id }, nudgeAt]);
     await this.addAll(jobs);
   }
 
@@ -48,7 +51,8 @@ export class JobScheduler {
   ): Promise<void> {
     const jobs: [JobData, number][] = [[{ kind: 'grant-expire', requestId, grantId, expiresAt }, expiresAt]];
     const remindAt = expiresAt - reminderBeforeMs;
-    if (remindAt > this.clock.now()) jobs.push([{ kind: 'grant-remind', requestId, grantId, expiresAt }, remindAt]);
+    if (remindAt > this.clock.now())
+      jobs.push([{ kind: 'grant-remind', requestId, grantId, expiresAt }, remindAt]);
     await this.addAll(jobs);
   }
 

@@ -50,7 +50,12 @@ async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<strin
         if (!result.expired && result.expiresAt !== undefined) {
           if (result.expiresAt > data.expiresAt) {
             // Extended since this job was scheduled: the new expiry has (or now gets) its own job.
-            await scheduler.grantScheduled(request.id, data.grantId, result.expiresAt, deps.reminderBeforeMs(request.resource));
+            await scheduler.grantScheduled(
+              request.id,
+              data.grantId,
+              result.expiresAt,
+              deps.reminderBeforeMs(request.resource),
+            );
             return 'extended';
           }
           // A few ms early: come back at the expiry itself.
