@@ -16,6 +16,19 @@ export interface Identity {
 const HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade'];
 /** Connection options that name no header. */
 const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
+/**
+ * Headers that some upstream frameworks read as the request's real method or path (method-override
+ * middleware, Symfony, IIS URL Rewrite). The role check judged the method and path of the request
+ * line; the upstream must not be told another one.
+ */
+const OVERRIDES = new Set([
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-method',
+  'x-original-url',
+  'x-rewrite-url',
+]);
 /** Forwarding headers we only believe from a trusted proxy. */
 const FORWARDING = [
   'forwarded',
@@ -61,7 +74,8 @@ export function rewriteUpstreamHeaders(
   // Node lower-cases header names, so this catches X-JIT-User, x-Jit-user and the rest; `x_jit_user`
   // goes too, because CGI-style upstreams read `_` and `-` as the same (HTTP_X_JIT_USER).
   for (const name of Object.keys(headers)) {
-    if (name.startsWith('x-jit-') || name.replaceAll('_', '-').startsWith('x-jit-')) delete headers[name];
+    const dashed = name.replaceAll('_', '-');
+    if (dashed.startsWith('x-jit-') || OVERRIDES.has(dashed)) delete headers[name];
   }
   // We already answered `Expect: 100-continue` ourselves; passed on, it would also keep http-proxy from
   // emitting proxyReq, where the upstream timeout is noticed.
