@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../shared/config.js';
 import { isJitgateError } from '../shared/errors.js';
+import { handleSignals } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/log.js';
 import { startAuthorizerProcess } from './process.js';
 
@@ -13,26 +14,12 @@ async function main(): Promise<void> {
   const log = createLogger('authorizer', config.LOG_LEVEL);
   const proc = await startAuthorizerProcess(config, log);
 
-  // SIGHUP re-reads the policy; a bad file is reported and the current policy stays.
-  process.on('SIGHUP', () => proc.reloadPolicy());
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping: no new requests, in-flight ones finish, then Redis');
-    const force = setTimeout(() => process.exit(1), 20_000).unref();
-    try {
-      await proc.stop();
-      clearTimeout(force);
-      process.exit(0);
-    } catch (err) {
-      log.error({ err }, 'error while stopping');
-      process.exit(1);
-    }
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  handleSignals(log, {
+    stop: () => proc.stop(),
+    reload: () => proc.reloadPolicy(),
+    forceAfterMs: 20_000,
+    what: 'no new requests, in-flight ones finish, then Redis',
+  });
 }
 
 /** Run only as the entry point: `npm start` imports startAuthorizerProcess from here without starting one. */

@@ -2,8 +2,8 @@ import { systemClock } from '../shared/clock.js';
 import type { Config } from '../shared/config.js';
 import { JitgateError } from '../shared/errors.js';
 import { AccessStore } from '../shared/grants/store.js';
+import { livePolicy } from '../shared/lifecycle.js';
 import { auditToLog, type Logger } from '../shared/log.js';
-import { loadPolicyFile, type Policy } from '../shared/policy/index.js';
 import { connectRedis } from '../shared/redis/connect.js';
 import { loadSigningKeys } from '../shared/tokens/index.js';
 import { type Authorizer, createAuthorizer } from './server.js';
@@ -31,7 +31,7 @@ const NO_KEYS =
  */
 export async function startAuthorizerProcess(config: Config, log: Logger): Promise<AuthorizerProcess> {
   if (!config.JITGATE_SIGNING_KEYS) throw new JitgateError('config_invalid', NO_KEYS, {});
-  let policy: Policy = loadPolicyFile(config.JITGATE_POLICY);
+  const policy = livePolicy(config.JITGATE_POLICY, log);
   const keys = await loadSigningKeys(config.JITGATE_SIGNING_KEYS);
   const redis = connectRedis(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis: connection error'));
@@ -43,7 +43,7 @@ export async function startAuthorizerProcess(config: Config, log: Logger): Promi
   const authorizer = createAuthorizer({
     publicUrl: config.JITGATE_PUBLIC_URL,
     trustedProxies: config.JITGATE_TRUSTED_PROXIES,
-    policy: () => policy,
+    policy: policy.current,
     store,
     redis,
     keys,
@@ -57,17 +57,15 @@ export async function startAuthorizerProcess(config: Config, log: Logger): Promi
     redis.disconnect();
     throw err;
   }
-  log.info({ port: address.port, resources: [...policy.resources.keys()] }, 'jitgate authorizer started');
+  log.info(
+    { port: address.port, resources: [...policy.current().resources.keys()] },
+    'jitgate authorizer started',
+  );
   return {
     authorizer,
     port: address.port,
     reloadPolicy() {
-      try {
-        policy = loadPolicyFile(config.JITGATE_POLICY);
-        log.info({ resources: policy.resources.size }, 'policy reloaded');
-      } catch (err) {
-        log.error({ err: String(err) }, 'policy not reloaded; keeping the current one');
-      }
+      policy.reload();
     },
     async stop() {
       await authorizer.stop();

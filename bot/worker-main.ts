@@ -1,9 +1,8 @@
 import { loadConfig } from '../shared/config.js';
 import { isJitgateError, JitgateError } from '../shared/errors.js';
 import { startWorker } from '../shared/jobs/worker.js';
+import { handleSignals, livePolicy } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/log.js';
-import { loadPolicyFile } from '../shared/policy/index.js';
-import type { Policy } from '../shared/policy/types.js';
 import { connectRedis, connectRedisForQueue } from '../shared/redis/connect.js';
 import { redisKeys } from '../shared/redis/keys.js';
 import { assembleBot } from './assemble.js';
@@ -19,7 +18,7 @@ async function main(): Promise<void> {
     );
   }
   const log = createLogger('worker', config.LOG_LEVEL);
-  let policy: Policy = loadPolicyFile(config.JITGATE_POLICY);
+  const policy = livePolicy(config.JITGATE_POLICY, log);
   const redis = connectRedis(config.REDIS_URL);
   const queueRedis = connectRedisForQueue(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis: connection error'));
@@ -28,7 +27,7 @@ async function main(): Promise<void> {
     redis,
     queueRedis,
     prefix: config.JITGATE_REDIS_PREFIX,
-    policy: () => policy,
+    policy: policy.current,
     publicUrl: config.JITGATE_PUBLIC_URL,
     botToken: config.SLACK_BOT_TOKEN,
     apiUrl: config.SLACK_API_URL,
@@ -41,33 +40,19 @@ async function main(): Promise<void> {
     scheduler: deps.scheduler,
     notifier: deps.notifier,
     log,
-    reminderBeforeMs: (name) => policy.resources.get(name)?.reminderBeforeMs ?? 0,
+    reminderBeforeMs: (name) => policy.current().resources.get(name)?.reminderBeforeMs ?? 0,
   });
   log.info('jitgate worker started');
 
-  process.on('SIGHUP', () => {
-    try {
-      policy = loadPolicyFile(config.JITGATE_POLICY);
-      log.info({ resources: policy.resources.size }, 'policy reloaded');
-    } catch (err) {
-      log.error({ err: String(err) }, 'policy not reloaded; keeping the current one');
-    }
+  handleSignals(log, {
+    reload: policy.reload,
+    what: 'finishing the jobs in hand, then Redis',
+    stop: async () => {
+      await worker.close().catch((err: unknown) => log.error({ err }, 'worker did not close cleanly'));
+      await deps.scheduler.close().catch(() => {});
+      await Promise.allSettled([redis.quit(), queueRedis.quit()]);
+    },
   });
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping: finishing the jobs in hand, then Redis');
-    const force = setTimeout(() => process.exit(1), 25_000).unref();
-    await worker.close().catch((err: unknown) => log.error({ err }, 'worker did not close cleanly'));
-    await deps.scheduler.close().catch(() => {});
-    await Promise.allSettled([redis.quit(), queueRedis.quit()]);
-    clearTimeout(force);
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {
