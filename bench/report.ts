@@ -1,0 +1,245 @@
+import type { Timing } from './context.js';
+import type { Machine } from './machine.js';
+import type { MemoryResult } from './scenarios/memory.js';
+import type { ProxyCostResult } from './scenarios/proxy-cost.js';
+import type { ScaleResult } from './scenarios/scale.js';
+import type { SlackResult } from './scenarios/slack.js';
+import type { VerifierResult } from './scenarios/verifier.js';
+
+/** Everything one run measured: what bench/results.json holds. */
+export interface Results {
+  machine: Machine;
+  mode: 'quick' | 'full';
+  timing: Timing;
+  startedAt: string;
+  durationSec?: number;
+  proxy?: ProxyCostResult;
+  verifier?: VerifierResult;
+  scale?: ScaleResult;
+  memory?: MemoryResult;
+  slack?: SlackResult;
+  summary?: TargetCheck[];
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+const ms = (us: number) => `${(us / 1000).toFixed(2)} ms`;
+const x = (r: number) => `${r.toFixed(2)}×`;
+
+/** Each target of issue #7 against this run's figures (only those the run measured). */
+export function summarize(r: Results): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  if (r.proxy) {
+    const { ratios, roundTrips } = r.proxy;
+    out.push({
+      target: 'jitgate throughput ≥ 0.90 × bare proxy',
+      measured: `${x(ratios.jitgateOverBareRps)} (bearer), ${x(ratios.cookieOverBareRps)} (cookie)`,
+      met: ratios.jitgateOverBareRps >= 0.9 && ratios.cookieOverBareRps >= 0.9,
+    });
+    out.push({
+      target: 'jitgate p99 ≤ 1.2 × bare proxy',
+      measured: `${x(ratios.jitgateOverBareP99)} (bearer), ${x(ratios.cookieOverBareP99)} (cookie)`,
+      met: ratios.jitgateOverBareP99 <= 1.2 && ratios.cookieOverBareP99 <= 1.2,
+    });
+    const onPath = Math.max(...roundTrips.map((t) => t.onPathPerRequest));
+    const all = Math.max(...roundTrips.map((t) => t.perRequest));
+    out.push({
+      target: '≤ 1 Redis round trip per authorized request',
+      measured: `${onPath.toFixed(3)} on the request's path; ${all.toFixed(3)} with the batched usage writes (INFO commandstats, worst run)`,
+      met: onPath <= 1,
+    });
+  }
+  if (r.slack) {
+    const s = r.slack;
+    out.push({
+      target: 'ack p99 < 100 ms at 50 concurrent users',
+      measured: `/access ${s.commandAck.p99Ms.toFixed(0)} ms, Approve ${s.approveAck.p99Ms.toFixed(0)} ms`,
+      met: s.commandAck.p99Ms < 100 && s.approveAck.p99Ms < 100,
+    });
+    out.push({
+      target: 'approve → token usable < 250 ms',
+      measured: `median ${s.approveToUsable.p50Ms.toFixed(0)} ms, worst ${s.approveToUsable.maxMs.toFixed(0)} ms`,
+      met: s.approveToUsable.maxMs < 250,
+    });
+    out.push({
+      target: 'revoke → refused on the next request',
+      measured: `${s.revoke.nextRequestRefused}/${s.revoke.trials} next requests refused; Slack click → first refusal ${s.revoke.clickToRefusedP50Ms.toFixed(0)} ms`,
+      met: s.revoke.nextRequestRefused === s.revoke.trials,
+    });
+    out.push({
+      target: "expiry refused within 1 s of the token's exp",
+      measured: `${s.expiry.refusedAfterExpMs.toFixed(0)} ms after exp; final Slack message ${s.expiry.finalMessageAfterExpiryMs.toFixed(0)} ms after expiry`,
+      met: s.expiry.refusedAfterExpMs <= 1000,
+    });
+  }
+  if (r.memory) {
+    out.push({
+      target: '≤ 1 KiB Redis memory per active grant',
+      measured: `${r.memory.keysPerGrant.toFixed(0)} B per grant, all keys (live hash ${r.memory.liveGrantBytes} B)`,
+      met: r.memory.keysPerGrant <= 1024,
+    });
+  }
+  if (r.scale) {
+    out.push({
+      target: 'throughput with 100,000 grants within 5% of 10',
+      measured: `${x(r.scale.largestOverSmallestRps)} (p99 ${x(r.scale.largestOverSmallestP99)})`,
+      met: r.scale.largestOverSmallestRps >= 0.95,
+    });
+  }
+  return out;
+}
+
+/** A plain-text table with right-aligned numbers. */
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = rows.map((r) => r.map(String));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
+
+/** The same as a Markdown table (for BENCHMARKS.md). */
+export function markdownTable(headers: string[], rows: (string | number)[][]): string {
+  const sep = headers.map((_, i) => (i === 0 ? '---' : '---:'));
+  return [headers, sep, ...rows.map((r) => r.map(String))].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+export function proxyRows(p: ProxyCostResult): (string | number)[][] {
+  return p.variants.map((v) => [
+    v.label,
+    v.rps.toFixed(0),
+    ms(v.p50Us),
+    ms(v.p99Us),
+    v.cpuUsPerRequest > 0 ? `${v.cpuUsPerRequest.toFixed(0)} µs` : '',
+    `${(v.expectedShare * 100).toFixed(1)}%`,
+  ]);
+}
+
+export function printReport(r: Results): void {
+  const m = r.machine;
+  console.log(
+    `\nMachine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Redis ${m.redis}, ${r.mode} run (${r.timing.rounds} round(s) of ${r.timing.runSec} s, ${r.timing.connections} connections)`,
+  );
+  if (r.proxy) {
+    console.log('\n1. Proxy cost (medians over rounds)\n');
+    console.log(
+      table(['variant', 'req/s', 'p50', 'p99', 'proxy CPU/req', 'expected status'], proxyRows(r.proxy)),
+    );
+    const q = r.proxy.ratios;
+    console.log(
+      `\njitgate/bare: throughput ${x(q.jitgateOverBareRps)}, p99 ${x(q.jitgateOverBareP99)}; cookie/bare: ${x(q.cookieOverBareRps)}, p99 ${x(q.cookieOverBareP99)}; bare/direct: throughput ${x(q.bareOverDirectRps)}, p99 ${x(q.bareOverDirectP99)}; uncached/cached ${x(q.uncachedOverCachedRps)}; proxy CPU per request jitgate/bare ${x(q.jitgateOverBareCpu)}`,
+    );
+    console.log('\n2. Redis round trips per authorized request\n');
+    console.log(
+      table(
+        [
+          'run',
+          'authorized',
+          'on path/req',
+          'all sent/req (Redis)',
+          'all sent/req (client)',
+          'Redis commands/req',
+          'sent',
+        ],
+        r.proxy.roundTrips.map((t) => [
+          t.variant,
+          t.authorized,
+          t.onPathPerRequest.toFixed(4),
+          t.perRequest.toFixed(4),
+          t.perRequestClient.toFixed(4),
+          t.redisCommandsPerRequest.toFixed(4),
+          JSON.stringify(t.clientSent),
+        ]),
+      ),
+    );
+  }
+  if (r.verifier) {
+    const v = r.verifier;
+    console.log(
+      `\nVerification cache: a first verification ${v.missUs.toFixed(1)} µs, a cached one ${v.hitUs.toFixed(2)} µs (${(v.missUs / v.hitUs).toFixed(0)}× less); stats ${JSON.stringify(v.stats)}`,
+    );
+  }
+  if (r.scale) {
+    console.log('\n3. Scale of state\n');
+    console.log(
+      table(
+        ['active grants', 'req/s', 'p50', 'p99'],
+        r.scale.sizes.map((s) => [
+          s.activeGrants.toLocaleString('en-US'),
+          s.rps.toFixed(0),
+          ms(s.p50Us),
+          ms(s.p99Us),
+        ]),
+      ),
+    );
+    const mem = r.scale.memory;
+    console.log(
+      `\nBulk grants: used_memory ${mem.usedMemoryPerGrant.toFixed(0)} B/grant, live hash ${mem.grantHashBytes.join('/')} B, active index ${mem.activeIndexBytesPerGrant.toFixed(0)} B/grant`,
+    );
+  }
+  if (r.memory) {
+    console.log(`\nRedis memory per real grant (${r.memory.grants} minted through AccessService)\n`);
+    console.log(
+      table(
+        ['kind of key', 'bytes/grant'],
+        [
+          ...Object.entries(r.memory.byKind)
+            .sort((a, b) => b[1] - a[1])
+            .map(([k, v]) => [k, v.toFixed(0)]),
+          ['total (MEMORY USAGE)', r.memory.keysPerGrant.toFixed(0)],
+          ['used_memory growth', r.memory.usedMemoryPerGrant.toFixed(0)],
+        ],
+      ),
+    );
+  }
+  if (r.slack) {
+    const s = r.slack;
+    const lat = (l: { samples: number; p50Ms: number; p99Ms: number }) => [
+      l.samples,
+      `${l.p50Ms.toFixed(1)} ms`,
+      `${l.p99Ms.toFixed(1)} ms`,
+    ];
+    console.log(
+      `\n4. Slack side (${s.users} concurrent users; bot event-loop delay p99 ${s.botLoopDelay.p99Ms.toFixed(0)} ms, max ${s.botLoopDelay.maxMs.toFixed(0)} ms; other processes ${s.foreignCores.toFixed(2)} cores)\n`,
+    );
+    console.log(
+      table(
+        ['measure', 'samples', 'p50', 'p99 / worst'],
+        [
+          ['/access ack (as Slack sees it)', ...lat(s.commandAck)],
+          ['Approve ack (as Slack sees it)', ...lat(s.approveAck)],
+          ['/access ack, bot server side', ...lat(s.commandAckServer)],
+          ['Approve ack, bot server side', ...lat(s.approveAckServer)],
+          ['client floor (instant server)', ...lat(s.clientFloor)],
+          [
+            'approve click → first 200',
+            s.approveToUsable.samples.length,
+            `${s.approveToUsable.p50Ms.toFixed(1)} ms`,
+            `${s.approveToUsable.maxMs.toFixed(1)} ms`,
+          ],
+          [
+            'revoke click → first refusal',
+            s.revoke.trials,
+            `${s.revoke.clickToRefusedP50Ms.toFixed(1)} ms`,
+            `${s.revoke.clickToRefusedMaxMs.toFixed(1)} ms`,
+          ],
+          ['expiry (exp) → first refusal', 1, `${s.expiry.refusedAfterExpMs.toFixed(0)} ms`, ''],
+          ['expiry → final chat.update', 1, `${s.expiry.finalMessageAfterExpiryMs.toFixed(0)} ms`, ''],
+        ],
+      ),
+    );
+  }
+  if (r.summary && r.summary.length > 0) {
+    console.log('\nTargets (issue #7)\n');
+    console.log(
+      table(
+        ['target', 'measured', 'met'],
+        r.summary.map((t) => [t.target, t.measured, t.met ? 'met' : 'MISSED']),
+      ),
+    );
+  }
+}
