@@ -1,5 +1,6 @@
 import { App } from '@slack/bolt';
 import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { startWorker } from '../shared/jobs/worker.js';
 import type { BotDeps, BotSettings } from './deps.js';
 import { InFlight } from './listeners/in-flight.js';
@@ -50,6 +51,10 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
           reminderBeforeMs: (name) => deps.policy().resources.get(name)?.reminderBeforeMs ?? 0,
         });
       }
+      // The store's connection fails fast while it is not ready, so a delivery in the first moments
+      // (Slack retrying what reached the bot we replace) would be told "cannot reach the state
+      // store". Give the connection a moment; if Redis is really away, start anyway and say so.
+      await connected(deps.store.redis, 5_000);
       if (!http) {
         await app.start();
         deps.log.info('bot connected to Slack over Socket Mode');
@@ -71,4 +76,19 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
       worker = undefined;
     },
   };
+}
+
+/** Resolves when the connection is ready, or after `timeoutMs` (never rejects). */
+function connected(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    timer.unref();
+    redis.once('ready', done);
+  });
 }
