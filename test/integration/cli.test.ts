@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { loadSigningKeys } from '../../shared/tokens/index.js';
 
 const exec = promisify(execFile);
 
@@ -20,37 +19,6 @@ async function cli(script: string, args: string[], env: Record<string, string> =
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
-
-describe('npm run keys', () => {
-  it('when generating, then it prints a private set that loads, with a fresh kid each time', async () => {
-    const a = await cli('keys', ['generate']);
-    const b = await cli('keys', ['generate', '--alg', 'ES256']);
-    expect(a.code).toBe(0);
-    const keysA = await loadSigningKeys(a.stdout);
-    const keysB = await loadSigningKeys(b.stdout);
-    expect(keysA.signing.alg).toBe('EdDSA');
-    expect(keysB.signing.alg).toBe('ES256');
-    expect(keysA.signing.kid).not.toBe(keysB.signing.kid);
-  });
-
-  it('when adding to an existing set, then the new key comes first and the old one stays', async () => {
-    const old = (await cli('keys', ['generate'])).stdout.trim();
-    const rotated = await cli('keys', ['generate', '--add', old]);
-    expect(rotated.code).toBe(0);
-    const set = JSON.parse(rotated.stdout) as { keys: { kid: string }[] };
-    expect(set.keys).toHaveLength(2);
-    expect(set.keys[1]!.kid).toBe(JSON.parse(old).keys[0].kid);
-  });
-
-  it('when the usage is wrong or the set is invalid, then it exits 2 or 1 with why', async () => {
-    const bad = await cli('keys', ['make']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('usage: npm run keys');
-    const invalid = await cli('keys', ['generate', '--add', '{"keys": []}']);
-    expect(invalid.code).toBe(1);
-    expect(invalid.stderr).toContain('empty');
-  });
-});
 
 describe('npm run policy', () => {
   it('when the policy is valid, then check exits 0 and names the resources', async () => {

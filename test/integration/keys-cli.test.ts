@@ -16,12 +16,14 @@ import {
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TIMEOUT = 120_000; // each case starts tsx through npx, slow on a busy machine
+const TIMEOUT = 120_000; // each case starts Node with tsx, slow on a busy machine
 
-/** Runs `npx tsx scripts/keys.ts <args>` as an operator would, and reports how it ended. */
+/** Runs `scripts/keys.ts <args>` (what npm run keys runs) as an operator would, and reports how it ended. */
 async function keysCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec('npx', ['tsx', 'scripts/keys.ts', ...args], { cwd: ROOT });
+    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', ...args], {
+      cwd: ROOT,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
