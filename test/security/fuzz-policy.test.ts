@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { isJitgateError } from '../../shared/errors.js';
 import { loadPolicy, matchResource } from '../../shared/policy/index.js';
+import { countFigures, fuzzRuns } from './figures.js';
+
+countFigures('attack');
 
 const valid = {
   defaults: { approvalChannel: 'C0APPROVALS' },
@@ -67,7 +70,7 @@ describe('fuzzing the policy loader', () => {
           return isJitgateError(err, 'policy_invalid') && /\S+: /.test(err.message);
         }
       }),
-      { numRuns: 400 },
+      { numRuns: fuzzRuns(400) },
     );
   });
 
@@ -81,7 +84,7 @@ describe('fuzzing the policy loader', () => {
           return isJitgateError(err, 'policy_invalid');
         }
       }),
-      { numRuns: 300 },
+      { numRuns: fuzzRuns(300) },
     );
   });
 
@@ -97,7 +100,7 @@ describe('fuzzing the policy loader', () => {
         expect(prefix).not.toMatch(/\.\.|%|\\|\/\/|\/$|^\/_jitgate/);
         return true;
       }),
-      { numRuns: 300 },
+      { numRuns: fuzzRuns(300) },
     );
   });
 });

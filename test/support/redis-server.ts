@@ -26,8 +26,11 @@ export interface RedisServer {
   start(): Promise<void>;
   /** SHUTDOWN (with one SAVE when `keepData`), then waits for the process to exit. */
   stop(options?: { keepData?: boolean }): Promise<void>;
-  /** SIGKILL: gone at once, like a crashed host. */
-  kill(): Promise<void>;
+  /**
+   * SIGKILL: gone at once, like a crashed host. It comes back with what its last `stop({ keepData })`
+   * saved, unless `loseData` also deletes that snapshot (a host that comes back empty).
+   */
+  kill(options?: { loseData?: boolean }): Promise<void>;
   /** SIGSTOP: the port still accepts connections but nothing answers (a hung Redis). */
   freeze(): void;
   /** SIGCONT after freeze. */
@@ -93,13 +96,16 @@ export async function startRedisServer(): Promise<RedisServer> {
     await done;
   }
 
-  async function kill(): Promise<void> {
+  async function kill(options: { loseData?: boolean } = {}): Promise<void> {
     const c = child;
-    if (!c) return;
-    const done = exited(c);
-    c.kill('SIGKILL');
-    await done;
-    frozen = false;
+    if (c) {
+      const done = exited(c);
+      if (frozen) c.kill('SIGCONT');
+      c.kill('SIGKILL');
+      await done;
+      frozen = false;
+    }
+    if (options.loseData) rmSync(join(dir, 'dump.rdb'), { force: true });
   }
 
   function freeze(): void {
