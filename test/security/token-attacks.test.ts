@@ -5,6 +5,7 @@ import { base64url, type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJW
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import { ACCESS_TOKEN_TYPE } from '../../shared/tokens/access-token.js';
+import { verifyAssertion } from '../../shared/tokens/index.js';
 import {
   ALICE,
   BOB,
@@ -451,5 +452,68 @@ describe('Tokens in the wrong place', () => {
   it('when the token comes in a custom header (X-Access-Token), then it is ignored', async () => {
     const res = await send(h.url, '/app/x', { headers: { 'x-access-token': grant.token } });
     expect(res.status).toBe(401);
+  });
+});
+
+describe('Upstream assertions (X-JIT-Assertion) are no access tokens, and bind their resource', () => {
+  /** The assertion app's upstream received for an honest request. */
+  async function assertion(): Promise<string> {
+    const res = await send(h.url, '/app/who', { headers: bearer(grant.token) });
+    return String(res.json<Echoed>().headers['x-jit-assertion']);
+  }
+
+  it('when an assertion leaked from an upstream is sent to the authorizer as a bearer token, then 401 for its own and any other resource', async () => {
+    const leaked = await assertion();
+    expect(await refusedWith(leaked, '/app/x')).toMatchObject({ status: 401, error: 'token_invalid' });
+    expect((await refusedWith(leaked, '/other/x')).status).toBe(401);
+  });
+
+  it('when app’s assertion is shown to another resource’s upstream, then it does not verify there', async () => {
+    const jwks = h.keys.publicJwks();
+    await expect(
+      verifyAssertion(jwks, await assertion(), { issuer: PUBLIC_URL, resource: 'app' }),
+    ).resolves.toMatchObject({ sub: ALICE });
+    await expect(
+      verifyAssertion(jwks, await assertion(), { issuer: PUBLIC_URL, resource: 'other' }),
+    ).rejects.toMatchObject({ code: 'token_invalid' });
+  });
+
+  it.each([
+    ['an access token', async () => grant.token],
+    [
+      'an assertion with alg none',
+      async () =>
+        assemble(
+          { alg: 'none', kid: ours.kid, typ: 'jitgate-assertion+jwt' },
+          { ...claims(), exp: nowSec() + 30 },
+        ),
+    ],
+    [
+      'an assertion signed by a stranger under our kid',
+      async () =>
+        signedByStranger(
+          { ...claims(), exp: nowSec() + 30 },
+          { kid: ours.kid, typ: 'jitgate-assertion+jwt' },
+        ),
+    ],
+    [
+      'an assertion HMAC-keyed with our public key',
+      async () =>
+        assemble(
+          { alg: 'HS256', kid: ours.kid, typ: 'jitgate-assertion+jwt' },
+          { ...claims(), exp: nowSec() + 30 },
+          JSON.stringify(ours),
+        ),
+    ],
+    [
+      'an assertion of ours that lives an hour',
+      async () => signedByUs({ ...claims(), exp: nowSec() + 3600 }, { typ: 'jitgate-assertion+jwt' }),
+    ],
+  ])('when an upstream is shown %s as an assertion, then it does not verify', async (_what, make) => {
+    await expect(
+      verifyAssertion(h.keys.publicJwks(), await make(), { issuer: PUBLIC_URL, resource: 'app' }),
+    ).rejects.toMatchObject({
+      code: expect.stringMatching(/^token_/),
+    });
   });
 });
