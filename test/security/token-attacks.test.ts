@@ -10,6 +10,7 @@ import {
   ALICE,
   BOB,
   bearer,
+  type Echoed,
   type Harness,
   PUBLIC_URL,
   send,
