@@ -44,7 +44,9 @@ export function assembleBot(input: AssembleInput): BotDeps {
     clock,
     auditSink: auditToLog(log.child({ component: 'audit' })),
   });
-  const scheduler = new JobScheduler(input.queueRedis, keys.queuePrefix, clock);
+  const scheduler = new JobScheduler(input.queueRedis, keys.queuePrefix, clock, (err) =>
+    log.warn({ err: err.message }, 'queue: connection error'),
+  );
   const client = createSlackClient(input.botToken, { apiUrl: input.apiUrl, retry: input.retry }, log);
   const people = slackPeople(client, { ttlMs: input.peopleTtlMs ?? 5 * 60_000, clock });
   const access = new AccessService({

@@ -18,6 +18,8 @@ export class JobScheduler {
     connection: Redis,
     queuePrefix: string,
     private readonly clock: Clock,
+    /** Queue connection errors (Redis away): reported here, not on the console. */
+    onError: (err: Error) => void = () => {},
   ) {
     this.queue = new Queue(QUEUE_NAME, {
       connection,
@@ -29,6 +31,7 @@ export class JobScheduler {
         removeOnFail: { age: 7 * 86_400 },
       },
     });
+    this.queue.on('error', onError);
   }
 
   /** After a request is filed: its timeout and its nudge. */
