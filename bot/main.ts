@@ -2,7 +2,7 @@ import { loadConfig, requireSlack } from '../shared/config.js';
 import { isJitgateError } from '../shared/errors.js';
 import { handleSignals, livePolicy } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/log.js';
-import { connectRedis, connectRedisForQueue } from '../shared/redis/connect.js';
+import { connectRedisPair } from '../shared/redis/connect.js';
 import { redisKeys } from '../shared/redis/keys.js';
 import { createBot } from './app.js';
 import { assembleBot } from './assemble.js';
@@ -13,10 +13,7 @@ async function main(): Promise<void> {
   const slack = requireSlack(config);
   const log = createLogger('bot', config.LOG_LEVEL);
   const policy = livePolicy(config.JITGATE_POLICY, log);
-  const redis = connectRedis(config.REDIS_URL);
-  const queueRedis = connectRedisForQueue(config.REDIS_URL);
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis: connection error'));
-  queueRedis.on('error', (err) => log.warn({ err: err.message }, 'redis (queue): connection error'));
+  const { redis, queueRedis } = connectRedisPair(config.REDIS_URL, log);
   const deps = assembleBot({
     redis,
     queueRedis,

@@ -3,7 +3,7 @@ import { isJitgateError, JitgateError } from '../shared/errors.js';
 import { startWorker } from '../shared/jobs/worker.js';
 import { handleSignals, livePolicy } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/log.js';
-import { connectRedis, connectRedisForQueue } from '../shared/redis/connect.js';
+import { connectRedisPair } from '../shared/redis/connect.js';
 import { redisKeys } from '../shared/redis/keys.js';
 import { assembleBot } from './assemble.js';
 
@@ -19,10 +19,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger('worker', config.LOG_LEVEL);
   const policy = livePolicy(config.JITGATE_POLICY, log);
-  const redis = connectRedis(config.REDIS_URL);
-  const queueRedis = connectRedisForQueue(config.REDIS_URL);
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis: connection error'));
-  queueRedis.on('error', (err) => log.warn({ err: err.message }, 'redis (queue): connection error'));
+  const { redis, queueRedis } = connectRedisPair(config.REDIS_URL, log);
   const deps = assembleBot({
     redis,
     queueRedis,

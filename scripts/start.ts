@@ -9,7 +9,7 @@ import { loadConfig, requireSlack } from '../shared/config.js';
 import { isJitgateError } from '../shared/errors.js';
 import { handleSignals, livePolicy } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/log.js';
-import { connectRedis, connectRedisForQueue } from '../shared/redis/connect.js';
+import { connectRedisPair } from '../shared/redis/connect.js';
 import { redisKeys } from '../shared/redis/keys.js';
 
 async function main(): Promise<void> {
@@ -19,10 +19,7 @@ async function main(): Promise<void> {
   // The authorizer first: it checks the signing keys and fails with how to make them.
   const authorizer = await startAuthorizerProcess(config, log.child({ component: 'authorizer' }));
   const policy = livePolicy(config.JITGATE_POLICY, log.child({ component: 'bot' }));
-  const redis = connectRedis(config.REDIS_URL);
-  const queueRedis = connectRedisForQueue(config.REDIS_URL);
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis: connection error'));
-  queueRedis.on('error', (err) => log.warn({ err: err.message }, 'redis (queue): connection error'));
+  const { redis, queueRedis } = connectRedisPair(config.REDIS_URL, log);
   const deps = assembleBot({
     redis,
     queueRedis,
