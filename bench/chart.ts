@@ -23,7 +23,7 @@ const COLORS = {
 };
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"';
 const ROW_H = 22;
-const LABEL_W = 250;
+const LABEL_W = 320;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -34,16 +34,24 @@ function panel(
   title: string,
   rows: Row[],
   format: (v: number) => string,
+  /** Rows above this are drawn cut short (a broken bar) so that the others stay readable. */
+  cap?: number,
 ): string {
-  const barW = width - LABEL_W - 70;
-  const max = Math.max(...rows.map((r) => Math.max(r.value, r.target ?? 0))) * 1.05 || 1;
+  const barW = width - LABEL_W - 90;
+  const max = (cap ?? Math.max(...rows.map((r) => Math.max(r.value, r.target ?? 0))) * 1.05) || 1;
   const parts = [`<text x="${x}" y="${y}" font-size="14" font-weight="600" ${FONT}>${esc(title)}</text>`];
   rows.forEach((r, i) => {
     const top = y + 12 + i * ROW_H;
-    const w = Math.max(1, (r.value / max) * barW);
+    const broken = r.value > max;
+    const w = Math.max(1, (Math.min(r.value, max) / max) * barW);
     parts.push(
-      `<text x="${x + LABEL_W - 8}" y="${top + 15}" font-size="12" text-anchor="end" ${FONT}>${esc(r.label)}</text>`,
+      `<text x="${x + LABEL_W - 8}" y="${top + 15}" font-size="11.5" text-anchor="end" ${FONT}>${esc(r.label)}</text>`,
       `<rect x="${x + LABEL_W}" y="${top + 3}" width="${w.toFixed(1)}" height="${ROW_H - 6}" fill="${r.color}" rx="2"/>`,
+      ...(broken
+        ? [
+            `<path d="M${(x + LABEL_W + w - 16).toFixed(1)} ${top + 2} l6 ${ROW_H - 4} M${(x + LABEL_W + w - 10).toFixed(1)} ${top + 2} l6 ${ROW_H - 4}" stroke="#fff" stroke-width="3"/>`,
+          ]
+        : []),
       `<text x="${(x + LABEL_W + w + 5).toFixed(1)}" y="${top + 15}" font-size="11" ${FONT}>${esc(format(r.value))}${r.note ? ` ${esc(r.note)}` : ''}</text>`,
     );
     if (r.target !== undefined) {
@@ -69,43 +77,80 @@ export function renderChart(r: Results): string {
   const parts: string[] = [];
   let y = 30;
   const width = 1000;
-  const half = width / 2 - 10;
-  const proxyRows: { label: string; name: string; rps: number; p99: number }[] = [];
+  const rows: {
+    label: string;
+    name: string;
+    rps: number;
+    p99: number;
+    rpsTarget?: number;
+    p99Target?: number;
+  }[] = [];
   if (r.proxy) {
-    for (const v of r.proxy.variants)
-      proxyRows.push({ label: v.label, name: v.name, rps: v.rps, p99: v.p99Us / 1000 });
+    const bare = r.proxy.variants.find((v) => v.name === 'bare');
+    for (const v of r.proxy.variants) {
+      const gated = bare && (v.name === 'jitgate' || v.name === 'jitgate-cookie');
+      rows.push({
+        label: v.label,
+        name: v.name,
+        rps: v.rps,
+        p99: v.p99Us / 1000,
+        ...(gated ? { rpsTarget: bare.rps * 0.9, p99Target: (bare.p99Us / 1000) * 1.2 } : {}),
+      });
+    }
   }
   if (r.scale) {
+    const smallest = r.scale.sizes[0];
     for (const s of r.scale.sizes) {
-      proxyRows.push({
+      rows.push({
         label: `jitgate, ${s.activeGrants.toLocaleString('en-US')} active grants`,
         name: 'scale',
         rps: s.rps,
         p99: s.p99Us / 1000,
+        ...(smallest && s !== smallest ? { rpsTarget: smallest.rps * 0.95 } : {}),
       });
     }
   }
-  if (proxyRows.length > 0) {
+  if (rows.length > 0) {
     const color = (n: string) => (n === 'scale' ? COLORS.scale : colorOf(n));
+    // The direct upstream is several times faster than any proxy: its bar is cut so the rest can be read.
+    const proxies = rows.filter((p) => p.name !== 'direct');
+    const cap =
+      proxies.length > 0
+        ? Math.max(...proxies.map((p) => Math.max(p.rps, p.rpsTarget ?? 0))) * 1.15
+        : undefined;
     parts.push(
       panel(
         10,
         y,
-        half,
-        'Throughput (req/s, median of rounds)',
-        proxyRows.map((p) => ({ label: p.label, value: p.rps, color: color(p.name) })),
+        width - 20,
+        'Throughput, req/s (median of rounds; dashed: the target for that row)',
+        rows.map((p) => ({
+          label: p.label,
+          value: p.rps,
+          color: color(p.name),
+          ...(p.rpsTarget ? { target: p.rpsTarget } : {}),
+        })),
         (v) => v.toFixed(0),
+        cap,
       ),
+    );
+    y += 40 + rows.length * ROW_H;
+    parts.push(
       panel(
-        width / 2 + 10,
+        10,
         y,
-        half,
-        'p99 latency (ms)',
-        proxyRows.map((p) => ({ label: p.label, value: p.p99, color: color(p.name) })),
+        width - 20,
+        'p99 latency, ms (median of rounds; dashed: the target for that row)',
+        rows.map((p) => ({
+          label: p.label,
+          value: p.p99,
+          color: color(p.name),
+          ...(p.p99Target ? { target: p.p99Target } : {}),
+        })),
         (v) => v.toFixed(2),
       ),
     );
-    y += 40 + proxyRows.length * ROW_H;
+    y += 40 + rows.length * ROW_H;
   }
   if (r.slack) {
     const s = r.slack;

@@ -16,12 +16,14 @@ export interface Timing {
 
 export const TIMING: Record<'quick' | 'full', Timing> = {
   quick: { runSec: 1.5, warmupSec: 0.5, rounds: 1, connections: 10 },
-  full: { runSec: 4, warmupSec: 1, rounds: 3, connections: 10 },
+  full: { runSec: 3, warmupSec: 0.5, rounds: 5, connections: 10 },
 };
 
 export interface TargetInfo {
   bareUrl: string;
   jitgateUrl: string;
+  /** The same authorizer with LOG_LEVEL=warn: no access log line per request. */
+  quietUrl: string;
   pid: number;
 }
 

@@ -3,7 +3,7 @@ import { systemClock } from '../shared/clock.js';
 import type { GrantId } from '../shared/ids.js';
 import { redisKeys } from '../shared/redis/keys.js';
 import { type SigningKeys, signAccessToken } from '../shared/tokens/index.js';
-import { BENCH_ISSUER, BENCH_RESOURCE, BENCH_ROLE } from './servers/jitgate.js';
+import { BENCH_ISSUER, BENCH_RESOURCE, BENCH_ROLE } from './policy.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 

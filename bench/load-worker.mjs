@@ -10,7 +10,7 @@ import autocannon from 'autocannon';
 /** @type {import('./load.js').LoadSpec} */
 const spec = workerData;
 
-let next = 0;
+let next = spec.tokenOffset ?? 0;
 const rotate = (request) => {
   const token = spec.tokens[next % spec.tokens.length];
   next += 1;
@@ -60,6 +60,7 @@ async function run() {
   parentPort.postMessage({
     requests: sorted.length,
     warmupRequests,
+    tokensUsed: next - (spec.tokenOffset ?? 0),
     durationSec: result.duration,
     rps: sorted.length / result.duration,
     latencyUs: {

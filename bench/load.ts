@@ -11,6 +11,8 @@ export interface LoadSpec {
   /** When given, each request carries the next of these tokens (round robin over all connections). */
   tokens?: string[];
   tokenIn?: 'bearer' | 'cookie';
+  /** Where in `tokens` the rotation starts (to carry on where the previous run stopped). */
+  tokenOffset?: number;
   cookieName?: string;
 }
 
@@ -18,6 +20,8 @@ export interface LoadResult {
   requests: number;
   /** Responses during the warm-up (not in any figure; for counting Redis commands over the whole run). */
   warmupRequests: number;
+  /** How many tokens the rotation went through (warm-up included). */
+  tokensUsed: number;
   durationSec: number;
   rps: number;
   /** Response times in microseconds, from every response (not autocannon's 1 ms histogram). */

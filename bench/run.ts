@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--only proxy,verifier,scale,memory,slack] [--rounds N]
- *   [--variants bare,jitgate] [--profile]`
+ *   [--variants bare,jitgate] [--profile] [--update-doc]`
  *
  * Starts the upstream and the proxies under test in child processes, drives them with autocannon
  * from a worker thread, prints each scenario as a table, writes bench/results.json and
@@ -14,6 +14,7 @@ import { generateSigningKeySet, loadSigningKeys } from '../shared/tokens/index.j
 import { renderChart } from './chart.js';
 import { type BenchContext, loadWith, type TargetInfo, TIMING } from './context.js';
 import { machine } from './machine.js';
+import { updateDoc } from './markdown.js';
 import { deletePrefix, redisVersion } from './redis-stats.js';
 import { printReport, type Results, summarize } from './report.js';
 import { memoryPerGrant } from './scenarios/memory.js';
@@ -43,6 +44,7 @@ function parseArgs(argv: string[]) {
   return {
     quick: argv.includes('--quick'),
     profile: argv.includes('--profile'),
+    updateDoc: argv.includes('--update-doc'),
     rounds: rounds ? Number(rounds) : undefined,
     variants: option(argv, '--variants')?.split(','),
     wants: (s: Scenario) => only.size === 0 || only.has(s),
@@ -122,6 +124,7 @@ async function main(): Promise<void> {
   if (results.proxy || results.scale || results.slack) {
     await writeFile(new URL('./chart.svg', import.meta.url), renderChart(results));
   }
+  if (args.updateDoc) await updateDoc(results);
   log(
     `done in ${results.durationSec.toFixed(0)} s: bench/results.json${results.proxy ? ', bench/chart.svg' : ''}`,
   );

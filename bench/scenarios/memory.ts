@@ -6,8 +6,8 @@ import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { redisKeys } from '../../shared/redis/keys.js';
 import type { BenchContext } from '../context.js';
+import { BENCH_ISSUER, benchPolicy } from '../policy.js';
 import { deletePrefix, memoryUsage, usedMemory } from '../redis-stats.js';
-import { BENCH_ISSUER, benchPolicy } from '../servers/jitgate.js';
 
 export interface MemoryResult {
   grants: number;

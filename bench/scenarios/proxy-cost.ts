@@ -9,7 +9,7 @@ export const HOT_GRANTS = Array.from({ length: 10 }, (_, i) => i);
 export const REVOKED_GRANT = 10;
 export const FIRST_FILLER = 11;
 /** More distinct tokens than the verifier's cache holds (10,000): every verification misses. */
-const UNCACHED_TOKENS = 12_000;
+const UNCACHED_TOKENS = 15_000;
 
 export interface Variant {
   name: string;
@@ -18,6 +18,8 @@ export interface Variant {
   expect: number[];
   tokens?: string[];
   tokenIn?: 'bearer' | 'cookie';
+  /** Rotation goes on from run to run instead of starting over (the uncached run must never repeat a token the cache still holds). */
+  continueRotation?: boolean;
 }
 
 export interface VariantFigures {
@@ -62,10 +64,21 @@ export interface ProxyCostResult {
     bareOverDirectRps: number;
     bareOverDirectP99: number;
     uncachedOverCachedRps: number;
+    /** jitgate without its access log over bare. */
+    quietOverBareRps: number;
     /** Proxy CPU per request, jitgate (bearer) over bare: what the throughput ratio would be if CPU were the only limit. */
     jitgateOverBareCpu: number;
   };
   roundTrips: RoundTrips[];
+  /** With --profile: each run's window on the profile's clock, for `profile-summary --breakdown`. */
+  profileWindows?: ProfileWindow[];
+}
+
+export interface ProfileWindow {
+  variant: string;
+  fromUs: number;
+  toUs: number;
+  requests: number;
 }
 
 /**
@@ -84,7 +97,7 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
   const uncached = await tokensFor(ctx.keys, HOT_GRANTS, expiresAt, UNCACHED_TOKENS / HOT_GRANTS.length);
   ctx.log(`signed ${uncached.length} tokens for the uncached run in ${Date.now() - started} ms`);
 
-  const { bareUrl, jitgateUrl } = ctx.target.info;
+  const { bareUrl, jitgateUrl, quietUrl } = ctx.target.info;
   const variants: Variant[] = [
     {
       name: 'direct',
@@ -95,6 +108,13 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
     },
     { name: 'bare', label: 'bare http-proxy-middleware', url: `${bareUrl}/app/`, expect: [200], tokens: hot },
     { name: 'jitgate', label: 'jitgate, bearer', url: `${jitgateUrl}/app/`, expect: [200], tokens: hot },
+    {
+      name: 'jitgate-quiet',
+      label: 'jitgate, bearer, no access log (LOG_LEVEL=warn)',
+      url: `${quietUrl}/app/`,
+      expect: [200],
+      tokens: hot,
+    },
     {
       name: 'jitgate-cookie',
       label: 'jitgate, cookie',
@@ -109,6 +129,7 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
       url: `${jitgateUrl}/app/`,
       expect: [200],
       tokens: uncached,
+      continueRotation: true,
     },
     {
       name: 'refused-no-token',
@@ -129,15 +150,24 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
   const results = new Map<string, LoadResult[]>(chosen.map((v) => [v.name, []]));
   const cpu = new Map<string, number[]>(chosen.map((v) => [v.name, []]));
   const roundTrips: RoundTrips[] = [];
+  const offsets = new Map<string, number>();
+  const windows: ProfileWindow[] = [];
   for (let round = 1; round <= ctx.timing.rounds; round++) {
     for (const v of chosen) {
-      const measureTrips = v.name === 'jitgate' || v.name === 'jitgate-cookie';
+      const measureTrips = v.name === 'jitgate' || v.name === 'jitgate-cookie' || v.name === 'jitgate-quiet';
       const before = measureTrips ? await snapshot(ctx) : undefined;
       const cpuBefore = await targetCpu(ctx);
+      const fromUs = ctx.profile ? await ctx.target.call<number>('profileClock') : 0;
       const r = await ctx.load({
         url: v.url,
         ...(v.tokens ? { tokens: v.tokens, tokenIn: v.tokenIn ?? 'bearer', cookieName: 'jitgate_app' } : {}),
+        ...(v.continueRotation ? { tokenOffset: offsets.get(v.name) ?? 0 } : {}),
       });
+      offsets.set(v.name, (offsets.get(v.name) ?? 0) + r.tokensUsed);
+      if (ctx.profile) {
+        const toUs = await ctx.target.call<number>('profileClock');
+        windows.push({ variant: v.name, fromUs, toUs, requests: r.requests + r.warmupRequests });
+      }
       const cpuUs =
         v.name === 'direct' ? 0 : ((await targetCpu(ctx)) - cpuBefore) / (r.requests + r.warmupRequests);
       if (before) roundTrips.push(tripsOf(v.name, before, await snapshot(ctx)));
@@ -181,13 +211,15 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
       bareOverDirectP99: perRound('bare', 'direct', p99),
       uncachedOverCachedRps: perRound('jitgate-uncached', 'jitgate', rps),
       jitgateOverBareCpu: cpuRatio('jitgate', 'bare'),
+      quietOverBareRps: perRound('jitgate-quiet', 'bare', rps),
     },
     roundTrips,
+    ...(ctx.profile ? { profileWindows: windows } : {}),
   };
 }
 
 /** CPU time (µs) the process under test has used so far. */
-async function targetCpu(ctx: BenchContext): Promise<number> {
+export async function targetCpu(ctx: BenchContext): Promise<number> {
   const { user, system } = await ctx.target.call<{ user: number; system: number }>('cpu');
   return user + system;
 }

@@ -1,18 +1,28 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { redisKeys } from '../../shared/redis/keys.js';
 import type { BenchContext } from '../context.js';
 import { median } from '../context.js';
 import { benchGrantId, removeGrants, tokensFor, writeGrants } from '../grants.js';
 import type { LoadResult } from '../load.js';
 import { memoryUsage, usedMemory } from '../redis-stats.js';
-import { FIRST_FILLER, HOT_GRANTS } from './proxy-cost.js';
+import { FIRST_FILLER, HOT_GRANTS, targetCpu } from './proxy-cost.js';
 
 export const SIZES = [10, 10_000, 100_000] as const;
 
 export interface ScaleResult {
-  sizes: { activeGrants: number; rps: number; p50Us: number; p99Us: number; rounds: LoadResult[] }[];
+  sizes: {
+    activeGrants: number;
+    rps: number;
+    p50Us: number;
+    p99Us: number;
+    /** The authorizer's CPU per request (µs): the same work whatever the number of grants. */
+    cpuUsPerRequest: number;
+    rounds: LoadResult[];
+  }[];
   /** Median over rounds of rps(100,000) / rps(10). */
   largestOverSmallestRps: number;
   largestOverSmallestP99: number;
+  largestOverSmallestCpu: number;
   memory: {
     /** used_memory growth per grant while going from 10,000 to 100,000 grants. */
     usedMemoryPerGrant: number;
@@ -60,14 +70,20 @@ export async function scale(ctx: BenchContext): Promise<ScaleResult> {
   );
 
   const runs = new Map<number, LoadResult[]>(SIZES.map((s) => [s, []]));
+  const cpu = new Map<number, number[]>(SIZES.map((s) => [s, []]));
   for (let round = 1; round <= ctx.timing.rounds; round++) {
     const order = round % 2 === 1 ? [...SIZES] : [...SIZES].reverse();
     for (const size of order) {
       await resize(size);
+      // Let Redis finish what the writes started (incremental rehashing of the keyspace).
+      await sleep(1_000);
+      const before = await targetCpu(ctx);
       const r = await ctx.load({ url, tokens: hot, tokenIn: 'bearer' });
+      const cpuUs = ((await targetCpu(ctx)) - before) / (r.requests + r.warmupRequests);
       runs.get(size)!.push(r);
+      cpu.get(size)!.push(cpuUs);
       ctx.log(
-        `round ${round} ${String(size).padStart(7)} grants ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${(r.latencyUs.p99 / 1000).toFixed(2)} ms  ${JSON.stringify(r.statuses)}`,
+        `round ${round} ${String(size).padStart(7)} grants ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${(r.latencyUs.p99 / 1000).toFixed(2)} ms  cpu ${cpuUs.toFixed(0)} µs/req  others ${r.foreignCores?.toFixed(2)} cores  ${JSON.stringify(r.statuses)}`,
       );
     }
   }
@@ -83,11 +99,13 @@ export async function scale(ctx: BenchContext): Promise<ScaleResult> {
         rps: median(rs.map((r) => r.rps)),
         p50Us: median(rs.map((r) => r.latencyUs.p50)),
         p99Us: median(rs.map((r) => r.latencyUs.p99)),
+        cpuUsPerRequest: median(cpu.get(s)!),
         rounds: rs,
       };
     }),
     largestOverSmallestRps: median(large.map((r, i) => r.rps / small[i]!.rps)),
     largestOverSmallestP99: median(large.map((r, i) => r.latencyUs.p99 / small[i]!.latencyUs.p99)),
+    largestOverSmallestCpu: median(cpu.get(SIZES[2])!.map((c, i) => c / cpu.get(SIZES[0])![i]!)),
     memory: { usedMemoryPerGrant, grantHashBytes, activeIndexBytesPerGrant },
   };
 }

@@ -3,7 +3,7 @@ import { systemClock } from '../../shared/clock.js';
 import { createAccessTokenVerifier } from '../../shared/tokens/index.js';
 import type { BenchContext } from '../context.js';
 import { tokensFor } from '../grants.js';
-import { BENCH_ISSUER, BENCH_RESOURCE } from '../servers/jitgate.js';
+import { BENCH_ISSUER, BENCH_RESOURCE } from '../policy.js';
 import { HOT_GRANTS } from './proxy-cost.js';
 
 export interface VerifierResult {
