@@ -105,6 +105,19 @@ async function main(): Promise<void> {
     timing,
     startedAt: new Date(startedAt).toISOString(),
   };
+  // Interrupted (Ctrl-C): the children go with the parent, but the keys would stay (the audit stream
+  // and the indexes have no TTL), so they are deleted before leaving.
+  const interrupted = async (signal: string) => {
+    log(`${signal}: cleaning up`);
+    await Promise.allSettled([target.stop(), upstream.stop()]);
+    const deleted = await Promise.all(
+      [prefix, `${prefix}-mem`, `${prefix}-slack`].map((p) => deletePrefix(redis, p).catch(() => 0)),
+    );
+    log(`cleaned up ${deleted.reduce((a, b) => a + b, 0)} keys`);
+    process.exit(130);
+  };
+  process.once('SIGINT', () => void interrupted('SIGINT'));
+  process.once('SIGTERM', () => void interrupted('SIGTERM'));
   try {
     if (args.wants('proxy')) results.proxy = await proxyCost(ctx);
     if (args.wants('verifier')) results.verifier = await verifierCost(ctx);
