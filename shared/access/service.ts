@@ -164,11 +164,13 @@ export class AccessService {
   async deny(requestId: RequestId, approver: SlackUserId, reason = ''): Promise<Outcome> {
     await this.decidable(requestId, approver);
     await this.deps.store.deny(requestId, approver, reason.trim().slice(0, MAX_REASON));
+    await this.deps.scheduler.requestDecided(requestId);
     return { request: await this.load(requestId) };
   }
 
   async cancel(requestId: RequestId, user: SlackUserId): Promise<Outcome> {
     await this.deps.store.cancel(requestId, user);
+    await this.deps.scheduler.requestDecided(requestId);
     return { request: await this.load(requestId) };
   }
 
@@ -259,6 +261,7 @@ export class AccessService {
       }
       return { request, decision };
     }
+    await scheduler.requestDecided(requestId);
     const grantId = decision.grantId ?? grantIdOf(requestId);
     const original = request.kind === 'extension' ? await this.load(`r_${grantId.slice(2)}`) : request;
     await scheduler.grantScheduled(original.id, grantId, decision.expiresAt, resource.reminderBeforeMs);

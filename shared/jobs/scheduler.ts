@@ -45,6 +45,18 @@ export class JobScheduler {
     await this.addAll(jobs);
   }
 
+  /**
+   * After a request is decided (or cancelled): its timeout and nudge are no longer needed. Best effort:
+   * left in place they would find the request decided and do nothing, but they take memory in Redis.
+   */
+  async requestDecided(requestId: string): Promise<void> {
+    const ids = [
+      jobIdOf({ kind: 'request-timeout', requestId }),
+      jobIdOf({ kind: 'request-nudge', requestId }),
+    ];
+    await Promise.allSettled(ids.map((id) => this.queue.remove(id)));
+  }
+
   /** After a grant is issued or extended: its end and the reminder before it. */
   async grantScheduled(
     requestId: string,

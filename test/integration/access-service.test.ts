@@ -83,6 +83,16 @@ describe('the access use cases', () => {
     expect(jobs.map((j) => j.name).sort()).toEqual(['request-nudge', 'request-timeout']);
   });
 
+  it('when a request is decided, then its timeout and nudge jobs are removed', async () => {
+    const a = await access.request({ user: DEV, email: 'd@x', resource: 'grafana', reason: 'a' });
+    const b = await access.request({ user: DEV, email: 'd@x', resource: 'grafana', reason: 'b' });
+    expect(await scheduler.queue.getDelayedCount()).toBe(4);
+    await access.approve(a.request.id, u('U0ALICE'));
+    await access.deny(b.request.id, u('U0ALICE'), 'no');
+    const left = (await scheduler.queue.getDelayed()).map((j) => j.name).sort();
+    expect(left).toEqual(['grant-expire', 'grant-remind']);
+  });
+
   it('when someone who is not an approver approves, then nothing changes', async () => {
     const { request } = await access.request({
       user: DEV,
