@@ -1,9 +1,8 @@
 import { createLocalJWKSet, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Clock } from '../clock.js';
-import { GrantIdSchema, type SlackUserId } from '../ids.js';
 import type { SigningKeys } from './keys.js';
-import { checkCompactHeader, fromJoseError, tokenInvalid } from './verifier.js';
+import { AccessClaims, checkCompactHeader, fromJoseError, tokenInvalid } from './verifier.js';
 
 export const ASSERTION_TYPE = 'jitgate-assertion+jwt';
 /** No assertion lives longer than this, whatever the options say. */
@@ -72,19 +71,8 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
   };
 }
 
-export const AssertionClaims = z.object({
-  iss: z.string().min(1),
-  sub: z
-    .string()
-    .min(1)
-    .transform((s) => s as SlackUserId),
-  aud: z.string().min(1),
-  gid: GrantIdSchema,
-  role: z.string().min(1),
-  email: z.string(),
-  iat: z.number(),
-  exp: z.number(),
-});
+/** An assertion carries an access token's identity claims, without `nbf` or `jti`. */
+export const AssertionClaims = AccessClaims.omit({ nbf: true, jti: true });
 export type AssertionClaims = z.infer<typeof AssertionClaims>;
 
 /**

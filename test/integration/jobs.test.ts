@@ -3,34 +3,18 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
-import { newRequestId, type SlackUserId } from '../../shared/ids.js';
+import type { SlackUserId } from '../../shared/ids.js';
 import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { startWorker } from '../../shared/jobs/worker.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { RecordingNotifier } from '../support/recording-notifier.js';
 import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { newRequestInput } from '../support/requests.js';
 
-const ALICE = 'U0ALICE' as SlackUserId;
 const BOB = 'U0BOB' as SlackUserId;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function request(overrides: Partial<NewRequest> = {}): NewRequest {
-  return {
-    id: newRequestId(),
-    kind: 'access',
-    requester: ALICE,
-    email: 'alice@example.com',
-    resource: 'grafana',
-    role: 'viewer',
-    durationMs: 2_000,
-    reason: 'INC-1',
-    breakGlass: false,
-    approvalsRequired: 1,
-    selfApproval: false,
-    pendingTimeoutMs: 60_000,
-    ...overrides,
-  };
-}
+const request = (overrides: Partial<NewRequest> = {}) => newRequestInput({ durationMs: 2_000, ...overrides });
 
 describe('jobs against real Redis and BullMQ', () => {
   let t: TestRedis;

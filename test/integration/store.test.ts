@@ -3,30 +3,15 @@ import { verifyAudit } from '../../shared/audit/chain.js';
 import { systemClock } from '../../shared/clock.js';
 import { isJitgateError } from '../../shared/errors.js';
 import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
-import { newRequestId, type SlackUserId } from '../../shared/ids.js';
+import type { SlackUserId } from '../../shared/ids.js';
 import { type TestRedis, testRedis } from '../support/redis.js';
+import { newRequestInput } from '../support/requests.js';
 
 const ALICE = 'U0ALICE' as SlackUserId;
 const BOB = 'U0BOB' as SlackUserId;
 const CAROL = 'U0CAROL' as SlackUserId;
 
-function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
-  return {
-    id: newRequestId(),
-    kind: 'access',
-    requester: ALICE,
-    email: 'alice@example.com',
-    resource: 'grafana',
-    role: 'viewer',
-    durationMs: 60_000,
-    reason: 'INC-123',
-    breakGlass: false,
-    approvalsRequired: 1,
-    selfApproval: false,
-    pendingTimeoutMs: 60_000,
-    ...overrides,
-  };
-}
+const newRequest = (overrides: Partial<NewRequest> = {}) => newRequestInput({ ...overrides });
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
