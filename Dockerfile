@@ -8,6 +8,8 @@ COPY shared ./shared
 COPY bot ./bot
 COPY authorizer ./authorizer
 COPY scripts ./scripts
+# The demo (scripts/demo.ts) runs against the local Slack stand-in, so it is built too.
+COPY dev ./dev
 RUN npm run build
 
 FROM node:20-bookworm-slim AS production-deps

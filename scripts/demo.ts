@@ -5,11 +5,11 @@
  * Exits 0 when every step behaved as expected. `npm run demo -- --keep` leaves it all running.
  */
 import { createInterface } from 'node:readline';
+import type { SlackCall } from '../dev/slack/standin.js';
 import { exportAudit, verifyAudit } from '../shared/audit/chain.js';
 import { loadConfig } from '../shared/config.js';
 import { isJitgateError } from '../shared/errors.js';
 import { connectRedis } from '../shared/redis/connect.js';
-import type { SlackCall } from '../test/support/slack-standin.js';
 import { plain, renderBlocks } from './demo/render.js';
 import { DEMO_PEOPLE, type LocalStack, startLocalStack } from './demo/stack.js';
 

@@ -4,7 +4,7 @@
  *
  * Environment: BENCH_BOT_TOKEN (the only token it accepts).
  */
-import { dmChannelOf, type SlackCall, startSlackStandin } from '../../test/support/slack-standin.js';
+import { dmChannelOf, type SlackCall, startSlackStandin } from '../../dev/slack/standin.js';
 import { serveRpc } from './rpc.js';
 
 const standin = await startSlackStandin({

@@ -5,6 +5,8 @@ import { createAuthorizer } from '../../authorizer/server.js';
 import { createBot } from '../../bot/app.js';
 import { assembleBot } from '../../bot/assemble.js';
 import type { BotDeps } from '../../bot/deps.js';
+import { blockActionsBody, sendToBot, slashCommandBody } from '../../dev/slack/requests.js';
+import { type SlackStandin, startSlackStandin } from '../../dev/slack/standin.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import { createLogger, type Logger } from '../../shared/log.js';
@@ -12,8 +14,6 @@ import { loadPolicy, type Policy } from '../../shared/policy/index.js';
 import { connectRedis, connectRedisForQueue } from '../../shared/redis/connect.js';
 import { type RedisKeys, redisKeys } from '../../shared/redis/keys.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
-import { blockActionsBody, sendToBot, slashCommandBody } from '../../test/support/slack-requests.js';
-import { type SlackStandin, startSlackStandin } from '../../test/support/slack-standin.js';
 import { type SampleUpstream, startSampleUpstream } from './sample-upstream.js';
 
 /** The people of the demo workspace. */

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOT_TEST_POLICY, type BotHarness, requestIdIn, startBotHarness } from '../support/bot-harness.js';
 import {
   appHomeOpenedBody,
   blockActionsBody,
   signSlackRequest,
   slackRetryHeaders,
   slashCommandBody,
-} from '../support/slack-requests.js';
+} from '../../dev/slack/requests.js';
+import { BOT_TEST_POLICY, type BotHarness, requestIdIn, startBotHarness } from '../support/bot-harness.js';
 
 /**
  * The bot's front door: request verification, idempotency under replays and Slack retries, the

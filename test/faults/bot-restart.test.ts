@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendToBot, slackRetryHeaders, slashCommandBody } from '../../dev/slack/requests.js';
 import { countFigures } from '../security/figures.js';
 import { REDIS_URL } from '../support/redis.js';
-import { sendToBot, slackRetryHeaders, slashCommandBody } from '../support/slack-requests.js';
 import { dmsMatching, requestIdFor, type Stack, sleep, startStack } from './stack.js';
 
 /**

@@ -9,6 +9,13 @@ import { type Authorizer, createAuthorizer } from '../../authorizer/server.js';
 import { type Bot, createBot } from '../../bot/app.js';
 import { assembleBot } from '../../bot/assemble.js';
 import type { BotDeps, SlackRetry } from '../../bot/deps.js';
+import {
+  blockActionsBody,
+  sendToBot,
+  slashCommandBody,
+  viewSubmissionBody,
+} from '../../dev/slack/requests.js';
+import { type SlackStandin, startSlackStandin } from '../../dev/slack/standin.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import { startWorker } from '../../shared/jobs/worker.js';
@@ -18,13 +25,6 @@ import { connectRedis, connectRedisForQueue } from '../../shared/redis/connect.j
 import { type RedisKeys, redisKeys } from '../../shared/redis/keys.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
 import { deletePrefix } from '../support/redis.js';
-import {
-  blockActionsBody,
-  sendToBot,
-  slashCommandBody,
-  viewSubmissionBody,
-} from '../support/slack-requests.js';
-import { type SlackStandin, startSlackStandin } from '../support/slack-standin.js';
 import { type EchoUpstream, startEchoUpstream } from '../support/upstreams.js';
 
 /**

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MessageSync } from '../../bot/slack/message-sync.js';
 import { SlackNotifier } from '../../bot/slack/notifier.js';
 import { slackPeople } from '../../bot/slack/people.js';
+import { type SlackStandin, startSlackStandin } from '../../dev/slack/standin.js';
 import { AccessService } from '../../shared/access/service.js';
 import { systemClock } from '../../shared/clock.js';
 import type { AccessRequest } from '../../shared/grants/records.js';
@@ -17,7 +18,6 @@ import { startWorker } from '../../shared/jobs/worker.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
-import { type SlackStandin, startSlackStandin } from '../support/slack-standin.js';
 
 const CAROL = 'U0CAROL' as SlackUserId; // asks
 const ALICE = 'U0ALICE' as SlackUserId; // approves (named)

@@ -20,7 +20,7 @@ import {
   slashCommandBody,
   startSlackStandin,
   viewSubmissionBody,
-} from '../support/index.js';
+} from '../../dev/slack/index.js';
 
 const secret = 'test-signing-secret';
 

@@ -1,6 +1,6 @@
 import { ErrorCode, type Logger, LogLevel, WebClient, type WebClientOptions } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type SlackStandin, startSlackStandin } from '../support/index.js';
+import { type SlackStandin, startSlackStandin } from '../../dev/slack/index.js';
 
 const quiet: Logger = {
   debug() {},

@@ -1,13 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BOT_TEST_POLICY, type BotHarness, startBotHarness } from '../support/bot-harness.js';
 import {
   blockActionsBody,
   signSlackRequest,
   slackRetryHeaders,
   slashCommandBody,
   viewSubmissionBody,
-} from '../support/slack-requests.js';
+} from '../../dev/slack/requests.js';
+import { BOT_TEST_POLICY, type BotHarness, startBotHarness } from '../support/bot-harness.js';
 import { countFigures } from './figures.js';
 import { rawPost } from './slack-http.js';
 

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { type Bot, createBot } from '../../bot/app.js';
 import { assembleBot } from '../../bot/assemble.js';
 import type { BotDeps, SlackRetry } from '../../bot/deps.js';
+import { requestIdIn } from '../../dev/slack/reply-ids.js';
 import type { Clock } from '../../shared/clock.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { loadPolicy } from '../../shared/policy/index.js';
@@ -10,6 +11,9 @@ import type { Policy } from '../../shared/policy/types.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import type { RedisKeys } from '../../shared/redis/keys.js';
 import { REDIS_URL, testRedis } from './redis.js';
+
+export { grantIdIn, requestIdIn } from '../../dev/slack/reply-ids.js';
+
 import {
   appHomeOpenedBody,
   type BlockActionInput,
@@ -19,8 +23,13 @@ import {
   slashCommandBody,
   type ViewInputValue,
   viewSubmissionBody,
-} from './slack-requests.js';
-import { type SlackCall, type SlackStandin, type StandinUser, startSlackStandin } from './slack-standin.js';
+} from '../../dev/slack/requests.js';
+import {
+  type SlackCall,
+  type SlackStandin,
+  type StandinUser,
+  startSlackStandin,
+} from '../../dev/slack/standin.js';
 
 export interface BotHarnessOptions {
   /** The policy as YAML text. */
@@ -357,19 +366,6 @@ resources:
 
 /** The user group that approves grafana and admin-api in BOT_TEST_POLICY. */
 export const BOT_TEST_USERGROUPS = { S0SRE: ['U0SRE1', 'U0SRE2'] };
-
-/** The first request id (`r_…`) or grant id (`g_…`) in a text. */
-export function requestIdIn(text: string): string {
-  const m = /\br_[a-z2-7]{26}\b/.exec(text);
-  if (!m) throw new Error(`no request id in: ${text.slice(0, 300)}`);
-  return m[0];
-}
-
-export function grantIdIn(text: string): string {
-  const m = /\bg_[a-z2-7]{26}\b/.exec(text);
-  if (!m) throw new Error(`no grant id in: ${text.slice(0, 300)}`);
-  return m[0];
-}
 
 /** The buttons of a recorded message or view, as `{ action_id, value, url }`, in block order. */
 export function buttonsOf(

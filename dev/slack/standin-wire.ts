@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { SlackBody } from './slack-standin-answers.js';
+import type { SlackBody } from './standin-answers.js';
 
 /**
  * How calls reach the Slack stand-in: WebClient sends form-encoded arguments with nested objects

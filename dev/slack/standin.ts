@@ -7,12 +7,12 @@ import {
   knowsMethod,
   type SlackBody,
   type StandinUser,
-} from './slack-standin-answers.js';
-import { FailureQueue, type SlackFailure, type StandinAnswer } from './slack-standin-failures.js';
-import { InvalidJsonBody, parseCall, readRaw } from './slack-standin-wire.js';
+} from './standin-answers.js';
+import { FailureQueue, type SlackFailure, type StandinAnswer } from './standin-failures.js';
+import { InvalidJsonBody, parseCall, readRaw } from './standin-wire.js';
 
-export { dmChannelOf, type SlackBody, type StandinUser } from './slack-standin-answers.js';
-export type { SlackFailure } from './slack-standin-failures.js';
+export { dmChannelOf, type SlackBody, type StandinUser } from './standin-answers.js';
+export type { SlackFailure } from './standin-failures.js';
 
 /** One request the stand-in received: a Web API call, or a POST to a `responseUrl()`. */
 export interface SlackCall {

@@ -1,4 +1,4 @@
-import type { SlackBody } from './slack-standin-answers.js';
+import type { SlackBody } from './standin-answers.js';
 
 /**
  * A failure for `failNext`: `{ status: 429, retryAfterSec }` (rate limited, with `Retry-After`, default 1;
