@@ -191,7 +191,11 @@ describe('The worker runs in the bot', () => {
 describe('Redis is away', () => {
   it('when the store cannot be reached, then commands and clicks say so, and nothing was changed', async () => {
     const { requestId } = await h.fileRequest('U0UMA', 'grafana 1h INC-1100');
+    // The connection is gone once ioredis says 'end' (the socket closed), not when disconnect()
+    // returns: reconnecting before that would be refused as "already connected" and then dropped.
+    const ended = new Promise<void>((resolve) => h.redis.once('end', () => resolve()));
     h.redis.disconnect();
+    await ended;
     try {
       const reply = await (await h.command('U0UMA', 'grafana 1h INC-1101')).reply();
       expect(reply).toMatch(/cannot reach its state store/);
@@ -204,10 +208,7 @@ describe('Redis is away', () => {
       // Bad input needs no store and is still answered at once.
       expect((await h.command('U0UMA', 'grafana soon x')).ack).toMatch(/not a duration/);
     } finally {
-      h.redis.connect().catch(() => {});
-      await new Promise<void>((resolve) =>
-        h.redis.status === 'ready' ? resolve() : h.redis.once('ready', () => resolve()),
-      );
+      await h.redis.connect();
     }
     expect((await h.deps.store.getRequest(requestId))?.status).toBe('pending');
   });

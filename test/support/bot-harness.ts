@@ -111,7 +111,7 @@ export interface BotHarness {
   approvalMessage(requestId: string): Promise<SlackCall | undefined>;
   /** Files a request with a one-line `/access` and answers its id once the approval message is out. */
   fileRequest(userId: string, text: string): Promise<{ requestId: string; reply: string }>;
-  /** Every Redis key of a request under this harness's prefix. */
+  /** Every Redis key of a request under this harness's prefix, sorted (SCAN returns them in no order). */
   requestKeys(): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -303,7 +303,9 @@ async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
     cursor = next;
     found.push(...keys);
   } while (cursor !== '0');
-  return found;
+  // SCAN's order follows the hash table, which changes as keys come and go: sort, so that two scans
+  // of the same keys compare equal.
+  return found.sort();
 }
 
 /**
