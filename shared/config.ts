@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isDuration, parseDuration } from './duration.js';
 import { JitgateError } from './errors.js';
 
 /** The environment of DESIGN.md, parsed once at start. The only place in shared/ that sees env. */
@@ -43,6 +44,28 @@ const EnvSchema = z.object({
         .map((x) => x.trim())
         .filter(Boolean),
     ),
+  JITGATE_OIDC_ISSUER: z
+    .string()
+    .superRefine((s, ctx) => {
+      const problem = issuerProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .transform((s) => s.replace(/\/+$/, ''))
+    .optional(),
+  JITGATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  /** The client secret itself, or the path of a file holding it (resolved when the authorizer starts). */
+  JITGATE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  JITGATE_OIDC_SCOPES: z
+    .string()
+    .default('openid email profile')
+    .transform((s) => s.split(/[\s,]+/).filter(Boolean))
+    .refine((scopes) => scopes.includes('openid'), 'must include openid'),
+  JITGATE_SESSION_TTL: z
+    .string()
+    .default('12h')
+    .refine(isDuration, 'must be a duration such as 30m, 8h or 1d')
+    .transform((s) => parseDuration(s))
+    .refine((ms) => ms >= 60_000, 'must be at least 1m'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -61,7 +84,37 @@ const HOW_TO_FIX: Record<string, string> = {
   AUTHORIZER_PORT: 'e.g. AUTHORIZER_PORT=8080',
   SLACK_API_URL: 'leave it unset for Slack itself',
   LOG_LEVEL: 'e.g. LOG_LEVEL=info',
+  JITGATE_OIDC_ISSUER:
+    'e.g. JITGATE_OIDC_ISSUER=https://slack.com for Sign in with Slack; unset turns sign-in off',
+  JITGATE_OIDC_CLIENT_ID: "the IdP's client id for jitgate (Slack: Basic Information → Client ID)",
+  JITGATE_OIDC_CLIENT_SECRET: 'the client secret, or the path of a file holding it',
+  JITGATE_OIDC_SCOPES: 'e.g. JITGATE_OIDC_SCOPES="openid email profile"',
+  JITGATE_SESSION_TTL: 'e.g. JITGATE_SESSION_TTL=12h',
 };
+
+/** Why an issuer URL is refused, or undefined. `http://` only on loopback: tests and the demo. */
+function issuerProblem(s: string): string | undefined {
+  if (!URL.canParse(s)) return 'must be a URL such as https://slack.com';
+  const url = new URL(s);
+  if (url.search || url.hash) return 'must not carry a query or fragment';
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol !== 'http:') return 'must be an https:// URL';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+  return loopback
+    ? undefined
+    : `must be https:// (http:// is accepted only for a loopback issuer such as http://127.0.0.1:4010, for tests); ${url.host} is not loopback`;
+}
+
+/** Problems between variables: sign-in needs its client credentials. */
+function crossProblems(env: Record<string, string>): { name: string; message: string }[] {
+  if (!env.JITGATE_OIDC_ISSUER) return [];
+  const missing = ['JITGATE_OIDC_CLIENT_ID', 'JITGATE_OIDC_CLIENT_SECRET'].filter((name) => !env[name]);
+  return missing.map((name) => ({
+    name,
+    message: 'not set, but JITGATE_OIDC_ISSUER is (sign-in needs the client registered at the IdP)',
+  }));
+}
 
 /**
  * Parses the environment. Throws one `config_invalid` error that lists every problem and its fix.
@@ -72,19 +125,49 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // An empty variable means "not set", as in most shells' `FOO= cmd`.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(cleaned);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const name = String(issue.path[0] ?? '?');
+  const issues = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) => ({ name: String(i.path[0] ?? '?'), message: i.message }))),
+    ...crossProblems(cleaned as Record<string, string>),
+  ];
+  if (parsed.success && issues.length === 0) return parsed.data;
+  const problems = issues.map(({ name, message }) => {
     const fix = HOW_TO_FIX[name];
-    return `  ${name}: ${issue.message}${fix ? ` (${fix})` : ''}`;
+    return `  ${name}: ${message}${fix ? ` (${fix})` : ''}`;
   });
   throw new JitgateError(
     'config_invalid',
     `jitgate cannot start; fix the environment:\n${problems.join('\n')}`,
-    {
-      variables: parsed.error.issues.map((i) => String(i.path[0])),
-    },
+    { variables: issues.map((i) => i.name) },
   );
+}
+
+/** Sign-in at the authorizer, when JITGATE_OIDC_ISSUER is set. */
+export interface SignInConfig {
+  issuer: string;
+  clientId: string;
+  /** The secret itself, or the path of a file holding it. */
+  clientSecret: string;
+  scopes: string[];
+  sessionTtlMs: number;
+}
+
+/**
+ * The sign-in settings, or undefined when sign-in is off (JITGATE_OIDC_ISSUER unset).
+ *
+ * @example const signIn = signInConfig(config); if (signIn) console.log(signIn.issuer);
+ */
+export function signInConfig(config: Config): SignInConfig | undefined {
+  if (!config.JITGATE_OIDC_ISSUER) return undefined;
+  // loadConfig has already refused an issuer without its client id and secret.
+  return {
+    issuer: config.JITGATE_OIDC_ISSUER,
+    clientId: config.JITGATE_OIDC_CLIENT_ID!,
+    clientSecret: config.JITGATE_OIDC_CLIENT_SECRET!,
+    scopes: config.JITGATE_OIDC_SCOPES,
+    sessionTtlMs: config.JITGATE_SESSION_TTL,
+  };
 }
 
 /** Problems that only matter for the processes that talk to Slack. */

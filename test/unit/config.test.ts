@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, requireSlack } from '../../shared/config.js';
+import { loadConfig, requireSlack, signInConfig } from '../../shared/config.js';
 import { JitgateError } from '../../shared/errors.js';
 
 function problemsOf(env: Record<string, string>): string {
@@ -70,5 +70,71 @@ describe('loadConfig', () => {
     expect(requireSlack(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-x', SLACK_APP_TOKEN: 'xapp-y' })).appToken).toBe(
       'xapp-y',
     );
+  });
+});
+
+describe('sign-in configuration', () => {
+  const slack = {
+    JITGATE_OIDC_ISSUER: 'https://slack.com',
+    JITGATE_OIDC_CLIENT_ID: '123.456',
+    JITGATE_OIDC_CLIENT_SECRET: 's3cret',
+  };
+
+  it('when the issuer is unset, then sign-in is off and the defaults are still typed', () => {
+    const config = loadConfig({});
+    expect(signInConfig(config)).toBeUndefined();
+    expect(config.JITGATE_OIDC_SCOPES).toEqual(['openid', 'email', 'profile']);
+    expect(config.JITGATE_SESSION_TTL).toBe(12 * 3_600_000);
+  });
+
+  it('when the issuer and its client are set, then sign-in is on with the default scopes and 12h sessions', () => {
+    expect(signInConfig(loadConfig(slack))).toEqual({
+      issuer: 'https://slack.com',
+      clientId: '123.456',
+      clientSecret: 's3cret',
+      scopes: ['openid', 'email', 'profile'],
+      sessionTtlMs: 12 * 3_600_000,
+    });
+  });
+
+  it('when scopes and a session lifetime are given, then they are parsed like the policy durations', () => {
+    const config = loadConfig({
+      ...slack,
+      JITGATE_OIDC_SCOPES: 'openid email',
+      JITGATE_SESSION_TTL: '1h30m',
+    });
+    expect(signInConfig(config)).toMatchObject({ scopes: ['openid', 'email'], sessionTtlMs: 5_400_000 });
+  });
+
+  it('when the issuer is set without its client id and secret, then one error lists both', () => {
+    const message = problemsOf({ JITGATE_OIDC_ISSUER: 'https://idp.example.com', BOT_PORT: 'eighty' });
+    expect(message).toMatch(/JITGATE_OIDC_CLIENT_ID: not set, but JITGATE_OIDC_ISSUER is/);
+    expect(message).toMatch(/JITGATE_OIDC_CLIENT_SECRET: not set, but JITGATE_OIDC_ISSUER is/);
+    expect(message).toContain('BOT_PORT:');
+  });
+
+  it('when the issuer is http:// on a host that is not loopback, then it is refused with the reason', () => {
+    const message = problemsOf({ ...slack, JITGATE_OIDC_ISSUER: 'http://idp.example.com' });
+    expect(message).toMatch(/JITGATE_OIDC_ISSUER: must be https:\/\/ .*idp\.example\.com is not loopback/);
+  });
+
+  it('when the issuer is http:// on loopback, then it is accepted (tests and the demo)', () => {
+    for (const issuer of ['http://127.0.0.1:4010', 'http://localhost:4010/', 'http://[::1]:4010']) {
+      expect(signInConfig(loadConfig({ ...slack, JITGATE_OIDC_ISSUER: issuer }))?.issuer).toBe(
+        issuer.replace(/\/$/, ''),
+      );
+    }
+  });
+
+  it('when the issuer, scopes or lifetime are malformed, then each is named', () => {
+    const message = problemsOf({
+      ...slack,
+      JITGATE_OIDC_ISSUER: 'ftp://idp.example.com',
+      JITGATE_OIDC_SCOPES: 'email profile',
+      JITGATE_SESSION_TTL: 'forever',
+    });
+    expect(message).toMatch(/JITGATE_OIDC_ISSUER: must be an https:\/\/ URL/);
+    expect(message).toMatch(/JITGATE_OIDC_SCOPES: must include openid/);
+    expect(message).toMatch(/JITGATE_SESSION_TTL: must be a duration/);
   });
 });
