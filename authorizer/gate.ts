@@ -3,15 +3,20 @@ import type { AccessStore } from '../shared/grants/store.js';
 import type { Logger } from '../shared/log.js';
 import type { Resource } from '../shared/policy/index.js';
 import type { createAssertionSigner } from '../shared/tokens/index.js';
-import type { Authorize, Verdict } from './checks/authorize.js';
+import type { ClientResolver } from './checks/client-address.js';
+import { type Authorized, type Check, isAuthorized, outOfOrder } from './checks/context.js';
+import { type HttpAccess, httpAccess } from './checks/http.js';
 import { pathOnly } from './checks/path.js';
+import { runChecks } from './checks/run.js';
 import type { Metrics } from './metrics.js';
 import { rewriteUpstreamHeaders } from './proxy/headers.js';
 import { type Refusal, refusal } from './refusals.js';
 import type { UsageRecorder } from './usage.js';
 
 export interface GateDeps {
-  authorize: Authorize;
+  /** The decision, in order (httpChecks, or a list with a sign-in check in it). */
+  checks: readonly Check<HttpAccess>[];
+  resolveClient: ClientResolver;
   assertions: ReturnType<typeof createAssertionSigner>;
   store: Pick<AccessStore, 'appendAudit'>;
   metrics: Metrics;
@@ -34,77 +39,92 @@ export type GateResult =
   | { ok: false; refusal: Refusal; decision: Decision };
 
 /**
- * One access decision, recorded: authorize, then count it, audit a refusal (fire and forget),
- * note the grant's use, and on success rewrite the request for its upstream (headers and path).
- * HTTP requests and WebSocket upgrades both pass through here.
+ * One access decision, recorded: run the checks, then count the decision, audit a refusal (fire and
+ * forget), note the grant's use, and on success rewrite the request for its upstream (headers and
+ * path). HTTP requests and WebSocket upgrades both pass through here.
  */
 export function createGate(deps: GateDeps) {
   return async function pass(req: IncomingMessage, websocket: boolean): Promise<GateResult> {
-    const verdict = await deps.authorize(req, websocket);
-    const decision = describe(verdict);
-    deps.metrics.decisions.inc({
-      resource: decision.resource ?? '',
-      decision: decision.decision,
-      reason: decision.reason,
-    });
-    if (!verdict.ok) {
-      if (verdict.resource || verdict.user) audit(deps, req, verdict);
-      return { ok: false, refusal: verdict.refusal, decision };
-    }
-    const { claims, resource } = verdict;
-    let assertion: string;
-    try {
-      assertion = await deps.assertions.get({
-        grantId: claims.gid,
-        user: claims.sub,
-        email: claims.email,
-        resource: resource.name,
-        role: claims.role,
-      });
-    } catch (err) {
-      deps.log.error({ err }, 'could not sign the upstream assertion');
-      return { ok: false, refusal: refusal('unavailable', { resource }), decision };
-    }
-    deps.usage.used(claims.gid, verdict.expiresAt);
-    rewriteUpstreamHeaders(req.headers, {
-      identity: { user: claims.sub, email: claims.email, grantId: claims.gid, role: claims.role, assertion },
-      tokenFrom: verdict.tokenFrom,
-      client: verdict.client,
-      encrypted: 'encrypted' in req.socket && req.socket.encrypted === true,
-      websocket,
-    });
-    req.url = verdict.upstreamPath;
-    return { ok: true, resource, grantId: claims.gid, expiresAt: verdict.expiresAt, decision };
+    const ctx = httpAccess(req, websocket, deps.resolveClient);
+    const refused = await runChecks(deps.checks, ctx);
+    if (refused === undefined && isAuthorized(ctx)) return allow(deps, req, ctx);
+    // Every check passed but one that the decision needs was not in the list: refuse, never allow.
+    return deny(deps, ctx, refused ?? outOfOrder(ctx, 'final', 'route, token and grant'));
   };
+}
+
+function deny(deps: GateDeps, ctx: HttpAccess, refused: Refusal): GateResult {
+  const decision = describe(ctx, refused);
+  count(deps, decision);
+  if (ctx.resource || ctx.user) audit(deps, ctx, refused);
+  return { ok: false, refusal: refused, decision };
+}
+
+async function allow(deps: GateDeps, req: IncomingMessage, ctx: Authorized<HttpAccess>): Promise<GateResult> {
+  const decision = describe(ctx, undefined);
+  count(deps, decision);
+  const { resource } = ctx;
+  let assertion: string;
+  try {
+    assertion = await deps.assertions.get({
+      grantId: ctx.grantId,
+      user: ctx.user,
+      email: ctx.email,
+      resource: resource.name,
+      role: ctx.roleName,
+    });
+  } catch (err) {
+    deps.log.error({ err }, 'could not sign the upstream assertion');
+    return { ok: false, refusal: refusal('unavailable', { resource }), decision };
+  }
+  deps.usage.used(ctx.grantId, ctx.expiresAt);
+  rewriteUpstreamHeaders(req.headers, {
+    identity: { user: ctx.user, email: ctx.email, grantId: ctx.grantId, role: ctx.roleName, assertion },
+    // No token of the request's own (an identity from elsewhere): only our cookies are removed.
+    tokenFrom: ctx.tokenFrom ?? 'cookie',
+    client: ctx.client,
+    encrypted: 'encrypted' in req.socket && req.socket.encrypted === true,
+    websocket: ctx.websocket,
+  });
+  req.url = ctx.upstreamPath;
+  return { ok: true, resource, grantId: ctx.grantId, expiresAt: ctx.expiresAt, decision };
 }
 
 export type Gate = ReturnType<typeof createGate>;
 
-function describe(v: Verdict): Decision {
+function count(deps: GateDeps, decision: Decision): void {
+  deps.metrics.decisions.inc({
+    resource: decision.resource ?? '',
+    decision: decision.decision,
+    reason: decision.reason,
+  });
+}
+
+function describe(ctx: HttpAccess, refused: Refusal | undefined): Decision {
   return {
-    resource: v.resource?.name,
-    decision: v.ok ? 'allow' : 'deny',
-    reason: v.ok ? 'ok' : v.refusal.code,
-    user: v.user,
-    grantId: v.grantId,
-    client: v.client.client?.toString(),
+    resource: ctx.resource?.name,
+    decision: refused ? 'deny' : 'allow',
+    reason: refused ? refused.code : 'ok',
+    user: ctx.user,
+    grantId: ctx.grantId,
+    client: ctx.client.client?.toString(),
   };
 }
 
 /** `access.denied` in the audit chain. Never awaited: a slow or absent Redis must not hold the answer. */
-function audit(deps: GateDeps, req: IncomingMessage, v: Verdict & { ok: false }): void {
+function audit(deps: GateDeps, ctx: HttpAccess, refused: Refusal): void {
   deps.store
     .appendAudit({
       type: 'access.denied',
-      actor: v.user ?? 'anonymous',
-      subject: v.user,
-      resource: v.resource?.name,
-      role: v.roleName,
-      grantId: v.grantId,
-      reason: v.refusal.code,
-      method: req.method,
-      path: v.upstreamPath ? pathOnly(v.upstreamPath) : undefined,
-      client: v.client.client?.toString(),
+      actor: ctx.user ?? 'anonymous',
+      subject: ctx.user,
+      resource: ctx.resource?.name,
+      role: ctx.roleName,
+      grantId: ctx.grantId,
+      reason: refused.code,
+      method: ctx.method,
+      path: ctx.upstreamPath ? pathOnly(ctx.upstreamPath) : undefined,
+      client: ctx.client.client?.toString(),
     })
-    .catch((err) => deps.log.warn({ err, reason: v.refusal.code }, 'could not audit access.denied'));
+    .catch((err) => deps.log.warn({ err, reason: refused.code }, 'could not audit access.denied'));
 }

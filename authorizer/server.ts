@@ -11,8 +11,9 @@ import {
   createAssertionSigner,
   type SigningKeys,
 } from '../shared/tokens/index.js';
-import { createAuthorize, isLive } from './checks/authorize.js';
 import { clientResolver } from './checks/client-address.js';
+import { isLive } from './checks/grant.js';
+import { httpChecks } from './checks/http.js';
 import { createGate } from './gate.js';
 import { createMetrics } from './metrics.js';
 import { createUpgradeHandler } from './proxy/upgrade.js';
@@ -69,14 +70,15 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   });
   const verifier = createAccessTokenVerifier({ keys: deps.keys, issuer: deps.publicUrl, clock });
   const assertions = createAssertionSigner({ keys: deps.keys, issuer: deps.publicUrl, clock });
-  const authorize = createAuthorize({
-    policy: deps.policy,
-    store: deps.store,
-    verifier,
-    clock,
+  const gate = createGate({
+    checks: httpChecks({ policy: deps.policy, verifier, store: deps.store, clock }),
     resolveClient: clientResolver(deps.trustedProxies),
+    assertions,
+    store: deps.store,
+    metrics,
+    usage,
+    log,
   });
-  const gate = createGate({ authorize, assertions, store: deps.store, metrics, usage, log });
 
   const app = express();
   app.disable('x-powered-by');

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ClientInfo } from '../checks/client-address.js';
-import { withoutOurCookies } from '../checks/token.js';
+import { withoutOurCookies } from '../checks/credential.js';
 
 /** Who the upstream is told it is talking to. */
 export interface Identity {

@@ -5,8 +5,8 @@ import type { AccessStore } from '../../shared/grants/store.js';
 import type { Logger } from '../../shared/log.js';
 import type { Policy, Resource } from '../../shared/policy/index.js';
 import { type SigningKeys, signAccessToken } from '../../shared/tokens/index.js';
-import { isLive } from '../checks/authorize.js';
-import { cookieNameOf } from '../checks/token.js';
+import { cookieNameOf } from '../checks/credential.js';
+import { isLive } from '../checks/grant.js';
 import { prefersHtml, sendRefusal } from '../refusal-response.js';
 import { type RefusalCode, refusal } from '../refusals.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { cookieValue, findToken, withoutOurCookies } from '../../authorizer/checks/credential.js';
 import { hasTokenInQuery, requestTargetProblem } from '../../authorizer/checks/path.js';
-import { cookieValue, findToken, withoutOurCookies } from '../../authorizer/checks/token.js';
 import { isCommandError, parseAccessCommand } from '../../bot/commands/parse.js';
 import { formatDuration, parseDuration } from '../../shared/duration.js';
 import { isJitgateError } from '../../shared/errors.js';

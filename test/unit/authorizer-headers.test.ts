@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { clientResolver } from '../../authorizer/checks/client-address.js';
-import { cookieValue, findToken, withoutOurCookies } from '../../authorizer/checks/token.js';
+import { cookieValue, findToken, withoutOurCookies } from '../../authorizer/checks/credential.js';
 import { rewriteUpstreamHeaders } from '../../authorizer/proxy/headers.js';
 
 const identity = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clientResolver, networkAllows, parseAddress } from '../../authorizer/checks/client-address.js';
+import { cookieValue, findToken, withoutOurCookies } from '../../authorizer/checks/credential.js';
 import { hasTokenInQuery, requestTargetProblem } from '../../authorizer/checks/path.js';
-import { cookieValue, findToken, withoutOurCookies } from '../../authorizer/checks/token.js';
 
 describe('requestTargetProblem', () => {
   it.each([
