@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { parseDuration } from '../../shared/duration.js';
+import { isJitgateError } from '../../shared/errors.js';
 import { type GrantId, GrantIdSchema, type RequestId, RequestIdSchema } from '../../shared/ids.js';
+import { checkNote, checkReason, quoted, readDuration } from '../../shared/policy/index.js';
 
 /** What `/access <text>` asks for, once its text has been checked. */
 export type ParsedCommand =
@@ -26,13 +27,17 @@ export interface CommandError {
   usage: string;
 }
 
-/** The right form of each usage, shown beside every error. */
+/** The right form of each `/access` usage (DESIGN.md lists them), shown beside every error and in help. */
 export const USAGE = {
-  request: '/access <resource>[/<role>] <duration> <reason…> [--break-glass]',
+  modal: '/access',
+  request: '/access <resource>[/<role>] <duration> <reason…>',
+  breakGlass: '/access <resource> <duration> <reason…> --break-glass',
+  list: '/access list',
+  resources: '/access resources',
   revoke: '/access revoke <grant-id> [reason…]',
   cancel: '/access cancel <request-id>',
   extend: '/access extend <grant-id> <duration> [reason…]',
-  any: '/access  ·  /access <resource>[/<role>] <duration> <reason…>  ·  /access list | resources | help | revoke <grant-id> | cancel <request-id> | extend <grant-id> <duration> [reason…]',
+  help: '/access help',
 } as const;
 
 const BREAK_GLASS = /^(?:--|—|–)break-glass$/i;
@@ -47,15 +52,6 @@ const RoleName = z
   .string()
   .transform((s) => s.toLowerCase())
   .pipe(z.string().regex(NAME, 'is not a role name (letters, digits, - and _)'));
-const Duration = z.string().transform((text, ctx) => {
-  try {
-    return parseDuration(text);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'is not a duration; write it like 30s, 15m, 2h, 1h30m or 1d' });
-    return z.NEVER;
-  }
-});
-const Reason = z.string().trim().min(1, 'say why you need access');
 
 /**
  * Parses the text after `/access`. Never throws: bad input comes back as `{ error, usage }`.
@@ -85,8 +81,9 @@ export function parseAccessCommand(text: string): ParsedCommand | CommandError {
   }
 }
 
-export function isCommandError(parsed: ParsedCommand | CommandError): parsed is CommandError {
-  return 'error' in parsed;
+/** Type guard: the parse failed. */
+export function isCommandError<T>(parsed: T | CommandError): parsed is CommandError {
+  return typeof parsed === 'object' && parsed !== null && 'error' in parsed && 'usage' in parsed;
 }
 
 function parseRevoke(args: string[]): ParsedCommand | CommandError {
@@ -96,10 +93,12 @@ function parseRevoke(args: string[]): ParsedCommand | CommandError {
   const grantId = GrantIdSchema.safeParse(id.toLowerCase());
   if (!grantId.success)
     return fail(
-      `\`${clip(id)}\` is not a grant id (it looks like g_ followed by 26 letters and digits).`,
+      `${quoted(id)} is not a grant id (it looks like g_ followed by 26 letters and digits).`,
       USAGE.revoke,
     );
-  return { kind: 'revoke', grantId: grantId.data, reason: reason.join(' ') };
+  const note = byRule(() => checkNote(reason.join(' ')), USAGE.revoke);
+  if (isCommandError(note)) return note;
+  return { kind: 'revoke', grantId: grantId.data, reason: note };
 }
 
 function parseCancel(args: string[]): ParsedCommand | CommandError {
@@ -108,7 +107,7 @@ function parseCancel(args: string[]): ParsedCommand | CommandError {
   const requestId = RequestIdSchema.safeParse(id.toLowerCase());
   if (!requestId.success)
     return fail(
-      `\`${clip(id)}\` is not a request id (it looks like r_ followed by 26 letters and digits).`,
+      `${quoted(id)} is not a request id (it looks like r_ followed by 26 letters and digits).`,
       USAGE.cancel,
     );
   if (extra.length > 0) return fail('`cancel` takes only the request id.', USAGE.cancel);
@@ -122,30 +121,28 @@ function parseExtend(args: string[]): ParsedCommand | CommandError {
   const grantId = GrantIdSchema.safeParse(id.toLowerCase());
   if (!grantId.success)
     return fail(
-      `\`${clip(id)}\` is not a grant id (it looks like g_ followed by 26 letters and digits).`,
+      `${quoted(id)} is not a grant id (it looks like g_ followed by 26 letters and digits).`,
       USAGE.extend,
     );
   if (duration === undefined) return fail('Say how much longer you need, e.g. 30m or 1h.', USAGE.extend);
-  const durationMs = Duration.safeParse(duration);
-  if (!durationMs.success)
-    return fail(`\`${clip(duration)}\` ${firstMessage(durationMs.error)}.`, USAGE.extend);
-  return { kind: 'extend', grantId: grantId.data, durationMs: durationMs.data, reason: reason.join(' ') };
+  const durationMs = byRule(() => readDuration(duration), USAGE.extend);
+  if (isCommandError(durationMs)) return durationMs;
+  const note = byRule(() => checkNote(reason.join(' ')), USAGE.extend);
+  if (isCommandError(note)) return note;
+  return { kind: 'extend', grantId: grantId.data, durationMs, reason: note };
 }
 
 function parseRequest(words: string[]): ParsedCommand | CommandError {
   const breakGlass = hasFlag(words);
   const unknownFlag = words.find((w) => /^(?:--|—|–)/.test(w) && !BREAK_GLASS.test(w));
   if (unknownFlag)
-    return fail(
-      `\`${clip(unknownFlag)}\` is not an option; the only one is \`--break-glass\`.`,
-      USAGE.request,
-    );
+    return fail(`${quoted(unknownFlag)} is not an option; the only one is \`--break-glass\`.`, USAGE.request);
   const [target, duration, ...reasonWords] = words.filter((w) => !BREAK_GLASS.test(w));
   if (target === undefined) return fail('Say which resource you need.', USAGE.request);
   if (duration === undefined) {
     const hint =
       words.length === 1 && !breakGlass
-        ? ` \`${clip(target)}\` is not a command, and a request needs a duration and a reason.`
+        ? ` ${quoted(target)} is not a command, and a request needs a duration and a reason.`
         : '';
     return fail(`Say how long you need access and why.${hint}`, `${USAGE.request}  (see /access help)`);
   }
@@ -153,7 +150,7 @@ function parseRequest(words: string[]): ParsedCommand | CommandError {
   const resource = ResourceName.safeParse(resourceText ?? '');
   if (!resource.success || more.length > 0) {
     return fail(
-      `\`${clip(target)}\` ${resource.success ? 'has more than one /' : firstMessage(resource.error)}.`,
+      `${quoted(target)} ${resource.success ? 'has more than one /' : firstMessage(resource.error)}.`,
       USAGE.request,
     );
   }
@@ -161,27 +158,14 @@ function parseRequest(words: string[]): ParsedCommand | CommandError {
   if (roleText !== undefined) {
     const parsedRole = RoleName.safeParse(roleText);
     if (!parsedRole.success)
-      return fail(`\`${clip(roleText)}\` ${firstMessage(parsedRole.error)}.`, USAGE.request);
+      return fail(`${quoted(roleText)} ${firstMessage(parsedRole.error)}.`, USAGE.request);
     role = parsedRole.data;
   }
-  const durationMs = Duration.safeParse(duration);
-  if (!durationMs.success)
-    return fail(`\`${clip(duration)}\` ${firstMessage(durationMs.error)}.`, USAGE.request);
-  const reason = Reason.safeParse(reasonWords.join(' '));
-  if (!reason.success) {
-    return fail(
-      `Say why you need access, e.g. /access ${target} ${duration} INC-123 checking dashboards`,
-      USAGE.request,
-    );
-  }
-  return {
-    kind: 'request',
-    resource: resource.data,
-    role,
-    durationMs: durationMs.data,
-    reason: reason.data,
-    breakGlass,
-  };
+  const durationMs = byRule(() => readDuration(duration), USAGE.request);
+  if (isCommandError(durationMs)) return durationMs;
+  const reason = byRule(() => checkReason(reasonWords.join(' ')), USAGE.request);
+  if (isCommandError(reason)) return reason;
+  return { kind: 'request', resource: resource.data, role, durationMs, reason, breakGlass };
 }
 
 function hasFlag(words: string[]): boolean {
@@ -192,10 +176,14 @@ function firstMessage(error: z.ZodError): string {
   return error.issues[0]?.message ?? 'is not valid';
 }
 
-/** Quotes a bit of the user's input back without letting it grow the reply or break the formatting. */
-function clip(word: string): string {
-  const plain = word.replace(/`/g, "'");
-  return plain.length > 40 ? `${plain.slice(0, 40)}…` : plain;
+/** A shared rule's verdict: its value, or its message with the form to use instead. */
+function byRule<T>(rule: () => T, usage: string): T | CommandError {
+  try {
+    return rule();
+  } catch (err) {
+    if (isJitgateError(err)) return fail(err.message, usage);
+    throw err;
+  }
 }
 
 function fail(error: string, usage: string): CommandError {

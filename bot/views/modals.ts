@@ -1,8 +1,16 @@
 import type { InputBlock, KnownBlock, ModalView, PlainTextOption } from '@slack/types';
 import { z } from 'zod';
-import { formatDuration, parseDuration } from '../../shared/duration.js';
+import { formatDuration } from '../../shared/duration.js';
 import { isJitgateError } from '../../shared/errors.js';
 import { type RequestId, RequestIdSchema } from '../../shared/ids.js';
+import {
+  checkDuration,
+  checkNote,
+  checkReason,
+  MAX_REASON,
+  readDuration,
+  resolveRole,
+} from '../../shared/policy/index.js';
 import type { Resource } from '../../shared/policy/types.js';
 import { context, plain, section } from './blocks.js';
 import { truncate } from './mrkdwn.js';
@@ -21,8 +29,6 @@ export const DENY_MODAL = {
   callbackId: 'jit_deny_reason',
   reason: { blockId: 'jit_deny_reason', actionId: 'reason' },
 } as const;
-
-const MAX_REASON = 500;
 
 /**
  * The `/access` modal: the resources this person may request, a role, a duration and a reason.
@@ -211,34 +217,26 @@ export function parseRequestModal(
     if (resourceName && roleResource !== resourceName) {
       errors[REQUEST_MODAL.role.blockId] =
         `${roleName} is a role of ${roleResource}, not of ${resourceName}; pick one of ${resourceName}'s roles or leave it blank.`;
-    } else if (resource && !resource.roles.some((r) => r.name === roleName)) {
-      errors[REQUEST_MODAL.role.blockId] = `${resource.name} has no role ${roleName}.`;
     } else {
-      role = roleName;
+      role = byRule(errors, REQUEST_MODAL.role.blockId, () => {
+        if (resource) resolveRole(resource, roleName);
+        return roleName;
+      });
     }
   }
 
-  let durationMs: number | undefined;
+  // The same rules as the one-line command and the use case, so the messages are the same too.
   const durationText = read(state.data, REQUEST_MODAL.duration);
-  if (durationText) {
-    try {
-      durationMs = parseDuration(durationText);
-      if (resource && durationMs > resource.maxDurationMs) {
-        errors[REQUEST_MODAL.duration.blockId] =
-          `${resource.name} allows at most ${formatDuration(resource.maxDurationMs)}.`;
-      }
-    } catch (err) {
-      errors[REQUEST_MODAL.duration.blockId] = isJitgateError(err)
-        ? err.message
-        : 'Write it like 30m, 2h or 1h30m.';
-    }
-  }
-
-  const reason = read(state.data, REQUEST_MODAL.reason)?.replace(/\s+/g, ' ');
-  if (!reason)
-    errors[REQUEST_MODAL.reason.blockId] = 'Say why you need access, e.g. INC-123 checking dashboards.';
-  else if (reason.length > MAX_REASON)
-    errors[REQUEST_MODAL.reason.blockId] = `Keep it under ${MAX_REASON} characters.`;
+  const durationMs =
+    durationText === undefined
+      ? undefined
+      : byRule(errors, REQUEST_MODAL.duration.blockId, () => {
+          const ms = readDuration(durationText);
+          return resource ? checkDuration(resource, ms) : ms;
+        });
+  const reason = byRule(errors, REQUEST_MODAL.reason.blockId, () =>
+    checkReason(read(state.data, REQUEST_MODAL.reason) ?? ''),
+  );
 
   if (Object.keys(errors).length > 0 || !resourceName || !reason) return { ok: false, errors };
   return { ok: true, input: { resource: resourceName, role, durationMs, reason } };
@@ -262,10 +260,21 @@ export function parseDenyModal(
       ok: false,
       errors: { [blockId]: 'This form could not be read; close it and click Deny again.' },
     };
-  const reason = read(state.data, DENY_MODAL.reason)?.replace(/\s+/g, ' ') ?? '';
-  if (reason.length > MAX_REASON)
-    return { ok: false, errors: { [blockId]: `Keep it under ${MAX_REASON} characters.` } };
+  const errors: Record<string, string> = {};
+  const reason = byRule(errors, blockId, () => checkNote(read(state.data, DENY_MODAL.reason)));
+  if (reason === undefined) return { ok: false, errors };
   return { ok: true, input: { requestId: requestId.data, reason } };
+}
+
+/** Runs a shared rule for one block: its value, or undefined with the rule's message beside that block. */
+function byRule<T>(errors: Record<string, string>, blockId: string, rule: () => T): T | undefined {
+  try {
+    return rule();
+  } catch (err) {
+    if (!isJitgateError(err)) throw err;
+    errors[blockId] = err.message;
+    return undefined;
+  }
 }
 
 function resourceOption(resource: Resource): PlainTextOption {

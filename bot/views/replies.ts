@@ -2,22 +2,13 @@ import { formatDuration } from '../../shared/duration.js';
 import { type ErrorCode, isJitgateError } from '../../shared/errors.js';
 import type { AccessRequest } from '../../shared/grants/records.js';
 import type { Resource } from '../../shared/policy/types.js';
+import { USAGE } from '../commands/parse.js';
 import { dateToken, escapeText, mention, resourceRole, timeLeft } from './mrkdwn.js';
 import { approvalsProgress } from './request-summary.js';
 
 /** Ephemeral replies to `/access` and to clicks: short mrkdwn strings (`respond({ text })`). */
 
-/** The `/access` forms, as DESIGN.md lists them. */
-export const USAGE = {
-  modal: '/access',
-  request: '/access <resource>[/<role>] <duration> <reason...>',
-  breakGlass: '/access <resource> <duration> <reason...> --break-glass',
-  list: '/access list',
-  revoke: '/access revoke <grant-id>',
-  extend: '/access extend <grant-id> <duration> [reason]',
-  resources: '/access resources',
-  help: '/access help',
-} as const;
+export { USAGE };
 
 /** Inline code for a form: `<` and `>` are Slack's link syntax even inside backticks, so they are escaped. */
 const code = (form: string) => `\`${escapeText(form)}\``;
@@ -29,7 +20,8 @@ export function helpText(): string {
     `• ${code(USAGE.request)}: asks for access, e.g. \`/access grafana/viewer 2h INC-123 dashboards\``,
     `• ${code(USAGE.breakGlass)}: where the resource allows it, access at once, posted loudly and reviewed after, e.g. \`/access grafana 1h INC-123 outage --break-glass\``,
     `• ${code(USAGE.list)}: your active access and pending requests`,
-    `• ${code(USAGE.revoke)}: ends access early, e.g. \`/access revoke g_…\``,
+    `• ${code(USAGE.revoke)}: ends access early, e.g. \`/access revoke g_… done early\``,
+    `• ${code(USAGE.cancel)}: withdraws a request still waiting for approval, e.g. \`/access cancel r_…\``,
     `• ${code(USAGE.extend)}: asks for more time (approved again), e.g. \`/access extend g_… 1h still on INC-123\``,
     `• ${code(USAGE.resources)}: what you may ask for, with limits`,
     `• ${code(USAGE.help)}: this message`,
@@ -90,7 +82,7 @@ export function resourcesReply(resources: readonly Resource[]): string {
         (extras.length > 0 ? ` · ${extras.join(', ')}` : ''),
     );
   }
-  lines.push(`Ask with \`${USAGE.request}\`, e.g. \`/access ${escapeText(resources[0]!.name)} 1h INC-123\`.`);
+  lines.push(`Ask with ${code(USAGE.request)}, e.g. \`/access ${escapeText(resources[0]!.name)} 1h INC-123\`.`);
   return lines.join('\n');
 }
 

@@ -7,6 +7,9 @@ import { type GrantId, newRequestId, type RequestId, type SlackUserId } from '..
 import type { JobScheduler } from '../jobs/scheduler.js';
 import {
   checkDuration,
+  checkExtension,
+  checkNote,
+  checkReason,
   getResource,
   isAdmin,
   isApprover,
@@ -46,8 +49,6 @@ export interface Outcome {
   redeemUrl?: string;
 }
 
-const MAX_REASON = 500;
-
 /**
  * The lifecycle's use cases, free of Slack: validate against the policy, change state in one atomic
  * step, schedule what follows. The bot and the worker call these; their tests need no Slack.
@@ -72,10 +73,7 @@ export class AccessService {
     }
     const role = resolveRole(resource, input.role);
     const durationMs = checkDuration(resource, input.durationMs);
-    const reason = checkReason(
-      input.reason,
-      `/access ${resource.name} ${formatDuration(durationMs)} <reason>`,
-    );
+    const reason = checkReason(input.reason);
     if (input.breakGlass && !resource.breakGlass) {
       throw new JitgateError(
         'break_glass_not_allowed',
@@ -120,17 +118,8 @@ export class AccessService {
       });
     }
     const resource = getResource(policy(), original.resource);
-    const remainingAfter = (original.expiresAt ?? 0) + durationMs - clock.now();
-    if (remainingAfter > resource.maxDurationMs) {
-      throw new JitgateError(
-        'duration_too_long',
-        `${resource.name} allows at most ${formatDuration(resource.maxDurationMs)} of access at a time; ` +
-          `this grant has ${formatDuration((original.expiresAt ?? 0) - clock.now())} left, so ask for at most ` +
-          `${formatDuration(Math.max(0, resource.maxDurationMs - ((original.expiresAt ?? 0) - clock.now())))}.`,
-        { resource: resource.name },
-      );
-    }
-    const reason = checkReason(reasonText || original.reason, `/access extend ${grantId} 30m <reason>`);
+    checkExtension(resource, (original.expiresAt ?? 0) - clock.now(), durationMs);
+    const reason = checkReason(checkNote(reasonText) || original.reason);
     const id = newRequestId();
     const decision = await store.createRequest(
       {
@@ -163,7 +152,7 @@ export class AccessService {
 
   async deny(requestId: RequestId, approver: SlackUserId, reason = ''): Promise<Outcome> {
     await this.decidable(requestId, approver);
-    await this.deps.store.deny(requestId, approver, reason.trim().slice(0, MAX_REASON));
+    await this.deps.store.deny(requestId, approver, checkNote(reason));
     await this.deps.scheduler.requestDecided(requestId);
     return { request: await this.load(requestId) };
   }
@@ -191,7 +180,7 @@ export class AccessService {
         { grantId },
       );
     }
-    const result = await store.revoke(grantId, actor, reason.trim().slice(0, MAX_REASON));
+    const result = await store.revoke(grantId, actor, checkNote(reason));
     return { request: await this.load(request.id), already: result.outcome === 'already_revoked' };
   }
 
@@ -267,27 +256,4 @@ export class AccessService {
     await scheduler.grantScheduled(original.id, grantId, decision.expiresAt, resource.reminderBeforeMs);
     return { request, decision, redeemUrl: await this.redeemLink(grantId) };
   }
-}
-
-function checkReason(text: string, example: string): string {
-  const reason = text.trim().replace(/\s+/g, ' ');
-  if (reason.length === 0) {
-    throw new JitgateError(
-      'input_invalid',
-      `Say why you need access, e.g. ${example.replace('<reason>', 'INC-123 checking dashboards')}`,
-      {
-        field: 'reason',
-      },
-    );
-  }
-  if (reason.length > MAX_REASON) {
-    throw new JitgateError(
-      'input_invalid',
-      `The reason is too long (${reason.length} characters); keep it under ${MAX_REASON}.`,
-      {
-        field: 'reason',
-      },
-    );
-  }
-  return reason;
 }

@@ -7,7 +7,6 @@ export { loadPolicy, loadPolicyFile } from './load.js';
 export { pathMatches, roleAllows } from './paths.js';
 export {
   approversOf,
-  checkDuration,
   getResource,
   isAdmin,
   isApprover,
@@ -15,8 +14,17 @@ export {
   matchResource,
   mayRequest,
   requestableResources,
-  resolveRole,
 } from './queries.js';
+export {
+  checkDuration,
+  checkExtension,
+  checkNote,
+  checkReason,
+  MAX_REASON,
+  quoted,
+  readDuration,
+  resolveRole,
+} from './rules.js';
 export { METHODS, NAME_PATTERN, type PolicyProblem } from './schema.js';
 export type { People, Policy, Resource, Role, UsergroupLookup } from './types.js';
 export { cachedUsergroupLookup } from './usergroups.js';

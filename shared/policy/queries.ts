@@ -1,7 +1,6 @@
-import { formatDuration } from '../duration.js';
 import { JitgateError } from '../errors.js';
 import type { SlackUserId } from '../ids.js';
-import type { People, Policy, Resource, Role, UsergroupLookup } from './types.js';
+import type { People, Policy, Resource, UsergroupLookup } from './types.js';
 
 /**
  * The resource named (case-insensitive), or `no_such_resource` listing those that exist.
@@ -17,46 +16,6 @@ export function getResource(policy: Policy, name: string): Resource {
     `There is no resource "${name}". Known resources: ${known}. See /access resources.`,
     { resource: name },
   );
-}
-
-/**
- * The role named, or the resource's first role when none is; `no_such_role` lists the roles.
- *
- * @example resolveRole(grafana, 'viewer').methods // ['GET', 'HEAD']
- */
-export function resolveRole(resource: Resource, roleName?: string): Role {
-  if (roleName === undefined || roleName === '') return resource.roles[0]!;
-  const role = resource.roles.find((r) => r.name === roleName.toLowerCase());
-  if (role) return role;
-  throw new JitgateError(
-    'no_such_role',
-    `${resource.name} has no role "${roleName}". Its roles: ${resource.roles.map((r) => r.name).join(', ')}.`,
-    { resource: resource.name, role: roleName },
-  );
-}
-
-/**
- * The duration to grant in ms: the resource's default when none was asked for; `duration_too_long`
- * (naming the maximum) above it, `duration_invalid` for zero or less.
- *
- * @example checkDuration(grafana, parseDuration('2h')) // 7_200_000
- */
-export function checkDuration(resource: Resource, ms?: number): number {
-  const wanted = ms ?? resource.defaultDurationMs;
-  if (!Number.isFinite(wanted) || wanted <= 0) {
-    throw new JitgateError('duration_invalid', 'Ask for a duration longer than zero, like 30m or 2h.', {
-      resource: resource.name,
-    });
-  }
-  if (wanted > resource.maxDurationMs) {
-    throw new JitgateError(
-      'duration_too_long',
-      `${resource.name} allows at most ${formatDuration(resource.maxDurationMs)}; you asked for ${formatDuration(wanted)}. ` +
-        `Try: /access ${resource.name} ${formatDuration(resource.maxDurationMs)} <reason>`,
-      { resource: resource.name, maxMs: resource.maxDurationMs },
-    );
-  }
-  return wanted;
 }
 
 /** True when `user` is named or is in one of the groups. A failed group lookup rejects: fail closed. */

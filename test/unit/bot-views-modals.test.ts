@@ -112,7 +112,7 @@ describe('parseRequestModal', () => {
     expect(Object.keys(bad.errors).sort()).toEqual(
       [REQUEST_MODAL.duration.blockId, REQUEST_MODAL.reason.blockId].sort(),
     );
-    expect(bad.errors[REQUEST_MODAL.duration.blockId]).toContain('"two hours" is not a duration');
+    expect(bad.errors[REQUEST_MODAL.duration.blockId]).toContain('`two hours` is not a duration');
     expect(bad.errors[REQUEST_MODAL.reason.blockId]).toContain('Say why');
 
     const long = parseRequestModal(submitted({ resource: 'grafana', duration: '5h', reason: 'x' }), [
@@ -120,7 +120,7 @@ describe('parseRequestModal', () => {
     ]);
     expect(long).toEqual({
       ok: false,
-      errors: { [REQUEST_MODAL.duration.blockId]: 'grafana allows at most 4h.' },
+      errors: { [REQUEST_MODAL.duration.blockId]: 'grafana allows at most 4h; you asked for 5h.' },
     });
   });
 
