@@ -46,6 +46,9 @@ export type CheckResult = Refusal | undefined;
  */
 export type Check<C extends AccessContext = AccessContext> = (ctx: C) => CheckResult | Promise<CheckResult>;
 
+/** A check that needs no I/O; typed as such so that nobody awaits it (or makes it async) by mistake. */
+export type SyncCheck<C extends AccessContext = AccessContext> = (ctx: C) => CheckResult;
+
 /** A context every check let through: the resource, the identity and the live grant are known. */
 export type Authorized<C extends AccessContext = AccessContext> = C & {
   resource: Resource;

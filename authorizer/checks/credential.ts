@@ -4,7 +4,7 @@
  */
 import type { Resource } from '../../shared/policy/index.js';
 import type { Refusal } from '../refusals.js';
-import { type Check, outOfOrder } from './context.js';
+import { outOfOrder, type SyncCheck } from './context.js';
 import type { HttpAccess } from './http.js';
 import { hasTokenInQuery } from './path.js';
 
@@ -82,7 +82,7 @@ function cookieNameFor(resource: Resource): string {
  * it unset for the token check to refuse. A token in the query string is refused, not ignored: it
  * is in a URL already (logs, history), and it is never forwarded.
  */
-export const credentialCheck: Check<HttpAccess> = function credential(ctx) {
+export const credentialCheck: SyncCheck<HttpAccess> = function credential(ctx) {
   const resource = ctx.resource;
   if (resource === undefined) return outOfOrder(ctx, 'credential', 'route');
   if (hasTokenInQuery(ctx.target)) return TOKEN_IN_QUERY;

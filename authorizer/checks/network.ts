@@ -1,11 +1,11 @@
 import { networkAllows } from './client-address.js';
-import { type Check, outOfOrder, refuse } from './context.js';
+import { outOfOrder, refuse, type SyncCheck } from './context.js';
 
 /**
  * Network: the client address must lie in the resource's `networks`, when it has any. An address
  * that could not be told (an unparseable X-Forwarded-For from a trusted proxy) is never allowed.
  */
-export const networkCheck: Check = function network(ctx) {
+export const networkCheck: SyncCheck = function network(ctx) {
   const resource = ctx.resource;
   if (resource === undefined) return outOfOrder(ctx, 'network', 'route');
   if (networkAllows(resource.networks, ctx.client.client)) return undefined;

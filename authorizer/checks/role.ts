@@ -1,11 +1,11 @@
 import { type Role, roleAllows } from '../../shared/policy/index.js';
-import { type Check, outOfOrder, refuse } from './context.js';
+import { outOfOrder, refuse, type SyncCheck } from './context.js';
 
 /**
  * Role (HTTP): the grant's role must still exist in the policy and allow this method on the path
  * the upstream will see. The hint names a role that would allow it, when one does.
  */
-export const roleCheck: Check = function role(ctx) {
+export const roleCheck: SyncCheck = function role(ctx) {
   const { resource, roleName, upstreamPath, method } = ctx;
   if (resource === undefined || upstreamPath === undefined) return outOfOrder(ctx, 'role', 'route');
   if (roleName === undefined) return outOfOrder(ctx, 'role', 'token');

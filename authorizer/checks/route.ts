@@ -1,5 +1,5 @@
 import { matchResource, type Policy } from '../../shared/policy/index.js';
-import { type Check, refuse } from './context.js';
+import { refuse, type SyncCheck } from './context.js';
 import type { HttpAccess } from './http.js';
 
 /**
@@ -7,7 +7,7 @@ import type { HttpAccess } from './http.js';
  * path its upstream will see (the prefix stripped). A WebSocket upgrade only reaches a resource
  * that accepts them. The policy is read per attempt, so a reload applies to the next request.
  */
-export function routeCheck(policy: () => Policy): Check<HttpAccess> {
+export function routeCheck(policy: () => Policy): SyncCheck<HttpAccess> {
   return function route(ctx) {
     const match = matchResource(policy(), ctx.host, ctx.target);
     if (!match) return refuse(ctx, 'no_such_resource');

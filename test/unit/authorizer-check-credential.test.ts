@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { credentialCheck } from '../../authorizer/checks/credential.js';
+import { attempt, routed } from './authorizer-checks-fixtures.js';
+
+describe('the credential check (HTTP)', () => {
+  it('when an Authorization: Bearer header is sent, then its token is the credential, found in the header', () => {
+    const ctx = routed({ authorization: 'Bearer abc.def.ghi' });
+    expect(credentialCheck(ctx)).toBeUndefined();
+    expect(ctx.token).toBe('abc.def.ghi');
+    expect(ctx.tokenFrom).toBe('bearer');
+  });
+
+  it("when both a bearer token and the resource's cookie are sent, then the bearer token wins", () => {
+    const ctx = routed({ authorization: 'Bearer from-header', cookies: 'jitgate_grafana=from-cookie' });
+    credentialCheck(ctx);
+    expect(ctx.token).toBe('from-header');
+    expect(ctx.tokenFrom).toBe('bearer');
+  });
+
+  it("when only the resource's cookie is sent, then its value is the credential, found in a cookie", () => {
+    const ctx = routed({ cookies: 'theme=dark; jitgate_grafana=from-cookie; x=1' });
+    expect(credentialCheck(ctx)).toBeUndefined();
+    expect(ctx.token).toBe('from-cookie');
+    expect(ctx.tokenFrom).toBe('cookie');
+  });
+
+  it("when the Authorization header is not a bearer token, then the resource's cookie is still looked at", () => {
+    const ctx = routed({ authorization: 'Basic dXNlcjpwdw==', cookies: 'jitgate_grafana=from-cookie' });
+    credentialCheck(ctx);
+    expect(ctx.token).toBe('from-cookie');
+  });
+
+  it("when only another resource's cookie is sent, then there is no credential and the check leaves it to the token check", () => {
+    const ctx = routed({ cookies: 'jitgate_wiki=not-for-grafana' });
+    expect(credentialCheck(ctx)).toBeUndefined();
+    expect(ctx.token).toBeUndefined();
+    expect(ctx.tokenFrom).toBeUndefined();
+  });
+
+  it('when the query string names a token, then token_invalid says so, even with a good bearer header', () => {
+    const ctx = routed({ target: '/grafana/d?Access_Token=x', authorization: 'Bearer abc' });
+    expect(credentialCheck(ctx)).toEqual({
+      code: 'token_invalid',
+      message: 'Tokens in the query string are not accepted.',
+      hint: 'Send the token in an Authorization: Bearer header, or open the redeem link in a browser.',
+    });
+    expect(ctx.token).toBeUndefined();
+  });
+
+  it('when it runs before any route check, then it refuses (internal_error) rather than guess a cookie', () => {
+    const ctx = attempt({ authorization: 'Bearer abc' });
+    expect(credentialCheck(ctx)?.code).toBe('internal_error');
+    expect(ctx.token).toBeUndefined();
+  });
+});

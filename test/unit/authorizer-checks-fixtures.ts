@@ -1,0 +1,64 @@
+import type { ClientInfo } from '../../authorizer/checks/client-address.js';
+import { clientResolver } from '../../authorizer/checks/client-address.js';
+import type { HttpAccess } from '../../authorizer/checks/http.js';
+import { loadPolicy } from '../../shared/policy/index.js';
+
+/** Fixtures shared by the tests of each access check: a policy, and attempts built without any HTTP request. */
+export const ISSUER = 'http://127.0.0.1:8080';
+
+export const policy = loadPolicy(`
+defaults: { approvalChannel: C0APPROVALS, defaultDuration: 2h }
+resources:
+  grafana:
+    upstream: http://127.0.0.1:3001
+    match: { pathPrefix: /grafana }
+    approvers: { users: [U0BOSS] }
+    roles:
+      viewer: { methods: [GET, HEAD] }
+      editor: { methods: ["*"], paths: ["/api/**"] }
+  wiki:
+    upstream: http://127.0.0.1:3002
+    match: { host: wiki.access.test }
+    approvers: { users: [U0BOSS] }
+    networks: [10.0.0.0/8, "2001:db8::/32"]
+  live:
+    upstream: http://127.0.0.1:3003
+    match: { pathPrefix: /live }
+    approvers: { users: [U0BOSS] }
+    websocket: true
+`);
+export const grafana = policy.resources.get('grafana')!;
+export const wiki = policy.resources.get('wiki')!;
+
+const resolve = clientResolver([]);
+/** The client as the authorizer would resolve a socket peer with no trusted proxies. */
+export const clientAt = (address: string | undefined): ClientInfo => resolve(address, undefined);
+
+/** An HTTP attempt as the adapter builds it, before any check ran; override what the test is about. */
+export function attempt(over: Partial<HttpAccess> = {}): HttpAccess {
+  return {
+    client: clientAt('127.0.0.1'),
+    method: 'GET',
+    target: '/grafana/d/abc',
+    websocket: false,
+    token: undefined,
+    host: '127.0.0.1:8080',
+    authorization: undefined,
+    cookies: undefined,
+    tokenFrom: undefined,
+    resource: undefined,
+    upstreamPath: undefined,
+    user: undefined,
+    email: undefined,
+    grantId: undefined,
+    roleName: undefined,
+    expiresAt: undefined,
+    role: undefined,
+    ...over,
+  };
+}
+
+/** An attempt that the route check has already matched to grafana (the upstream path given). */
+export function routed(over: Partial<HttpAccess> = {}): HttpAccess {
+  return attempt({ resource: grafana, upstreamPath: '/d/abc', ...over });
+}
