@@ -1,5 +1,5 @@
 import type { BotDeps } from '../deps.js';
-import type { SlackMessage } from '../views/actions.js';
+import { sendDm } from '../slack/dm.js';
 import { RequestModalMetadata } from './slack-input.js';
 
 /**
@@ -31,7 +31,7 @@ export function tellActor(deps: BotDeps, body: unknown): Tell {
           deps.log.warn({ err: String(err), channel }, 'ephemeral reply failed; sending it as a DM');
         }
       }
-      await dm(deps, user, text);
+      await sendDm(deps.client, user, text);
     };
   }
   if (b.type === 'view_submission') {
@@ -39,20 +39,11 @@ export function tellActor(deps: BotDeps, body: unknown): Tell {
     const url = responseUrlIn(view?.private_metadata);
     return async (text) => {
       if (url) return postToResponseUrl(url, text);
-      if (user) await dm(deps, user, text);
+      if (user) await sendDm(deps.client, user, text);
     };
   }
   // Events (App Home) have nobody waiting for an answer; what failed is in the log.
   return async () => {};
-}
-
-/** A direct message from the bot to one person: open (or find) the IM channel, then post into it. */
-export async function dm(deps: BotDeps, user: string, message: SlackMessage | string): Promise<void> {
-  const content = typeof message === 'string' ? { text: message } : message;
-  const opened = await deps.client.conversations.open({ users: user });
-  const channel = opened.channel?.id;
-  if (!channel) throw new Error(`conversations.open answered without a channel for ${user}`);
-  await deps.client.chat.postMessage({ channel, ...content, unfurl_links: false, unfurl_media: false });
 }
 
 async function postToResponseUrl(url: string, text: string): Promise<void> {

@@ -1,9 +1,7 @@
-import type { RequestInput } from '../../shared/access/service.js';
+import type { RequestInput } from '../../shared/access/request.js';
 import type { SlackUserId } from '../../shared/ids.js';
 import type { BotDeps } from '../deps.js';
-import { grantedReply, requestFiledReply } from '../views/replies.js';
-import { announceFiled } from './announce.js';
-import { publishHomes } from './home.js';
+import { applyOutcome } from '../effects/apply.js';
 import type { Tell } from './reply.js';
 
 /**
@@ -22,12 +20,5 @@ export async function submitRequest(
     deps.log.warn({ err: String(err), user }, 'no e-mail address from Slack; filing the request without one');
     return '';
   });
-  const outcome = await deps.access.request({ ...input, user, email });
-  const { missed } = await announceFiled(deps, outcome);
-  const { request } = outcome;
-  const channel = deps.policy().resources.get(request.resource)?.approvalChannel;
-  await tell(
-    (request.status === 'approved' ? grantedReply(request) : requestFiledReply(request, channel)) + missed,
-  );
-  await publishHomes(deps, [user]);
+  await applyOutcome(deps, await deps.access.request({ ...input, user, email }), { actor: user, tell });
 }

@@ -43,18 +43,6 @@ export function approvalMessage(
   return { text: fallbackText(request, now), blocks };
 }
 
-/**
- * The message posted in the original request's thread when its holder asks for more time: the
- * extension's own approval message (same buttons, same outcomes).
- */
-export function extensionThreadMessage(
-  request: AccessRequest,
-  resource: Resource | undefined,
-  now: number,
-): SlackMessage {
-  return approvalMessage(request, resource, now);
-}
-
 function outcomeBlocks(request: AccessRequest, now: number): KnownBlock[] {
   const when = request.decidedAt !== undefined ? ` · ${dateToken(request.decidedAt)}` : '';
   switch (request.status) {

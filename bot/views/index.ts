@@ -1,6 +1,6 @@
 /** Block Kit views: every message, modal and App Home jitgate renders. Pure functions, no I/O. */
 export { ACTION_IDS, type JitActionId, OPEN_LINK_ACTION_ID, type SlackMessage } from './actions.js';
-export { approvalMessage, extensionThreadMessage } from './approval-message.js';
+export { approvalMessage } from './approval-message.js';
 export {
   breakGlassAlert,
   deniedDm,

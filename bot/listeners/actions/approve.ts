@@ -1,8 +1,6 @@
 import { RequestIdSchema } from '../../../shared/ids.js';
 import type { BotDeps } from '../../deps.js';
-import { alreadyApprovedReply, approvalRecordedReply } from '../../views/replies.js';
-import { announceApproved } from '../announce.js';
-import { publishHomes } from '../home.js';
+import { applyOutcome } from '../../effects/apply.js';
 import { onButton } from './button.js';
 
 /**
@@ -12,13 +10,6 @@ import { onButton } from './button.js';
  */
 export function approveButton(deps: BotDeps) {
   return onButton(deps, RequestIdSchema, async ({ user, value, tell }) => {
-    const outcome = await deps.access.approve(value, user);
-    if (outcome.decision?.outcome === 'already_approved') {
-      await tell(alreadyApprovedReply(outcome.request));
-      return;
-    }
-    const { missed } = await announceApproved(deps, outcome);
-    await tell(approvalRecordedReply(outcome.request) + missed);
-    await publishHomes(deps, [outcome.request.requester, user]);
+    await applyOutcome(deps, await deps.access.approve(value, user), { actor: user, tell });
   });
 }

@@ -2,9 +2,7 @@ import { isJitgateError } from '../../../shared/errors.js';
 import type { ParsedCommand } from '../../commands/parse.js';
 import { USAGE } from '../../commands/parse.js';
 import type { BotDeps } from '../../deps.js';
-import { grantedReply, requestFiledReply } from '../../views/replies.js';
-import { announceFiled } from '../announce.js';
-import { publishHomes } from '../home.js';
+import { applyOutcome } from '../../effects/apply.js';
 import type { CommandContext } from './access.js';
 
 /**
@@ -22,10 +20,5 @@ export async function extendGrant(
       if (isJitgateError(err)) err.fields.usage ??= USAGE.extend;
       throw err;
     });
-  const { missed } = await announceFiled(deps, outcome);
-  const { request } = outcome;
-  const channel = deps.policy().resources.get(request.resource)?.approvalChannel;
-  const reply = request.status === 'approved' ? grantedReply(request) : requestFiledReply(request, channel);
-  await ctx.tell(reply + missed);
-  await publishHomes(deps, [ctx.user]);
+  await applyOutcome(deps, outcome, { actor: ctx.user, tell: ctx.tell });
 }

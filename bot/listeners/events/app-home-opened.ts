@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import type { BotDeps } from '../../deps.js';
-import { publishHome } from '../home.js';
+import { publishHome } from '../../effects/homes.js';
 import { firstDelivery } from '../once.js';
 import { HomeOpenedEvent } from '../slack-input.js';
 

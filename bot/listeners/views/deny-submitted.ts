@@ -1,9 +1,7 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs } from '@slack/bolt';
 import type { BotDeps } from '../../deps.js';
+import { applyOutcome } from '../../effects/apply.js';
 import { parseDenyModal } from '../../views/modals.js';
-import { deniedReply } from '../../views/replies.js';
-import { announceDenied } from '../announce.js';
-import { publishHomes } from '../home.js';
 import { firstDelivery } from '../once.js';
 import { tellActor } from '../reply.js';
 import { ViewBody } from '../slack-input.js';
@@ -24,9 +22,7 @@ export function denySubmitted(deps: BotDeps) {
     }
     await ack();
     if (!(await firstDelivery(deps, body, context))) return;
-    const { request } = await deps.access.deny(form.input.requestId, user.id, form.input.reason);
-    const { missed } = await announceDenied(deps, request);
-    await tellActor(deps, body)(deniedReply(request) + missed);
-    await publishHomes(deps, [request.requester, user.id]);
+    const outcome = await deps.access.deny(form.input.requestId, user.id, form.input.reason);
+    await applyOutcome(deps, outcome, { actor: user.id, tell: tellActor(deps, body) });
   };
 }

@@ -1,0 +1,88 @@
+import type { Effect } from '../../shared/access/effects.js';
+import type { AccessRequest } from '../../shared/grants/records.js';
+import { approversOf } from '../../shared/policy/index.js';
+import { sendDm } from '../slack/dm.js';
+import { isPermanentSlackError } from '../slack/slack-errors.js';
+import {
+  breakGlassAlert,
+  deniedDm,
+  expiringSoonDm,
+  grantEndedDm,
+  grantedDm,
+  nudgeDm,
+  requestExpiredDm,
+} from '../views/dm.js';
+import type { EffectDeps } from './deps.js';
+import { publishHomes } from './homes.js';
+
+/**
+ * Carries out one effect in Slack, rendered from `request` (the request the effect names, as it now
+ * stands). Throws when Slack fails, a PermanentFailure when retrying cannot help: the worker retries
+ * the rest, the listeners decide per effect what a failure means (bot/effects/apply.ts).
+ *
+ * @example await carryOut(deps, { type: 'tell-denied', requestId, to }, request);
+ */
+export async function carryOut(deps: EffectDeps, effect: Effect, request: AccessRequest): Promise<void> {
+  const { client, messages } = deps;
+  switch (effect.type) {
+    case 'post-approval-message':
+      await messages.post(request);
+      return;
+    case 'update-approval-message':
+      await messages.refresh(request);
+      return;
+    case 'announce-break-glass':
+      await client.chat.postMessage({
+        channel: effect.channel,
+        ...breakGlassAlert(request),
+        unfurl_links: false,
+      });
+      return;
+    case 'send-redeem-link':
+      return sendDm(client, effect.to, grantedDm(request, effect.redeemUrl));
+    case 'tell-denied':
+      return sendDm(client, effect.to, deniedDm(request));
+    case 'tell-request-expired':
+      return sendDm(client, effect.to, requestExpiredDm(request));
+    case 'tell-grant-ended':
+      return sendDm(client, effect.to, grantEndedDm(request));
+    case 'remind-expiring':
+      return sendDm(client, effect.to, expiringSoonDm(request, deps.clock.now()));
+    case 'nudge-approvers':
+      return nudgeApprovers(deps, request);
+    case 'refresh-homes':
+      if (deps.access) await publishHomes({ ...deps, access: deps.access }, effect.users);
+      return;
+  }
+}
+
+/**
+ * DMs every approver who has not approved yet (never the requester) the request with its buttons.
+ * One approver Slack cannot reach does not stop the others; it fails (to be retried) only when
+ * nobody could be reached for a reason that may pass.
+ */
+async function nudgeApprovers(deps: EffectDeps, request: AccessRequest): Promise<void> {
+  const { policy, usergroups, log } = deps;
+  const resource = policy().resources.get(request.resource);
+  if (!resource) {
+    log.warn(
+      { requestId: request.id, resource: request.resource },
+      'nudge: resource no longer in the policy',
+    );
+    return;
+  }
+  const approvers = [...(await approversOf(resource, usergroups))].filter(
+    (user) => user !== request.requester && !request.approvals.includes(user),
+  );
+  const message = nudgeDm(request, resource);
+  const results = await Promise.allSettled(approvers.map((user) => sendDm(deps.client, user, message)));
+  const failed = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ user: approvers[i], err: r.reason }] : [],
+  );
+  for (const { user, err } of failed)
+    log.warn({ err, user, requestId: request.id }, 'nudge: could not DM an approver');
+  const retryable = failed.filter(({ err }) => !isPermanentSlackError(err));
+  if (approvers.length > 0 && retryable.length > 0 && retryable.length === approvers.length) {
+    throw retryable[0]!.err;
+  }
+}

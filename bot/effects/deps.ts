@@ -1,0 +1,21 @@
+import type { WebClient } from '@slack/web-api';
+import type { AccessService } from '../../shared/access/service.js';
+import type { Clock } from '../../shared/clock.js';
+import type { AccessStore } from '../../shared/grants/store.js';
+import type { Logger } from '../../shared/log.js';
+import type { Policy, UsergroupLookup } from '../../shared/policy/types.js';
+import type { MessageSync } from '../slack/message-sync.js';
+
+/** What carrying out an effect needs: the Slack client, the approval messages, and who approves what. */
+export interface EffectDeps {
+  client: WebClient;
+  messages: MessageSync;
+  policy: () => Policy;
+  usergroups: UsergroupLookup;
+  clock: Clock;
+  log: Logger;
+  /** To re-read a request an effect names (an extension's original); absent, such an effect is skipped. */
+  store?: Pick<AccessStore, 'getRequest'>;
+  /** To render App Homes; absent (the worker alone), `refresh-homes` does nothing. */
+  access?: Pick<AccessService, 'list' | 'awaiting'>;
+}

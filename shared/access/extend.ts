@@ -1,0 +1,55 @@
+import { JitgateError } from '../errors.js';
+import { type GrantId, newRequestId, type SlackUserId } from '../ids.js';
+import { checkExtension, checkNote, checkReason, getResource, isAutoApproved } from '../policy/index.js';
+import type { AccessDeps } from './deps.js';
+import type { Outcome } from './effects.js';
+import { loadActiveGrant } from './load.js';
+import { filed } from './request.js';
+
+/** Asking for more time on a grant: which one, how much more, and why ('' keeps the grant's reason). */
+export interface ExtendInput {
+  grantId: GrantId;
+  user: SlackUserId;
+  durationMs: number;
+  reason: string;
+}
+
+/**
+ * Asks for more time on an active grant, approved like a new request (at once where the holder is
+ * auto-approved). Only the holder may, and never past the resource's longest access at a time.
+ *
+ * @example await extendGrant(deps, { grantId, user, durationMs: 30 * 60_000, reason: 'still on INC-1' });
+ */
+export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise<Outcome> {
+  const { grantId, user, durationMs } = input;
+  const original = await loadActiveGrant(deps, grantId);
+  if (original.requester !== user) {
+    throw new JitgateError('not_allowed_to_request', 'Only the holder of a grant can ask to extend it.', {
+      grantId,
+    });
+  }
+  const resource = getResource(deps.policy(), original.resource);
+  checkExtension(resource, (original.expiresAt ?? 0) - deps.clock.now(), durationMs);
+  const reason = checkReason(checkNote(input.reason) || original.reason);
+  const id = newRequestId();
+  const decision = await deps.store.createRequest(
+    {
+      id,
+      kind: 'extension',
+      requester: user,
+      email: original.email,
+      resource: resource.name,
+      role: original.role,
+      durationMs,
+      reason,
+      breakGlass: false,
+      approvalsRequired: resource.approvalsRequired,
+      selfApproval: resource.selfApproval,
+      pendingTimeoutMs: resource.pendingTimeoutMs,
+      extendsGrant: grantId,
+      threadTs: original.message?.ts,
+    },
+    isAutoApproved(resource, user) ? 'jitgate' : undefined,
+  );
+  return filed(deps, id, resource, decision);
+}

@@ -1,0 +1,57 @@
+import { JitgateError } from '../errors.js';
+import type { AccessRequest } from '../grants/records.js';
+import type { GrantId, RequestId, SlackUserId } from '../ids.js';
+import { isApprover } from '../policy/index.js';
+import type { Resource } from '../policy/types.js';
+import type { AccessDeps } from './deps.js';
+
+/** The loading steps the use cases share; each refuses with a coded error when what it needs is not there. */
+
+/** A request by id, or no_such_request. */
+export async function loadRequest(
+  deps: Pick<AccessDeps, 'store'>,
+  requestId: RequestId | string,
+): Promise<AccessRequest> {
+  const request = await deps.store.getRequest(requestId);
+  if (!request) throw new JitgateError('no_such_request', 'There is no such request.', { requestId });
+  return request;
+}
+
+/** The request a grant came from, or no_such_grant. */
+export async function loadRequestOfGrant(
+  deps: Pick<AccessDeps, 'store'>,
+  grantId: GrantId,
+): Promise<AccessRequest> {
+  const request = await deps.store.getRequestOfGrant(grantId);
+  if (!request) throw new JitgateError('no_such_grant', `There is no grant ${grantId}.`, { grantId });
+  return request;
+}
+
+/** The request of a grant that is active now, or grant_not_active. */
+export async function loadActiveGrant(
+  deps: Pick<AccessDeps, 'store' | 'clock'>,
+  grantId: GrantId,
+): Promise<AccessRequest> {
+  const request = await loadRequestOfGrant(deps, grantId);
+  if (request.grantStatus !== 'active' || (request.expiresAt ?? 0) <= deps.clock.now()) {
+    throw new JitgateError('grant_not_active', `Grant ${grantId} is no longer active.`, { grantId });
+  }
+  return request;
+}
+
+/** A request and its resource, if `approver` may decide it (an approver of the resource), else not_an_approver. */
+export async function loadDecidable(
+  deps: Pick<AccessDeps, 'store' | 'policy' | 'usergroups'>,
+  requestId: RequestId,
+  approver: SlackUserId,
+): Promise<{ request: AccessRequest; resource: Resource }> {
+  const request = await loadRequest(deps, requestId);
+  const resource = deps.policy().resources.get(request.resource);
+  if (!resource || !(await isApprover(resource, approver, deps.usergroups))) {
+    throw new JitgateError('not_an_approver', `You are not an approver of ${request.resource}.`, {
+      requestId,
+      resource: request.resource,
+    });
+  }
+  return { request, resource };
+}

@@ -1,0 +1,32 @@
+import type { AccessRequest } from '../grants/records.js';
+import type { SlackUserId } from '../ids.js';
+import { isApprover } from '../policy/index.js';
+import type { AccessDeps } from './deps.js';
+
+/** What someone holds and has asked for: active grants (soonest end first) and undecided requests. */
+export async function accessOf(
+  deps: Pick<AccessDeps, 'store'>,
+  user: SlackUserId,
+): Promise<{ grants: AccessRequest[]; pending: AccessRequest[] }> {
+  const [grants, pending] = await Promise.all([
+    deps.store.activeGrantsOf(user),
+    deps.store.pendingRequestsOf(user),
+  ]);
+  return { grants, pending };
+}
+
+/** Undecided requests this person may decide and has not approved yet (not their own unless self-approval is on). */
+export async function awaitingDecision(
+  deps: Pick<AccessDeps, 'store' | 'policy' | 'usergroups'>,
+  approver: SlackUserId,
+): Promise<AccessRequest[]> {
+  const { store, policy, usergroups } = deps;
+  const mine: AccessRequest[] = [];
+  for (const request of await store.pendingRequests()) {
+    const resource = policy().resources.get(request.resource);
+    if (!resource || (request.requester === approver && !request.selfApproval)) continue;
+    if (request.approvals.includes(approver)) continue;
+    if (await isApprover(resource, approver, usergroups)) mine.push(request);
+  }
+  return mine;
+}

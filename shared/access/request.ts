@@ -1,0 +1,119 @@
+import { formatDuration } from '../duration.js';
+import { JitgateError } from '../errors.js';
+import type { Decision } from '../grants/store.js';
+import { newRequestId, type RequestId, type SlackUserId } from '../ids.js';
+import {
+  checkDuration,
+  checkReason,
+  getResource,
+  isAutoApproved,
+  mayRequest,
+  resolveRole,
+} from '../policy/index.js';
+import type { Resource } from '../policy/types.js';
+import type { AccessDeps } from './deps.js';
+import type { Effect, Outcome } from './effects.js';
+import { followGrant, refreshHomes } from './follow-up.js';
+import { loadRequest } from './load.js';
+
+/**
+ * What someone asks for, however they asked (the `/access` line, the request modal, a web form):
+ * the one input shape of a request. Role and duration fall back to the resource's defaults.
+ */
+export interface RequestInput {
+  user: SlackUserId;
+  /** Labels the grant for the upstream (X-JIT-Email); '' when unknown. */
+  email: string;
+  resource: string;
+  role?: string | undefined;
+  durationMs?: number | undefined;
+  reason: string;
+  breakGlass?: boolean | undefined;
+}
+
+/**
+ * Files a request: checked against the policy, saved pending (with its timeout and nudge), or granted
+ * in the same step when the requester is auto-approved or breaks glass.
+ *
+ * @example const { request, change, effects } = await requestAccess(deps, { user, email, resource: 'grafana', reason: 'INC-1' });
+ */
+export async function requestAccess(deps: AccessDeps, input: RequestInput): Promise<Outcome> {
+  const resource = getResource(deps.policy(), input.resource);
+  if (!(await mayRequest(deps.policy(), resource, input.user, deps.usergroups))) {
+    throw new JitgateError(
+      'not_allowed_to_request',
+      `You may not request ${resource.name}; ask its approvers.`,
+      {
+        resource: resource.name,
+      },
+    );
+  }
+  const role = resolveRole(resource, input.role);
+  const durationMs = checkDuration(resource, input.durationMs);
+  const reason = checkReason(input.reason);
+  if (input.breakGlass && !resource.breakGlass) throw breakGlassRefused(resource, durationMs, reason);
+  const id = newRequestId();
+  const autoApprovedBy = input.breakGlass
+    ? input.user
+    : isAutoApproved(resource, input.user)
+      ? 'jitgate'
+      : undefined;
+  const decision = await deps.store.createRequest(
+    {
+      id,
+      kind: 'access',
+      requester: input.user,
+      email: input.email,
+      resource: resource.name,
+      role: role.name,
+      durationMs,
+      reason,
+      breakGlass: Boolean(input.breakGlass),
+      approvalsRequired: resource.approvalsRequired,
+      selfApproval: resource.selfApproval,
+      pendingTimeoutMs: resource.pendingTimeoutMs,
+    },
+    autoApprovedBy,
+  );
+  return filed(deps, id, resource, decision);
+}
+
+/**
+ * What follows a new request or extension: pending, its jobs and its approval message; granted at
+ * once, the grant's jobs, the link, the message (and the break-glass alert).
+ */
+export async function filed(
+  deps: AccessDeps,
+  id: RequestId,
+  resource: Resource,
+  decision: Decision,
+): Promise<Outcome> {
+  const request = await loadRequest(deps, id);
+  const homes = refreshHomes(request.requester);
+  if (decision.outcome !== 'granted') {
+    await deps.scheduler.requestFiled(request, resource.nudgeAfterMs);
+    const post: Effect = { type: 'post-approval-message', requestId: id, nudgeIfUnposted: true };
+    return { request, resource, change: 'filed', effects: [post, homes] };
+  }
+  const grant = await followGrant(deps, request, resource, decision);
+  const alert: Effect[] = request.breakGlass
+    ? [{ type: 'announce-break-glass', requestId: id, channel: resource.approvalChannel }]
+    : [];
+  // The link first: someone breaking glass needs it more than the channel needs the message.
+  const effects: Effect[] = [
+    grant.effects.link,
+    { type: 'post-approval-message', requestId: id, nudgeIfUnposted: false },
+    ...alert,
+    ...grant.effects.extended,
+    homes,
+  ];
+  return { request, resource, change: 'granted', effects, redeemUrl: grant.redeemUrl };
+}
+
+function breakGlassRefused(resource: Resource, durationMs: number, reason: string): JitgateError {
+  return new JitgateError(
+    'break_glass_not_allowed',
+    `${resource.name} does not allow --break-glass; file a normal request: /access ${resource.name} ${formatDuration(durationMs)} ${reason}`,
+    { resource: resource.name },
+  );
+}
