@@ -82,7 +82,9 @@ export function resourcesReply(resources: readonly Resource[]): string {
         (extras.length > 0 ? ` · ${extras.join(', ')}` : ''),
     );
   }
-  lines.push(`Ask with ${code(USAGE.request)}, e.g. \`/access ${escapeText(resources[0]!.name)} 1h INC-123\`.`);
+  lines.push(
+    `Ask with ${code(USAGE.request)}, e.g. \`/access ${escapeText(resources[0]!.name)} 1h INC-123\`.`,
+  );
   return lines.join('\n');
 }
 
