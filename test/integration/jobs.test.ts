@@ -7,6 +7,7 @@ import type { SlackUserId } from '../../shared/ids.js';
 import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { startWorker } from '../../shared/jobs/worker.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
+import { jobCompleted, queueSettled } from '../support/jobs.js';
 import { RecordingNotifier } from '../support/recording-notifier.js';
 import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
 import { newRequestInput } from '../support/requests.js';
@@ -89,7 +90,7 @@ describe('jobs against real Redis and BullMQ', () => {
     expect(expiredEvent).toBeDefined();
     expect(ended.at - decision.expiresAt).toBeLessThan(1_000);
     expect(ended.request.grantStatus).toBe('expired');
-    await sleep(300);
+    await queueSettled(scheduler.queue);
     expect(events.filter((e) => e.type === 'grant.expired')).toHaveLength(1);
     expect(notifier.of('grantEnded')).toHaveLength(1);
     expect(notifier.of('grantExpiringSoon')).toHaveLength(1);
@@ -110,14 +111,15 @@ describe('jobs against real Redis and BullMQ', () => {
   });
 
   it('when a revoked grant reaches its expiry, then the expiry job changes nothing', async () => {
-    worker();
+    const expiryJob = jobCompleted(worker(), (job) => job.name === 'grant-expire');
     const req = request({ durationMs: 1_000 });
     await store.createRequest(req);
     const decision = await store.approve(req.id, BOB);
     if (decision.outcome !== 'granted') throw new Error('not granted');
     await scheduler.grantScheduled(req.id, decision.grantId, decision.expiresAt, 0);
     await store.revoke(decision.grantId, BOB, 'done');
-    await sleep(1_500);
+    expect(await expiryJob).toBe('noop');
+    await queueSettled(scheduler.queue);
     expect(events.filter((e) => e.type === 'grant.expired')).toHaveLength(0);
     expect((await store.getRequest(req.id))?.grantStatus).toBe('revoked');
   });
@@ -131,7 +133,7 @@ describe('jobs against real Redis and BullMQ', () => {
     await scheduler.notify(loaded!, 'refresh-message');
     const call = await notifier.waitFor('refreshApprovalMessage', 8_000);
     expect(call.request.id).toBe(req.id);
-    await sleep(200);
+    await queueSettled(scheduler.queue);
     expect(notifier.of('refreshApprovalMessage')).toHaveLength(1);
   });
 });
