@@ -14,6 +14,11 @@ export interface Bot {
   start(port?: number): Promise<{ port: number }>;
   /** Stops taking work, lets handlers in flight finish, closes Bolt and HTTP, then the worker. Redis is the caller's. */
   stop(): Promise<void>;
+  /**
+   * Resolves once no delivery is being handled (every listener has returned), e.g. so that a test
+   * knows a delivery has been dealt with before it asserts that it changed nothing.
+   */
+  idle(): Promise<void>;
 }
 
 /**
@@ -26,7 +31,12 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
   const socketMode = Boolean(settings.appToken);
   const http = socketMode
     ? undefined
-    : httpTransport({ signingSecret: settings.signingSecret, log: deps.log, clock: deps.clock });
+    : httpTransport({
+        signingSecret: settings.signingSecret,
+        log: deps.log,
+        clock: deps.clock,
+        unhandledRequestTimeoutMs: settings.unhandledRequestTimeoutMs,
+      });
   const app = new App({
     ...(http ? { receiver: http.receiver } : { socketMode: true, appToken: settings.appToken }),
     authorize: botAuthorize(deps.client, settings.botToken, deps.log),
@@ -64,6 +74,7 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
       deps.log.info({ port: started.port }, 'bot listening on /slack/events');
       return started;
     },
+    idle: () => inFlight.drained(),
     async stop() {
       inFlight.refuseNew();
       if (http) await http.stop(() => inFlight.drained());

@@ -39,6 +39,12 @@ export interface BotSettings {
   /** The Web API base URL (tests and the demo point it at the local stand-in). */
   apiUrl?: string | undefined;
   retry?: SlackRetry | undefined;
+  /**
+   * HTTP mode: how long Bolt waits for a listener to acknowledge a delivery before answering 404
+   * itself (a delivery nothing handles). Unset: Bolt's default, just over Slack's 3 s; tests that send
+   * what the bot must not handle set it shorter.
+   */
+  unhandledRequestTimeoutMs?: number | undefined;
   /** The BullMQ worker runs in this process when given a connection for it. */
   worker?: { connection: Redis; queuePrefix: string } | undefined;
 }

@@ -21,7 +21,13 @@ export interface HttpTransport {
   stop(drained: () => Promise<void>, graceMs?: number): Promise<void>;
 }
 
-export function httpTransport(options: { signingSecret: string; log: Logger; clock: Clock }): HttpTransport {
+export function httpTransport(options: {
+  signingSecret: string;
+  log: Logger;
+  clock: Clock;
+  /** Unset: Bolt's default (3001 ms). */
+  unhandledRequestTimeoutMs?: number | undefined;
+}): HttpTransport {
   const { log, clock } = options;
   const receiver = new HTTPReceiver({
     signingSecret: options.signingSecret,
@@ -31,6 +37,9 @@ export function httpTransport(options: { signingSecret: string; log: Logger; clo
     logger: boltLogger(log),
     // A delivery id for every request, from the exact bytes Slack signed (see listeners/once.ts).
     customPropertiesExtractor: (req) => ({ bodyHash: hashBody(req.rawBody) }),
+    ...(options.unhandledRequestTimeoutMs !== undefined
+      ? { unhandledRequestTimeoutMillis: options.unhandledRequestTimeoutMs }
+      : {}),
   });
   let server: Server | undefined;
 

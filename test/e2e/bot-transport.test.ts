@@ -58,7 +58,7 @@ describe('Every request is verified', () => {
       const res = await h.send({ body: command('U0OSCAR'), ...tamper });
       expect(res.status).toBe(401);
       expect(await h.requestKeys()).toEqual(before);
-      await new Promise((r) => setTimeout(r, 100));
+      await h.bot.idle();
       expect(h.standin.calls.length).toBe(callsBefore);
     },
   );
@@ -104,7 +104,7 @@ describe('A delivery changes things once', () => {
     expect([first.status, second.status]).toEqual([200, 200]);
     const reply = await h.standin.waitFor('response_url', (c) => c.path.endsWith('/replay'));
     const requestId = requestIdIn(String(reply.body.text));
-    await new Promise((r) => setTimeout(r, 300));
+    await h.bot.idle();
     expect(h.standin.callsTo('response_url').filter((c) => c.path.endsWith('/replay'))).toHaveLength(1);
     expect((await h.requestKeys()).length - before).toBe(1);
     expect(
@@ -122,7 +122,7 @@ describe('A delivery changes things once', () => {
     await h.standin.waitFor('response_url', (c) => c.path.endsWith('/retried'));
     const res = await h.send({ body, headers: slackRetryHeaders(1) });
     expect(res.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 300));
+    await h.bot.idle();
     expect(h.standin.callsTo('response_url').filter((c) => c.path.endsWith('/retried'))).toHaveLength(1);
   });
 
@@ -132,7 +132,7 @@ describe('A delivery changes things once', () => {
     await h.send({ body, headers: slackRetryHeaders(1, 'http_timeout') });
     await h.send({ body, headers: slackRetryHeaders(2, 'http_timeout') });
     await h.standin.waitFor('views.publish', (c) => c.body.user_id === 'U0QUINN');
-    await new Promise((r) => setTimeout(r, 300));
+    await h.bot.idle();
     expect(h.standin.callsTo('views.publish').filter((c) => c.body.user_id === 'U0QUINN')).toHaveLength(1);
   });
 
@@ -147,7 +147,7 @@ describe('A delivery changes things once', () => {
     await h.send({ body });
     await h.send({ body, headers: slackRetryHeaders(1) });
     await h.waitForEphemeral('U0ALICE', /1 of 2/);
-    await new Promise((r) => setTimeout(r, 300));
+    await h.bot.idle();
     expect(h.ephemeralsTo('U0ALICE').filter((t) => t.includes('1 of 2'))).toHaveLength(1);
     expect(h.ephemeralsTo('U0ALICE').some((t) => /already approved/.test(t))).toBe(false);
     expect((await h.deps.store.getRequest(requestId))?.approvals).toEqual(['U0ALICE']);

@@ -45,6 +45,8 @@ export interface BotHarnessOptions {
   clock?: Clock;
   /** Logger for the bot (default: silent unless LOG_LEVEL is set). */
   log?: Logger;
+  /** How long Bolt waits for an ack before answering 404 itself (default: Bolt's 3 s, as in production). */
+  unhandledRequestTimeoutMs?: number;
 }
 
 /** What a slash command got back: the HTTP ack, and what the bot posted to its response_url afterwards. */
@@ -159,6 +161,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
     signingSecret: secret,
     apiUrl: standin.apiUrl,
     retry,
+    unhandledRequestTimeoutMs: options.unhandledRequestTimeoutMs,
     worker:
       options.worker === false ? undefined : { connection: queueRedis, queuePrefix: test.keys.queuePrefix },
   });

@@ -53,3 +53,25 @@ export async function queueSettled(queue: Queue, timeoutMs = 10_000): Promise<vo
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Resolves once `bot` is handling no delivery and `queue` has no job due now (none waiting, active
+ * or prioritized): what the deliveries so far set off has been done, so a test may assert that
+ * something did not happen. Delayed jobs (a pending request's timeout, a grant's expiry) are not
+ * waited for. Rejects after `timeoutMs`.
+ */
+export async function botSettled(
+  bot: { idle(): Promise<void> },
+  queue: Queue,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await bot.idle();
+    const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
+    if (Object.values(counts).every((n) => n === 0)) return;
+    if (Date.now() > deadline)
+      throw new Error(`the queue still had work due after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
