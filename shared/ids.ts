@@ -28,6 +28,16 @@ function randomId(prefix: string): string {
 export const newGrantId = (): GrantId => randomId('g') as GrantId;
 export const newRequestId = (): RequestId => randomId('r') as RequestId;
 
+/**
+ * A grant's id is its request's id with another prefix: a grant (live or ended) always leads back to
+ * its request, with no index to keep. Neither id is a secret; the token is.
+ *
+ * @example grantIdOf('r_abc…' as RequestId) // 'g_abc…'
+ */
+export const grantIdOf = (requestId: RequestId): GrantId => `g_${requestId.slice(2)}` as GrantId;
+/** The request a grant came from (the inverse of `grantIdOf`). */
+export const requestIdOf = (grantId: GrantId): RequestId => `r_${grantId.slice(2)}` as RequestId;
+
 export const GrantIdSchema = z
   .string()
   .regex(/^g_[a-z2-7]{26}$/, 'a grant id looks like g_ followed by 26 letters and digits')

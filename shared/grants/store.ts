@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import type { Clock } from '../clock.js';
-import { type ErrorCode, JitgateError, unavailable } from '../errors.js';
-import type { GrantId, RequestId, SlackUserId } from '../ids.js';
+import { unavailable } from '../errors.js';
+import { type GrantId, grantIdOf, type RequestId, requestIdOf, type SlackUserId } from '../ids.js';
 import { type RedisKeys, redisKeys } from '../redis/keys.js';
-import * as lua from './lua.js';
+import { type AuditSink, refusal, type ScriptContext } from './lua/run.js';
+import type { Decision } from './lua/scripts.js';
+import * as scripts from './lua/scripts.js';
 import {
   type AccessRequest,
   LIVE_GRANT_FIELDS,
@@ -15,8 +16,9 @@ import {
   type SlackMessageRef,
 } from './records.js';
 
-/** Receives every audit event the store writes, already chained in Redis (for the JSON log / SIEM). */
-export type AuditSink = (event: Record<string, unknown>) => void;
+export type { AuditSink } from './lua/run.js';
+export type { Decision } from './lua/scripts.js';
+export { grantIdOf, requestIdOf };
 
 export interface NewRequest {
   id: RequestId;
@@ -35,39 +37,7 @@ export interface NewRequest {
   threadTs?: string | undefined;
 }
 
-export type Decision =
-  | { outcome: 'pending'; approvals: number }
-  | { outcome: 'already_approved'; approvals: number }
-  | { outcome: 'granted'; grantId: GrantId; expiresAt: number };
-
-const Reply = z.object({
-  ok: z.boolean(),
-  code: z.string().optional(),
-  detail: z.string().optional(),
-  outcome: z.string().optional(),
-  grantId: z.string().optional(),
-  requestId: z.string().optional(),
-  expiresAt: z.number().optional(),
-  approvals: z.number().optional(),
-  status: z.string().optional(),
-  events: z.union([z.array(z.string()), z.object({})]).transform((e) => (Array.isArray(e) ? e : [])),
-});
-type Reply = z.infer<typeof Reply>;
-
-const FAILURE_MESSAGES: Record<string, string> = {
-  no_such_request: 'There is no such request (it may have been cleaned up long ago).',
-  request_not_pending: 'This request has already been decided.',
-  self_approval: 'You cannot approve your own request.',
-  not_allowed_to_cancel: 'Only the person who asked can cancel a request.',
-  no_such_grant: 'There is no such grant.',
-  grant_not_active: 'This grant is no longer active.',
-  code_used: 'This redeem link has already been used.',
-  code_unknown: 'This redeem link is unknown or has expired.',
-  request_exists: 'A request with this id already exists.',
-};
-
 const REDEEM_CODE_TTL_MS = 10 * 60_000;
-type ScriptName = keyof typeof lua;
 
 /**
  * Requests and grants in Redis. Every transition is one Lua script that also writes its audit
@@ -80,7 +50,7 @@ type ScriptName = keyof typeof lua;
 export class AccessStore {
   readonly keys: RedisKeys;
   private readonly clock: Clock;
-  private readonly sink: AuditSink;
+  private readonly ctx: ScriptContext;
 
   constructor(
     readonly redis: Redis,
@@ -88,7 +58,12 @@ export class AccessStore {
   ) {
     this.keys = redisKeys(options.prefix);
     this.clock = options.clock;
-    this.sink = options.auditSink ?? (() => {});
+    this.ctx = {
+      redis,
+      keys: this.keys,
+      now: () => options.clock.now(),
+      sink: options.auditSink ?? (() => {}),
+    };
   }
 
   /** Files a request. With `autoApprovedBy` (auto-approve or break-glass) it is granted in the same step. */
@@ -112,36 +87,48 @@ export class AccessStore {
     };
     if (req.extendsGrant) fields.extendsGrant = req.extendsGrant;
     if (req.threadTs) fields.threadTs = req.threadTs;
-    const r = await this.run(
-      'CREATE_REQUEST',
-      [this.keys.request(req.id)],
-      [grantIdOf(req.id), autoApprovedBy ?? '', ...Object.entries(fields).flat()],
-    );
-    return toDecision(r);
+    const { decision } = await scripts.createRequest(this.ctx, {
+      id: req.id,
+      requester: req.requester,
+      grantId: req.kind === 'extension' && req.extendsGrant ? req.extendsGrant : grantIdOf(req.id),
+      autoApprovedBy: autoApprovedBy ?? '',
+      fields: Object.entries(fields).flatMap(([k, v]) => [k, String(v)]),
+    });
+    return decision;
   }
 
   /** One approver's approval. Distinct approvers count once; the one reaching the threshold mints the grant. */
   async approve(id: RequestId, approver: SlackUserId): Promise<Decision> {
-    const r = await this.run(
-      'APPROVE',
-      [this.keys.request(id), this.keys.requestApprovals(id)],
-      [approver, grantIdOf(id)],
+    const [requester, extendsGrant] = await this.call(() =>
+      this.redis.hmget(this.keys.request(id), 'requester', 'extendsGrant'),
     );
-    return toDecision(r);
+    if (!requester) throw refusal('no_such_request');
+    const grantId = (extendsGrant as GrantId | null) ?? grantIdOf(id);
+    const { decision } = await scripts.approveRequest(this.ctx, {
+      id,
+      requester: requester as SlackUserId,
+      grantId,
+      approver,
+    });
+    return decision;
   }
 
-  async deny(id: RequestId, actor: SlackUserId, reason = ''): Promise<void> {
-    await this.run('DENY_OR_CANCEL', [this.keys.request(id)], [actor, reason, 'deny']);
+  /** Denies an undecided request; answers it as it now stands. */
+  async deny(id: RequestId, actor: SlackUserId, reason = ''): Promise<AccessRequest> {
+    const requester = await this.requesterOf(id, 'no_such_request');
+    return scripts.denyOrCancelRequest(this.ctx, { id, requester, actor, reason, mode: 'deny' });
   }
 
-  async cancel(id: RequestId, actor: SlackUserId): Promise<void> {
-    await this.run('DENY_OR_CANCEL', [this.keys.request(id)], [actor, '', 'cancel']);
+  /** The requester withdraws an undecided request; answers it as it now stands. */
+  async cancel(id: RequestId, actor: SlackUserId): Promise<AccessRequest> {
+    const requester = await this.requesterOf(id, 'no_such_request');
+    return scripts.denyOrCancelRequest(this.ctx, { id, requester, actor, reason: '', mode: 'cancel' });
   }
 
   /** Expires an undecided request past its timeout; a no-op otherwise. True when it expired now. */
   async expireRequest(id: RequestId): Promise<boolean> {
-    const r = await this.run('EXPIRE_REQUEST', [this.keys.request(id)], []);
-    return r.outcome === 'expired';
+    const requester = await this.requesterOf(id, 'no_such_request');
+    return (await scripts.expireRequest(this.ctx, { id, requester })).expired;
   }
 
   /**
@@ -153,12 +140,9 @@ export class AccessStore {
     actor: SlackUserId | 'jitgate',
     reason = '',
   ): Promise<{ outcome: 'revoked' | 'already_revoked'; requestId: RequestId }> {
-    const r = await this.run(
-      'REVOKE',
-      [this.keys.grant(grantId), this.keys.revocations],
-      [actor, reason, grantId, requestIdOf(grantId)],
-    );
-    return { outcome: r.outcome as 'revoked' | 'already_revoked', requestId: r.requestId as RequestId };
+    const holder = await this.requesterOf(requestIdOf(grantId), 'no_such_grant');
+    const { outcome, request } = await scripts.revokeGrant(this.ctx, { grantId, holder, actor, reason });
+    return { outcome, requestId: request.id };
   }
 
   /** Ends a grant whose time is up (the expiry job). True when it expired now, false if already ended or extended. */
@@ -166,11 +150,8 @@ export class AccessStore {
     requestId: RequestId,
     grantId: GrantId,
   ): Promise<{ expired: boolean; expiresAt?: number }> {
-    const r = await this.run(
-      'EXPIRE_GRANT',
-      [this.keys.request(requestId), this.keys.revocations],
-      [grantId],
-    );
+    const holder = await this.requesterOf(requestId, 'no_such_grant');
+    const r = await scripts.expireGrant(this.ctx, { requestId, grantId, holder });
     return { expired: r.outcome === 'expired', ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}) };
   }
 
@@ -237,18 +218,22 @@ export class AccessStore {
     return code;
   }
 
-  /** Consumes a redeem code once (GETDEL) and audits `grant.redeemed`. Throws code_used / code_unknown / grant_not_active. */
+  /** Consumes a redeem code once and audits `grant.redeemed`. Throws code_used / code_unknown / grant_not_active. */
   async redeem(code: string): Promise<GrantId> {
-    if (!/^[A-Za-z0-9_-]{16,64}$/.test(code)) {
-      throw new JitgateError('code_unknown', FAILURE_MESSAGES.code_unknown!, {});
-    }
+    if (!/^[A-Za-z0-9_-]{16,64}$/.test(code)) throw refusal('code_unknown');
     const h = hashCode(code);
-    const r = await this.run(
-      'REDEEM',
-      [this.keys.redeemCode(h), this.keys.redeemCodeUsed(h)],
-      [REDEEM_CODE_TTL_MS],
+    // The script must be given the grant's key, so the code's grant is read first; consuming the code
+    // (once, whoever comes first) is the script's, which checks that the code still names this grant.
+    const [grantId, used] = await this.call(() =>
+      this.redis.mget(this.keys.redeemCode(h), this.keys.redeemCodeUsed(h)),
     );
-    return r.grantId as GrantId;
+    if (!grantId) throw refusal(used ? 'code_used' : 'code_unknown');
+    const grant = await scripts.redeemCode(this.ctx, {
+      codeHash: h,
+      grantId: grantId as GrantId,
+      usedMarkerMs: REDEEM_CODE_TTL_MS,
+    });
+    return grant.id;
   }
 
   /** Marks a delivery (a Slack request id) as handled. True the first time only. */
@@ -259,13 +244,12 @@ export class AccessStore {
 
   /** Appends one audit event (for decisions that change no state, such as `access.denied`). */
   async appendAudit(event: Record<string, unknown> & { type: string }): Promise<void> {
-    await this.run('APPEND_AUDIT', [], [JSON.stringify(event)]);
+    await scripts.appendAudit(this.ctx, event);
   }
 
   /** Records a grant's use: `access.allowed` with `firstUse` the first time, then counts. */
   async recordUse(grantId: string, requests: number): Promise<'first' | 'counted' | 'gone'> {
-    const r = await this.run('RECORD_USE', [this.keys.grant(grantId)], [grantId, requests]);
-    return r.outcome as 'first' | 'counted' | 'gone';
+    return scripts.recordUse(this.ctx, { grantId, requests });
   }
 
   private async loadPending(ids: string[]): Promise<AccessRequest[]> {
@@ -273,26 +257,17 @@ export class AccessStore {
     return requests.filter((r): r is AccessRequest => r?.status === 'pending');
   }
 
-  private async run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<Reply> {
-    const command = defineScript(this.redis, name);
-    const raw = await this.call(() =>
-      command(
-        keys.length + 2,
-        this.keys.auditStream,
-        this.keys.auditHead,
-        ...keys,
-        this.keys.prefix,
-        this.clock.now(),
-        ...args,
-      ),
-    );
-    const reply = Reply.parse(JSON.parse(String(raw)));
-    for (const e of reply.events) this.sink(JSON.parse(e) as Record<string, unknown>);
-    if (!reply.ok) {
-      const code = (reply.code ?? 'unavailable') as ErrorCode;
-      throw new JitgateError(code, messageFor(code, reply.detail), { detail: reply.detail });
-    }
-    return reply;
+  /**
+   * A transition's script must be given the requester's index keys, so the requester is read first.
+   * A request's requester never changes, and the script checks it again, so this read cannot race.
+   */
+  private async requesterOf(
+    id: RequestId,
+    missing: 'no_such_request' | 'no_such_grant',
+  ): Promise<SlackUserId> {
+    const requester = await this.call(() => this.redis.hget(this.keys.request(id), 'requester'));
+    if (!requester) throw refusal(missing);
+    return requester as SlackUserId;
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
@@ -303,46 +278,6 @@ export class AccessStore {
     }
   }
 }
-
-const DEFINED = new WeakMap<Redis, Set<string>>();
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
-
-/** Registers a script once per connection; ioredis then sends EVALSHA and falls back to EVAL. */
-function defineScript(redis: Redis, name: ScriptName): ScriptCall {
-  const command = `jitgate_${name.toLowerCase()}`;
-  let defined = DEFINED.get(redis);
-  if (!defined) {
-    defined = new Set();
-    DEFINED.set(redis, defined);
-  }
-  if (!defined.has(command)) {
-    redis.defineCommand(command, { lua: lua[name] });
-    defined.add(command);
-  }
-  // biome-ignore lint/suspicious/noExplicitAny: commands added by defineCommand are not in ioredis' types
-  return ((redis as any)[command] as ScriptCall).bind(redis);
-}
-
-function messageFor(code: string, detail?: string): string {
-  if (code === 'request_not_pending' && detail) return `This request is already ${detail}.`;
-  if (code === 'grant_not_active' && detail)
-    return `This grant has already ${detail === 'revoked' ? 'been revoked' : 'expired'}.`;
-  return FAILURE_MESSAGES[code] ?? 'That could not be done.';
-}
-
-function toDecision(r: Reply): Decision {
-  if (r.outcome === 'granted')
-    return { outcome: 'granted', grantId: r.grantId as GrantId, expiresAt: r.expiresAt! };
-  if (r.outcome === 'already_approved') return { outcome: 'already_approved', approvals: r.approvals ?? 0 };
-  return { outcome: 'pending', approvals: r.approvals ?? 0 };
-}
-
-/**
- * A grant's id is its request's id with another prefix: a grant (live or ended) always leads back to
- * its request, with no index to keep. Neither id is a secret; the token is.
- */
-export const grantIdOf = (requestId: RequestId): GrantId => `g_${requestId.slice(2)}` as GrantId;
-export const requestIdOf = (grantId: GrantId): RequestId => `r_${grantId.slice(2)}` as RequestId;
 
 function hashCode(code: string): string {
   return createHash('sha256').update(code).digest('base64url');

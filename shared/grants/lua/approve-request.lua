@@ -1,0 +1,67 @@
+--[[
+  One approver's approval. Distinct approvers count once; the approval that reaches the threshold
+  decides the request and mints its grant (or, for an extension, lengthens the grant). A request
+  past its timeout is expired instead.
+
+  KEYS[1]  audit stream                KEYS[2]  audit chain head
+  KEYS[3]  the request (hash)          KEYS[4]  its approvals (set)
+  KEYS[5]  pending requests (zset)     KEYS[6]  the requester's pending requests (zset)
+  KEYS[7]  the grant: the one to mint (its id derives from the request's), or the one extended
+  KEYS[8]  the request that owns that grant (KEYS[3] itself for a new grant)
+  KEYS[9]  that request's approvals (set)
+  KEYS[10] active grants (zset)        KEYS[11] the requester's grants (zset)
+
+  ARGV[1]  now (ms)
+  ARGV[2]  the approver
+  ARGV[3]  the id of the grant in KEYS[7]
+  ARGV[4]  the requester (whose indexes KEYS[6] and KEYS[11] are)
+
+  Reply: { ok = true, outcome = 'pending' | 'already_approved' | 'granted', approvals (count),
+           grantId?, expiresAt?, request, requestApprovals }
+    or { ok = false, code = 'no_such_request' | 'request_not_pending' (detail: the status)
+           | 'self_approval' | 'grant_not_active' }.
+]]
+--- @include "includes/base"
+--- @include "includes/audit-chain"
+--- @include "includes/request"
+--- @include "includes/grant"
+
+local rk, ak, pk, uk = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local gk, ork, oak, activeKey, ugk = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local approver, gid, requester = ARGV[2], ARGV[3], ARGV[4]
+
+if rcall('EXISTS', rk) == 0 then return fail('no_such_request') end
+checkRequester(rk, requester)
+checkGrantKeys(gk, ork, requester, hget(rk, 'extendsGrant'), gid)
+if expireIfLate(rk, ak, pk, uk) then return fail('request_not_pending', 'expired') end
+local status = hget(rk, 'status')
+if status ~= 'pending' then return fail('request_not_pending', status) end
+if approver == requester and hget(rk, 'selfApproval') ~= '1' then return fail('self_approval') end
+if rcall('SADD', ak, approver) == 0 then
+  return reply(withRequest({ ok = true, outcome = 'already_approved', approvals = rcall('SCARD', ak) }, rk, ak))
+end
+rcall('PEXPIREAT', ak, tonumber(hget(rk, 'pendingUntil')) + RETAIN_MS)
+local count = rcall('SCARD', ak)
+local id = hget(rk, 'id')
+audit({ type = 'request.approved', actor = approver, subject = requester, resource = hget(rk, 'resource'),
+  role = hget(rk, 'role'), requestId = id, approvals = count, approvalsRequired = tonumber(hget(rk, 'approvalsRequired')) })
+if count < tonumber(hget(rk, 'approvalsRequired')) then
+  return reply(withRequest({ ok = true, outcome = 'pending', approvals = count }, rk, ak))
+end
+
+rcall('HSET', rk, 'status', 'approved', 'decidedAt', NOW, 'decidedBy', approver)
+finishRequest(rk, pk, uk)
+local expiresAt
+if hget(rk, 'kind') == 'extension' then
+  expiresAt = extend(rk, ak, gk, ork, oak, activeKey, ugk, gid)
+  if not expiresAt then
+    -- The grant ended while its extension was waiting: nothing left to extend.
+    rcall('HSET', rk, 'status', 'expired')
+    retain(rk, ak, NOW)
+    return fail('grant_not_active')
+  end
+else
+  expiresAt = mint(rk, ak, gk, activeKey, ugk, gid, rcall('SMEMBERS', ak))
+end
+return reply(withRequest({ ok = true, outcome = 'granted', grantId = hget(rk, 'grantId'), expiresAt = expiresAt,
+  approvals = count }, rk, ak))

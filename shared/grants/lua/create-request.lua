@@ -1,0 +1,66 @@
+--[[
+  Files a request. With an auto-approver (auto-approve or break-glass) it is decided in the same
+  step: a new grant is minted, or for an extension the grant is lengthened.
+
+  KEYS[1]  audit stream                KEYS[2]  audit chain head
+  KEYS[3]  the request (hash)          KEYS[4]  its approvals (set)
+  KEYS[5]  pending requests (zset)     KEYS[6]  the requester's pending requests (zset)
+  KEYS[7]  the grant: the one to mint (its id derives from the request's), or the one extended
+  KEYS[8]  the request that owns that grant (KEYS[3] itself for a new grant)
+  KEYS[9]  that request's approvals (set)
+  KEYS[10] active grants (zset)        KEYS[11] the requester's grants (zset)
+
+  ARGV[1]  now (ms)
+  ARGV[2]  the id of the grant in KEYS[7]
+  ARGV[3]  who approved it at once ('' when it waits for approvers)
+  ARGV[4…] the request's fields, as field/value pairs (id, requester, status 'pending', …)
+
+  Reply: { ok = true, outcome = 'pending' | 'granted', grantId?, expiresAt?, request, requestApprovals }
+    request is the request's hash as a flat field/value list, requestApprovals its approvers;
+    or { ok = false, code = 'request_exists' | 'grant_not_active' }.
+]]
+--- @include "includes/base"
+--- @include "includes/audit-chain"
+--- @include "includes/request"
+--- @include "includes/grant"
+
+local rk, ak, pk, uk = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local gk, ork, oak, activeKey, ugk = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local gid, autoBy = ARGV[2], ARGV[3]
+
+if rcall('EXISTS', rk) == 1 then return fail('request_exists') end
+local fields = {}
+for i = 4, #ARGV do table.insert(fields, ARGV[i]) end
+local f = {}
+for i = 1, #fields, 2 do f[fields[i]] = fields[i + 1] end
+checkGrantKeys(gk, ork, f['requester'], f['extendsGrant'], gid)
+rcall('HSET', rk, unpack(fields))
+local id = hget(rk, 'id')
+local requester = hget(rk, 'requester')
+local ev = { type = 'request.created', actor = requester, subject = requester, resource = hget(rk, 'resource'),
+  role = hget(rk, 'role'), requestId = id, reason = hget(rk, 'reason'), durationMs = tonumber(hget(rk, 'durationMs')),
+  kind = hget(rk, 'kind'), breakGlass = (hget(rk, 'breakGlass') == '1') }
+if hget(rk, 'extendsGrant') then ev['grantId'] = hget(rk, 'extendsGrant') end
+audit(ev)
+
+if autoBy ~= '' then
+  -- Auto-approved or break-glass: decided in the same step, no pending state.
+  rcall('HSET', rk, 'status', 'approved', 'decidedAt', NOW, 'decidedBy', autoBy)
+  audit({ type = 'request.approved', actor = autoBy, subject = requester, resource = hget(rk, 'resource'),
+    role = hget(rk, 'role'), requestId = id, reason = (hget(rk, 'breakGlass') == '1') and 'break-glass' or 'auto-approve' })
+  local expiresAt
+  if hget(rk, 'kind') == 'extension' then
+    expiresAt = extend(rk, ak, gk, ork, oak, activeKey, ugk, gid)
+    if not expiresAt then return fail('grant_not_active') end
+  else
+    expiresAt = mint(rk, ak, gk, activeKey, ugk, gid, {})
+  end
+  return reply(withRequest({ ok = true, outcome = 'granted', grantId = hget(rk, 'grantId'), expiresAt = expiresAt },
+    rk, ak))
+end
+
+local pendingUntil = tonumber(hget(rk, 'pendingUntil'))
+rcall('ZADD', pk, pendingUntil, id)
+rcall('ZADD', uk, pendingUntil, id)
+retain(rk, ak, pendingUntil)
+return reply(withRequest({ ok = true, outcome = 'pending' }, rk, ak))

@@ -1,0 +1,102 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { type ErrorCode, JitgateError, unavailable } from '../../errors.js';
+import type { RedisKeys } from '../../redis/keys.js';
+import { SCRIPTS, type ScriptName } from './load.js';
+
+/** Receives every audit event the store writes, already chained in Redis (for the JSON log / SIEM). */
+export type AuditSink = (event: Record<string, unknown>) => void;
+
+/** What a script call needs besides its own keys and arguments. */
+export interface ScriptContext {
+  redis: Redis;
+  keys: RedisKeys;
+  now: () => number;
+  sink: AuditSink;
+}
+
+/** cjson encodes an empty Lua table as `{}`: an empty list, for the lists in replies. */
+export const LuaList = z
+  .union([z.array(z.string()), z.object({}).strict()])
+  .transform((v): string[] => (Array.isArray(v) ? v : []));
+
+const Envelope = z.looseObject({
+  ok: z.boolean(),
+  code: z.string().optional(),
+  detail: z.string().optional(),
+  events: LuaList,
+});
+
+const FAILURE_MESSAGES: Record<string, string> = {
+  no_such_request: 'There is no such request (it may have been cleaned up long ago).',
+  request_not_pending: 'This request has already been decided.',
+  self_approval: 'You cannot approve your own request.',
+  not_allowed_to_cancel: 'Only the person who asked can cancel a request.',
+  no_such_grant: 'There is no such grant.',
+  grant_not_active: 'This grant is no longer active.',
+  code_used: 'This redeem link has already been used.',
+  code_unknown: 'This redeem link is unknown or has expired.',
+  request_exists: 'A request with this id already exists.',
+};
+
+/** The error a refused transition throws (the script's failure code, worded for the person). */
+export function refusal(code: string, detail?: string): JitgateError {
+  return new JitgateError(code as ErrorCode, messageFor(code, detail), { detail });
+}
+
+/**
+ * Runs one script: KEYS[1] and KEYS[2] are always the audit stream and its head, ARGV[1] the time.
+ * The events it appended go to the sink (also when it refused); a refusal throws its code as a
+ * JitgateError; a Redis failure throws `unavailable`. Answers the rest of the reply, unparsed.
+ */
+export async function runScript(
+  ctx: ScriptContext,
+  name: ScriptName,
+  keys: string[],
+  args: (string | number)[],
+): Promise<Record<string, unknown>> {
+  const command = defineScript(ctx.redis, name);
+  let raw: unknown;
+  try {
+    raw = await command(
+      keys.length + 2,
+      ctx.keys.auditStream,
+      ctx.keys.auditHead,
+      ...keys,
+      ctx.now(),
+      ...args,
+    );
+  } catch (err) {
+    throw unavailable(err);
+  }
+  const reply = Envelope.parse(JSON.parse(String(raw)));
+  for (const e of reply.events) ctx.sink(JSON.parse(e) as Record<string, unknown>);
+  if (!reply.ok) throw refusal(reply.code ?? 'unavailable', reply.detail);
+  return reply;
+}
+
+const DEFINED = new WeakMap<Redis, Set<string>>();
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+/** Registers a script once per connection; ioredis then sends EVALSHA and falls back to EVAL. */
+function defineScript(redis: Redis, name: ScriptName): ScriptCall {
+  const command = `jitgate_${name.replaceAll('-', '_')}`;
+  let defined = DEFINED.get(redis);
+  if (!defined) {
+    defined = new Set();
+    DEFINED.set(redis, defined);
+  }
+  if (!defined.has(command)) {
+    redis.defineCommand(command, { lua: SCRIPTS[name] });
+    defined.add(command);
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: commands added by defineCommand are not in ioredis' types
+  return ((redis as any)[command] as ScriptCall).bind(redis);
+}
+
+function messageFor(code: string, detail?: string): string {
+  if (code === 'request_not_pending' && detail) return `This request is already ${detail}.`;
+  if (code === 'grant_not_active' && detail)
+    return `This grant has already ${detail === 'revoked' ? 'been revoked' : 'expired'}.`;
+  return FAILURE_MESSAGES[code] ?? 'That could not be done.';
+}

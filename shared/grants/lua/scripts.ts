@@ -1,0 +1,225 @@
+import { z } from 'zod';
+import { type GrantId, type RequestId, requestIdOf, type SlackUserId } from '../../ids.js';
+import type { RedisKeys } from '../../redis/keys.js';
+import {
+  type AccessRequest,
+  LIVE_GRANT_FIELDS,
+  type LiveGrant,
+  parseLiveGrant,
+  parseRequest,
+} from '../records.js';
+import { LuaList, runScript, type ScriptContext } from './run.js';
+
+/**
+ * One typed call per script: it declares every key the script touches (all built by `redisKeys`),
+ * passes the ids the script cannot derive itself, and parses the reply into the changed record.
+ * Each script's header (`./<name>.lua`) says what its KEYS, ARGV and reply are.
+ */
+
+/** What filing or approving a request decided. */
+export type Decision =
+  | { outcome: 'pending'; approvals: number }
+  | { outcome: 'already_approved'; approvals: number }
+  | { outcome: 'granted'; grantId: GrantId; expiresAt: number };
+
+/** A decision and the request as it now stands. */
+export interface Decided {
+  decision: Decision;
+  request: AccessRequest;
+}
+
+const Recorded = { request: LuaList, requestApprovals: LuaList };
+
+const DecidedReply = z
+  .union([
+    z.object({ outcome: z.literal('granted'), grantId: z.string(), expiresAt: z.number(), ...Recorded }),
+    z.object({
+      outcome: z.enum(['pending', 'already_approved']),
+      approvals: z.number().optional(),
+      ...Recorded,
+    }),
+  ])
+  .transform(
+    (r): Decided => ({
+      decision:
+        r.outcome === 'granted'
+          ? { outcome: 'granted', grantId: r.grantId as GrantId, expiresAt: r.expiresAt }
+          : { outcome: r.outcome, approvals: r.approvals ?? 0 },
+      request: requestOf(r),
+    }),
+  );
+
+/** The keys of a script that may grant: the request's, and those of the grant it mints or extends. */
+function grantingKeys(keys: RedisKeys, id: RequestId, requester: SlackUserId, grantId: GrantId): string[] {
+  const owner = requestIdOf(grantId);
+  return [
+    keys.request(id),
+    keys.requestApprovals(id),
+    keys.pendingRequests,
+    keys.userRequests(requester),
+    keys.grant(grantId),
+    keys.request(owner),
+    keys.requestApprovals(owner),
+    keys.activeGrants,
+    keys.userGrants(requester),
+  ];
+}
+
+/** The keys of a script that only changes a request. */
+function requestKeys(keys: RedisKeys, id: RequestId, requester: SlackUserId): string[] {
+  return [keys.request(id), keys.requestApprovals(id), keys.pendingRequests, keys.userRequests(requester)];
+}
+
+/**
+ * `create-request.lua`. `grantId` is the grant to mint (`grantIdOf(id)`) or, for an extension, the
+ * grant it extends; `fields` are the request hash's fields.
+ */
+export async function createRequest(
+  ctx: ScriptContext,
+  p: { id: RequestId; requester: SlackUserId; grantId: GrantId; autoApprovedBy: string; fields: string[] },
+): Promise<Decided> {
+  const keys = grantingKeys(ctx.keys, p.id, p.requester, p.grantId);
+  const reply = await runScript(ctx, 'create-request', keys, [p.grantId, p.autoApprovedBy, ...p.fields]);
+  return DecidedReply.parse(reply);
+}
+
+/** `approve-request.lua`. `grantId` as for `createRequest`; `requester` names the user's indexes. */
+export async function approveRequest(
+  ctx: ScriptContext,
+  p: { id: RequestId; requester: SlackUserId; grantId: GrantId; approver: SlackUserId },
+): Promise<Decided> {
+  const keys = grantingKeys(ctx.keys, p.id, p.requester, p.grantId);
+  const reply = await runScript(ctx, 'approve-request', keys, [p.approver, p.grantId, p.requester]);
+  return DecidedReply.parse(reply);
+}
+
+const ClosedReply = z.object({ outcome: z.enum(['denied', 'cancelled']), ...Recorded });
+
+/** `deny-or-cancel-request.lua`: the request, now denied or cancelled. */
+export async function denyOrCancelRequest(
+  ctx: ScriptContext,
+  p: { id: RequestId; requester: SlackUserId; actor: SlackUserId; reason: string; mode: 'deny' | 'cancel' },
+): Promise<AccessRequest> {
+  const keys = requestKeys(ctx.keys, p.id, p.requester);
+  const reply = await runScript(ctx, 'deny-or-cancel-request', keys, [
+    p.actor,
+    p.reason,
+    p.mode,
+    p.requester,
+  ]);
+  return requestOf(ClosedReply.parse(reply));
+}
+
+const ExpiredRequestReply = z.object({ outcome: z.enum(['expired', 'noop']), ...Recorded });
+
+/** `expire-request.lua`: whether it expired now, and the request as it stands. */
+export async function expireRequest(
+  ctx: ScriptContext,
+  p: { id: RequestId; requester: SlackUserId },
+): Promise<{ expired: boolean; request: AccessRequest }> {
+  const keys = requestKeys(ctx.keys, p.id, p.requester);
+  const reply = ExpiredRequestReply.parse(await runScript(ctx, 'expire-request', keys, [p.requester]));
+  return { expired: reply.outcome === 'expired', request: requestOf(reply) };
+}
+
+const RevokedReply = z.object({ outcome: z.enum(['revoked', 'already_revoked']), ...Recorded });
+
+/** `revoke-grant.lua`: the outcome and the grant's request, now with its grant revoked. */
+export async function revokeGrant(
+  ctx: ScriptContext,
+  p: { grantId: GrantId; holder: SlackUserId; actor: SlackUserId | 'jitgate'; reason: string },
+): Promise<{ outcome: 'revoked' | 'already_revoked'; request: AccessRequest }> {
+  const rid = requestIdOf(p.grantId);
+  const { keys } = ctx;
+  const declared = [
+    keys.grant(p.grantId),
+    keys.request(rid),
+    keys.requestApprovals(rid),
+    keys.activeGrants,
+    keys.userGrants(p.holder),
+    keys.revocations,
+  ];
+  const args = [p.actor, p.reason, p.grantId, p.holder];
+  const reply = RevokedReply.parse(await runScript(ctx, 'revoke-grant', declared, args));
+  return { outcome: reply.outcome, request: requestOf(reply) };
+}
+
+const ExpiredGrantReply = z.object({
+  outcome: z.enum(['expired', 'noop', 'not_yet']),
+  expiresAt: z.number().optional(),
+  ...Recorded,
+});
+
+/** `expire-grant.lua`: the outcome (`not_yet` with the expiry now) and the grant's request. */
+export async function expireGrant(
+  ctx: ScriptContext,
+  p: { requestId: RequestId; grantId: GrantId; holder: SlackUserId },
+): Promise<{ outcome: 'expired' | 'noop' | 'not_yet'; expiresAt?: number; request: AccessRequest }> {
+  const { keys } = ctx;
+  const declared = [
+    keys.request(p.requestId),
+    keys.requestApprovals(p.requestId),
+    keys.grant(p.grantId),
+    keys.activeGrants,
+    keys.userGrants(p.holder),
+    keys.revocations,
+  ];
+  const reply = ExpiredGrantReply.parse(
+    await runScript(ctx, 'expire-grant', declared, [p.grantId, p.holder]),
+  );
+  return {
+    outcome: reply.outcome,
+    ...(reply.expiresAt !== undefined ? { expiresAt: reply.expiresAt } : {}),
+    request: requestOf(reply),
+  };
+}
+
+const RedeemedReply = z.object({ grantId: z.string(), grant: LuaList });
+
+/** `redeem-code.lua`: consumes the code whose hash is `codeHash` and answers its live grant. */
+export async function redeemCode(
+  ctx: ScriptContext,
+  p: { codeHash: string; grantId: GrantId; usedMarkerMs: number },
+): Promise<LiveGrant> {
+  const { keys } = ctx;
+  const declared = [keys.redeemCode(p.codeHash), keys.redeemCodeUsed(p.codeHash), keys.grant(p.grantId)];
+  const reply = RedeemedReply.parse(
+    await runScript(ctx, 'redeem-code', declared, [p.usedMarkerMs, p.grantId]),
+  );
+  const hash = recordOf(reply.grant);
+  const grant = parseLiveGrant(
+    reply.grantId,
+    LIVE_GRANT_FIELDS.map((f) => hash[f] ?? null),
+  );
+  if (!grant) throw new Error(`redeem-code answered grant ${reply.grantId} without its live fields`);
+  return grant;
+}
+
+/** `append-audit.lua`. */
+export async function appendAudit(ctx: ScriptContext, event: Record<string, unknown>): Promise<void> {
+  await runScript(ctx, 'append-audit', [], [JSON.stringify(event)]);
+}
+
+const UseReply = z.object({ outcome: z.enum(['first', 'counted', 'gone']) });
+
+/** `record-use.lua`: `first` the first time the grant is used, then `counted`; `gone` once expired. */
+export async function recordUse(
+  ctx: ScriptContext,
+  p: { grantId: string; requests: number },
+): Promise<'first' | 'counted' | 'gone'> {
+  const reply = await runScript(ctx, 'record-use', [ctx.keys.grant(p.grantId)], [p.grantId, p.requests]);
+  return UseReply.parse(reply).outcome;
+}
+
+/** A Redis hash read back as a flat field/value list (HGETALL inside a script). */
+function recordOf(flat: string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) record[flat[i]!] = flat[i + 1]!;
+  return record;
+}
+
+function requestOf(reply: { request: string[]; requestApprovals: string[] }): AccessRequest {
+  const request = parseRequest(recordOf(reply.request), reply.requestApprovals);
+  if (!request) throw new Error('a script answered a request that does not exist');
+  return request;
+}

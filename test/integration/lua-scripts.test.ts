@@ -1,0 +1,265 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyAudit } from '../../shared/audit/chain.js';
+import { systemClock } from '../../shared/clock.js';
+import { isJitgateError } from '../../shared/errors.js';
+import { readScript, SCRIPT_NAMES, SCRIPTS, type ScriptName } from '../../shared/grants/lua/load.js';
+import * as scripts from '../../shared/grants/lua/scripts.js';
+import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
+import type { SlackUserId } from '../../shared/ids.js';
+import { connectRedis } from '../../shared/redis/connect.js';
+import { REDIS_URL, type TestRedis, testRedis, waitReady } from '../support/redis.js';
+import { newRequestInput } from '../support/requests.js';
+
+const ALICE = 'U0ALICE' as SlackUserId;
+const BOB = 'U0BOB' as SlackUserId;
+const CAROL = 'U0CAROL' as SlackUserId;
+const LUA_DIR = new URL('../../shared/grants/lua/', import.meta.url);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'none';
+  } catch (err) {
+    if (isJitgateError(err)) return err.code;
+    throw err;
+  }
+}
+
+/** One script run as Redis saw it: the keys it was given, and every command it ran. */
+interface Run {
+  script: ScriptName | 'unknown';
+  declared: string[];
+  commands: string[][];
+}
+
+/**
+ * Watches Redis with MONITOR and groups what our prefix's scripts ran: Redis logs an EVALSHA before
+ * the commands its script runs, and nothing else runs until the script ends.
+ */
+async function watchScripts(prefix: string) {
+  const bySha = new Map(SCRIPT_NAMES.map((name) => [sha1(SCRIPTS[name]), name]));
+  // ioredis sends a script's source (EVAL) the first time on a connection; MONITOR shows it escaped.
+  const opening = (name: ScriptName) => SCRIPTS[name].slice(0, 60).replaceAll('\n', '\\n');
+  const bySource = (source: string) => SCRIPT_NAMES.find((name) => source.startsWith(opening(name)));
+  const monitor = connectRedis(REDIS_URL);
+  await waitReady(monitor);
+  const feed = await monitor.monitor();
+  const runs: Run[] = [];
+  let current: Run | undefined;
+  const seen = new Set<string>();
+  feed.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source === 'lua') {
+      current?.commands.push(args);
+      return;
+    }
+    current = undefined;
+    if (args[1]?.includes(`{${prefix}}:end`)) seen.add(args[1]);
+    const name = args[0]?.toLowerCase();
+    if (name !== 'evalsha' && name !== 'eval') return;
+    const declared = args.slice(3, 3 + Number(args[2]));
+    if (!declared.some((k) => k.startsWith(`{${prefix}}`))) return; // another test's script
+    const script = name === 'evalsha' ? bySha.get(args[1]!) : bySource(args[1]!);
+    current = { script: script ?? 'unknown', declared, commands: [] };
+    runs.push(current);
+  });
+  return {
+    runs,
+    /** Waits until MONITOR has passed everything sent so far on `redis`, then stops watching. */
+    async stop(redis: Redis) {
+      const marker = `{${prefix}}:end:${Date.now()}`;
+      await redis.get(marker);
+      for (let i = 0; i < 200 && !seen.has(marker); i++) await sleep(10);
+      feed.disconnect();
+      monitor.disconnect();
+    },
+  };
+}
+
+function sha1(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
+}
+
+/** Drives every script through its branches (all of them refused or allowed as the store tests say). */
+async function everyBranch(store: AccessStore) {
+  const req = (o: Partial<NewRequest> = {}) => newRequestInput(o);
+  // create-request (pending), approve-request (pending, already_approved, granted), record-use, redeem-code.
+  const a = req({ approvalsRequired: 2 });
+  await store.createRequest(a);
+  expect(await codeOf(store.approve(a.id, ALICE))).toBe('self_approval');
+  await store.approve(a.id, BOB);
+  await store.approve(a.id, BOB);
+  expect((await store.approve(a.id, CAROL)).outcome).toBe('granted');
+  const gid = grantIdOf(a.id);
+  expect(await store.recordUse(gid, 1)).toBe('first');
+  expect(await store.recordUse(gid, 2)).toBe('counted');
+  const code = await store.createRedeemCode(gid);
+  expect(await store.redeem(code)).toBe(gid);
+  expect(await codeOf(store.redeem(code))).toBe('code_used');
+  // Extensions: approved, auto-approved, and one whose grant ended while it waited.
+  const ext = req({ kind: 'extension', extendsGrant: gid });
+  await store.createRequest(ext);
+  expect((await store.approve(ext.id, BOB)).outcome).toBe('granted');
+  expect((await store.createRequest(req({ kind: 'extension', extendsGrant: gid }), 'jitgate')).outcome).toBe(
+    'granted',
+  );
+  const late = req({ kind: 'extension', extendsGrant: gid });
+  await store.createRequest(late);
+  const stale = await store.createRedeemCode(gid);
+  // revoke-grant: revoked, already revoked; then the waiting extension and the code find it ended.
+  expect((await store.revoke(gid, BOB, 'done')).outcome).toBe('revoked');
+  expect((await store.revoke(gid, BOB)).outcome).toBe('already_revoked');
+  expect(await codeOf(store.approve(late.id, BOB))).toBe('grant_not_active');
+  expect(await codeOf(store.redeem(stale))).toBe('grant_not_active');
+  expect(await codeOf(store.createRequest(req({ kind: 'extension', extendsGrant: gid }), 'jitgate'))).toBe(
+    'grant_not_active',
+  );
+  expect(await store.expireGrant(a.id, gid)).toEqual({ expired: false });
+  // deny-or-cancel-request: denied, cancelled, refused; expire-request: noop and expired, also on approve.
+  const d = req();
+  await store.createRequest(d);
+  await store.deny(d.id, BOB, 'no');
+  expect(await codeOf(store.deny(d.id, BOB))).toBe('request_not_pending');
+  const c = req();
+  await store.createRequest(c);
+  expect(await codeOf(store.cancel(c.id, BOB))).toBe('not_allowed_to_cancel');
+  await store.cancel(c.id, ALICE);
+  const slow = [
+    req({ pendingTimeoutMs: 150 }),
+    req({ pendingTimeoutMs: 150 }),
+    req({ pendingTimeoutMs: 150 }),
+  ];
+  for (const s of slow) await store.createRequest(s);
+  expect(await store.expireRequest(slow[0]!.id)).toBe(false);
+  // expire-grant on a short auto-approved grant: not yet, expired, then nothing left to do.
+  const short = req({ durationMs: 150 });
+  await store.createRequest(short, 'jitgate');
+  expect((await store.expireGrant(short.id, grantIdOf(short.id))).expired).toBe(false);
+  await sleep(200);
+  expect(await store.expireRequest(slow[0]!.id)).toBe(true);
+  expect(await codeOf(store.approve(slow[1]!.id, BOB))).toBe('request_not_pending');
+  expect(await codeOf(store.cancel(slow[2]!.id, ALICE))).toBe('request_not_pending');
+  expect(await store.expireGrant(short.id, grantIdOf(short.id))).toEqual({ expired: true });
+  expect(await store.expireGrant(short.id, grantIdOf(short.id))).toEqual({ expired: false });
+  expect(await store.recordUse(grantIdOf(short.id), 1)).toBe('gone');
+  // append-audit.
+  await store.appendAudit({ type: 'access.denied', actor: ALICE, reason: 'token_missing' });
+}
+
+describe('the Lua scripts against real Redis', () => {
+  let t: TestRedis;
+  let store: AccessStore;
+  beforeEach(async () => {
+    t = await testRedis();
+    store = new AccessStore(t.redis, { prefix: t.prefix, clock: systemClock });
+  });
+  afterEach(async () => t.cleanup());
+
+  it('when every script runs through its branches, then every key it touches is one it was given in KEYS', async () => {
+    const watch = await watchScripts(t.prefix);
+    await everyBranch(store);
+    await watch.stop(t.redis);
+
+    expect(new Set(watch.runs.map((r) => r.script))).toEqual(new Set(SCRIPT_NAMES));
+    const undeclared: string[] = [];
+    for (const run of watch.runs) {
+      for (const [command, key] of run.commands) {
+        if (!run.declared.includes(key!)) undeclared.push(`${run.script}: ${command} ${key}`);
+      }
+    }
+    expect(undeclared).toEqual([]);
+    // Every declared key is built by redisKeys under this prefix (one hash tag, one Cluster slot).
+    const keys = new Set(watch.runs.flatMap((r) => r.declared));
+    expect([...keys].filter((k) => !k.startsWith(`{${t.prefix}}:`))).toEqual([]);
+    expect(watch.runs.reduce((n, r) => n + r.commands.length, 0)).toBeGreaterThan(100);
+    expect((await verifyAudit(t.redis, t.keys)).ok).toBe(true);
+  });
+
+  it('when a script changes a request or a grant, then its reply is the record as Redis now holds it', async () => {
+    const ctx = { redis: t.redis, keys: t.keys, now: () => Date.now(), sink: () => {} };
+    const a = newRequestInput({ approvalsRequired: 2 });
+    const gid = grantIdOf(a.id);
+    const fields = ['id', a.id, 'kind', 'access', 'status', 'pending', 'requester', ALICE, 'email', a.email]
+      .concat(['resource', a.resource, 'role', a.role, 'durationMs', '60000', 'reason', a.reason])
+      .concat(['breakGlass', '0', 'approvalsRequired', '2', 'selfApproval', '0'])
+      .concat(['createdAt', String(Date.now()), 'pendingUntil', String(Date.now() + 60_000)]);
+    const filed = await scripts.createRequest(ctx, {
+      id: a.id,
+      requester: ALICE,
+      grantId: gid,
+      autoApprovedBy: '',
+      fields,
+    });
+    expect(filed.request).toEqual(await store.getRequest(a.id));
+    expect(filed.request.status).toBe('pending');
+    const once = await scripts.approveRequest(ctx, {
+      id: a.id,
+      requester: ALICE,
+      grantId: gid,
+      approver: BOB,
+    });
+    expect(once).toEqual({
+      decision: { outcome: 'pending', approvals: 1 },
+      request: await store.getRequest(a.id),
+    });
+    const granted = await scripts.approveRequest(ctx, {
+      id: a.id,
+      requester: ALICE,
+      grantId: gid,
+      approver: CAROL,
+    });
+    expect(granted.request).toEqual(await store.getRequest(a.id));
+    expect(granted.request).toMatchObject({
+      status: 'approved',
+      grantStatus: 'active',
+      approvals: [BOB, CAROL],
+    });
+    const revoked = await scripts.revokeGrant(ctx, { grantId: gid, holder: ALICE, actor: BOB, reason: '' });
+    expect(revoked.request).toEqual(await store.getRequest(a.id));
+    expect(revoked.request.grantStatus).toBe('revoked');
+    const c = newRequestInput();
+    await store.createRequest(c);
+    expect(await store.cancel(c.id, ALICE)).toEqual(await store.getRequest(c.id));
+  });
+
+  it('when a script touches a key it was not given, then Redis refuses the script', async () => {
+    const lua = `${readScript('includes/base')}\nreturn rcall('GET', KEYS[1] .. ':other')`;
+    await expect(t.redis.eval(lua, 1, t.keys.auditStream, Date.now())).rejects.toThrow(
+      /GET on a key the script was not given/,
+    );
+  });
+});
+
+describe('the Lua script files', () => {
+  const header = (source: string) => source.slice(0, source.indexOf(']]'));
+  const indexes = (text: string, name: 'KEYS' | 'ARGV') =>
+    new Set([...text.matchAll(new RegExp(`${name}\\[(\\d+)\\]`, 'g'))].map((m) => Number(m[1])));
+
+  it.each(SCRIPT_NAMES)(
+    'when reading %s.lua, then its header lists every KEYS and ARGV its body uses',
+    (name) => {
+      const file = readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8');
+      expect(file.startsWith('--[[')).toBe(true);
+      const head = header(file);
+      const body = SCRIPTS[name].slice(file.indexOf(']]'));
+      for (const kind of ['KEYS', 'ARGV'] as const) {
+        const listed = indexes(head, kind);
+        for (const i of indexes(body, kind)) expect(listed, `${name}: ${kind}[${i}]`).toContain(i);
+      }
+      expect(head).toMatch(/Reply: /);
+      expect(SCRIPTS[name]).not.toContain('--- @include');
+    },
+  );
+
+  it('when reading every .lua file, then only the key guard calls redis.call (scripts go through rcall)', () => {
+    const files = readdirSync(LUA_DIR, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.lua'),
+    );
+    expect(files.length).toBeGreaterThan(SCRIPT_NAMES.length);
+    const calling = files.filter((f) => /redis\.p?call\(/.test(readFileSync(new URL(f, LUA_DIR), 'utf8')));
+    expect(calling).toEqual(['includes/base.lua']);
+  });
+});
