@@ -25,7 +25,6 @@ function randomId(prefix: string): string {
   return `${prefix}_${out}`;
 }
 
-export const newGrantId = (): GrantId => randomId('g') as GrantId;
 export const newRequestId = (): RequestId => randomId('r') as RequestId;
 
 /**

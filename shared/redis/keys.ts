@@ -15,8 +15,6 @@ export function redisKeys(prefix: string) {
     request: (id: RequestId | string) => `${p}:req:${id}`,
     requestApprovals: (id: RequestId | string) => `${p}:req:${id}:approvals`,
     grant: (id: GrantId | string) => `${p}:grant:${id}`,
-    /** The grant's history after its live key has expired (kept for Slack updates and audit). */
-    grantRecord: (id: GrantId | string) => `${p}:grantrec:${id}`,
     userGrants: (user: SlackUserId | string) => `${p}:user:${user}:grants`,
     userRequests: (user: SlackUserId | string) => `${p}:user:${user}:requests`,
     pendingRequests: `${p}:pending`,
