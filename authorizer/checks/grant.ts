@@ -42,7 +42,5 @@ export function grantCheck(deps: { store: GrantReader; clock: Clock }): Check {
   };
 }
 
-/** An active grant that has not run out yet. */
-export function isLive(grant: LiveGrant | undefined, now: number): grant is LiveGrant {
-  return grant?.status === 'active' && grant.expiresAt > now;
-}
+/** An active grant that has not run out yet (the rule lives in shared/, beside the grant records). */
+export { isLive } from '../../shared/grants/live.js';

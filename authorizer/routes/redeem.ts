@@ -1,17 +1,16 @@
 import type { Router } from 'express';
+import { type RedeemDeps as RedeemUseCaseDeps, redeemGrant } from '../../shared/access/redeem.js';
 import type { Clock } from '../../shared/clock.js';
-import { isJitgateError, JitgateError } from '../../shared/errors.js';
-import type { AccessStore } from '../../shared/grants/store.js';
+import { isJitgateError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import type { Policy, Resource } from '../../shared/policy/index.js';
-import { type SigningKeys, signAccessToken } from '../../shared/tokens/index.js';
+import type { SigningKeys } from '../../shared/tokens/index.js';
 import { cookieNameOf } from '../checks/credential.js';
-import { isLive } from '../checks/grant.js';
 import { prefersHtml, sendRefusal } from '../refusal-response.js';
 import { type RefusalCode, refusal } from '../refusals.js';
 
 export interface RedeemDeps {
-  store: AccessStore;
+  store: RedeemUseCaseDeps['store'];
   policy: () => Policy;
   keys: SigningKeys;
   clock: Clock;
@@ -21,14 +20,15 @@ export interface RedeemDeps {
 }
 
 /**
- * `GET /_jitgate/redeem?code=`: consumes the one-time code, then mints the access token (here and
- * only here; it is never stored). `Accept: application/json` gets the token as JSON; a browser gets
- * it as an HttpOnly cookie scoped to the resource and a 303 to the resource's own root, never to a
- * caller-chosen target (`next`, `redirect` and the like are ignored).
+ * `GET /_jitgate/redeem?code=`: the HTTP side of redeeming (shared/access/redeem.ts decides).
+ * `Accept: application/json` gets the token as JSON; a browser gets it as an HttpOnly cookie scoped
+ * to the resource and a 303 to the resource's own root, never to a caller-chosen target (`next`,
+ * `redirect` and the like are ignored).
  */
 export function registerRedeem(router: Router, deps: RedeemDeps): void {
   const publicUrl = new URL(deps.publicUrl);
   const secure = publicUrl.protocol === 'https:';
+  const useCase: RedeemUseCaseDeps = { ...deps, issuer: deps.publicUrl };
 
   router.get('/_jitgate/redeem', async (req, res) => {
     // The URL holds a one-time code: no cache may keep the answer, no Referer may carry it on.
@@ -38,56 +38,33 @@ export function registerRedeem(router: Router, deps: RedeemDeps): void {
     const code = typeof req.query.code === 'string' ? req.query.code : '';
     let resource: Resource | undefined;
     try {
-      const grantId = await deps.store.redeem(code);
-      const grant = await deps.store.liveGrant(grantId);
-      if (!isLive(grant, deps.clock.now())) {
-        throw new JitgateError('grant_not_active', 'The grant of this link is no longer active.', {});
-      }
-      resource = deps.policy().resources.get(grant.resource);
-      if (!resource)
-        throw new JitgateError('no_such_resource', `${grant.resource} is no longer protected by jitgate.`);
-
-      // Host-only cookies belong to the host that sets them, and the DM's link names the public URL's
-      // host. So for a resource matched by host, opened on another host, the consumed code is swapped
-      // for a fresh one-time code and the browser is sent to the same redeem route on the resource's
-      // own host (a host from the policy, never from the request), which then sets the cookie there.
-      if (
-        !json &&
-        'host' in resource.match &&
-        hostOf(req.headers.host) !== resource.match.host.toLowerCase()
-      ) {
-        const fresh = await deps.store.createRedeemCode(grantId);
+      const redeemed = await redeemGrant(useCase, {
+        code,
+        browserHost: json ? undefined : hostOf(req.headers.host),
+      });
+      const { grant } = redeemed;
+      resource = redeemed.resource;
+      if (redeemed.next === 'hand-over') {
         const port = publicUrl.port ? `:${publicUrl.port}` : '';
-        deps.log.info({ grantId, resource: resource.name }, 'redeem handed over to the resource host');
+        deps.log.info(
+          { grantId: grant.id, resource: resource.name },
+          'redeem handed over to the resource host',
+        );
         res.redirect(
           303,
-          `${publicUrl.protocol}//${resource.match.host}${port}/_jitgate/redeem?code=${fresh}`,
+          `${publicUrl.protocol}//${redeemed.host}${port}/_jitgate/redeem?code=${redeemed.code}`,
         );
         return;
       }
-
-      const token = await signAccessToken(
-        deps.keys,
-        {
-          issuer: deps.publicUrl,
-          grantId,
-          user: grant.user,
-          email: grant.email,
-          resource: resource.name,
-          role: grant.role,
-          expiresAt: grant.expiresAt,
-        },
-        deps.clock,
-      );
-      deps.log.info({ grantId, resource: resource.name, as: json ? 'json' : 'cookie' }, 'redeemed');
+      deps.log.info({ grantId: grant.id, resource: resource.name, as: json ? 'json' : 'cookie' }, 'redeemed');
       if (json) {
         res.json({
-          token,
+          token: redeemed.token,
           tokenType: 'Bearer',
           resource: resource.name,
           role: grant.role,
           expiresAt: new Date(grant.expiresAt).toISOString(),
-          grantId,
+          grantId: grant.id,
         });
         return;
       }
@@ -95,7 +72,7 @@ export function registerRedeem(router: Router, deps: RedeemDeps): void {
       const maxAge = Math.max(0, Math.floor((grant.expiresAt - deps.clock.now()) / 1000));
       res.setHeader(
         'Set-Cookie',
-        `${cookieNameOf(resource.name)}=${token}; HttpOnly; SameSite=Lax; Path=${root}; Max-Age=${maxAge}${secure ? '; Secure' : ''}`,
+        `${cookieNameOf(resource.name)}=${redeemed.token}; HttpOnly; SameSite=Lax; Path=${root}; Max-Age=${maxAge}${secure ? '; Secure' : ''}`,
       );
       res.redirect(303, root === '/' ? '/' : `${root}/`);
     } catch (err) {

@@ -13,6 +13,7 @@ export { type ExtendInput, extendGrant } from './extend.js';
 export { redeemLink } from './follow-up.js';
 export { loadRequest } from './load.js';
 export { accessOf, awaitingDecision } from './queries.js';
+export { type RedeemDeps, type Redeemed, type RedeemInput, redeemGrant } from './redeem.js';
 export { type RequestInput, requestAccess } from './request.js';
 export { revokeGrant } from './revoke.js';
 export { AccessService } from './service.js';

@@ -1,0 +1,80 @@
+import type { Clock } from '../clock.js';
+import { JitgateError } from '../errors.js';
+import { isLive } from '../grants/live.js';
+import type { LiveGrant } from '../grants/records.js';
+import type { AccessStore } from '../grants/store.js';
+import type { Policy, Resource } from '../policy/types.js';
+import { type SigningKeys, signAccessToken } from '../tokens/index.js';
+import type { Effect } from './effects.js';
+
+export interface RedeemDeps {
+  store: Pick<AccessStore, 'redeem' | 'liveGrant' | 'createRedeemCode'>;
+  policy: () => Policy;
+  keys: SigningKeys;
+  clock: Clock;
+  /** The tokens' issuer (JITGATE_PUBLIC_URL). */
+  issuer: string;
+}
+
+export interface RedeemInput {
+  /** The one-time code from the link. */
+  code: string;
+  /**
+   * For a browser: the host the link was opened on (a cookie belongs to the host that sets it).
+   * Undefined for command-line use, which takes the token itself.
+   */
+  browserHost?: string | undefined;
+}
+
+/**
+ * What redeeming decided: the token for the grant's holder, or, for a browser on another host than
+ * its host-routed resource, a fresh one-time code to finish on the resource's own host.
+ */
+export type Redeemed = { grant: LiveGrant; resource: Resource; effects: Effect[] } & (
+  | { next: 'token'; token: string }
+  | { next: 'hand-over'; host: string; code: string }
+);
+
+/**
+ * Consumes a one-time redeem code (once: a second use is code_used) and mints the access token for
+ * its grant, here and only here (it is never stored). The grant must still be live and its resource
+ * still in the policy.
+ *
+ * @example const r = await redeemGrant(deps, { code }); // r.next === 'token': r.token, r.grant.expiresAt
+ */
+export async function redeemGrant(deps: RedeemDeps, input: RedeemInput): Promise<Redeemed> {
+  const grantId = await deps.store.redeem(input.code);
+  const grant = await deps.store.liveGrant(grantId);
+  if (!isLive(grant, deps.clock.now())) {
+    throw new JitgateError('grant_not_active', 'The grant of this link is no longer active.', {});
+  }
+  const resource = deps.policy().resources.get(grant.resource);
+  if (!resource)
+    throw new JitgateError('no_such_resource', `${grant.resource} is no longer protected by jitgate.`);
+  // Host-only cookies belong to the host that sets them, and the DM's link names the public URL's
+  // host. So a browser that opened it elsewhere than its host-routed resource gets the consumed code
+  // swapped for a fresh one, to be redeemed on the resource's own host (a host from the policy,
+  // never from the request).
+  if (
+    input.browserHost !== undefined &&
+    'host' in resource.match &&
+    input.browserHost !== resource.match.host.toLowerCase()
+  ) {
+    const code = await deps.store.createRedeemCode(grantId);
+    return { grant, resource, effects: [], next: 'hand-over', host: resource.match.host, code };
+  }
+  const token = await signAccessToken(
+    deps.keys,
+    {
+      issuer: deps.issuer,
+      grantId,
+      user: grant.user,
+      email: grant.email,
+      resource: resource.name,
+      role: grant.role,
+      expiresAt: grant.expiresAt,
+    },
+    deps.clock,
+  );
+  return { grant, resource, effects: [], next: 'token', token };
+}
