@@ -15,33 +15,20 @@ import {
   parseRequest,
   type SlackMessageRef,
 } from './records.js';
+import { type NewRequest, Transitions } from './transitions.js';
 
 export type { AuditSink } from './lua/run.js';
-export type { Decision } from './lua/scripts.js';
+export type { Decided, Decision } from './lua/scripts.js';
+export type { NewRequest } from './transitions.js';
 export { grantIdOf, requestIdOf };
-
-export interface NewRequest {
-  id: RequestId;
-  kind: 'access' | 'extension';
-  requester: SlackUserId;
-  email: string;
-  resource: string;
-  role: string;
-  durationMs: number;
-  reason: string;
-  breakGlass: boolean;
-  approvalsRequired: number;
-  selfApproval: boolean;
-  pendingTimeoutMs: number;
-  extendsGrant?: GrantId | undefined;
-  threadTs?: string | undefined;
-}
 
 const REDEEM_CODE_TTL_MS = 10 * 60_000;
 
 /**
  * Requests and grants in Redis. Every transition is one Lua script that also writes its audit
- * events; reads are single commands or pipelines. Redis errors surface as `unavailable`.
+ * events; reads are single commands or pipelines. Redis errors surface as `unavailable`. The
+ * transitions' methods here answer what they always did; `store.transitions` answers the changed
+ * record as well.
  *
  * @example
  *   const store = new AccessStore(redis, { prefix: 'jitgate', clock: systemClock });
@@ -50,6 +37,8 @@ const REDEEM_CODE_TTL_MS = 10 * 60_000;
 export class AccessStore {
   readonly keys: RedisKeys;
   private readonly clock: Clock;
+  /** The same transitions, each answering the record it changed (the request, with its decision). */
+  readonly transitions: Transitions;
   private readonly ctx: ScriptContext;
 
   constructor(
@@ -64,71 +53,32 @@ export class AccessStore {
       now: () => options.clock.now(),
       sink: options.auditSink ?? (() => {}),
     };
+    this.transitions = new Transitions(this.ctx, options.clock);
   }
 
   /** Files a request. With `autoApprovedBy` (auto-approve or break-glass) it is granted in the same step. */
   async createRequest(req: NewRequest, autoApprovedBy?: string): Promise<Decision> {
-    const now = this.clock.now();
-    const fields: Record<string, string | number> = {
-      id: req.id,
-      kind: req.kind,
-      status: 'pending',
-      requester: req.requester,
-      email: req.email,
-      resource: req.resource,
-      role: req.role,
-      durationMs: req.durationMs,
-      reason: req.reason,
-      breakGlass: req.breakGlass ? '1' : '0',
-      approvalsRequired: req.approvalsRequired,
-      selfApproval: req.selfApproval ? '1' : '0',
-      createdAt: now,
-      pendingUntil: now + req.pendingTimeoutMs,
-    };
-    if (req.extendsGrant) fields.extendsGrant = req.extendsGrant;
-    if (req.threadTs) fields.threadTs = req.threadTs;
-    const { decision } = await scripts.createRequest(this.ctx, {
-      id: req.id,
-      requester: req.requester,
-      grantId: req.kind === 'extension' && req.extendsGrant ? req.extendsGrant : grantIdOf(req.id),
-      autoApprovedBy: autoApprovedBy ?? '',
-      fields: Object.entries(fields).flatMap(([k, v]) => [k, String(v)]),
-    });
-    return decision;
+    return (await this.transitions.createRequest(req, autoApprovedBy)).decision;
   }
 
   /** One approver's approval. Distinct approvers count once; the one reaching the threshold mints the grant. */
   async approve(id: RequestId, approver: SlackUserId): Promise<Decision> {
-    const [requester, extendsGrant] = await this.call(() =>
-      this.redis.hmget(this.keys.request(id), 'requester', 'extendsGrant'),
-    );
-    if (!requester) throw refusal('no_such_request');
-    const grantId = (extendsGrant as GrantId | null) ?? grantIdOf(id);
-    const { decision } = await scripts.approveRequest(this.ctx, {
-      id,
-      requester: requester as SlackUserId,
-      grantId,
-      approver,
-    });
-    return decision;
+    return (await this.transitions.approve(id, approver)).decision;
   }
 
   /** Denies an undecided request; answers it as it now stands. */
   async deny(id: RequestId, actor: SlackUserId, reason = ''): Promise<AccessRequest> {
-    const requester = await this.requesterOf(id, 'no_such_request');
-    return scripts.denyOrCancelRequest(this.ctx, { id, requester, actor, reason, mode: 'deny' });
+    return this.transitions.deny(id, actor, reason);
   }
 
   /** The requester withdraws an undecided request; answers it as it now stands. */
   async cancel(id: RequestId, actor: SlackUserId): Promise<AccessRequest> {
-    const requester = await this.requesterOf(id, 'no_such_request');
-    return scripts.denyOrCancelRequest(this.ctx, { id, requester, actor, reason: '', mode: 'cancel' });
+    return this.transitions.cancel(id, actor);
   }
 
   /** Expires an undecided request past its timeout; a no-op otherwise. True when it expired now. */
   async expireRequest(id: RequestId): Promise<boolean> {
-    const requester = await this.requesterOf(id, 'no_such_request');
-    return (await scripts.expireRequest(this.ctx, { id, requester })).expired;
+    return (await this.transitions.expireRequest(id)).expired;
   }
 
   /**
@@ -140,8 +90,7 @@ export class AccessStore {
     actor: SlackUserId | 'jitgate',
     reason = '',
   ): Promise<{ outcome: 'revoked' | 'already_revoked'; requestId: RequestId }> {
-    const holder = await this.requesterOf(requestIdOf(grantId), 'no_such_grant');
-    const { outcome, request } = await scripts.revokeGrant(this.ctx, { grantId, holder, actor, reason });
+    const { outcome, request } = await this.transitions.revoke(grantId, actor, reason);
     return { outcome, requestId: request.id };
   }
 
@@ -150,8 +99,7 @@ export class AccessStore {
     requestId: RequestId,
     grantId: GrantId,
   ): Promise<{ expired: boolean; expiresAt?: number }> {
-    const holder = await this.requesterOf(requestId, 'no_such_grant');
-    const r = await scripts.expireGrant(this.ctx, { requestId, grantId, holder });
+    const r = await this.transitions.expireGrant(requestId, grantId);
     return { expired: r.outcome === 'expired', ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}) };
   }
 
@@ -255,19 +203,6 @@ export class AccessStore {
   private async loadPending(ids: string[]): Promise<AccessRequest[]> {
     const requests = await Promise.all(ids.map((id) => this.getRequest(id)));
     return requests.filter((r): r is AccessRequest => r?.status === 'pending');
-  }
-
-  /**
-   * A transition's script must be given the requester's index keys, so the requester is read first.
-   * A request's requester never changes, and the script checks it again, so this read cannot race.
-   */
-  private async requesterOf(
-    id: RequestId,
-    missing: 'no_such_request' | 'no_such_grant',
-  ): Promise<SlackUserId> {
-    const requester = await this.call(() => this.redis.hget(this.keys.request(id), 'requester'));
-    if (!requester) throw refusal(missing);
-    return requester as SlackUserId;
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

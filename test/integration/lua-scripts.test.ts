@@ -6,7 +6,6 @@ import { verifyAudit } from '../../shared/audit/chain.js';
 import { systemClock } from '../../shared/clock.js';
 import { isJitgateError } from '../../shared/errors.js';
 import { readScript, SCRIPT_NAMES, SCRIPTS, type ScriptName } from '../../shared/grants/lua/load.js';
-import * as scripts from '../../shared/grants/lua/scripts.js';
 import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
 import type { SlackUserId } from '../../shared/ids.js';
 import { connectRedis } from '../../shared/redis/connect.js';
@@ -178,51 +177,48 @@ describe('the Lua scripts against real Redis', () => {
     expect((await verifyAudit(t.redis, t.keys)).ok).toBe(true);
   });
 
-  it('when a script changes a request or a grant, then its reply is the record as Redis now holds it', async () => {
-    const ctx = { redis: t.redis, keys: t.keys, now: () => Date.now(), sink: () => {} };
+  it('when a transition changes a request or a grant, then it answers the record as Redis now holds it', async () => {
+    const { transitions } = store;
     const a = newRequestInput({ approvalsRequired: 2 });
-    const gid = grantIdOf(a.id);
-    const fields = ['id', a.id, 'kind', 'access', 'status', 'pending', 'requester', ALICE, 'email', a.email]
-      .concat(['resource', a.resource, 'role', a.role, 'durationMs', '60000', 'reason', a.reason])
-      .concat(['breakGlass', '0', 'approvalsRequired', '2', 'selfApproval', '0'])
-      .concat(['createdAt', String(Date.now()), 'pendingUntil', String(Date.now() + 60_000)]);
-    const filed = await scripts.createRequest(ctx, {
-      id: a.id,
-      requester: ALICE,
-      grantId: gid,
-      autoApprovedBy: '',
-      fields,
+    const filed = await transitions.createRequest(a);
+    expect(filed).toEqual({
+      decision: { outcome: 'pending', approvals: 0 },
+      request: await store.getRequest(a.id),
     });
-    expect(filed.request).toEqual(await store.getRequest(a.id));
-    expect(filed.request.status).toBe('pending');
-    const once = await scripts.approveRequest(ctx, {
-      id: a.id,
-      requester: ALICE,
-      grantId: gid,
-      approver: BOB,
-    });
+    expect(filed.request).toMatchObject({ id: a.id, status: 'pending', approvals: [] });
+    const once = await transitions.approve(a.id, BOB);
     expect(once).toEqual({
       decision: { outcome: 'pending', approvals: 1 },
       request: await store.getRequest(a.id),
     });
-    const granted = await scripts.approveRequest(ctx, {
-      id: a.id,
-      requester: ALICE,
-      grantId: gid,
-      approver: CAROL,
-    });
+    const granted = await transitions.approve(a.id, CAROL);
     expect(granted.request).toEqual(await store.getRequest(a.id));
     expect(granted.request).toMatchObject({
       status: 'approved',
       grantStatus: 'active',
       approvals: [BOB, CAROL],
     });
-    const revoked = await scripts.revokeGrant(ctx, { grantId: gid, holder: ALICE, actor: BOB, reason: '' });
-    expect(revoked.request).toEqual(await store.getRequest(a.id));
-    expect(revoked.request.grantStatus).toBe('revoked');
-    const c = newRequestInput();
+    const revoked = await transitions.revoke(grantIdOf(a.id), BOB, 'done');
+    expect(revoked).toEqual({ outcome: 'revoked', request: await store.getRequest(a.id) });
+    expect(revoked.request).toMatchObject({ grantStatus: 'revoked', endedBy: BOB });
+    expect((await transitions.expireGrant(a.id, grantIdOf(a.id))).request).toEqual(revoked.request);
+
+    const d = newRequestInput();
+    await store.createRequest(d);
+    expect(await transitions.deny(d.id, BOB, 'no')).toEqual(await store.getRequest(d.id));
+    const c = newRequestInput({ pendingTimeoutMs: 50 });
     await store.createRequest(c);
-    expect(await store.cancel(c.id, ALICE)).toEqual(await store.getRequest(c.id));
+    expect(await transitions.expireRequest(c.id)).toEqual({
+      expired: false,
+      request: await store.getRequest(c.id),
+    });
+    await sleep(80);
+    const expired = await transitions.expireRequest(c.id);
+    expect(expired).toEqual({ expired: true, request: await store.getRequest(c.id) });
+    expect(expired.request.status).toBe('expired');
+    const e = newRequestInput();
+    await store.createRequest(e);
+    expect((await transitions.cancel(e.id, ALICE)).status).toBe('cancelled');
   });
 
   it('when a script touches a key it was not given, then Redis refuses the script', async () => {

@@ -1,0 +1,143 @@
+import type { Clock } from '../clock.js';
+import { unavailable } from '../errors.js';
+import { type GrantId, grantIdOf, type RequestId, requestIdOf, type SlackUserId } from '../ids.js';
+import { refusal, type ScriptContext } from './lua/run.js';
+import type { Decided } from './lua/scripts.js';
+import * as scripts from './lua/scripts.js';
+import type { AccessRequest } from './records.js';
+
+/** A request as a use case files it. */
+export interface NewRequest {
+  id: RequestId;
+  kind: 'access' | 'extension';
+  requester: SlackUserId;
+  email: string;
+  resource: string;
+  role: string;
+  durationMs: number;
+  reason: string;
+  breakGlass: boolean;
+  approvalsRequired: number;
+  selfApproval: boolean;
+  pendingTimeoutMs: number;
+  extendsGrant?: GrantId | undefined;
+  threadTs?: string | undefined;
+}
+
+/**
+ * The lifecycle's transitions, each one Lua script (see `./lua/`) that checks the state, changes it
+ * and audits it in one atomic step, and answers the record it changed: no caller needs to read it
+ * back. A refusal throws its code as a JitgateError; a Redis failure throws `unavailable`.
+ *
+ * @example const { decision, request } = await store.transitions.approve(requestId, approver);
+ */
+export class Transitions {
+  constructor(
+    private readonly ctx: ScriptContext,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Files a request. With `autoApprovedBy` (auto-approve or break-glass) it is granted in the same step. */
+  async createRequest(req: NewRequest, autoApprovedBy?: string): Promise<Decided> {
+    const now = this.clock.now();
+    const fields: Record<string, string | number> = {
+      id: req.id,
+      kind: req.kind,
+      status: 'pending',
+      requester: req.requester,
+      email: req.email,
+      resource: req.resource,
+      role: req.role,
+      durationMs: req.durationMs,
+      reason: req.reason,
+      breakGlass: req.breakGlass ? '1' : '0',
+      approvalsRequired: req.approvalsRequired,
+      selfApproval: req.selfApproval ? '1' : '0',
+      createdAt: now,
+      pendingUntil: now + req.pendingTimeoutMs,
+    };
+    if (req.extendsGrant) fields.extendsGrant = req.extendsGrant;
+    if (req.threadTs) fields.threadTs = req.threadTs;
+    return scripts.createRequest(this.ctx, {
+      id: req.id,
+      requester: req.requester,
+      grantId: req.kind === 'extension' && req.extendsGrant ? req.extendsGrant : grantIdOf(req.id),
+      autoApprovedBy: autoApprovedBy ?? '',
+      fields: Object.entries(fields).flatMap(([k, v]) => [k, String(v)]),
+    });
+  }
+
+  /** One approver's approval. Distinct approvers count once; the one reaching the threshold mints the grant. */
+  async approve(id: RequestId, approver: SlackUserId): Promise<Decided> {
+    const { redis, keys } = this.ctx;
+    const [requester, extendsGrant] = await guard(() =>
+      redis.hmget(keys.request(id), 'requester', 'extendsGrant'),
+    );
+    if (!requester) throw refusal('no_such_request');
+    return scripts.approveRequest(this.ctx, {
+      id,
+      requester: requester as SlackUserId,
+      grantId: (extendsGrant as GrantId | null) ?? grantIdOf(id),
+      approver,
+    });
+  }
+
+  /** An approver denies an undecided request. */
+  async deny(id: RequestId, actor: SlackUserId, reason = ''): Promise<AccessRequest> {
+    const requester = await this.requesterOf(id, 'no_such_request');
+    return scripts.denyOrCancelRequest(this.ctx, { id, requester, actor, reason, mode: 'deny' });
+  }
+
+  /** The requester withdraws an undecided request. */
+  async cancel(id: RequestId, actor: SlackUserId): Promise<AccessRequest> {
+    const requester = await this.requesterOf(id, 'no_such_request');
+    return scripts.denyOrCancelRequest(this.ctx, { id, requester, actor, reason: '', mode: 'cancel' });
+  }
+
+  /** Expires an undecided request past its timeout; changes nothing otherwise. */
+  async expireRequest(id: RequestId): Promise<{ expired: boolean; request: AccessRequest }> {
+    const requester = await this.requesterOf(id, 'no_such_request');
+    return scripts.expireRequest(this.ctx, { id, requester });
+  }
+
+  /** Revokes a grant at once and tells every authorizer; a second revoke is `already_revoked`. */
+  async revoke(
+    grantId: GrantId,
+    actor: SlackUserId | 'jitgate',
+    reason = '',
+  ): Promise<{ outcome: 'revoked' | 'already_revoked'; request: AccessRequest }> {
+    const holder = await this.requesterOf(requestIdOf(grantId), 'no_such_grant');
+    return scripts.revokeGrant(this.ctx, { grantId, holder, actor, reason });
+  }
+
+  /** Ends a grant whose time is up (`not_yet` with the expiry when it was extended or is early). */
+  async expireGrant(
+    requestId: RequestId,
+    grantId: GrantId,
+  ): Promise<{ outcome: 'expired' | 'noop' | 'not_yet'; expiresAt?: number; request: AccessRequest }> {
+    const holder = await this.requesterOf(requestId, 'no_such_grant');
+    return scripts.expireGrant(this.ctx, { requestId, grantId, holder });
+  }
+
+  /**
+   * A script must be given the requester's index keys, so the requester is read first. A request's
+   * requester never changes, and the script checks it again before it writes, so this cannot race.
+   */
+  private async requesterOf(
+    id: RequestId,
+    missing: 'no_such_request' | 'no_such_grant',
+  ): Promise<SlackUserId> {
+    const { redis, keys } = this.ctx;
+    const requester = await guard(() => redis.hget(keys.request(id), 'requester'));
+    if (!requester) throw refusal(missing);
+    return requester as SlackUserId;
+  }
+}
+
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw unavailable(err);
+  }
+}
