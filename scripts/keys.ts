@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { isJitgateError } from '../shared/errors.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningAlg } from '../shared/tokens/index.js';
+import { type CliIo, runWhenEntry } from './cli.js';
 
 const USAGE = [
   'usage: npm run keys -- generate [--alg EdDSA|ES256] [--add <existing set: file or JSON>]',
@@ -39,9 +40,9 @@ function parseArgs(argv: string[]): { alg: SigningAlg; existing?: string } {
   return existing === undefined ? { alg } : { alg, existing };
 }
 
-async function main(argv: string[]): Promise<number> {
+async function generate(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === '--help' || argv[0] === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    io.stdout(`${USAGE}\n`);
     return 0;
   }
   const { alg, existing } = parseArgs(argv);
@@ -53,30 +54,31 @@ async function main(argv: string[]): Promise<number> {
     set = { keys: [...set.keys, ...old.keys] };
     await loadSigningKeys(JSON.stringify(set));
   }
-  process.stdout.write(`${JSON.stringify(set)}\n`);
-  process.stderr.write(
+  io.stdout(`${JSON.stringify(set)}\n`);
+  io.stderr(
     `New key "${set.keys[0]!.kid}" (${alg}) signs from now on. Keep this secret: set it as ` +
       'JITGATE_SIGNING_KEYS, or save it to a file readable only by jitgate and give its path.\n',
   );
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
+/** `npm run keys -- <argv>`: answers the exit code. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await generate(argv, io);
+  } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n${USAGE}\n`);
-      process.exitCode = 2;
-      return;
+      io.stderr(`${err.message}\n${USAGE}\n`);
+      return 2;
     }
     // Only our own messages are printed: they never quote key material.
-    process.stderr.write(
+    io.stderr(
       isJitgateError(err)
         ? `${err.message}\n`
         : `npm run keys failed unexpectedly (${err instanceof Error ? err.name : typeof err})\n`,
     );
-    process.exitCode = 1;
-  },
-);
+    return 1;
+  }
+}
+
+runWhenEntry(import.meta.url, run);

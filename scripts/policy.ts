@@ -7,12 +7,13 @@ import { formatDuration } from '../shared/duration.js';
 import { isJitgateError } from '../shared/errors.js';
 import { getResource, loadPolicyFile } from '../shared/policy/index.js';
 import type { People, Policy, Resource } from '../shared/policy/types.js';
+import { type CliIo, runWhenEntry } from './cli.js';
 
 const USAGE = `usage: npm run policy -- check [file]
        npm run policy -- explain <resource> [--file <file>]
 The file defaults to $JITGATE_POLICY, else ./policy.yml.`;
 
-const defaultFile = () => process.env.JITGATE_POLICY || './policy.yml';
+const defaultFile = (io: CliIo) => io.env.JITGATE_POLICY || './policy.yml';
 
 function people(p: People | undefined, nobody: string): string {
   if (!p) return nobody;
@@ -49,37 +50,41 @@ export function explain(policy: Policy, resource: Resource): string {
   return `${lines.join('\n')}\n`;
 }
 
-function run(argv: string[]): number {
+/** `npm run policy -- <argv>`: answers the exit code. */
+export function run(argv: string[], io: CliIo): number {
+  try {
+    return runCommand(argv, io);
+  } catch (err) {
+    io.stderr(`${isJitgateError(err) ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+function runCommand(argv: string[], io: CliIo): number {
+  const usage = (problem: string) => {
+    io.stderr(`${problem}\n${USAGE}\n`);
+    return 2;
+  };
   const [command, ...rest] = argv;
   if (command === 'check') {
     if (rest.length > 1) return usage(`unexpected arguments: ${rest.slice(1).join(' ')}`);
-    const file = rest[0] ?? defaultFile();
+    const file = rest[0] ?? defaultFile(io);
     const policy = loadPolicyFile(file);
     const names = [...policy.resources.keys()];
-    process.stdout.write(`${file}: valid, ${names.length} resource(s): ${names.join(', ')}\n`);
+    io.stdout(`${file}: valid, ${names.length} resource(s): ${names.join(', ')}\n`);
     return 0;
   }
   if (command === 'explain') {
     const name = rest[0];
     if (!name || name.startsWith('--')) return usage('explain needs a resource name');
-    let file = defaultFile();
+    let file = defaultFile(io);
     if (rest.length === 3 && rest[1] === '--file') file = rest[2]!;
     else if (rest.length !== 1) return usage(`unexpected arguments: ${rest.slice(1).join(' ')}`);
     const policy = loadPolicyFile(file);
-    process.stdout.write(explain(policy, getResource(policy, name)));
+    io.stdout(explain(policy, getResource(policy, name)));
     return 0;
   }
   return usage(command ? `unknown command "${command}"` : 'no command given');
 }
 
-function usage(problem: string): number {
-  process.stderr.write(`${problem}\n${USAGE}\n`);
-  return 2;
-}
-
-try {
-  process.exitCode = run(process.argv.slice(2));
-} catch (err) {
-  process.stderr.write(`${isJitgateError(err) ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-}
+runWhenEntry(import.meta.url, run);
