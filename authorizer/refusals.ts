@@ -1,5 +1,6 @@
 import { formatDuration } from '../shared/duration.js';
 import type { ErrorCode } from '../shared/errors.js';
+import { messageOf } from '../shared/messages.js';
 import { type Resource, roleAllows } from '../shared/policy/index.js';
 
 /** The shared refusal codes, plus what can go wrong between the authorizer and an upstream. */
@@ -47,25 +48,18 @@ export function statusFor(code: RefusalCode): number {
   return STATUS[code] ?? 500;
 }
 
-const MESSAGES: Partial<Record<RefusalCode, string>> = {
-  bad_path: 'The request path is ambiguous (encoded separators, dot segments or the like); it was refused.',
-  input_invalid: 'The request is not valid.',
-  token_missing: 'You need an access token for this service.',
-  token_invalid: 'The access token is not valid.',
-  token_expired: 'Your access token has expired.',
-  grant_revoked: 'Your access was revoked.',
-  grant_expired: 'Your access has expired.',
-  wrong_resource: 'This access token is for another service.',
-  method_not_allowed: 'Your role does not allow this request.',
-  network_not_allowed: 'This service cannot be reached from your network address.',
-  no_such_resource: 'There is no service at this address.',
-  code_unknown: 'This redeem link is unknown or has expired.',
-  code_used: 'This redeem link has already been used.',
-  grant_not_active: 'The access this link was for has ended.',
+// The shared codes read as the catalogue words them (shared/messages.ts); these are the authorizer's own.
+const OWN_MESSAGES: Record<Exclude<RefusalCode, ErrorCode>, string> = {
   upstream_unreachable: 'The service behind jitgate did not answer.',
-  unavailable: 'jitgate cannot check access right now, so it refuses; try again shortly.',
   upstream_timeout: 'The service behind jitgate took too long to answer.',
+  internal_error: 'jitgate could not handle this request.',
 };
+
+function defaultMessage(code: RefusalCode): string {
+  return code in OWN_MESSAGES
+    ? OWN_MESSAGES[code as keyof typeof OWN_MESSAGES]
+    : messageOf(code as ErrorCode);
+}
 
 /**
  * A refusal with its default message (or the one given) and a hint for the person reading it.
@@ -75,7 +69,7 @@ const MESSAGES: Partial<Record<RefusalCode, string>> = {
 export function refusal(code: RefusalCode, context: HintContext = {}, message?: string): Refusal {
   return {
     code,
-    message: message ?? MESSAGES[code] ?? 'jitgate could not handle this request.',
+    message: message ?? defaultMessage(code),
     hint: hintFor(code, context),
   };
 }

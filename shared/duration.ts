@@ -1,4 +1,4 @@
-import { JitgateError } from './errors.js';
+import { errorFor } from './errors.js';
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 } as const;
 const ORDER = ['d', 'h', 'm', 's'] as const;
@@ -6,7 +6,8 @@ const PATTERN = /^(?:(\d{1,4})d)?(?:(\d{1,4})h)?(?:(\d{1,5})m)?(?:(\d{1,6})s)?$/
 
 /**
  * Parses a duration such as `30s`, `15m`, `2h`, `1h30m` or `1d` into milliseconds. Units go from
- * largest to smallest, each at most once; the result is greater than zero.
+ * largest to smallest, each at most once; the result is greater than zero. Anything else is
+ * `duration_invalid`, quoting the text back.
  *
  * @example parseDuration('1h30m') // 5_400_000
  */
@@ -14,21 +15,14 @@ export function parseDuration(text: string): number {
   // Callers pass user input; something other than a string is refused like any bad text.
   const trimmed = typeof text === 'string' ? text.trim().toLowerCase() : '';
   const match = PATTERN.exec(trimmed);
-  if (!match || trimmed === '') {
-    throw new JitgateError(
-      'duration_invalid',
-      `"${text}" is not a duration. Write it like 30s, 15m, 2h, 1h30m or 1d.`,
-      { input: text },
-    );
-  }
+  // Zero, like any other text that is not a duration, gets the catalogue's one wording.
+  if (!match || trimmed === '') throw errorFor('duration_invalid', { input: text });
   let ms = 0;
   ORDER.forEach((unit, i) => {
     const n = match[i + 1];
     if (n !== undefined) ms += Number(n) * UNIT_MS[unit];
   });
-  if (ms <= 0) {
-    throw new JitgateError('duration_invalid', `"${text}" is zero; ask for at least 1s.`, { input: text });
-  }
+  if (ms <= 0) throw errorFor('duration_invalid', { input: text });
   return ms;
 }
 

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { parseDuration } from '../../shared/duration.js';
 import { isJitgateError } from '../../shared/errors.js';
 import { type GrantId, GrantIdSchema, type RequestId, RequestIdSchema } from '../../shared/ids.js';
-import { checkNote, checkReason, quoted, readDuration } from '../../shared/policy/index.js';
+import { quoted } from '../../shared/messages.js';
+import { checkNote, checkReason } from '../../shared/policy/index.js';
 
 /** What `/access <text>` asks for, once its text has been checked. */
 export type ParsedCommand =
@@ -125,7 +127,7 @@ function parseExtend(args: string[]): ParsedCommand | CommandError {
       USAGE.extend,
     );
   if (duration === undefined) return fail('Say how much longer you need, e.g. 30m or 1h.', USAGE.extend);
-  const durationMs = byRule(() => readDuration(duration), USAGE.extend);
+  const durationMs = byRule(() => parseDuration(duration), USAGE.extend);
   if (isCommandError(durationMs)) return durationMs;
   const note = byRule(() => checkNote(reason.join(' ')), USAGE.extend);
   if (isCommandError(note)) return note;
@@ -161,7 +163,7 @@ function parseRequest(words: string[]): ParsedCommand | CommandError {
       return fail(`${quoted(roleText)} ${firstMessage(parsedRole.error)}.`, USAGE.request);
     role = parsedRole.data;
   }
-  const durationMs = byRule(() => readDuration(duration), USAGE.request);
+  const durationMs = byRule(() => parseDuration(duration), USAGE.request);
   if (isCommandError(durationMs)) return durationMs;
   const reason = byRule(() => checkReason(reasonWords.join(' ')), USAGE.request);
   if (isCommandError(reason)) return reason;

@@ -1,16 +1,10 @@
 import type { InputBlock, KnownBlock, ModalView, PlainTextOption } from '@slack/types';
 import { z } from 'zod';
-import { formatDuration } from '../../shared/duration.js';
+import { formatDuration, parseDuration } from '../../shared/duration.js';
 import { isJitgateError } from '../../shared/errors.js';
 import { type RequestId, RequestIdSchema } from '../../shared/ids.js';
-import {
-  checkDuration,
-  checkNote,
-  checkReason,
-  MAX_REASON,
-  readDuration,
-  resolveRole,
-} from '../../shared/policy/index.js';
+import { messageOf } from '../../shared/messages.js';
+import { checkDuration, checkNote, checkReason, MAX_REASON, resolveRole } from '../../shared/policy/index.js';
 import type { Resource } from '../../shared/policy/types.js';
 import { context, plain, section } from './blocks.js';
 import { truncate } from './mrkdwn.js';
@@ -206,7 +200,7 @@ export function parseRequestModal(
   const resource = resourceName ? resources?.find((r) => r.name === resourceName) : undefined;
   if (!resourceName) errors[REQUEST_MODAL.resource.blockId] = 'Choose a resource.';
   else if (resources && !resource)
-    errors[REQUEST_MODAL.resource.blockId] = `You may not request ${resourceName}.`;
+    errors[REQUEST_MODAL.resource.blockId] = messageOf('not_allowed_to_request', { resource: resourceName });
 
   let role: string | undefined;
   const roleValue = read(state.data, REQUEST_MODAL.role);
@@ -231,7 +225,7 @@ export function parseRequestModal(
     durationText === undefined
       ? undefined
       : byRule(errors, REQUEST_MODAL.duration.blockId, () => {
-          const ms = readDuration(durationText);
+          const ms = parseDuration(durationText);
           return resource ? checkDuration(resource, ms) : ms;
         });
   const reason = byRule(errors, REQUEST_MODAL.reason.blockId, () =>

@@ -98,10 +98,12 @@ const FORM_FOR: Partial<Record<ErrorCode, string>> = {
   not_allowed_to_request: USAGE.resources,
   no_such_grant: USAGE.list,
   grant_not_active: USAGE.list,
+  not_allowed_to_extend: USAGE.list,
 };
 
 /**
- * What to tell someone whose command or click failed. A JitgateError's message is written for them;
+ * What to tell someone whose command or click failed. A JitgateError's message is written for them
+ * (the catalogue in shared/messages.ts words each code once);
  * the right form follows where it helps (`usage` overrides it, e.g. the extend form for `/access extend`).
  * Anything else is a bug or an outage: say so, and that nothing was changed.
  */

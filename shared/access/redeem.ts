@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { JitgateError } from '../errors.js';
+import { errorFor } from '../errors.js';
 import { isLive } from '../grants/live.js';
 import type { LiveGrant } from '../grants/records.js';
 import type { AccessStore } from '../grants/store.js';
@@ -45,12 +45,9 @@ export type Redeemed = { grant: LiveGrant; resource: Resource; effects: Effect[]
 export async function redeemGrant(deps: RedeemDeps, input: RedeemInput): Promise<Redeemed> {
   const grantId = await deps.store.redeem(input.code);
   const grant = await deps.store.liveGrant(grantId);
-  if (!isLive(grant, deps.clock.now())) {
-    throw new JitgateError('grant_not_active', 'The grant of this link is no longer active.', {});
-  }
+  if (!isLive(grant, deps.clock.now())) throw errorFor('grant_not_active', { grantId });
   const resource = deps.policy().resources.get(grant.resource);
-  if (!resource)
-    throw new JitgateError('no_such_resource', `${grant.resource} is no longer protected by jitgate.`);
+  if (!resource) throw errorFor('no_such_resource', { resource: grant.resource });
   // Host-only cookies belong to the host that sets them, and the DM's link names the public URL's
   // host. So a browser that opened it elsewhere than its host-routed resource gets the consumed code
   // swapped for a fresh one, to be redeemed on the resource's own host (a host from the policy,

@@ -21,8 +21,6 @@ export {
   checkNote,
   checkReason,
   MAX_REASON,
-  quoted,
-  readDuration,
   resolveRole,
 } from './rules.js';
 export { METHODS, NAME_PATTERN, type PolicyProblem } from './schema.js';

@@ -1,4 +1,4 @@
-import { JitgateError } from '../errors.js';
+import { errorFor } from '../errors.js';
 import type { SlackUserId } from '../ids.js';
 import type { People, Policy, Resource, UsergroupLookup } from './types.js';
 
@@ -10,12 +10,7 @@ import type { People, Policy, Resource, UsergroupLookup } from './types.js';
 export function getResource(policy: Policy, name: string): Resource {
   const resource = policy.resources.get(name.toLowerCase());
   if (resource) return resource;
-  const known = [...policy.resources.keys()].join(', ');
-  throw new JitgateError(
-    'no_such_resource',
-    `There is no resource "${name}". Known resources: ${known}. See /access resources.`,
-    { resource: name },
-  );
+  throw errorFor('no_such_resource', { resource: name, known: [...policy.resources.keys()] });
 }
 
 /** True when `user` is named or is in one of the groups. A failed group lookup rejects: fail closed. */
@@ -29,7 +24,7 @@ async function isAmong(people: People, user: SlackUserId, lookup: UsergroupLooku
  * Whether `user` may ask for `resource`: everyone when it names no `requesters`, else the users
  * and user-group members it names.
  *
- * @example if (!(await mayRequest(policy, grafana, user, lookup))) throw notAllowed(…);
+ * @example if (!(await mayRequest(policy, grafana, user, lookup))) throw errorFor('not_allowed_to_request', …);
  */
 export async function mayRequest(
   _policy: Policy,

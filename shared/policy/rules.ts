@@ -1,45 +1,17 @@
-import { formatDuration, parseDuration } from '../duration.js';
-import { JitgateError } from '../errors.js';
+import { formatDuration } from '../duration.js';
+import { errorFor } from '../errors.js';
 import type { Resource, Role } from './types.js';
 
 /**
  * The rules a request must meet, in one place: the `/access` parser, the request and deny forms and
  * the use cases all call these, so that the same bad input gets the same message wherever it is
- * typed. Each rule returns the checked value or throws a JitgateError whose message is written for
- * the person (plain text: a form shows it as is, a Slack reply escapes it).
+ * typed. Each rule returns the checked value or throws a JitgateError worded by the catalogue
+ * (messages.ts). A typed duration is read with `parseDuration` (duration.ts), which follows the same
+ * pattern.
  */
 
 /** The longest reason (or note on a denial or revocation) jitgate keeps, in characters. */
 export const MAX_REASON = 500;
-
-/**
- * A piece of what someone typed, quoted back to them: at most 40 characters, and backticks
- * replaced so that it cannot break the formatting of the reply it appears in.
- *
- * @example quoted('tomorrow') // '`tomorrow`'
- */
-export function quoted(word: string): string {
-  const plain = word.replace(/`/g, "'");
-  return `\`${plain.length > 40 ? `${plain.slice(0, 40)}…` : plain}\``;
-}
-
-/**
- * A duration as typed (`30s`, `15m`, `2h`, `1h30m`, `1d`) in ms; `duration_invalid` otherwise
- * (zero included).
- *
- * @example readDuration('1h30m') // 5_400_000
- */
-export function readDuration(text: string): number {
-  try {
-    return parseDuration(text);
-  } catch {
-    throw new JitgateError(
-      'duration_invalid',
-      `${quoted(text)} is not a duration; write it like 30s, 15m, 2h, 1h30m or 1d.`,
-      { input: text },
-    );
-  }
-}
 
 /**
  * Why someone needs access: required, spaces collapsed, at most MAX_REASON characters;
@@ -49,11 +21,7 @@ export function readDuration(text: string): number {
  */
 export function checkReason(text: string): string {
   const reason = checkNote(text);
-  if (reason.length === 0) {
-    throw new JitgateError('input_invalid', 'Say why you need access, e.g. INC-123 checking dashboards.', {
-      field: 'reason',
-    });
-  }
+  if (reason.length === 0) throw errorFor('input_invalid', { problem: 'reason_missing', field: 'reason' });
   return reason;
 }
 
@@ -66,11 +34,12 @@ export function checkReason(text: string): string {
 export function checkNote(text: string | undefined): string {
   const note = (text ?? '').trim().replace(/\s+/g, ' ');
   if (note.length > MAX_REASON) {
-    throw new JitgateError(
-      'input_invalid',
-      `The reason is too long (${note.length} characters); keep it to ${MAX_REASON} at most.`,
-      { field: 'reason' },
-    );
+    throw errorFor('input_invalid', {
+      problem: 'reason_too_long',
+      field: 'reason',
+      length: note.length,
+      max: MAX_REASON,
+    });
   }
   return note;
 }
@@ -84,32 +53,30 @@ export function resolveRole(resource: Resource, roleName?: string): Role {
   if (roleName === undefined || roleName === '') return resource.roles[0]!;
   const role = resource.roles.find((r) => r.name === roleName.toLowerCase());
   if (role) return role;
-  throw new JitgateError(
-    'no_such_role',
-    `${resource.name} has no role "${roleName}". Its roles: ${resource.roles.map((r) => r.name).join(', ')}.`,
-    { resource: resource.name, role: roleName },
-  );
+  throw errorFor('no_such_role', {
+    resource: resource.name,
+    role: roleName,
+    roles: resource.roles.map((r) => r.name),
+  });
 }
 
 /**
  * The duration to grant in ms: the resource's default when none was asked for; `duration_too_long`
  * (naming the maximum) above it, `duration_invalid` for zero or less.
  *
- * @example checkDuration(grafana, readDuration('2h')) // 7_200_000
+ * @example checkDuration(grafana, parseDuration('2h')) // 7_200_000
  */
 export function checkDuration(resource: Resource, ms?: number): number {
   const wanted = ms ?? resource.defaultDurationMs;
   if (!Number.isFinite(wanted) || wanted <= 0) {
-    throw new JitgateError('duration_invalid', 'Ask for a duration longer than zero, like 30m or 2h.', {
-      resource: resource.name,
-    });
+    throw errorFor('duration_invalid', { input: formatDuration(wanted), resource: resource.name });
   }
   if (wanted > resource.maxDurationMs) {
-    throw new JitgateError(
-      'duration_too_long',
-      `${resource.name} allows at most ${formatDuration(resource.maxDurationMs)}; you asked for ${formatDuration(wanted)}.`,
-      { resource: resource.name, maxMs: resource.maxDurationMs },
-    );
+    throw errorFor('duration_too_long', {
+      resource: resource.name,
+      max: formatDuration(resource.maxDurationMs),
+      asked: formatDuration(wanted),
+    });
   }
   return wanted;
 }
@@ -122,13 +89,13 @@ export function checkDuration(resource: Resource, ms?: number): number {
  */
 export function checkExtension(resource: Resource, leftMs: number, extraMs: number): number {
   if (leftMs + extraMs > resource.maxDurationMs) {
-    throw new JitgateError(
-      'duration_too_long',
-      `${resource.name} allows at most ${formatDuration(resource.maxDurationMs)} of access at a time; ` +
-        `this grant has ${formatDuration(leftMs)} left, so ask for at most ` +
-        `${formatDuration(Math.max(0, resource.maxDurationMs - leftMs))}.`,
-      { resource: resource.name, maxMs: resource.maxDurationMs },
-    );
+    throw errorFor('duration_too_long', {
+      resource: resource.name,
+      max: formatDuration(resource.maxDurationMs),
+      asked: formatDuration(extraMs),
+      left: formatDuration(leftMs),
+      room: formatDuration(Math.max(0, resource.maxDurationMs - leftMs)),
+    });
   }
   return extraMs;
 }

@@ -120,7 +120,9 @@ describe('parseRequestModal', () => {
     ]);
     expect(long).toEqual({
       ok: false,
-      errors: { [REQUEST_MODAL.duration.blockId]: 'grafana allows at most 4h; you asked for 5h.' },
+      errors: {
+        [REQUEST_MODAL.duration.blockId]: 'grafana allows at most 4h of access at a time; you asked for 5h.',
+      },
     });
   });
 
@@ -133,7 +135,9 @@ describe('parseRequestModal', () => {
       'viewer is a role of grafana, not of kibana',
     );
     const notMine = parseRequestModal(submitted({ resource: 'kibana', reason: 'x' }), [grafana]);
-    expect(notMine.ok || notMine.errors[REQUEST_MODAL.resource.blockId]).toBe('You may not request kibana.');
+    expect(notMine.ok || notMine.errors[REQUEST_MODAL.resource.blockId]).toBe(
+      'You may not request kibana; ask its approvers.',
+    );
   });
 
   it('when the payload is not a view state at all, then it is an error, not an exception', () => {

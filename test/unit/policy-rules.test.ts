@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isJitgateError } from '../../shared/errors.js';
-import {
-  checkExtension,
-  checkNote,
-  checkReason,
-  MAX_REASON,
-  quoted,
-  readDuration,
-} from '../../shared/policy/index.js';
+import { checkExtension, checkNote, checkReason, MAX_REASON } from '../../shared/policy/index.js';
 import { grafana } from './bot-views-fixtures.js';
 
 const H = 3_600_000;
@@ -38,21 +31,6 @@ describe('request rules', () => {
       message: expect.stringContaining(`(${MAX_REASON + 7} characters)`),
     });
     expect(checkNote(undefined)).toBe('');
-  });
-
-  it('when a duration is typed, then it is read; anything else (zero too) is duration_invalid quoting it', () => {
-    expect(readDuration('1h30m')).toBe(1.5 * H);
-    for (const text of ['soon', '0m', '2h30', '']) {
-      expect(refusal(() => readDuration(text))).toMatchObject({
-        code: 'duration_invalid',
-        message: `${quoted(text)} is not a duration; write it like 30s, 15m, 2h, 1h30m or 1d.`,
-      });
-    }
-  });
-
-  it('when what is quoted back is long or holds backticks, then it is clipped and cannot break the formatting', () => {
-    expect(quoted('a`b')).toBe("`a'b`");
-    expect(quoted('x'.repeat(100))).toBe(`\`${'x'.repeat(40)}…\``);
   });
 
   it('when an extension keeps the grant within the maximum, then it is allowed; beyond, it says how much is left to ask', () => {

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { z } from 'zod';
-import { JitgateError } from '../../../shared/errors.js';
+import { errorFor } from '../../../shared/errors.js';
 import type { BotDeps } from '../../deps.js';
 import { firstDelivery } from '../once.js';
 import { type Tell, tellActor } from '../reply.js';
@@ -30,15 +30,10 @@ export function onButton<S extends z.ZodType>(
     await ack();
     if (options.dedupe !== false && !(await firstDelivery(deps, body, context))) return;
     const parsed = ButtonBody.safeParse(body);
-    if (!parsed.success)
-      throw new JitgateError('input_invalid', 'jitgate could not read this click; try again.');
+    if (!parsed.success) throw errorFor('input_invalid', { problem: 'unreadable', what: 'click' });
     const [action] = parsed.data.actions;
     const value = schema.safeParse(action?.value);
-    if (!value.success)
-      throw new JitgateError(
-        'input_invalid',
-        'This button carries no valid id; it may belong to an old message.',
-      );
+    if (!value.success) throw errorFor('input_invalid', { problem: 'stale_button' });
     await handle({
       body: parsed.data,
       user: parsed.data.user.id,

@@ -1,4 +1,4 @@
-import { JitgateError } from '../../../shared/errors.js';
+import { errorFor } from '../../../shared/errors.js';
 import { RequestIdSchema } from '../../../shared/ids.js';
 import { isApprover } from '../../../shared/policy/index.js';
 import type { BotDeps } from '../../deps.js';
@@ -14,14 +14,10 @@ export function denyButton(deps: BotDeps) {
     const request = await deps.access.load(value);
     const resource = deps.policy().resources.get(request.resource);
     if (!resource || !(await isApprover(resource, user, deps.people.usergroups))) {
-      throw new JitgateError('not_an_approver', `You are not an approver of ${request.resource}.`, {
-        requestId: value,
-      });
+      throw errorFor('not_an_approver', { requestId: value, resource: request.resource });
     }
     if (request.status !== 'pending') {
-      throw new JitgateError('request_not_pending', 'This request has already been decided.', {
-        requestId: value,
-      });
+      throw errorFor('request_not_pending', { requestId: value, detail: request.status });
     }
     await deps.client.views.open({ trigger_id: body.trigger_id, view: denyModal(request.id) });
   });

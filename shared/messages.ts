@@ -1,0 +1,103 @@
+import type { ErrorCode, ErrorFields } from './errors.js';
+
+/**
+ * What each error code says to the person who meets it, in one place: the use cases, the store, the
+ * policy rules, the bot and the authorizer all build their errors from here (`errorFor` in
+ * errors.ts), so one code reads the same wherever it is raised. Each entry is one sentence with
+ * the error's fields filled in (plain text: Slack replies escape it, forms show it as is).
+ * Operator errors (config_invalid, policy_invalid, keys_invalid) carry the full report their
+ * module writes at start-up; their entry is what a person would be told elsewhere.
+ */
+export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => string } = {
+  config_invalid: () =>
+    'jitgate is not configured correctly; tell the jitgate operators (its log says what to fix).',
+  policy_invalid: () =>
+    'The access policy is not valid; tell the jitgate operators (`npm run policy -- check` says what to fix).',
+  keys_invalid: () => 'jitgate’s signing keys are not valid; tell the jitgate operators.',
+
+  // One code for input that cannot be used; `fields.problem` says which (INPUT_PROBLEMS below).
+  input_invalid: (f) => (INPUT_PROBLEMS[f.problem as InputProblem] ?? INPUT_PROBLEMS.unreadable)(f),
+  duration_invalid: (f) =>
+    `${quoted(text(f.input) ?? '')} is not a duration; write it like 30s, 15m, 2h, 1h30m or 1d.`,
+  duration_too_long: (f) =>
+    `${text(f.resource) ?? 'This resource'} allows at most ${text(f.max) ?? 'its maximum'} of access at a time; ` +
+    (f.left !== undefined
+      ? `this grant has ${text(f.left)} left, so ask for at most ${text(f.room) ?? 'the rest'}.`
+      : `you asked for ${text(f.asked) ?? 'more'}.`),
+  no_such_resource: (f) =>
+    `There is no resource ${f.resource !== undefined ? `"${text(f.resource)}"` : 'at this address'}.` +
+    `${f.known !== undefined ? ` Known resources: ${text(f.known)}.` : ''} See /access resources.`,
+  no_such_role: (f) =>
+    `${text(f.resource) ?? 'This resource'} has no role "${text(f.role) ?? ''}".` +
+    (f.roles !== undefined ? ` Its roles: ${text(f.roles)}.` : ''),
+  not_allowed_to_request: (f) => `You may not request ${text(f.resource) ?? 'this'}; ask its approvers.`,
+  not_allowed_to_extend: () => 'Only the holder of a grant can ask to extend it.',
+  break_glass_not_allowed: (f) =>
+    `${text(f.resource) ?? 'This resource'} does not allow --break-glass; file a normal request` +
+    (f.command !== undefined ? `: ${text(f.command)}` : '.'),
+
+  no_such_request: () => 'There is no such request (it may have been cleaned up long ago).',
+  no_such_grant: (f) => `There is no ${f.grantId !== undefined ? `grant ${text(f.grantId)}` : 'such grant'}.`,
+  request_not_pending: (f) =>
+    `This request has already been decided${f.detail !== undefined ? ` (${text(f.detail)})` : ''}.`,
+  not_an_approver: (f) => `You are not an approver of ${text(f.resource) ?? 'this resource'}.`,
+  self_approval: () => 'You cannot approve your own request.',
+  not_allowed_to_revoke: () =>
+    'Only the holder, an approver of this resource or an admin can revoke this grant.',
+  not_allowed_to_cancel: () => 'Only the person who asked can cancel a request.',
+  grant_not_active: (f) =>
+    `${f.grantId !== undefined ? `Grant ${text(f.grantId)}` : 'This grant'} is no longer active` +
+    (f.detail === 'revoked' ? ' (it was revoked).' : f.detail === 'expired' ? ' (it has expired).' : '.'),
+  code_unknown: () => 'This redeem link is unknown or has expired.',
+  code_used: () => 'This redeem link has already been used.',
+
+  token_missing: () => 'You need an access token for this service.',
+  token_invalid: () => 'The access token is not valid.',
+  token_expired: () => 'Your access token has expired.',
+  grant_revoked: () => 'Your access was revoked.',
+  grant_expired: () => 'Your access has expired.',
+  wrong_resource: () => 'This access token is for another service.',
+  method_not_allowed: () => 'Your role does not allow this request.',
+  network_not_allowed: () => 'This service cannot be reached from your network address.',
+  bad_path: () =>
+    'The request path is ambiguous (encoded separators, dot segments or the like); it was refused.',
+
+  unavailable: () => 'jitgate cannot reach its state store right now; try again shortly.',
+};
+
+/** What exactly was wrong with an `input_invalid` input (its `fields.problem`), each worded once. */
+export const INPUT_PROBLEMS = {
+  unreadable: (f: ErrorFields) => `jitgate could not read this ${text(f.what) ?? 'input'}; try again.`,
+  stale_button: () => 'This button carries no valid id; it may belong to an old message.',
+  reason_missing: () => 'Say why you need access, e.g. INC-123 checking dashboards.',
+  reason_too_long: (f: ErrorFields) =>
+    `The reason is too long (${text(f.length) ?? 'too many'} characters); keep it to ${text(f.max) ?? 500} at most.`,
+} as const;
+
+export type InputProblem = keyof typeof INPUT_PROBLEMS;
+
+/**
+ * The catalogue's sentence for `code` with `fields` filled in.
+ *
+ * @example messageOf('grant_not_active', { grantId: 'g_…', detail: 'revoked' })
+ *   // 'Grant g_… is no longer active (it was revoked).'
+ */
+export function messageOf(code: ErrorCode, fields: ErrorFields = {}): string {
+  return MESSAGES[code](fields);
+}
+
+/**
+ * A piece of what someone typed, quoted back to them: at most 40 characters, and backticks
+ * replaced so that it cannot break the formatting of the reply it appears in.
+ *
+ * @example quoted('tomorrow') // '`tomorrow`'
+ */
+export function quoted(word: string): string {
+  const plain = String(word).replace(/`/g, "'");
+  return `\`${plain.length > 40 ? `${plain.slice(0, 40)}…` : plain}\``;
+}
+
+function text(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return Array.isArray(value) ? value.join(', ') : String(value);
+}
