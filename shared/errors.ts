@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'break_glass_not_allowed',
   // lifecycle
   'no_such_request',
+  'request_exists',
   'no_such_grant',
   'request_not_pending',
   'not_an_approver',

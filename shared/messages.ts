@@ -37,6 +37,7 @@ export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => str
     (f.command !== undefined ? `: ${text(f.command)}` : '.'),
 
   no_such_request: () => 'There is no such request (it may have been cleaned up long ago).',
+  request_exists: () => 'A request with this id already exists.',
   no_such_grant: (f) => `There is no ${f.grantId !== undefined ? `grant ${text(f.grantId)}` : 'such grant'}.`,
   request_not_pending: (f) =>
     `This request has already been decided${f.detail !== undefined ? ` (${text(f.detail)})` : ''}.`,

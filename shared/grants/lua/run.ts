@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { type ErrorCode, JitgateError, unavailable } from '../../errors.js';
+import { ERROR_CODES, type ErrorCode, errorFor, JitgateError, unavailable } from '../../errors.js';
 import type { RedisKeys } from '../../redis/keys.js';
 import { SCRIPTS, type ScriptName } from './load.js';
 
@@ -27,21 +27,15 @@ const Envelope = z.looseObject({
   events: LuaList,
 });
 
-const FAILURE_MESSAGES: Record<string, string> = {
-  no_such_request: 'There is no such request (it may have been cleaned up long ago).',
-  request_not_pending: 'This request has already been decided.',
-  self_approval: 'You cannot approve your own request.',
-  not_allowed_to_cancel: 'Only the person who asked can cancel a request.',
-  no_such_grant: 'There is no such grant.',
-  grant_not_active: 'This grant is no longer active.',
-  code_used: 'This redeem link has already been used.',
-  code_unknown: 'This redeem link is unknown or has expired.',
-  request_exists: 'A request with this id already exists.',
-};
-
-/** The error a refused transition throws (the script's failure code, worded for the person). */
+/**
+ * The error a refused transition throws: the script's failure code, worded by the catalogue
+ * (shared/messages.ts) with its detail (e.g. `grant_not_active` with `revoked`).
+ */
 export function refusal(code: string, detail?: string): JitgateError {
-  return new JitgateError(code as ErrorCode, messageFor(code, detail), { detail });
+  const fields = detail === undefined ? {} : { detail };
+  if (isErrorCode(code)) return errorFor(code, fields);
+  // A code that ERROR_CODES does not list is a script's bug; say so plainly.
+  return new JitgateError('unavailable', 'That could not be done; try again.', { ...fields, script: code });
 }
 
 /**
@@ -94,9 +88,6 @@ function defineScript(redis: Redis, name: ScriptName): ScriptCall {
   return ((redis as any)[command] as ScriptCall).bind(redis);
 }
 
-function messageFor(code: string, detail?: string): string {
-  if (code === 'request_not_pending' && detail) return `This request is already ${detail}.`;
-  if (code === 'grant_not_active' && detail)
-    return `This grant has already ${detail === 'revoked' ? 'been revoked' : 'expired'}.`;
-  return FAILURE_MESSAGES[code] ?? 'That could not be done.';
+function isErrorCode(code: string): code is ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(code);
 }
