@@ -50,7 +50,6 @@ const EnvSchema = z.object({
       const problem = issuerProblem(s);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
-    .transform((s) => s.replace(/\/+$/, ''))
     .optional(),
   JITGATE_OIDC_CLIENT_ID: z.string().min(1).optional(),
   /** The client secret itself, or the path of a file holding it (resolved when the authorizer starts). */
@@ -151,6 +150,11 @@ export interface SignInConfig {
   clientSecret: string;
   scopes: string[];
   sessionTtlMs: number;
+  /**
+   * How a signed-in person is matched to grants: by Slack user id for Sign in with Slack (issuer
+   * `https://slack.com`), by verified e-mail for any other issuer.
+   */
+  matchBy: 'slack' | 'email';
 }
 
 /**
@@ -167,6 +171,7 @@ export function signInConfig(config: Config): SignInConfig | undefined {
     clientSecret: config.JITGATE_OIDC_CLIENT_SECRET!,
     scopes: config.JITGATE_OIDC_SCOPES,
     sessionTtlMs: config.JITGATE_SESSION_TTL,
+    matchBy: config.JITGATE_OIDC_ISSUER === 'https://slack.com' ? 'slack' : 'email',
   };
 }
 

@@ -57,8 +57,17 @@ export function withoutOurCookies(header: string): string | undefined {
   const kept = header
     .split(';')
     .map((c) => c.trim())
-    .filter((c) => c !== '' && !c.startsWith(COOKIE_PREFIX));
+    .filter((c) => c !== '' && !isOurs(c));
   return kept.length > 0 ? kept.join('; ') : undefined;
+}
+
+/** Sign-in's cookies carry the browser's `__Host-`/`__Secure-` prefixes before ours when https. */
+function isOurs(cookie: string): boolean {
+  return (
+    cookie.startsWith(COOKIE_PREFIX) ||
+    cookie.startsWith(`__Host-${COOKIE_PREFIX}`) ||
+    cookie.startsWith(`__Secure-${COOKIE_PREFIX}`)
+  );
 }
 
 const TOKEN_IN_QUERY: Refusal = {

@@ -25,6 +25,12 @@ export function redisKeys(prefix: string) {
     delivery: (id: string) => `${p}:delivery:${id}`,
     auditStream: `${p}:audit`,
     auditHead: `${p}:audit:head`,
+    /** Set by a logout for the rest of the session's lifetime: that sign-in is over on every host. */
+    sessionEnded: (sid: string) => `${p}:session-ended:${sid}`,
+    /** A login transaction whose callback was handled (by its state's hash): each is usable once. */
+    loginUsed: (stateHash: string) => `${p}:login-used:${stateHash}`,
+    /** A one-time code (hashed) that hands a session to a resource's own host. */
+    sessionHandoff: (codeHash: string) => `${p}:handoff:${codeHash}`,
     /** Pub/sub channel on which revocations reach every authorizer. */
     revocations: `${p}:revocations`,
   };

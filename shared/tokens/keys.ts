@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   CompactSign,
@@ -27,6 +27,13 @@ export interface SigningKeys {
   verifyKey: JWTVerifyGetKey;
   /** The public keys for `/_jitgate/jwks.json`, a fresh copy each call: never a private part. */
   publicJwks(): { keys: JWK[] };
+  /**
+   * A 256-bit secret for one purpose (`info`), derived with HKDF-SHA256 from the private part of key
+   * `kid`; undefined for a kid not in the set. Every process with the set derives the same secret,
+   * so sealed cookies need no secret of their own, and a rotation keeps them readable while their
+   * key stays in the set.
+   */
+  deriveSecret(kid: string, info: string): Uint8Array | undefined;
 }
 
 const HOW = 'run npm run keys -- generate for a new set (or -- generate --add <old set> to rotate)';
@@ -127,6 +134,16 @@ export async function loadSigningKeys(value: string): Promise<SigningKeys> {
     verificationJwks,
     verifyKey: createLocalJWKSet(verificationJwks),
     publicJwks: () => ({ keys: publics.map((k) => ({ ...k })) }),
+    deriveSecret: secretDeriver(parsed),
+  };
+}
+
+function secretDeriver(keys: PrivateJwk[]): SigningKeys['deriveSecret'] {
+  const material = new Map(keys.map((k) => [k.kid, Buffer.from(k.d, 'base64url')]));
+  return (kid, info) => {
+    const ikm = material.get(kid);
+    if (!ikm) return undefined;
+    return new Uint8Array(hkdfSync('sha256', ikm, 'jitgate derived secret', info, 32));
   };
 }
 

@@ -94,6 +94,7 @@ describe('sign-in configuration', () => {
       clientSecret: 's3cret',
       scopes: ['openid', 'email', 'profile'],
       sessionTtlMs: 12 * 3_600_000,
+      matchBy: 'slack',
     });
   });
 
@@ -118,11 +119,19 @@ describe('sign-in configuration', () => {
     expect(message).toMatch(/JITGATE_OIDC_ISSUER: must be https:\/\/ .*idp\.example\.com is not loopback/);
   });
 
+  it('when the issuer is another IdP, then people are matched by verified e-mail, and its issuer is kept as written', () => {
+    const okta = signInConfig(
+      loadConfig({ ...slack, JITGATE_OIDC_ISSUER: 'https://acme.okta.com/oauth2/default/' }),
+    );
+    expect(okta).toMatchObject({ issuer: 'https://acme.okta.com/oauth2/default/', matchBy: 'email' });
+  });
+
   it('when the issuer is http:// on loopback, then it is accepted (tests and the demo)', () => {
     for (const issuer of ['http://127.0.0.1:4010', 'http://localhost:4010/', 'http://[::1]:4010']) {
-      expect(signInConfig(loadConfig({ ...slack, JITGATE_OIDC_ISSUER: issuer }))?.issuer).toBe(
-        issuer.replace(/\/$/, ''),
-      );
+      expect(signInConfig(loadConfig({ ...slack, JITGATE_OIDC_ISSUER: issuer }))).toMatchObject({
+        issuer,
+        matchBy: 'email',
+      });
     }
   });
 

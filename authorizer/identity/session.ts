@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import type { Clock } from '../../shared/clock.js';
+import type { RedisKeys } from '../../shared/redis/keys.js';
+import type { SigningKeys } from '../../shared/tokens/index.js';
+import { type CookieJarRules, readCookie, sessionCookieName, setCookie } from './cookies.js';
+import { bareHost } from './hosts.js';
+import { Person } from './person.js';
+import { seal, unseal } from './seal.js';
+
+const PURPOSE = 'session';
+
+/** A verified session: who signed in, where, and until when (an absolute lifetime, never slid). */
+export const Session = z.object({
+  /** The IdP's issuer and its subject for the person. */
+  idp: z.string().min(1),
+  sub: z.string().min(1),
+  person: Person,
+  name: z.string().optional(),
+  email: z.string().optional(),
+  /** One id per sign-in, shared by the cookies handed to resource hosts; logout ends it everywhere. */
+  sid: z.string().regex(/^[\w-]{22,64}$/),
+  /** The bare host this cookie was issued for: presented anywhere else, it is refused. */
+  host: z.string().min(1),
+  /** Sign-in time and end of the session, in seconds. */
+  iat: z.number(),
+  exp: z.number(),
+});
+export type Session = z.infer<typeof Session>;
+
+export type SessionRefusal = 'session_missing' | 'session_invalid' | 'session_expired' | 'session_other_host';
+
+export type SessionOf = { ok: true; session: Session } | { ok: false; reason: SessionRefusal };
+
+export const newSessionId = (): string => randomBytes(18).toString('base64url');
+
+export interface SessionDeps {
+  keys: SigningKeys;
+  /** JITGATE_PUBLIC_URL: the sealed cookie's issuer. */
+  issuer: string;
+  cookies: CookieJarRules;
+  clock: Clock;
+}
+
+/**
+ * The `Set-Cookie` value of a session for its host; its Max-Age ends with the session.
+ *
+ * @example res.setHeader('Set-Cookie', await sessionCookie(deps, session));
+ */
+export async function sessionCookie(deps: SessionDeps, session: Session): Promise<string> {
+  const { iat, exp, ...claims } = session;
+  const value = await seal(
+    deps.keys,
+    PURPOSE,
+    claims,
+    { issuer: deps.issuer, expiresAtSec: exp, issuedAtSec: iat },
+    deps.clock,
+  );
+  const maxAgeSec = exp - Math.floor(deps.clock.now() / 1000);
+  return setCookie(deps.cookies, sessionCookieName(deps.cookies), value, { maxAgeSec });
+}
+
+/**
+ * The session a request carries for the host it was sent to, or a coded reason why there is none.
+ * Pure crypto, no Redis: whether the session was ended by a logout is `hasEnded` over
+ * `sessionEndedKey`, which the caller reads in the same round trip as whatever else it needs.
+ *
+ * @example const found = await sessionOf(req); if (!found.ok) redirectToSignIn(found.reason);
+ */
+export function createSessionReader(deps: SessionDeps) {
+  const name = sessionCookieName(deps.cookies);
+  return async function sessionOf(req: IncomingMessage): Promise<SessionOf> {
+    const value = readCookie(req.headers.cookie, name);
+    if (!value) return { ok: false, reason: 'session_missing' };
+    const opened = await unseal(deps.keys, PURPOSE, value, { issuer: deps.issuer }, deps.clock);
+    if (!opened.ok)
+      return { ok: false, reason: opened.reason === 'expired' ? 'session_expired' : 'session_invalid' };
+    const session = Session.safeParse(opened.claims);
+    if (!session.success) return { ok: false, reason: 'session_invalid' };
+    if (session.data.host !== bareHost(req.headers.host)) return { ok: false, reason: 'session_other_host' };
+    return { ok: true, session: session.data };
+  };
+}
+
+export type SessionReader = ReturnType<typeof createSessionReader>;
+
+/** The key a logout writes (`{prefix}:session-ended:<sid>`); read it with the request's other keys. */
+export function sessionEndedKey(keys: RedisKeys, session: Pick<Session, 'sid'>): string {
+  return keys.sessionEnded(session.sid);
+}
+
+/** Whether a session was ended by a logout, given what GET returned for its `sessionEndedKey`. */
+export function hasEnded(endedReply: string | null | undefined): boolean {
+  return endedReply !== null && endedReply !== undefined;
+}

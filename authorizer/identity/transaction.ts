@@ -1,0 +1,75 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { RedisKeys } from '../../shared/redis/keys.js';
+import { CALLBACK_PATH, clearCookie, readCookie, setCookie, transactionCookieName } from './cookies.js';
+import { seal, unseal } from './seal.js';
+import type { SessionDeps } from './session.js';
+
+/**
+ * The login transaction: what the callback must check (state, nonce, PKCE verifier) and where the
+ * browser goes afterwards. It lives in a sealed cookie in the browser that started it, sent only
+ * to the callback, for 10 minutes; its use is recorded in Redis, so it works once. A callback
+ * whose state names no transaction of this browser (login CSRF, another browser's state, a replay
+ * after the cookie is gone) finds nothing and is refused.
+ */
+export const TRANSACTION_TTL_SEC = 600;
+const PURPOSE = 'login';
+
+export const LoginTransaction = z.object({
+  state: z.string().min(32),
+  nonce: z.string().min(32),
+  verifier: z.string().min(43),
+  returnTo: z.object({ host: z.string().min(1), path: z.string().startsWith('/') }),
+});
+export type LoginTransaction = z.infer<typeof LoginTransaction>;
+
+export type TransactionRefusal =
+  | 'state_missing'
+  | 'transaction_missing'
+  | 'transaction_invalid'
+  | 'transaction_used';
+
+export type TransactionOf =
+  | { ok: true; transaction: LoginTransaction; clear: string }
+  | { ok: false; reason: TransactionRefusal; clear?: string };
+
+/** The `Set-Cookie` value that starts a transaction in this browser. */
+export async function transactionCookie(deps: SessionDeps, tx: LoginTransaction): Promise<string> {
+  const expiresAtSec = Math.floor(deps.clock.now() / 1000) + TRANSACTION_TTL_SEC;
+  const value = await seal(deps.keys, PURPOSE, tx, { issuer: deps.issuer, expiresAtSec }, deps.clock);
+  return setCookie(deps.cookies, transactionCookieName(deps.cookies, tx.state), value, {
+    maxAgeSec: TRANSACTION_TTL_SEC,
+    path: CALLBACK_PATH,
+  });
+}
+
+/**
+ * The transaction a callback's `state` names in this browser, claimed for its one use. `clear`
+ * deletes its cookie: send it with whatever answer follows.
+ */
+export async function claimTransaction(
+  deps: SessionDeps & { redis: Redis; redisKeys: RedisKeys },
+  state: string | undefined,
+  cookieHeader: string | undefined,
+): Promise<TransactionOf> {
+  if (!state || state.length > 512) return { ok: false, reason: 'state_missing' };
+  const name = transactionCookieName(deps.cookies, state);
+  const clear = clearCookie(deps.cookies, name, CALLBACK_PATH);
+  const value = readCookie(cookieHeader, name);
+  if (!value) return { ok: false, reason: 'transaction_missing' };
+  const opened = await unseal(deps.keys, PURPOSE, value, { issuer: deps.issuer }, deps.clock);
+  const tx = opened.ok ? LoginTransaction.safeParse(opened.claims) : undefined;
+  if (!tx?.success || !same(tx.data.state, state)) return { ok: false, reason: 'transaction_invalid', clear };
+  const hash = createHash('sha256').update(state).digest('base64url');
+  // Throws when Redis is away: the caller refuses (no Redis, no sign-in).
+  const first = await deps.redis.set(deps.redisKeys.loginUsed(hash), '1', 'EX', TRANSACTION_TTL_SEC, 'NX');
+  if (first !== 'OK') return { ok: false, reason: 'transaction_used', clear };
+  return { ok: true, transaction: tx.data, clear };
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { personFrom } from '../../authorizer/identity/person.js';
+
+describe('the person an ID token names', () => {
+  it('when it is Sign in with Slack, then the person is the Slack user of the workspace, not the e-mail', () => {
+    const found = personFrom('slack', {
+      sub: 'U0ALICE',
+      'https://slack.com/user_id': 'U0ALICE',
+      'https://slack.com/team_id': 'T0ACME',
+      email: 'alice@acme.com',
+      email_verified: true,
+      name: 'Alice',
+    });
+    expect(found).toEqual({
+      ok: true,
+      person: { kind: 'slack', user: 'U0ALICE', team: 'T0ACME' },
+      name: 'Alice',
+      email: 'alice@acme.com',
+    });
+  });
+
+  it('when a Slack ID token lacks the user or team id, then it is refused with what to check', () => {
+    const found = personFrom('slack', { sub: 'U0ALICE', email: 'alice@acme.com', email_verified: true });
+    expect(found).toMatchObject({
+      ok: false,
+      reason: 'claims_missing',
+      message: expect.stringMatching(/openid/),
+    });
+    expect(
+      personFrom('slack', { 'https://slack.com/user_id': 'not-a-user', 'https://slack.com/team_id': 'T1' })
+        .ok,
+    ).toBe(false);
+  });
+
+  it('when another IdP says the e-mail is verified, then the person is that e-mail, lower-cased', () => {
+    expect(
+      personFrom('email', { sub: '00u1', email: ' Alice@ACME.com ', email_verified: true }),
+    ).toMatchObject({
+      ok: true,
+      person: { kind: 'email', email: 'alice@acme.com' },
+    });
+  });
+
+  it('when the e-mail is not verified (false, missing or the string "true"), then sign-in is refused and says why', () => {
+    for (const email_verified of [false, undefined, 'true']) {
+      const found = personFrom('email', { sub: '00u1', email: 'alice@acme.com', email_verified });
+      expect(found).toMatchObject({ ok: false, reason: 'email_unverified' });
+      if (!found.ok) expect(found.message).toMatch(/alice@acme\.com is verified/);
+    }
+  });
+
+  it('when there is no e-mail, then sign-in is refused and asks for the email scope', () => {
+    expect(personFrom('email', { sub: '00u1' })).toMatchObject({ ok: false, reason: 'claims_missing' });
+  });
+});
