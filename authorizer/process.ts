@@ -1,5 +1,5 @@
 import { systemClock } from '../shared/clock.js';
-import type { Config } from '../shared/config.js';
+import { type Config, signInConfig } from '../shared/config.js';
 import { JitgateError } from '../shared/errors.js';
 import { AccessStore } from '../shared/grants/store.js';
 import { livePolicy } from '../shared/lifecycle.js';
@@ -49,7 +49,9 @@ export async function startAuthorizerProcess(config: Config, log: Logger): Promi
     keys,
     clock: systemClock,
     log,
+    signIn: signInConfig(config),
   });
+  void authorizer.signIn?.warmUp();
   let address: Awaited<ReturnType<Authorizer['start']>>;
   try {
     address = await authorizer.start(config.AUTHORIZER_PORT);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../shared/clock.js';
+import type { SignInConfig } from '../shared/config.js';
 import type { AccessStore } from '../shared/grants/store.js';
 import type { Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy/index.js';
@@ -15,6 +16,7 @@ import { clientResolver } from './checks/client-address.js';
 import { isLive } from './checks/grant.js';
 import { httpChecks } from './checks/http.js';
 import { createGate } from './gate.js';
+import { createSignIn } from './identity/index.js';
 import { createMetrics } from './metrics.js';
 import { createUpgradeHandler } from './proxy/upgrade.js';
 import { createUpstreams } from './proxy/upstream.js';
@@ -48,6 +50,8 @@ export interface AuthorizerDeps {
   usageFlushMs?: number;
   /** How long stop() lets in-flight requests finish (default 10 s). */
   shutdownGraceMs?: number;
+  /** Sign-in at the proxy (signInConfig(config)); off when undefined. */
+  signIn?: SignInConfig | undefined;
 }
 
 /**
@@ -80,6 +84,19 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     log,
   });
 
+  const signIn = deps.signIn
+    ? createSignIn({
+        config: deps.signIn,
+        publicUrl: deps.publicUrl,
+        keys: deps.keys,
+        clock,
+        redis: deps.redis,
+        redisKeys: deps.store.keys,
+        policy: deps.policy,
+        log,
+      })
+    : undefined;
+
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -95,10 +112,12 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     publicUrl: deps.publicUrl,
     log,
   });
+  signIn?.register(ops);
   app.use(ops);
   app.use('/_jitgate', (req: Request, res: Response) =>
     sendRefusal(res, refusal('no_such_resource'), req.headers.accept),
   );
+  if (signIn) app.use(signIn.browserSignIn);
   app.use(proxiedRequests({ gate, upstreams }));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     log.error({ err }, 'request failed');
@@ -136,6 +155,8 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   return {
     app,
     server,
+    /** Sign-in (sessionOf and the logout check), when configured. */
+    signIn,
     /** Listens (port 0 picks a free one) and resolves with the address. */
     start(port = 0, host?: string): Promise<AddressInfo & { url: string }> {
       return new Promise((resolve, reject) => {

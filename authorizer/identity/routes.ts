@@ -1,0 +1,151 @@
+import type { IncomingMessage } from 'node:http';
+import type { NextFunction, Request, Response, Router } from 'express';
+import { matchResource } from '../../shared/policy/index.js';
+import { prefersHtml } from '../refusal-response.js';
+import type { SignInContext } from './context.js';
+import { clearCookie, sessionCookieName } from './cookies.js';
+import { consumeHandoff } from './handoff.js';
+import { allowedHosts, bareHost, parseReturnTo, type ReturnTo, returnUrl, safePath } from './hosts.js';
+import { continueTo, handleCallback, startSignIn, unavailable } from './login.js';
+import { redirect, sendSignIn } from './respond.js';
+import { hasEnded, type Session, sessionCookie, sessionEndedKey } from './session.js';
+
+/** The session of a request when it is valid here and not ended by a logout; throws without Redis. */
+export async function liveSessionOf(ctx: SignInContext, req: IncomingMessage): Promise<Session | undefined> {
+  const found = await ctx.sessionOf(req);
+  if (!found.ok) return undefined;
+  const ended = await ctx.redis.get(sessionEndedKey(ctx.redisKeys, found.session));
+  return hasEnded(ended) ? undefined : found.session;
+}
+
+/** `/_jitgate/signin`, the callback, `/_jitgate/logout` and the host handoff `/_jitgate/session`. */
+export function registerSignIn(router: Router, ctx: SignInContext): void {
+  router.get('/_jitgate/oauth2/callback', (req, res) => handleCallback(ctx, req, res));
+  router.get('/_jitgate/signin', (req, res) => signIn(ctx, req, res));
+  router.get('/_jitgate/session', (req, res) => handoff(ctx, req, res));
+  // GET too, so that a plain link signs out; a forged cross-site logout only signs someone out.
+  router.get('/_jitgate/logout', (req, res) => logout(ctx, req, res));
+  router.post('/_jitgate/logout', (req, res) => logout(ctx, req, res));
+}
+
+/**
+ * Before the gate: a browser (Accept: text/html) asking a resource for a page (GET or HEAD) without
+ * a live session is sent to sign in and brought back to the URL it asked for. API clients, bearer
+ * tokens and everything else pass on unchanged (the gate answers them as before).
+ */
+export function browserSignIn(ctx: SignInContext) {
+  return async function signInFirst(req: Request, res: Response, next: NextFunction): Promise<void> {
+    if (
+      !prefersHtml(req.headers.accept) ||
+      req.headers.authorization !== undefined ||
+      (req.method !== 'GET' && req.method !== 'HEAD')
+    ) {
+      return next();
+    }
+    if (!matchResource(ctx.policy(), req.headers.host, req.url)) return next();
+    const host = bareHost(req.headers.host);
+    const path = safePath(req.url);
+    if (!path || !allowedHosts(ctx.publicUrl, ctx.policy()).has(host)) return next();
+    let session: Session | undefined;
+    try {
+      session = await liveSessionOf(ctx, req);
+    } catch (err) {
+      ctx.log.warn({ err }, 'sign-in: could not check the session');
+      return unavailable(req, res);
+    }
+    if (session) return next();
+    const to: ReturnTo = { host, path };
+    if (host === ctx.signInHost) return startSignIn(ctx, req, res, to);
+    // Sign-in happens on the public host (the only redirect URI), which then hands the session back.
+    const start = new URL('/_jitgate/signin', ctx.publicUrl);
+    start.searchParams.set('return', returnUrl(ctx.publicUrl, to));
+    redirect(res, start.href);
+  };
+}
+
+async function signIn(ctx: SignInContext, req: Request, res: Response): Promise<void> {
+  const raw = typeof req.query.return === 'string' ? req.query.return : '/';
+  const to = parseReturnTo(raw, ctx.publicUrl, allowedHosts(ctx.publicUrl, ctx.policy()));
+  if (!to) {
+    sendSignIn(res, req.headers.accept, {
+      code: 'return_invalid',
+      message: 'Sign-in only returns to this service and the resources it protects; that target was refused.',
+      hint: 'Open the resource you want directly; jitgate asks you to sign in when needed.',
+    });
+    return;
+  }
+  if (bareHost(req.headers.host) !== ctx.signInHost) {
+    const here = new URL('/_jitgate/signin', ctx.publicUrl);
+    here.searchParams.set('return', returnUrl(ctx.publicUrl, to));
+    return redirect(res, here.href);
+  }
+  let session: Session | undefined;
+  try {
+    session = await liveSessionOf(ctx, req);
+  } catch {
+    return unavailable(req, res);
+  }
+  if (session) return continueTo(ctx, req, res, session, to);
+  return startSignIn(ctx, req, res, to);
+}
+
+/** `/_jitgate/session?code=` on a resource's host: the one-time handoff sets this host's cookie. */
+async function handoff(ctx: SignInContext, req: Request, res: Response): Promise<void> {
+  const code = typeof req.query.code === 'string' ? req.query.code : '';
+  const host = bareHost(req.headers.host);
+  try {
+    const found = await consumeHandoff(ctx.redis, ctx.redisKeys, code, host);
+    if (!found.ok) {
+      ctx.log.warn({ reason: found.reason, host }, 'sign-in handoff refused');
+      sendSignIn(res, req.headers.accept, {
+        code: 'code_unknown',
+        message: 'This sign-in link is unknown, used, expired or for another host.',
+        hint: 'Open the resource you want again; jitgate signs you in when needed.',
+      });
+      return;
+    }
+    const ended = await ctx.redis.get(sessionEndedKey(ctx.redisKeys, found.session));
+    if (hasEnded(ended) || found.session.exp * 1000 <= ctx.clock.now()) {
+      sendSignIn(res, req.headers.accept, {
+        code: 'code_unknown',
+        message: 'The session this link was for has ended.',
+        hint: 'Open the resource you want again to sign in afresh.',
+      });
+      return;
+    }
+    redirect(res, returnUrl(ctx.publicUrl, { host, path: found.path }), [
+      await sessionCookie(ctx, found.session),
+    ]);
+  } catch (err) {
+    ctx.log.warn({ err }, 'sign-in: could not read the handoff');
+    unavailable(req, res);
+  }
+}
+
+/** Ends the session on every host (server-side, for its remaining lifetime) and clears this host's cookie. */
+async function logout(ctx: SignInContext, req: Request, res: Response): Promise<void> {
+  const clear = clearCookie(ctx.cookies, sessionCookieName(ctx.cookies));
+  const found = await ctx.sessionOf(req);
+  if (found.ok) {
+    const remainingMs = found.session.exp * 1000 - ctx.clock.now();
+    try {
+      if (remainingMs > 0) {
+        await ctx.redis.set(sessionEndedKey(ctx.redisKeys, found.session), '1', 'PX', remainingMs);
+      }
+    } catch (err) {
+      ctx.log.warn({ err }, 'sign-in: could not end the session');
+      return unavailable(req, res, [clear]);
+    }
+    ctx.log.info({ sid: found.session.sid }, 'signed out');
+  }
+  sendSignIn(
+    res,
+    req.headers.accept,
+    {
+      code: 'signed_out',
+      message: 'You are signed out of jitgate.',
+      hint: 'Close this tab, or open a resource to sign in again.',
+    },
+    [clear],
+  );
+}

@@ -1,0 +1,107 @@
+import { type Authorizer, createAuthorizer } from '../../authorizer/server.js';
+import { systemClock } from '../../shared/clock.js';
+import type { SignInConfig } from '../../shared/config.js';
+import { AccessStore } from '../../shared/grants/store.js';
+import { createLogger } from '../../shared/log.js';
+import { loadPolicy } from '../../shared/policy/index.js';
+import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
+import { CookieBrowser } from './cookie-browser.js';
+import { startOidcProvider, type TestIdp, type TestUser } from './oidc-provider.js';
+import { type TestRedis, testRedis } from './redis.js';
+import { type EchoUpstream, startEchoUpstream } from './upstreams.js';
+
+/** The sign-in host and a host-routed resource's host; a CookieBrowser maps both to the authorizer. */
+export const ACCESS_HOST = 'access.test.local';
+export const HOSTED_HOST = 'hosted.test.local';
+
+export interface SignInHarness {
+  publicUrl: string;
+  idp: TestIdp;
+  authorizer: Authorizer;
+  keys: SigningKeys;
+  store: AccessStore;
+  test: TestRedis;
+  echo: EchoUpstream;
+  authorizerPort: number;
+  /** A fresh browser (empty cookie jar) that reaches the authorizer by its virtual hosts. */
+  browser(): CookieBrowser;
+  close(): Promise<void>;
+}
+
+/**
+ * An authorizer with sign-in on, in front of an echo upstream, signing in at a real OpenID provider
+ * started on loopback. The public URL is `<scheme>://access.test.local` (no port); `app` is routed
+ * by path prefix, `hosted` by host (hosted.test.local).
+ */
+export async function startSignInHarness(
+  options: {
+    users: TestUser[];
+    matchBy?: SignInConfig['matchBy'];
+    scheme?: 'http' | 'https';
+    sessionTtlMs?: number;
+    /** Sign in at this issuer instead of the harness's own provider (which then only serves as a spare). */
+    issuer?: { url: string; clientId: string; clientSecret: string };
+  } = { users: [] },
+): Promise<SignInHarness> {
+  const publicUrl = `${options.scheme ?? 'http'}://${ACCESS_HOST}`;
+  const idp = await startOidcProvider({
+    redirectUris: [`${publicUrl}/_jitgate/oauth2/callback`],
+    users: options.users,
+  });
+  const [echo, test, keys] = await Promise.all([
+    startEchoUpstream(),
+    testRedis(),
+    generateSigningKeySet().then((set) => loadSigningKeys(JSON.stringify(set))),
+  ]);
+  const policy = loadPolicy(`
+defaults: { approvalChannel: C0APPROVALS, defaultDuration: 1h }
+resources:
+  app:
+    upstream: ${echo.url}
+    match: { pathPrefix: /app }
+    approvers: { users: [U0BOSS] }
+  hosted:
+    upstream: ${echo.url}
+    match: { host: ${HOSTED_HOST} }
+    approvers: { users: [U0BOSS] }
+`);
+  const store = new AccessStore(test.redis, { prefix: test.prefix, clock: systemClock });
+  const authorizer = createAuthorizer({
+    publicUrl,
+    trustedProxies: [],
+    policy: () => policy,
+    store,
+    redis: test.redis,
+    keys,
+    clock: systemClock,
+    log: createLogger('signin-test', 'silent'),
+    upstreamTimeoutMs: 2_000,
+    usageFlushMs: 200,
+    shutdownGraceMs: 500,
+    signIn: {
+      issuer: options.issuer?.url ?? idp.issuer,
+      clientId: options.issuer?.clientId ?? idp.clientId,
+      clientSecret: options.issuer?.clientSecret ?? idp.clientSecret,
+      scopes: ['openid', 'email', 'profile'],
+      sessionTtlMs: options.sessionTtlMs ?? 3_600_000,
+      matchBy: options.matchBy ?? 'email',
+    },
+  });
+  const { port } = await authorizer.start(0, '127.0.0.1');
+  return {
+    publicUrl,
+    idp,
+    authorizer,
+    keys,
+    store,
+    test,
+    echo,
+    authorizerPort: port,
+    browser: () => new CookieBrowser({ [ACCESS_HOST]: port, [HOSTED_HOST]: port }),
+    async close() {
+      await authorizer.stop();
+      await Promise.all([idp.close(), echo.close()]);
+      await test.cleanup();
+    },
+  };
+}
