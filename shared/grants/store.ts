@@ -168,6 +168,11 @@ export class AccessStore {
 
   /** Consumes a redeem code once and audits `grant.redeemed`. Throws code_used / code_unknown / grant_not_active. */
   async redeem(code: string): Promise<GrantId> {
+    return (await this.consumeRedeemCode(code)).id;
+  }
+
+  /** As `redeem`, answering the code's grant as it stood when the code was consumed (live, so no re-read). */
+  async consumeRedeemCode(code: string): Promise<LiveGrant> {
     if (!/^[A-Za-z0-9_-]{16,64}$/.test(code)) throw refusal('code_unknown');
     const h = hashCode(code);
     // The script must be given the grant's key, so the code's grant is read first; consuming the code
@@ -176,12 +181,11 @@ export class AccessStore {
       this.redis.mget(this.keys.redeemCode(h), this.keys.redeemCodeUsed(h)),
     );
     if (!grantId) throw refusal(used ? 'code_used' : 'code_unknown');
-    const grant = await scripts.redeemCode(this.ctx, {
+    return scripts.redeemCode(this.ctx, {
       codeHash: h,
       grantId: grantId as GrantId,
       usedMarkerMs: REDEEM_CODE_TTL_MS,
     });
-    return grant.id;
   }
 
   /** Marks a delivery (a Slack request id) as handled. True the first time only. */

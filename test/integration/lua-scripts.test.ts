@@ -219,6 +219,12 @@ describe('the Lua scripts against real Redis', () => {
     const e = newRequestInput();
     await store.createRequest(e);
     expect((await transitions.cancel(e.id, ALICE)).status).toBe('cancelled');
+
+    const f = newRequestInput();
+    await store.createRequest(f, 'jitgate');
+    const grant = await store.consumeRedeemCode(await store.createRedeemCode(grantIdOf(f.id)));
+    expect(grant).toEqual(await store.liveGrant(grantIdOf(f.id)));
+    expect(grant).toMatchObject({ id: grantIdOf(f.id), requestId: f.id, status: 'active', user: ALICE });
   });
 
   it('when a script touches a key it was not given, then Redis refuses the script', async () => {
