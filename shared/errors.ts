@@ -20,7 +20,6 @@ export const ERROR_CODES = [
   'no_such_resource',
   'no_such_role',
   'not_allowed_to_request',
-  'not_allowed_to_extend',
   'break_glass_not_allowed',
   // lifecycle
   'no_such_request',

@@ -30,8 +30,11 @@ export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => str
   no_such_role: (f) =>
     `${text(f.resource) ?? 'This resource'} has no role "${text(f.role) ?? ''}".` +
     (f.roles !== undefined ? ` Its roles: ${text(f.roles)}.` : ''),
-  not_allowed_to_request: (f) => `You may not request ${text(f.resource) ?? 'this'}; ask its approvers.`,
-  not_allowed_to_extend: () => 'Only the holder of a grant can ask to extend it.',
+  // Asking for more time on a grant (fields.grantId) is a request too, open to its holder only.
+  not_allowed_to_request: (f) =>
+    f.grantId !== undefined
+      ? `Only the holder of grant ${text(f.grantId)} can ask to extend it.`
+      : `You may not request ${text(f.resource) ?? 'this'}; ask its approvers.`,
   break_glass_not_allowed: (f) =>
     `${text(f.resource) ?? 'This resource'} does not allow --break-glass; file a normal request` +
     (f.command !== undefined ? `: ${text(f.command)}` : '.'),

@@ -98,7 +98,6 @@ const FORM_FOR: Partial<Record<ErrorCode, string>> = {
   not_allowed_to_request: USAGE.resources,
   no_such_grant: USAGE.list,
   grant_not_active: USAGE.list,
-  not_allowed_to_extend: USAGE.list,
 };
 
 /**

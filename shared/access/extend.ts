@@ -1,4 +1,4 @@
-import { JitgateError } from '../errors.js';
+import { errorFor } from '../errors.js';
 import { type GrantId, newRequestId, type SlackUserId } from '../ids.js';
 import { checkExtension, checkNote, checkReason, getResource, isAutoApproved } from '../policy/index.js';
 import type { AccessDeps } from './deps.js';
@@ -24,9 +24,7 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
   const { grantId, user, durationMs } = input;
   const original = await loadActiveGrant(deps, grantId);
   if (original.requester !== user) {
-    throw new JitgateError('not_allowed_to_request', 'Only the holder of a grant can ask to extend it.', {
-      grantId,
-    });
+    throw errorFor('not_allowed_to_request', { grantId });
   }
   const resource = getResource(deps.policy(), original.resource);
   checkExtension(resource, (original.expiresAt ?? 0) - deps.clock.now(), durationMs);

@@ -1,4 +1,4 @@
-import { JitgateError } from '../errors.js';
+import { errorFor } from '../errors.js';
 import type { AccessRequest } from '../grants/records.js';
 import type { GrantId, RequestId, SlackUserId } from '../ids.js';
 import { isApprover } from '../policy/index.js';
@@ -13,7 +13,7 @@ export async function loadRequest(
   requestId: RequestId | string,
 ): Promise<AccessRequest> {
   const request = await deps.store.getRequest(requestId);
-  if (!request) throw new JitgateError('no_such_request', 'There is no such request.', { requestId });
+  if (!request) throw errorFor('no_such_request', { requestId });
   return request;
 }
 
@@ -23,7 +23,7 @@ export async function loadRequestOfGrant(
   grantId: GrantId,
 ): Promise<AccessRequest> {
   const request = await deps.store.getRequestOfGrant(grantId);
-  if (!request) throw new JitgateError('no_such_grant', `There is no grant ${grantId}.`, { grantId });
+  if (!request) throw errorFor('no_such_grant', { grantId });
   return request;
 }
 
@@ -34,7 +34,7 @@ export async function loadActiveGrant(
 ): Promise<AccessRequest> {
   const request = await loadRequestOfGrant(deps, grantId);
   if (request.grantStatus !== 'active' || (request.expiresAt ?? 0) <= deps.clock.now()) {
-    throw new JitgateError('grant_not_active', `Grant ${grantId} is no longer active.`, { grantId });
+    throw errorFor('grant_not_active', { grantId });
   }
   return request;
 }
@@ -48,10 +48,7 @@ export async function loadDecidable(
   const request = await loadRequest(deps, requestId);
   const resource = deps.policy().resources.get(request.resource);
   if (!resource || !(await isApprover(resource, approver, deps.usergroups))) {
-    throw new JitgateError('not_an_approver', `You are not an approver of ${request.resource}.`, {
-      requestId,
-      resource: request.resource,
-    });
+    throw errorFor('not_an_approver', { requestId, resource: request.resource });
   }
   return { request, resource };
 }

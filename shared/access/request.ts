@@ -1,5 +1,5 @@
 import { formatDuration } from '../duration.js';
-import { JitgateError } from '../errors.js';
+import { errorFor, type JitgateError } from '../errors.js';
 import type { Decision } from '../grants/store.js';
 import { newRequestId, type RequestId, type SlackUserId } from '../ids.js';
 import {
@@ -40,13 +40,7 @@ export interface RequestInput {
 export async function requestAccess(deps: AccessDeps, input: RequestInput): Promise<Outcome> {
   const resource = getResource(deps.policy(), input.resource);
   if (!(await mayRequest(deps.policy(), resource, input.user, deps.usergroups))) {
-    throw new JitgateError(
-      'not_allowed_to_request',
-      `You may not request ${resource.name}; ask its approvers.`,
-      {
-        resource: resource.name,
-      },
-    );
+    throw errorFor('not_allowed_to_request', { resource: resource.name });
   }
   const role = resolveRole(resource, input.role);
   const durationMs = checkDuration(resource, input.durationMs);
@@ -111,9 +105,8 @@ export async function filed(
 }
 
 function breakGlassRefused(resource: Resource, durationMs: number, reason: string): JitgateError {
-  return new JitgateError(
-    'break_glass_not_allowed',
-    `${resource.name} does not allow --break-glass; file a normal request: /access ${resource.name} ${formatDuration(durationMs)} ${reason}`,
-    { resource: resource.name },
-  );
+  return errorFor('break_glass_not_allowed', {
+    resource: resource.name,
+    command: `/access ${resource.name} ${formatDuration(durationMs)} ${reason}`,
+  });
 }

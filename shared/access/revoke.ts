@@ -1,4 +1,4 @@
-import { JitgateError } from '../errors.js';
+import { errorFor } from '../errors.js';
 import type { GrantId, SlackUserId } from '../ids.js';
 import { checkNote, isAdmin, isApprover } from '../policy/index.js';
 import type { AccessDeps } from './deps.js';
@@ -26,11 +26,7 @@ export async function revokeGrant(
     (resource !== undefined && (await isApprover(resource, actor, usergroups))) ||
     (await isAdmin(policy(), actor, usergroups));
   if (!allowed) {
-    throw new JitgateError(
-      'not_allowed_to_revoke',
-      'Only the holder, an approver of this resource or an admin can revoke this grant.',
-      { grantId },
-    );
+    throw errorFor('not_allowed_to_revoke', { grantId });
   }
   const result = await store.revoke(grantId, actor, checkNote(reason));
   const request = await loadRequest(deps, granted.id);

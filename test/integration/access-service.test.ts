@@ -1,10 +1,11 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessService } from '../../shared/access/service.js';
 import { systemClock } from '../../shared/clock.js';
-import { isJitgateError } from '../../shared/errors.js';
+import { isJitgateError, type JitgateError } from '../../shared/errors.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import { JobScheduler } from '../../shared/jobs/scheduler.js';
+import { messageOf } from '../../shared/messages.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
@@ -47,13 +48,14 @@ async function code(p: Promise<unknown>): Promise<string> {
 describe('the access use cases', () => {
   let t: TestRedis;
   let access: AccessService;
+  let store: AccessStore;
   let scheduler: JobScheduler;
   const queue = connectRedisForQueue(REDIS_URL);
   afterAll(() => queue.disconnect());
 
   beforeEach(async () => {
     t = await testRedis();
-    const store = new AccessStore(t.redis, { prefix: t.prefix, clock: systemClock });
+    store = new AccessStore(t.redis, { prefix: t.prefix, clock: systemClock });
     scheduler = new JobScheduler(queue, t.keys.queuePrefix, systemClock);
     access = new AccessService({
       store,
@@ -212,5 +214,33 @@ describe('the access use cases', () => {
     expect(list.grants.map((r) => r.id)).toEqual([other.request.id]);
     expect((await access.awaiting(u('U0BOB'))).map((r) => r.id)).toEqual([pending.request.id]);
     expect(await access.awaiting(DEV)).toEqual([]);
+  });
+
+  it('when a grant is no longer active, then extending it and redeeming its link say so in the catalogue’s words', async () => {
+    const holder = u('U0ONCALL');
+    const { request } = await access.request({
+      user: holder,
+      email: 'o@x',
+      resource: 'grafana',
+      reason: 'x',
+    });
+    const grantId = request.grantId as GrantId;
+    const link = new URL(await access.redeemLink(grantId));
+    await access.revoke(grantId, holder);
+    const refusals: JitgateError[] = [];
+    for (const attempt of [
+      access.extend(grantId, holder, 60_000, 'more'),
+      store.redeem(link.searchParams.get('code') ?? ''),
+    ]) {
+      await attempt.then(
+        () => expect.fail('expected a refusal'),
+        (err: JitgateError) => refusals.push(err),
+      );
+    }
+    expect(refusals.map((e) => e.code)).toEqual(['grant_not_active', 'grant_not_active']);
+    for (const err of refusals) {
+      expect(err.message).toBe(messageOf('grant_not_active', err.fields));
+      expect(err.message).toMatch(/^(This grant|Grant g_\w+) is no longer active/);
+    }
   });
 });
