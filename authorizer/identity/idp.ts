@@ -139,6 +139,12 @@ function describe(err: unknown): string {
   if (err instanceof client.AuthorizationResponseError || err instanceof client.ResponseBodyError) {
     return `The identity provider refused: ${err.error}.`;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  // openid-client wraps oauth4webapi's precise error ('unexpected JWT "iss" (issuer) claim value'):
+  // say the innermost one, which names the claim or check that failed.
+  let message = err instanceof Error ? err.message : String(err);
+  for (let cause = (err as Error)?.cause, depth = 0; cause instanceof Error && depth < 5; depth++) {
+    message = cause.message;
+    cause = cause.cause;
+  }
   return `The identity provider's answer did not check out: ${message.slice(0, 200)}.`;
 }
