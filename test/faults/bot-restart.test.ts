@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendToBot, slackRetryHeaders, slashCommandBody } from '../../dev/slack/requests.js';
 import { countFigures } from '../security/figures.js';
+import { botSettled } from '../support/jobs.js';
 import { REDIS_URL } from '../support/redis.js';
 import { dmsMatching, requestIdFor, type Stack, sleep, startStack } from './stack.js';
 
@@ -57,7 +58,7 @@ describe('The bot restarts mid-approval', () => {
             .some((c) => c.body.ts === request!.message!.ts && /Approved/.test(json(c.body))),
         )
         .toBe(true);
-      await sleep(300);
+      await botSettled(second.bot, second.deps.scheduler.queue);
       expect(dmsMatching(stack, 'U0FRAN', /_jitgate\/redeem/)).toHaveLength(1);
       expect(
         stack.standin
@@ -130,7 +131,7 @@ describe('The bot restarts mid-approval', () => {
         });
         expect(retried.status).toBe(200);
         const requestId = await requestIdFor(stack, 'INC-4 during the restart');
-        await sleep(500);
+        await fresh.bot.idle();
         expect(
           stack.standin
             .callsTo('chat.postMessage')

@@ -68,6 +68,10 @@ function load(concurrency: number) {
   const clients = Array.from({ length: concurrency }, client);
   return {
     shots,
+    /** Resolves once the shots so far satisfy `enough` (the traffic a later assertion needs has happened). */
+    async until(enough: (shots: Shot[]) => boolean, timeoutMs = 10_000) {
+      await expect.poll(() => enough(shots), { timeout: timeoutMs, interval: 20 }).toBe(true);
+    },
     async stop() {
       running = false;
       await Promise.all(clients);
@@ -86,17 +90,19 @@ async function waitReady(timeoutMs = 10_000): Promise<number> {
 describe('Redis goes away', () => {
   it('when Redis stops under load, then every request started while it is gone gets 503, and the same token passes again once it is back', async () => {
     const traffic = load(12);
-    await sleep(300);
+    await traffic.until((shots) => shots.some((s) => s.status === 200 && s.end < Date.now() - 60));
     await server.stop({ keepData: true });
     const goneAt = Date.now();
-    await sleep(1_000);
+    // Long enough for several reconnection attempts, and enough requests to judge.
+    await sleep(500);
+    await traffic.until((shots) => shots.filter((s) => s.start >= goneAt).length > 20);
     expect(await readyz()).toBe(503);
     const health = await fetch(`${authorizer.url}/_jitgate/healthz`);
     expect(health.status).toBe(200);
     const backAt = Date.now();
     await server.start();
     const readyAt = await waitReady();
-    await sleep(500);
+    await traffic.until((shots) => shots.filter((s) => s.start >= readyAt + 100).length >= 12);
     const shots = await traffic.stop();
 
     const during = shots.filter((s) => s.start >= goneAt && s.end <= backAt);
@@ -113,14 +119,14 @@ describe('Redis goes away', () => {
 
   it('when Redis hangs (SIGSTOP) under load, then requests get 503 within the command timeout, none passes, and it recovers when Redis does', async () => {
     const traffic = load(6);
-    await sleep(200);
+    await traffic.until((shots) => shots.some((s) => s.status === 200));
     server.freeze();
     const frozenAt = Date.now();
     await sleep(2_600);
     server.thaw();
     const thawedAt = Date.now();
     const readyAt = await waitReady();
-    await sleep(800);
+    await traffic.until((shots) => shots.filter((s) => s.start >= readyAt + 100).length >= 6);
     const shots = await traffic.stop();
 
     const during = shots.filter((s) => s.start >= frozenAt && s.start < thawedAt - 2_100);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../shared/audit/chain.js';
 import { countFigures } from '../security/figures.js';
+import { botSettled } from '../support/jobs.js';
 import { REDIS_URL } from '../support/redis.js';
-import { type BotNode, dmsMatching, requestIdFor, type Stack, sleep, startStack } from './stack.js';
+import { type BotNode, dmsMatching, requestIdFor, type Stack, startStack } from './stack.js';
 
 /**
  * The Slack Web API answers 429 (with Retry-After) and 500: calls are retried as Slack asks, a
@@ -81,7 +82,7 @@ describe('Slack rate limits and errors', () => {
       (c) => c.body.ts === ts && /Approved/.test(JSON.stringify(c.body)),
       15_000,
     );
-    await sleep(500);
+    await botSettled(bot.bot, bot.deps.scheduler.queue);
     const landed = stack.standin.callsTo('chat.update').filter((c) => c.body.ts === ts);
     expect(landed).toHaveLength(1);
     expect(stack.standin.attemptsTo('chat.update').filter((c) => c.body.ts === ts && c.failed)).toHaveLength(
@@ -114,7 +115,7 @@ describe('Slack rate limits and errors', () => {
       (c) => c.body.ts === ts && /Expired/i.test(JSON.stringify(c.body)),
       10_000,
     );
-    await sleep(500);
+    await botSettled(bot.bot, bot.deps.scheduler.queue);
     expect(dmsMatching(stack, 'U0IDA', /expired|ended/i)).toHaveLength(1);
     expect(
       stack.standin

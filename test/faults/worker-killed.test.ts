@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countFigures } from '../security/figures.js';
+import { botSettled } from '../support/jobs.js';
 import { REDIS_URL } from '../support/redis.js';
 import {
   type AuthorizerNode,
@@ -67,7 +68,7 @@ describe('The worker is killed with grants outstanding', () => {
     expect(dmsMatching(stack, 'U0ERIN', /expired/i)).toHaveLength(0);
     // And the undecided request can no longer be approved, worker or not.
     await bot.click('U0ALICE', 'jit_approve', pendingRequest);
-    await sleep(200);
+    await bot.bot.idle();
     expect((await stack.store.getRequest(pendingRequest))?.grantId).toBeUndefined();
 
     // A new worker comes: every missed effect goes out, once.
@@ -82,7 +83,7 @@ describe('The worker is killed with grants outstanding', () => {
       (c) => c.body.channel === 'D0ERIN' && /expired/i.test(JSON.stringify(c.body)),
       10_000,
     );
-    await sleep(700);
+    await botSettled(bot.bot, bot.deps.scheduler.queue);
     expect(dmsMatching(stack, 'U0BOB', /expired|ended/i)).toHaveLength(1);
     expect(dmsMatching(stack, 'U0ERIN', /expired/i)).toHaveLength(1);
     const grantMessage = (await stack.store.getRequest(grantRequest))!.message!;
