@@ -1,3 +1,4 @@
+import { saveMessageRef } from '../../bot/slack/message-refs.js';
 import { AccessService } from '../../shared/access/service.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore } from '../../shared/grants/store.js';
@@ -60,7 +61,7 @@ export async function memoryPerGrant(ctx: BenchContext): Promise<MemoryResult> {
           reason: 'INC-1234 checking the dashboards after the deploy',
         });
         const requestId = filed.request.id as RequestId;
-        await store.setMessage(requestId, {
+        await saveMessageRef(store.redis, store.keys, requestId, {
           channel: 'C0APPROVALS',
           ts: `1700000000.${String(i).padStart(6, '0')}`,
         });

@@ -1,4 +1,5 @@
 import type { BotDeps } from '../deps.js';
+import { firstDelivery as markDelivery } from '../slack/deliveries.js';
 
 /** A day: Slack retries within minutes, and a replayed request is refused after 5 minutes anyway. */
 const REMEMBER_SEC = 86_400;
@@ -15,7 +16,7 @@ export async function firstDelivery(
 ): Promise<boolean> {
   const id = deliveryId(body, context);
   if (!id) return true;
-  const first = await deps.store.firstDelivery(id, REMEMBER_SEC);
+  const first = await markDelivery(deps.store.redis, deps.store.keys, id, REMEMBER_SEC);
   if (!first) deps.log.info({ delivery: id }, 'duplicate Slack delivery ignored');
   return first;
 }

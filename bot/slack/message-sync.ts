@@ -7,6 +7,7 @@ import type { JobScheduler } from '../../shared/jobs/scheduler.js';
 import type { Logger } from '../../shared/log.js';
 import type { Policy } from '../../shared/policy/types.js';
 import { approvalMessage } from '../views/approval-message.js';
+import { saveMessageRef } from './message-refs.js';
 import { isPermanentSlackError, slackCall } from './slack-errors.js';
 
 export interface MessageSyncDeps {
@@ -33,7 +34,7 @@ export class MessageSync {
   constructor(private readonly deps: MessageSyncDeps) {}
 
   /**
-   * Posts the approval message and remembers where (`store.setMessage`). A request that already has
+   * Posts the approval message and remembers where (`saveMessageRef`). A request that already has
    * a message keeps it, so a retried delivery does not post twice.
    */
   async post(request: AccessRequest): Promise<SlackMessageRef> {
@@ -53,7 +54,7 @@ export class MessageSync {
     if (!res.ts) throw new Error(`chat.postMessage answered without a ts for ${request.id}`);
     // Slack answers with the channel id even when it was addressed by name; chat.update needs the id.
     const ref = { channel: res.channel ?? target.channel, ts: res.ts };
-    await store.setMessage(request.id, ref);
+    await saveMessageRef(store.redis, store.keys, request.id, ref);
     return ref;
   }
 
@@ -117,7 +118,7 @@ export class MessageSync {
     if (request.kind === 'extension' && request.extendsGrant) {
       const original = await this.deps.store.getRequestOfGrant(request.extendsGrant);
       if (original?.message) {
-        return { channel: original.message.channel, threadTs: request.threadTs ?? original.message.ts };
+        return { channel: original.message.channel, threadTs: original.message.ts };
       }
     }
     if (!approvalChannel) {

@@ -45,7 +45,6 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
       selfApproval: resource.selfApproval,
       pendingTimeoutMs: resource.pendingTimeoutMs,
       extendsGrant: grantId,
-      threadTs: original.message?.ts,
     },
     isAutoApproved(resource, user) ? 'jitgate' : undefined,
   );

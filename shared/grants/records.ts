@@ -48,7 +48,6 @@ const RequestHash = z.object({
   extendsGrant: optStr,
   channel: optStr,
   ts: optStr,
-  threadTs: optStr,
   grantStatus: z.enum(GRANT_STATUSES).optional(),
   issuedAt: optNum,
   expiresAt: optNum,
@@ -78,9 +77,8 @@ export interface AccessRequest {
   denyReason?: string | undefined;
   grantId?: GrantId | undefined;
   extendsGrant?: GrantId | undefined;
+  /** Where the bot posted the approval message (the bot writes it: bot/slack/message-refs.ts). */
   message?: SlackMessageRef | undefined;
-  /** For extensions: the thread of the original approval message. */
-  threadTs?: string | undefined;
   grantStatus?: GrantStatus | undefined;
   issuedAt?: number | undefined;
   expiresAt?: number | undefined;

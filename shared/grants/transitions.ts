@@ -1,28 +1,30 @@
 import type { Clock } from '../clock.js';
-import { unavailable } from '../errors.js';
 import { type GrantId, grantIdOf, type RequestId, requestIdOf, type SlackUserId } from '../ids.js';
+import { guard } from './guard.js';
 import { refusal, type ScriptContext } from './lua/run.js';
 import type { Decided } from './lua/scripts.js';
 import * as scripts from './lua/scripts.js';
 import type { AccessRequest } from './records.js';
 
-/** A request as a use case files it. */
-export interface NewRequest {
-  id: RequestId;
-  kind: 'access' | 'extension';
-  requester: SlackUserId;
-  email: string;
-  resource: string;
-  role: string;
-  durationMs: number;
-  reason: string;
-  breakGlass: boolean;
-  approvalsRequired: number;
-  selfApproval: boolean;
-  pendingTimeoutMs: number;
-  extendsGrant?: GrantId | undefined;
-  threadTs?: string | undefined;
-}
+/**
+ * A request as a use case files it: the stored record's own fields before any decision (the store
+ * stamps `createdAt` and `pendingUntil = createdAt + pendingTimeoutMs`).
+ */
+export type NewRequest = Pick<
+  AccessRequest,
+  | 'id'
+  | 'kind'
+  | 'requester'
+  | 'email'
+  | 'resource'
+  | 'role'
+  | 'durationMs'
+  | 'reason'
+  | 'breakGlass'
+  | 'approvalsRequired'
+  | 'selfApproval'
+  | 'extendsGrant'
+> & { pendingTimeoutMs: number };
 
 /**
  * The lifecycle's transitions, each one Lua script (see `./lua/`) that checks the state, changes it
@@ -57,7 +59,6 @@ export class Transitions {
       pendingUntil: now + req.pendingTimeoutMs,
     };
     if (req.extendsGrant) fields.extendsGrant = req.extendsGrant;
-    if (req.threadTs) fields.threadTs = req.threadTs;
     return scripts.createRequest(this.ctx, {
       id: req.id,
       requester: req.requester,
@@ -119,6 +120,16 @@ export class Transitions {
     return scripts.expireGrant(this.ctx, { requestId, grantId, holder });
   }
 
+  /** Appends one audit event (for decisions that change no state, such as `access.denied`). */
+  async appendAudit(event: Record<string, unknown> & { type: string }): Promise<void> {
+    await scripts.appendAudit(this.ctx, event);
+  }
+
+  /** Records a grant's use: `access.allowed` with `firstUse` the first time, then counts. */
+  async recordUse(grantId: string, requests: number): Promise<'first' | 'counted' | 'gone'> {
+    return scripts.recordUse(this.ctx, { grantId, requests });
+  }
+
   /**
    * A script must be given the requester's index keys, so the requester is read first. A request's
    * requester never changes, and the script checks it again before it writes, so this cannot race.
@@ -131,13 +142,5 @@ export class Transitions {
     const requester = await guard(() => redis.hget(keys.request(id), 'requester'));
     if (!requester) throw refusal(missing);
     return requester as SlackUserId;
-  }
-}
-
-async function guard<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw unavailable(err);
   }
 }
