@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Session } from '../../authorizer/identity/index.js';
+import { connectRedis } from '../../shared/redis/connect.js';
 import type { CookieBrowser } from '../support/cookie-browser.js';
+import { deletePrefix, REDIS_URL, waitReady } from '../support/redis.js';
 import {
   ACCESS_HOST,
   HOSTED_HOST,
@@ -185,5 +187,29 @@ describe('sign-in when the public URL is https', () => {
       kind: 'email',
       email: 'alice@example.com',
     });
+  });
+});
+
+describe('sign-in without Redis', () => {
+  it('when Redis cannot be reached, then a browser with a session is refused with 503, not let through or sent in circles', async () => {
+    const h = await startSignInHarness({ users: [ALICE] });
+    try {
+      const b = h.browser();
+      await b.follow(`http://${ACCESS_HOST}/app/`);
+      expect(b.cookie(ACCESS_HOST, 'jitgate_session')).toBeDefined();
+      h.test.redis.disconnect(); // fail-fast connection: every command now errors at once
+      const answer = await b.get(`http://${ACCESS_HOST}/app/`);
+      expect(answer.status).toBe(503);
+      expect(answer.body).toMatch(/cannot complete sign-in right now/);
+      const logout = await b.get(`http://${ACCESS_HOST}/_jitgate/logout`);
+      expect(logout.status).toBe(503);
+    } finally {
+      await h.authorizer.stop();
+      await Promise.all([h.idp.close(), h.echo.close()]);
+      const redis = connectRedis(REDIS_URL);
+      await waitReady(redis);
+      await deletePrefix(redis, h.test.prefix);
+      redis.disconnect();
+    }
   });
 });

@@ -305,7 +305,7 @@ describe('sign-in attacks with ID tokens a real IdP would not issue', () => {
     expectRefused(
       await signInWith(({ claims, sign }) => sign({ ...claims, nonce: 'not-the-one-sent' })),
       400,
-      /nonce/,
+      /nonce&quot; claim value/,
     );
   });
 

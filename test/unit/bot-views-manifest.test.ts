@@ -35,7 +35,14 @@ describe('manifest.yml', () => {
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(
       ['chat:write', 'commands', 'im:write', 'usergroups:read', 'users:read', 'users:read.email'].sort(),
     );
-    expect(manifest.oauth_config.scopes.user).toBeUndefined();
+    // User scopes only for Sign in with Slack (OpenID Connect), nothing that reads on the user's behalf.
+    expect([...manifest.oauth_config.scopes.user].sort()).toEqual(['email', 'openid', 'profile']);
+  });
+
+  it('when sign-in is set up, then Slack sends the browser back to the authorizer callback only', () => {
+    expect(manifest.oauth_config.redirect_urls).toEqual([
+      'https://access.example.com/_jitgate/oauth2/callback',
+    ]);
   });
 
   it('when Slack checks lengths, then the short fields fit', () => {
