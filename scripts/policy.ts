@@ -1,11 +1,12 @@
 /**
  * `npm run policy -- check [file]` validates a policy file and prints every problem with its key path;
  * `npm run policy -- explain <resource> [--file f]` says who may request it, who approves, and its limits.
- * Exit codes: 0 fine, 1 the policy is invalid or the resource unknown, 2 bad usage.
+ * Exit codes: 0 fine (warnings, on stderr, do not change that), 1 the policy is invalid or the
+ * resource unknown, 2 bad usage.
  */
 import { formatDuration } from '../shared/duration.js';
 import { isJitgateError } from '../shared/errors.js';
-import { getResource, loadPolicyFile } from '../shared/policy/index.js';
+import { getResource, loadPolicyFile, policyWarnings, takesBrowserCookies } from '../shared/policy/index.js';
 import type { People, Policy, Resource } from '../shared/policy/types.js';
 import { type CliIo, runWhenEntry } from './cli.js';
 
@@ -22,6 +23,13 @@ function people(p: People | undefined, nobody: string): string {
     ...p.usergroups.map((g) => `<!subteam^${g}> (Slack user group)`),
   ];
   return names.length > 0 ? names.join(', ') : nobody;
+}
+
+function browserUse(resource: Resource): string {
+  if ('host' in resource.match) return 'cookies on its own host (after a redeem in the browser)';
+  return takesBrowserCookies(resource)
+    ? "cookies on the authorizer's shared origin (browser: shared-origin): a page on any other shared-origin resource can use them"
+    : 'bearer tokens only (no browser cookies on the shared origin; give it its own host for browsers)';
 }
 
 export function explain(policy: Policy, resource: Resource): string {
@@ -42,6 +50,7 @@ export function explain(policy: Policy, resource: Resource): string {
     `  roles         ${resource.roles.map((r) => `${r.name} (${r.methods.join(' ')} on ${r.paths.join(' ')})`).join('; ')}`,
     `  networks      ${resource.networks.length > 0 ? resource.networks.join(', ') : 'any address'}`,
     `  websocket     ${resource.websocket ? 'allowed' : 'refused'}`,
+    `  browser       ${browserUse(resource)}`,
     `  break-glass   ${resource.breakGlass ? 'allowed (--break-glass grants at once and posts loudly)' : 'not allowed'}`,
     `  auto-approve  ${people(resource.autoApprove, 'nobody')}`,
     `  admins        ${people(policy.admins, 'nobody')} (may revoke any grant)`,
@@ -71,7 +80,11 @@ function runCommand(argv: string[], io: CliIo): number {
     const file = rest[0] ?? defaultFile(io);
     const policy = loadPolicyFile(file);
     const names = [...policy.resources.keys()];
-    io.stdout(`${file}: valid, ${names.length} resource(s): ${names.join(', ')}\n`);
+    io.stdout(`${file}: valid, ${names.length} resource(s): ${names.join(', ')}
+`);
+    for (const w of policyWarnings(policy))
+      io.stderr(`warning: ${w.path}: ${w.message}
+`);
     return 0;
   }
   if (command === 'explain') {

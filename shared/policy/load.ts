@@ -238,6 +238,13 @@ function resolve(
       message: 'names nobody, so no one could ask for this resource; leave it out to let everyone ask',
     });
   }
+  if (raw.browser !== undefined && raw.match.host !== undefined) {
+    problems.push({
+      path: `${at}.browser`,
+      message:
+        'is only for match.pathPrefix resources: a host resource already has its own origin and takes browser cookies there, so leave browser out',
+    });
+  }
   const approvalChannel = raw.approvalChannel ?? defaults.approvalChannel;
   if (approvalChannel === undefined) {
     problems.push({
@@ -274,6 +281,7 @@ function resolve(
     roles: roles.length > 0 ? roles : [EVERYTHING],
     networks: raw.networks,
     websocket: raw.websocket,
+    ...(raw.browser !== undefined ? { browser: raw.browser } : {}),
     breakGlass: raw.breakGlass,
     autoApprove: { users: raw.autoApprove.users as SlackUserId[], usergroups: [] },
   };

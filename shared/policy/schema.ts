@@ -149,6 +149,21 @@ const upstream = text((u) => {
   return undefined;
 });
 
+/**
+ * `browser: shared-origin`, the one value: a pathPrefix resource that takes browser cookies on the
+ * authorizer's origin, which it shares with every other such resource. Without it a pathPrefix
+ * resource takes bearer tokens only.
+ */
+const SHARED_ORIGIN = 'shared-origin';
+const browser = z.unknown().transform((value, ctx): typeof SHARED_ORIGIN => {
+  if (value === SHARED_ORIGIN) return SHARED_ORIGIN;
+  ctx.addIssue({
+    code: 'custom',
+    message: `${show(value)} is not a browser setting: the only value is ${SHARED_ORIGIN} (leave browser out for a resource reached with bearer tokens only)`,
+  });
+  return z.NEVER;
+});
+
 /** Keys that a resource may set and that `defaults` sets for every resource. */
 const tunables = {
   approvalChannel: channelId.optional(),
@@ -185,6 +200,7 @@ export const ResourceFile = z.strictObject({
     .optional(),
   networks: z.array(cidr).default([]),
   websocket: z.boolean().default(false),
+  browser: browser.optional(),
   breakGlass: z.boolean().default(false),
   autoApprove: z.strictObject({ users: z.array(userId).default([]) }).default({ users: [] }),
   ...tunables,

@@ -35,6 +35,12 @@ export interface Resource {
   /** CIDRs; empty means any address. */
   networks: string[];
   websocket: boolean;
+  /**
+   * `shared-origin`: a pathPrefix resource that takes browser cookies on the authorizer's shared
+   * origin. Absent, a pathPrefix resource takes bearer tokens only (host resources take cookies on
+   * their own host). See takesBrowserCookies.
+   */
+  browser?: 'shared-origin' | undefined;
   breakGlass: boolean;
   autoApprove: People;
 }

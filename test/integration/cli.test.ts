@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run as policy } from '../../scripts/policy.js';
 import { runCli, spawnCli } from '../support/cli.js';
@@ -42,6 +45,38 @@ describe('npm run policy', () => {
     const unknown = await policyCli(['explain', 'kibana'], { JITGATE_POLICY: 'policy.example.yml' });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('Known resources');
+  });
+
+  it('when a resource takes browser cookies on the shared origin, then check warns and exits 0, and explain says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jitgate-policy-'));
+    const file = join(dir, 'policy.yml');
+    writeFileSync(
+      file,
+      `defaults: { approvalChannel: C0APPROVALS }
+resources:
+  wiki: { upstream: http://127.0.0.1:3001, match: { pathPrefix: /wiki }, browser: shared-origin, approvers: { users: [U0ALICE] } }
+  api: { upstream: http://127.0.0.1:3002, match: { pathPrefix: /api }, approvers: { users: [U0ALICE] } }
+`,
+    );
+    try {
+      const r = await policyCli(['check', file]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('valid, 2 resource(s): wiki, api');
+      expect(r.stderr).toContain('warning: resources.wiki.browser: shared-origin:');
+      expect(r.stderr).toContain('any other shared-origin resource');
+      expect(r.stderr).toContain('Give wiki its own host instead');
+      expect(r.stderr).not.toContain('resources.api');
+      const wiki = await policyCli(['explain', 'wiki', '--file', file]);
+      expect(wiki.stdout).toContain(
+        "browser       cookies on the authorizer's shared origin (browser: shared-origin)",
+      );
+      const api = await policyCli(['explain', 'api', '--file', file]);
+      expect(api.stdout).toContain('browser       bearer tokens only');
+      const example = await policyCli(['check', 'policy.example.yml']);
+      expect(example.stderr).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('when the usage is wrong, then it exits 2', async () => {

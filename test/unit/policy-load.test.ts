@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { isJitgateError, type JitgateError } from '../../shared/errors.js';
-import { loadPolicy, loadPolicyFile, type PolicyProblem } from '../../shared/policy/index.js';
+import {
+  loadPolicy,
+  loadPolicyFile,
+  type PolicyProblem,
+  policyWarnings,
+  takesBrowserCookies,
+} from '../../shared/policy/index.js';
 
 type Tree = Record<string, unknown>;
 
@@ -62,7 +68,7 @@ describe('loadPolicy: a valid policy', () => {
       selfApproval: false,
       websocket: true,
       breakGlass: false,
-      match: { pathPrefix: '/grafana' },
+      match: { host: 'grafana.access.example.com' },
       approvers: { users: ['U0ALICE', 'U0CAROL'], usergroups: ['S0SRE'] },
       requesters: undefined,
       networks: ['10.0.0.0/8', '127.0.0.0/8'],
@@ -74,7 +80,7 @@ describe('loadPolicy: a valid policy', () => {
     ]);
     const adminApi = policy.resources.get('admin-api')!;
     expect(adminApi).toMatchObject({
-      match: { host: 'admin.access.example.com' },
+      match: { pathPrefix: '/admin-api' },
       breakGlass: true,
       defaultDurationMs: 30 * 60_000,
       maxDurationMs: 3_600_000,
@@ -200,6 +206,18 @@ describe('loadPolicy: a broken policy', () => {
       withGrafana({}, (t) => Object.assign(t.defaults as Tree, { maxDurration: '1h' })),
       'defaults.maxDurration',
       'maxDuration',
+    ],
+    [
+      'a browser setting other than shared-origin',
+      withGrafana({ browser: 'cookies' }),
+      'resources.grafana.browser',
+      '"cookies" is not a browser setting: the only value is shared-origin',
+    ],
+    [
+      'a browser setting on a host resource',
+      withGrafana({ match: { host: 'grafana.example.com' }, browser: 'shared-origin' }),
+      'resources.grafana.browser',
+      'a host resource already has its own origin',
     ],
     [
       'an unparsable duration',
@@ -564,5 +582,40 @@ describe('loadPolicy: a broken policy', () => {
       expect(isJitgateError(err, 'policy_invalid')).toBe(true);
       expect((err as Error).message).toMatch(/\/nonexistent\/policy\.yml[\s\S]*JITGATE_POLICY/);
     }
+  });
+});
+
+describe('browser: which resources take cookies', () => {
+  const policy = loadPolicy(
+    withGrafana({ browser: 'shared-origin' }, (t) => {
+      Object.assign(t.resources as Tree, {
+        api: {
+          upstream: 'http://127.0.0.1:3002',
+          match: { pathPrefix: '/api' },
+          approvers: { users: ['U0ALICE'] },
+        },
+        wiki: {
+          upstream: 'http://127.0.0.1:3003',
+          match: { host: 'wiki.example.com' },
+          approvers: { users: ['U0ALICE'] },
+        },
+      });
+    }),
+  );
+  const get = (name: string) => policy.resources.get(name)!;
+
+  it('when a pathPrefix resource says nothing, then it takes bearer tokens only; with shared-origin, or on a host, cookies too', () => {
+    expect(takesBrowserCookies(get('api'))).toBe(false);
+    expect(get('api').browser).toBeUndefined();
+    expect(get('grafana').browser).toBe('shared-origin');
+    expect(takesBrowserCookies(get('grafana'))).toBe(true);
+    expect(takesBrowserCookies(get('wiki'))).toBe(true);
+  });
+
+  it('when a resource is shared-origin, then the policy warns about it (and about no other), saying what it exposes and what to do', () => {
+    const warnings = policyWarnings(policy);
+    expect(warnings.map((w) => w.path)).toEqual(['resources.grafana.browser']);
+    expect(warnings[0]!.message).toContain("a visitor's grafana cookie");
+    expect(warnings[0]!.message).toContain('Give grafana its own host instead');
   });
 });

@@ -1,0 +1,41 @@
+import type { PolicyProblem } from './schema.js';
+import type { Policy, Resource } from './types.js';
+
+/**
+ * Which resources a browser may reach with a cookie. Every pathPrefix resource lives on the
+ * authorizer's one origin, and an origin is the browser's only wall: a script on one upstream's
+ * page can call any other path of that origin with the visitor's cookies and read the replies
+ * (a cookie's Path is matched against the request, not the page). So a pathPrefix resource takes
+ * bearer tokens only unless the policy says `browser: shared-origin`; a host resource has an origin
+ * of its own and takes its cookie there.
+ */
+
+/**
+ * Whether the authorizer accepts (and redeem sets) this resource's access cookie.
+ *
+ * @example takesBrowserCookies(policy.resources.get('grafana')!) // false for a plain pathPrefix resource
+ */
+export function takesBrowserCookies(resource: Resource): boolean {
+  return 'host' in resource.match || resource.browser === 'shared-origin';
+}
+
+/**
+ * What a valid policy still exposes, one warning per resource (for `npm run policy -- check`).
+ *
+ * @example for (const w of policyWarnings(policy)) console.warn(`${w.path}: ${w.message}`);
+ */
+export function policyWarnings(policy: Policy): PolicyProblem[] {
+  const warnings: PolicyProblem[] = [];
+  for (const resource of policy.resources.values()) {
+    if (!('pathPrefix' in resource.match) || resource.browser !== 'shared-origin') continue;
+    warnings.push({
+      path: `resources.${resource.name}.browser`,
+      message:
+        `shared-origin: ${resource.name} takes browser cookies on the authorizer's own origin, so a page ` +
+        `served by any other shared-origin resource can send requests with a visitor's ${resource.name} ` +
+        `cookie and read the answers. Give ${resource.name} its own host instead ` +
+        `(match: { host: ${resource.name}.<your access domain> }) and leave browser out.`,
+    });
+  }
+  return warnings;
+}
