@@ -18,7 +18,8 @@ const ENTITIES: Record<string, string> = {
   '"': '&quot;',
   "'": '&#39;',
 };
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+/** Text made safe to place in HTML (element content or a quoted attribute). */
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 
 /** A small page for people: what happened and what to do, nothing else. */
 export function refusalPage(r: Refusal, status: number): string {

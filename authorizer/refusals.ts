@@ -1,7 +1,7 @@
 import { formatDuration } from '../shared/duration.js';
 import type { ErrorCode } from '../shared/errors.js';
 import { messageOf } from '../shared/messages.js';
-import { type Resource, roleAllows } from '../shared/policy/index.js';
+import { type Resource, roleAllows, takesBrowserCookies } from '../shared/policy/index.js';
 
 /** The shared refusal codes, plus what can go wrong between the authorizer and an upstream. */
 export type RefusalCode = ErrorCode | 'upstream_unreachable' | 'upstream_timeout' | 'internal_error';
@@ -84,6 +84,14 @@ export function accessCommand(resource: Resource, roleName?: string): string {
 function hintFor(code: RefusalCode, { resource, role, method, path }: HintContext): string {
   switch (code) {
     case 'token_missing':
+      if (resource && !takesBrowserCookies(resource)) {
+        return (
+          `${resource.name} takes bearer tokens only: send Authorization: Bearer <token>; ` +
+          `curl -H 'Accept: application/json' '<your redeem link>' gives the token. ` +
+          `No grant yet? ${accessCommand(resource, role)}`
+        );
+      }
+      return resource ? accessCommand(resource, role) : '/access resources';
     case 'token_invalid':
     case 'token_expired':
     case 'grant_revoked':

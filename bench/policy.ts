@@ -13,6 +13,7 @@ resources:
     description: The bench upstream
     upstream: ${upstreamUrl}
     match: { pathPrefix: /app }
+    browser: shared-origin
     approvers: { users: [U0BOSS] }
     roles:
       ${BENCH_ROLE}: { methods: [GET, HEAD] }

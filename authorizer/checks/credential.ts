@@ -1,10 +1,11 @@
 /**
  * Where an HTTP request carries its access token: `Authorization: Bearer` first, then the resource's
- * cookie. Never the query string (see hasTokenInQuery): URLs end up in logs and Referer headers.
+ * cookie where it takes one (takesBrowserCookies). Never the query string (see hasTokenInQuery):
+ * URLs end up in logs and Referer headers.
  */
-import type { Resource } from '../../shared/policy/index.js';
+import { type Resource, takesBrowserCookies } from '../../shared/policy/index.js';
 import type { Refusal } from '../refusals.js';
-import { outOfOrder, type SyncCheck } from './context.js';
+import { outOfOrder, refuse, type SyncCheck } from './context.js';
 import type { HttpAccess } from './http.js';
 import { hasTokenInQuery } from './path.js';
 
@@ -21,15 +22,17 @@ export interface FoundToken {
   from: 'bearer' | 'cookie';
 }
 
+/** `cookieName` undefined: the resource takes bearer tokens only. */
 export function findToken(
   authorization: string | undefined,
   cookieHeader: string | undefined,
-  cookieName: string,
+  cookieName: string | undefined,
 ): FoundToken | undefined {
   if (authorization) {
     const m = BEARER.exec(authorization);
     if (m?.[1]) return { token: m[1], from: 'bearer' };
   }
+  if (cookieName === undefined) return undefined;
   const fromCookie = cookieValue(cookieHeader, cookieName);
   return fromCookie ? { token: fromCookie, from: 'cookie' } : undefined;
 }
@@ -76,29 +79,47 @@ const TOKEN_IN_QUERY: Refusal = {
   hint: 'Send the token in an Authorization: Bearer header, or open the redeem link in a browser.',
 };
 
-const cookieNames = new WeakMap<Resource, string>();
-function cookieNameFor(resource: Resource): string {
-  let name = cookieNames.get(resource);
-  if (name === undefined) {
-    name = cookieNameOf(resource.name);
-    cookieNames.set(resource, name);
+/**
+ * The cookie that may carry a resource's token, or undefined for a resource that takes bearer
+ * tokens only (a pathPrefix resource without `browser: shared-origin`): on the shared origin, a
+ * script on any other upstream's page could send that cookie and read the answer.
+ */
+export function acceptedCookieName(resource: Resource): string | undefined {
+  return takesBrowserCookies(resource) ? cookieNameOf(resource.name) : undefined;
+}
+
+const cookieNames = new WeakMap<Resource, { name: string | undefined }>();
+function cookieNameFor(resource: Resource): string | undefined {
+  let entry = cookieNames.get(resource);
+  if (entry === undefined) {
+    entry = { name: acceptedCookieName(resource) };
+    cookieNames.set(resource, entry);
   }
-  return name;
+  return entry.name;
 }
 
 /**
  * Credential (HTTP): finds the token for the routed resource and puts it in `ctx.token`, or leaves
- * it unset for the token check to refuse. A token in the query string is refused, not ignored: it
+ * it unset for the token check to refuse (its cookie, sent to a resource that takes bearer tokens
+ * only, is refused here as token_missing, naming the reason). A token in the query string is refused, not ignored: it
  * is in a URL already (logs, history), and it is never forwarded.
  */
 export const credentialCheck: SyncCheck<HttpAccess> = function credential(ctx) {
   const resource = ctx.resource;
   if (resource === undefined) return outOfOrder(ctx, 'credential', 'route');
   if (hasTokenInQuery(ctx.target)) return TOKEN_IN_QUERY;
-  const found = findToken(ctx.authorization, ctx.cookies, cookieNameFor(resource));
+  const cookieName = cookieNameFor(resource);
+  const found = findToken(ctx.authorization, ctx.cookies, cookieName);
   if (found) {
     ctx.token = found.token;
     ctx.tokenFrom = found.from;
+  } else if (cookieName === undefined && cookieValue(ctx.cookies, cookieNameOf(resource.name))) {
+    // Said here, where the cookie is seen, so that the refusal tells why it was not taken.
+    return refuse(
+      ctx,
+      'token_missing',
+      `${resource.name} does not accept browser cookies, only bearer tokens.`,
+    );
   }
   return undefined;
 };

@@ -8,6 +8,7 @@ import type { SigningKeys } from '../../shared/tokens/index.js';
 import { cookieNameOf } from '../checks/credential.js';
 import { prefersHtml, sendRefusal } from '../refusal-response.js';
 import { type RefusalCode, refusal } from '../refusals.js';
+import { sendCommandLineRedeem } from './command-line-redeem.js';
 
 export interface RedeemDeps {
   store: RedeemUseCaseDeps['store'];
@@ -23,7 +24,9 @@ export interface RedeemDeps {
  * `GET /_jitgate/redeem?code=`: the HTTP side of redeeming (shared/access/redeem.ts decides).
  * `Accept: application/json` gets the token as JSON; a browser gets it as an HttpOnly cookie scoped
  * to the resource and a 303 to the resource's own root, never to a caller-chosen target (`next`,
- * `redirect` and the like are ignored).
+ * `redirect` and the like are ignored). A pathPrefix resource takes a cookie only with
+ * `browser: shared-origin`; for any other, a link opened without asking for JSON is answered with
+ * the commands to use instead, and the code is left unused.
  */
 export function registerRedeem(router: Router, deps: RedeemDeps): void {
   const publicUrl = new URL(deps.publicUrl);
@@ -44,6 +47,15 @@ export function registerRedeem(router: Router, deps: RedeemDeps): void {
       });
       const { grant } = redeemed;
       resource = redeemed.resource;
+      if (redeemed.next === 'command-line') {
+        deps.log.info(
+          { grantId: grant.id, resource: resource.name },
+          'redeem in a browser for a bearer-only resource',
+        );
+        const { pathPrefix } = redeemed;
+        sendCommandLineRedeem(res, { resource, pathPrefix, origin: publicUrl.origin, code, accept });
+        return;
+      }
       if (redeemed.next === 'hand-over') {
         const port = publicUrl.port ? `:${publicUrl.port}` : '';
         deps.log.info(

@@ -36,6 +36,7 @@ resources:
     description: Production Grafana (a sample dashboard in this demo)
     upstream: ${upstreamUrl}
     match: { pathPrefix: /grafana }
+    browser: shared-origin
     approvers: { users: [${DEMO_PEOPLE.alice.id}] }
     roles:
       viewer: { methods: [GET, HEAD] }

@@ -3,12 +3,13 @@ import { errorFor } from '../errors.js';
 import { isLive } from '../grants/live.js';
 import type { LiveGrant } from '../grants/records.js';
 import type { AccessStore } from '../grants/store.js';
+import { takesBrowserCookies } from '../policy/browser.js';
 import type { Policy, Resource } from '../policy/types.js';
 import { type SigningKeys, signAccessToken } from '../tokens/index.js';
 import type { Effect } from './effects.js';
 
 export interface RedeemDeps {
-  store: Pick<AccessStore, 'redeem' | 'liveGrant' | 'createRedeemCode'>;
+  store: Pick<AccessStore, 'redeem' | 'redeemCodeGrant' | 'liveGrant' | 'createRedeemCode'>;
   policy: () => Policy;
   keys: SigningKeys;
   clock: Clock;
@@ -28,11 +29,14 @@ export interface RedeemInput {
 
 /**
  * What redeeming decided: the token for the grant's holder, or, for a browser on another host than
- * its host-routed resource, a fresh one-time code to finish on the resource's own host.
+ * its host-routed resource, a fresh one-time code to finish on the resource's own host, or, for a
+ * browser and a resource that takes bearer tokens only, nothing consumed: the link is for the
+ * command line.
  */
 export type Redeemed = { grant: LiveGrant; resource: Resource; effects: Effect[] } & (
   | { next: 'token'; token: string }
   | { next: 'hand-over'; host: string; code: string }
+  | { next: 'command-line'; pathPrefix: string }
 );
 
 /**
@@ -43,6 +47,10 @@ export type Redeemed = { grant: LiveGrant; resource: Resource; effects: Effect[]
  * @example const r = await redeemGrant(deps, { code }); // r.next === 'token': r.token, r.grant.expiresAt
  */
 export async function redeemGrant(deps: RedeemDeps, input: RedeemInput): Promise<Redeemed> {
+  if (input.browserHost !== undefined) {
+    const bearerOnly = await bearerOnlyGrant(deps, input.code);
+    if (bearerOnly) return { ...bearerOnly, effects: [], next: 'command-line' };
+  }
   const grantId = await deps.store.redeem(input.code);
   const grant = await deps.store.liveGrant(grantId);
   if (!isLive(grant, deps.clock.now())) throw errorFor('grant_not_active', { grantId });
@@ -74,4 +82,20 @@ export async function redeemGrant(deps: RedeemDeps, input: RedeemInput): Promise
     deps.clock,
   );
   return { grant, resource, effects: [], next: 'token', token };
+}
+
+/**
+ * A browser cannot use a token for a pathPrefix resource without `browser: shared-origin` (it takes
+ * no cookie), so its link is read without being consumed, to stay usable from the command line.
+ */
+async function bearerOnlyGrant(
+  deps: RedeemDeps,
+  code: string,
+): Promise<{ grant: LiveGrant; resource: Resource; pathPrefix: string } | undefined> {
+  const grantId = await deps.store.redeemCodeGrant(code);
+  const grant = grantId ? await deps.store.liveGrant(grantId) : undefined;
+  if (!isLive(grant, deps.clock.now())) return undefined;
+  const resource = deps.policy().resources.get(grant.resource);
+  if (!resource || takesBrowserCookies(resource) || !('pathPrefix' in resource.match)) return undefined;
+  return { grant, resource, pathPrefix: resource.match.pathPrefix };
 }

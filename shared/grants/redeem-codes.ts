@@ -7,6 +7,8 @@ import * as scripts from './lua/scripts.js';
 import type { LiveGrant } from './records.js';
 
 const REDEEM_CODE_TTL_MS = 10 * 60_000;
+/** What createRedeemCode makes (24 random bytes, base64url), with room; anything else is unknown. */
+const REDEEM_CODE = /^[A-Za-z0-9_-]{16,64}$/;
 
 /**
  * One-time redeem codes: random, stored only as their hash, valid 10 minutes, consumed once by a
@@ -25,6 +27,17 @@ export class RedeemCodes {
     return code;
   }
 
+  /**
+   * The grant a redeem code is for, without consuming it: undefined when the code is unknown, used
+   * or expired. For answers that must leave the code usable (a link opened where it cannot work).
+   */
+  async redeemCodeGrant(code: string): Promise<GrantId | undefined> {
+    if (!REDEEM_CODE.test(code)) return undefined;
+    const { redis, keys } = this.ctx;
+    const grantId = await guard(() => redis.get(keys.redeemCode(hashCode(code))));
+    return grantId === null ? undefined : (grantId as GrantId);
+  }
+
   /** Consumes a redeem code once and audits `grant.redeemed`. Throws code_used / code_unknown / grant_not_active. */
   async redeem(code: string): Promise<GrantId> {
     return (await this.consumeRedeemCode(code)).id;
@@ -32,7 +45,7 @@ export class RedeemCodes {
 
   /** As `redeem`, answering the code's grant as it stood when the code was consumed (live, so no re-read). */
   async consumeRedeemCode(code: string): Promise<LiveGrant> {
-    if (!/^[A-Za-z0-9_-]{16,64}$/.test(code)) throw refusal('code_unknown');
+    if (!REDEEM_CODE.test(code)) throw refusal('code_unknown');
     const h = hashCode(code);
     const { redis, keys } = this.ctx;
     // The script must be given the grant's key, so the code's grant is read first; consuming the code

@@ -121,4 +121,7 @@ export class AccessStore {
   consumeRedeemCode(code: string): Promise<LiveGrant> {
     return this.codes.consumeRedeemCode(code);
   }
+  redeemCodeGrant(code: string): Promise<GrantId | undefined> {
+    return this.codes.redeemCodeGrant(code);
+  }
 }

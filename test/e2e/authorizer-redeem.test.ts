@@ -95,6 +95,51 @@ describe('authorizer: redeem links', () => {
     }
   });
 
+  it('when a browser opens the link of a resource without browser: shared-origin, then no cookie is set, the page gives the commands, and the code still redeems once', async () => {
+    const { grantId, code } = await codeFor('local');
+    const page = await send(h.url, `/_jitgate/redeem?code=${code}`, { headers: { accept: BROWSER } });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.headers['set-cookie']).toBeUndefined();
+    expect(page.headers.location).toBeUndefined();
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expect(page.text).toContain('local is reached with a token from the command line');
+    expect(page.text).toContain(
+      `curl -H &#39;Accept: application/json&#39; &#39;${PUBLIC_URL}/_jitgate/redeem?code=${code}&#39;`,
+    );
+    expect(page.text).toContain(`curl -H &quot;Authorization: Bearer $TOKEN&quot; ${PUBLIC_URL}/local/`);
+    // A client that asks for neither HTML nor JSON (curl's */*) is told the same, with a 406.
+    const plain = await send(h.url, `/_jitgate/redeem?code=${code}`, { headers: { accept: '*/*' } });
+    expect(plain.status).toBe(406);
+    expect(plain.headers['set-cookie']).toBeUndefined();
+    expect(plain.text).toContain(
+      `curl -H 'Accept: application/json' '${PUBLIC_URL}/_jitgate/redeem?code=${code}'`,
+    );
+
+    const json = await send(h.url, `/_jitgate/redeem?code=${code}`, {
+      headers: { accept: 'application/json' },
+    });
+    expect(json.status).toBe(200);
+    const { token } = json.json<{ token: string }>();
+    expect(json.json()).toMatchObject({ grantId, resource: 'local', tokenType: 'Bearer' });
+    expect((await send(h.url, '/local/x', { headers: bearer(token) })).status).toBe(200);
+    const again = await send(h.url, `/_jitgate/redeem?code=${code}`, { headers: { accept: BROWSER } });
+    expect(again.status).toBe(410);
+  });
+
+  it('when a cookie holds a real token for a resource without browser: shared-origin, then 401 token_missing says it takes bearer tokens only', async () => {
+    const { token } = await h.grant('local');
+    const res = await send(h.url, '/local/x', { headers: { cookie: `jitgate_local=${token}` } });
+    expect(res.status).toBe(401);
+    const body = res.json<{ error: string; message: string; hint: string }>();
+    expect(body.error).toBe('token_missing');
+    expect(body.message).toContain('local does not accept browser cookies, only bearer tokens');
+    expect(body.hint).toContain('local takes bearer tokens only: send Authorization: Bearer <token>');
+    expect(body.hint).toContain('/access local/access 1h <reason>');
+    expect((await send(h.url, '/local/x', { headers: bearer(token) })).status).toBe(200);
+  });
+
   it('when the grant was revoked before the link was opened, then 410 and no token', async () => {
     const { grantId, code } = await codeFor('app');
     await h.store.revoke(grantId, 'U0BOSS' as never, 'test');

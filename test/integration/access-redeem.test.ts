@@ -97,6 +97,15 @@ describe('redeeming a link', () => {
     expect(second.next).toBe('token');
   });
 
+  it('when a browser opens the link of a pathPrefix resource without browser: shared-origin, then it is for the command line and the code stays usable', async () => {
+    const { grantId, code } = await link('grafana');
+    const browser = await redeemGrant(redeemDeps(), { code, browserHost: 'access.example.com' });
+    expect(browser).toMatchObject({ next: 'command-line', pathPrefix: '/grafana', grant: { id: grantId } });
+    expect(browser).not.toHaveProperty('token');
+    const cli = await redeemGrant(redeemDeps(), { code });
+    expect(cli).toMatchObject({ next: 'token', grant: { id: grantId } });
+  });
+
   it('when the grant was revoked, then its link gives nothing', async () => {
     const { grantId, code } = await link();
     await revokeGrant(deps, grantId, DEV);

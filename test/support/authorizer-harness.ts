@@ -27,7 +27,11 @@ export const ALICE = 'U0ALICE' as SlackUserId;
 export const BOB = 'U0BOB' as SlackUserId;
 export const PUBLIC_URL = 'http://127.0.0.1:8080';
 
-/** The test policy: every kind of resource the authorizer must handle, on real local upstreams. */
+/**
+ * The test policy: every kind of resource the authorizer must handle, on real local upstreams. app,
+ * other and live take browser cookies on the shared origin; lan, local and down take bearer tokens
+ * only, like every pathPrefix resource that does not say `browser: shared-origin`.
+ */
 function policyFor(echo: EchoUpstream, ws: WsUpstream, downPort: number): Policy {
   return loadPolicy(`
 defaults: { approvalChannel: C0APPROVALS, defaultDuration: 1h }
@@ -35,6 +39,7 @@ resources:
   app:
     upstream: ${echo.url}
     match: { pathPrefix: /app }
+    browser: shared-origin
     approvers: { users: [U0BOSS] }
     roles:
       viewer: { methods: [GET, HEAD] }
@@ -42,6 +47,7 @@ resources:
   other:
     upstream: ${echo.url}
     match: { pathPrefix: /other }
+    browser: shared-origin
     approvers: { users: [U0BOSS] }
   lan:
     upstream: ${echo.url}
@@ -60,6 +66,7 @@ resources:
   live:
     upstream: ${ws.url}
     match: { pathPrefix: /live }
+    browser: shared-origin
     approvers: { users: [U0BOSS] }
     websocket: true
   down:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { credentialCheck } from '../../authorizer/checks/credential.js';
-import { attempt, routed } from './authorizer-checks-fixtures.js';
+import { api, attempt, routed, wiki } from './authorizer-checks-fixtures.js';
 
 describe('the credential check (HTTP)', () => {
   it('when an Authorization: Bearer header is sent, then its token is the credential, found in the header', () => {
@@ -35,6 +35,28 @@ describe('the credential check (HTTP)', () => {
     expect(credentialCheck(ctx)).toBeUndefined();
     expect(ctx.token).toBeUndefined();
     expect(ctx.tokenFrom).toBeUndefined();
+  });
+
+  it('when a bearer-only resource (pathPrefix, no browser: shared-origin) gets its own cookie, then token_missing says it takes bearer tokens only', () => {
+    const ctx = routed({ resource: api, target: '/api/x', upstreamPath: '/x', cookies: 'jitgate_api=a.b.c' });
+    const refused = credentialCheck(ctx);
+    expect(refused?.code).toBe('token_missing');
+    expect(refused?.message).toBe('api does not accept browser cookies, only bearer tokens.');
+    expect(refused?.hint).toContain('api takes bearer tokens only: send Authorization: Bearer <token>');
+    expect(refused?.hint).toContain('/access api/access 2h <reason>');
+    expect(ctx.token).toBeUndefined();
+  });
+
+  it('when a bearer-only resource gets a bearer token beside its cookie, then the bearer token is the credential', () => {
+    const ctx = routed({ resource: api, authorization: 'Bearer from-header', cookies: 'jitgate_api=a.b.c' });
+    expect(credentialCheck(ctx)).toBeUndefined();
+    expect(ctx.token).toBe('from-header');
+  });
+
+  it('when a host resource gets its cookie, then it is the credential (a host is an origin of its own)', () => {
+    const ctx = routed({ resource: wiki, host: 'wiki.access.test', target: '/', cookies: 'jitgate_wiki=w' });
+    expect(credentialCheck(ctx)).toBeUndefined();
+    expect(ctx.token).toBe('w');
   });
 
   it('when the query string names a token, then token_invalid says so, even with a good bearer header', () => {

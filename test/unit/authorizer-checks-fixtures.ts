@@ -12,6 +12,7 @@ resources:
   grafana:
     upstream: http://127.0.0.1:3001
     match: { pathPrefix: /grafana }
+    browser: shared-origin
     approvers: { users: [U0BOSS] }
     roles:
       viewer: { methods: [GET, HEAD] }
@@ -26,9 +27,15 @@ resources:
     match: { pathPrefix: /live }
     approvers: { users: [U0BOSS] }
     websocket: true
+  api:
+    upstream: http://127.0.0.1:3004
+    match: { pathPrefix: /api }
+    approvers: { users: [U0BOSS] }
 `);
 export const grafana = policy.resources.get('grafana')!;
 export const wiki = policy.resources.get('wiki')!;
+/** A pathPrefix resource without `browser: shared-origin`: bearer tokens only. */
+export const api = policy.resources.get('api')!;
 
 const resolve = clientResolver([]);
 /** The client as the authorizer would resolve a socket peer with no trusted proxies. */
