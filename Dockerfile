@@ -7,6 +7,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY shared ./shared
 COPY bot ./bot
 COPY authorizer ./authorizer
+COPY system ./system
 COPY scripts ./scripts
 # The demo (scripts/demo.ts) runs against the local Slack stand-in, so it is built too.
 COPY dev ./dev

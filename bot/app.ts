@@ -1,7 +1,5 @@
 import { App } from '@slack/bolt';
-import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { startWorker } from '../shared/jobs/worker.js';
 import type { BotDeps, BotSettings } from './deps.js';
 import { InFlight } from './listeners/in-flight.js';
 import { registerListeners } from './listeners/index.js';
@@ -12,7 +10,7 @@ export interface Bot {
   app: App;
   /** HTTP mode: listens on `port` (0 picks a free one) and answers with the port taken. Socket Mode: connects. */
   start(port?: number): Promise<{ port: number }>;
-  /** Stops taking work, lets handlers in flight finish, closes Bolt and HTTP, then the worker. Redis is the caller's. */
+  /** Stops taking work, lets handlers in flight finish, closes Bolt and HTTP. The worker and Redis are the caller's. */
   stop(): Promise<void>;
   /**
    * Resolves once no delivery is being handled (every listener has returned), e.g. so that a test
@@ -22,8 +20,8 @@ export interface Bot {
 }
 
 /**
- * The Slack bot: Bolt over HTTP (`/slack/events`) or Socket Mode, every listener, and the worker
- * unless it runs elsewhere.
+ * The Slack bot: Bolt over HTTP (`/slack/events`) or Socket Mode and every listener. The worker
+ * runs beside it or elsewhere (system/start.ts decides).
  *
  * @example const bot = createBot(deps, settings); const { port } = await bot.start(3000);
  */
@@ -46,21 +44,10 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
   });
   const inFlight = new InFlight();
   registerListeners(app, deps, inFlight);
-  let worker: Worker | undefined;
 
   return {
     app,
     async start(port = 3000) {
-      if (settings.worker) {
-        worker = startWorker({
-          ...settings.worker,
-          store: deps.store,
-          scheduler: deps.scheduler,
-          notifier: deps.notifier,
-          log: deps.log.child({ component: 'worker' }),
-          reminderBeforeMs: (name) => deps.policy().resources.get(name)?.reminderBeforeMs ?? 0,
-        });
-      }
       // The store's connection fails fast while it is not ready, so a delivery in the first moments
       // (Slack retrying what reached the bot we replace) would be told "cannot reach the state
       // store". Give the connection a moment; if Redis is really away, start anyway and say so.
@@ -83,8 +70,6 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
           .stop()
           .catch((err: unknown) => deps.log.warn({ err }, 'socket mode: error while disconnecting'));
       await inFlight.drained();
-      await worker?.close();
-      worker = undefined;
     },
   };
 }

@@ -1,5 +1,4 @@
 import type { WebClient } from '@slack/web-api';
-import type { Redis } from 'ioredis';
 import type { AccessService } from '../shared/access/service.js';
 import type { Clock } from '../shared/clock.js';
 import type { AccessStore } from '../shared/grants/store.js';
@@ -10,7 +9,7 @@ import type { Policy } from '../shared/policy/types.js';
 import type { MessageSync } from './slack/message-sync.js';
 import type { SlackPeople } from './slack/people.js';
 
-/** What the listeners work with. Built once by the entry file (or the test harness) and passed down. */
+/** What the listeners work with. Built once by system/start.ts and passed down. */
 export interface BotDeps {
   access: AccessService;
   store: AccessStore;
@@ -29,7 +28,7 @@ export interface BotDeps {
   log: Logger;
 }
 
-/** How the bot talks to Slack, and whether this process also runs the worker. */
+/** How the bot talks to Slack. */
 export interface BotSettings {
   botToken: string;
   /** HTTP mode verifies every request with it; unused in Socket Mode. */
@@ -45,8 +44,6 @@ export interface BotSettings {
    * what the bot must not handle set it shorter.
    */
   unhandledRequestTimeoutMs?: number | undefined;
-  /** The BullMQ worker runs in this process when given a connection for it. */
-  worker?: { connection: Redis; queuePrefix: string } | undefined;
 }
 
 /** Web API retries: 429s wait for Retry-After; 5xx and network errors back off between `minMs` and `maxMs`. */

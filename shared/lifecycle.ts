@@ -6,7 +6,7 @@ import type { Policy } from './policy/types.js';
  * The policy a process runs with, re-read on demand (the entry files call `reload` on SIGHUP). A bad
  * file is reported and the current policy stays: a typo never takes access control down.
  *
- * @example const policy = livePolicy(config.JITGATE_POLICY, log); createBot({ policy: policy.current, … });
+ * @example const policy = livePolicy(config.JITGATE_POLICY, log); assembleBot({ policy: policy.current, … });
  */
 export function livePolicy(path: string, log: Logger): { current: () => Policy; reload(): boolean } {
   let policy = loadPolicyFile(path);

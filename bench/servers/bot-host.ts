@@ -1,6 +1,6 @@
 /**
- * The Slack side under test, in a child process: the real bot over HTTP with its BullMQ worker (as
- * `npm run start:bot` runs it) and an authorizer on the same Redis prefix, talking to the stand-in
+ * The Slack side under test, in a child process: the real bot over HTTP with its BullMQ worker and
+ * an authorizer on the same Redis prefix (startSystem, as `npm start` runs them), talking to the stand-in
  * (another process) as to Slack. The orchestrator sends the signed Slack requests from its own
  * process. The server-side time of every /slack/events answer is recorded from Node's HTTP
  * diagnostics channels, so the ack can be told apart from the client's own delays.
@@ -12,15 +12,10 @@ import { randomBytes } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { createAuthorizer } from '../../authorizer/server.js';
-import { createBot } from '../../bot/app.js';
-import { assembleBot } from '../../bot/assemble.js';
-import { systemClock } from '../../shared/clock.js';
-import { createLogger } from '../../shared/log.js';
+import { loadConfig } from '../../shared/config.js';
 import { loadPolicy } from '../../shared/policy/index.js';
-import { connectRedis, connectRedisForQueue } from '../../shared/redis/connect.js';
-import { redisKeys } from '../../shared/redis/keys.js';
 import { generateSigningKeySet, loadSigningKeys } from '../../shared/tokens/index.js';
+import { startSystem } from '../../system/start.js';
 import { serveRpc } from './rpc.js';
 
 const env = (name: string) => {
@@ -80,40 +75,26 @@ resources:
   'the bench policy',
 );
 
-const log = createLogger('bot', logLevel);
-const redis = connectRedis(redisUrl);
-redis.on('error', (err) => log.warn({ err: err.message }, 'redis: connection error'));
-const queueRedis = connectRedisForQueue(redisUrl);
 const secret = randomBytes(16).toString('hex');
-const deps = assembleBot({
-  redis,
-  queueRedis,
-  prefix,
-  policy: () => policy,
-  publicUrl: PUBLIC_URL,
-  botToken,
-  apiUrl,
-  log,
+const system = await startSystem({
+  roles: ['bot', 'worker', 'authorizer'],
+  config: loadConfig({ LOG_LEVEL: logLevel }),
+  overrides: {
+    redisUrl,
+    prefix,
+    policy,
+    signingKeys: await loadSigningKeys(JSON.stringify(await generateSigningKeySet())),
+    slack: { botToken, signingSecret: secret },
+    slackApiUrl: apiUrl,
+    publicUrl: PUBLIC_URL,
+    botPort: 0,
+    authorizerPort: 0,
+    authorizerHost: '127.0.0.1',
+  },
 });
-const bot = createBot(deps, {
-  botToken,
-  signingSecret: secret,
-  apiUrl,
-  worker: { connection: queueRedis, queuePrefix: redisKeys(prefix).queuePrefix },
-});
-const { port } = await bot.start(0);
-
-const authorizer = createAuthorizer({
-  publicUrl: PUBLIC_URL,
-  trustedProxies: [],
-  policy: () => policy,
-  store: deps.store,
-  redis,
-  keys: await loadSigningKeys(JSON.stringify(await generateSigningKeySet())),
-  clock: systemClock,
-  log: createLogger('authorizer', logLevel),
-});
-const { url: authorizerUrl } = await authorizer.start(0, '127.0.0.1');
+const deps = system.deps!;
+const port = system.bot!.port;
+const authorizerUrl = system.authorizer!.url;
 
 serveRpc(
   { botUrl: `http://127.0.0.1:${port}`, secret, authorizerUrl },
@@ -148,11 +129,7 @@ serveRpc(
       return out;
     },
     stop: async () => {
-      await authorizer.stop();
-      await bot.stop();
-      await deps.scheduler.close();
-      await queueRedis.quit().catch(() => {});
-      await redis.quit().catch(() => {});
+      await system.stop();
       process.exit(0);
     },
   },

@@ -2,9 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { type AuthorizerProcess, startAuthorizerProcess } from '../../authorizer/process.js';
 import { loadConfig } from '../../shared/config.js';
-import { createLogger } from '../../shared/log.js';
+import { type System, startSystem } from '../../system/start.js';
 import { BENCH_ISSUER, benchPolicyYaml } from '../policy.js';
 
 /**
@@ -21,8 +20,9 @@ Redis.prototype.sendCommand = function (this: Redis, command, stream) {
 export const commandsSent = () => ({ ...sent });
 
 /**
- * The authorizer exactly as `npm run start:authorizer` builds it (startAuthorizerProcess: policy
- * file, signing keys, Redis connection, store, logger at LOG_LEVEL writing to stdout), on a free port.
+ * The authorizer exactly as `npm run start:authorizer` builds it (startSystem with the authorizer
+ * role: policy file, signing keys, Redis connection, store, logger at LOG_LEVEL writing to stdout),
+ * on a free port.
  */
 export async function startJitgate(options: {
   upstreamUrl: string;
@@ -30,7 +30,7 @@ export async function startJitgate(options: {
   prefix: string;
   keysJson: string;
   logLevel: string;
-}): Promise<{ url: string; proc: AuthorizerProcess }> {
+}): Promise<{ url: string; proc: System }> {
   const policyFile = join(tmpdir(), `${options.prefix}-policy.yml`);
   writeFileSync(policyFile, benchPolicyYaml(options.upstreamUrl));
   const config = loadConfig({
@@ -42,6 +42,6 @@ export async function startJitgate(options: {
     AUTHORIZER_PORT: '0',
     LOG_LEVEL: options.logLevel,
   });
-  const proc = await startAuthorizerProcess(config, createLogger('authorizer', config.LOG_LEVEL));
-  return { url: `http://127.0.0.1:${proc.port}`, proc };
+  const proc = await startSystem({ roles: ['authorizer'], config });
+  return { url: `http://127.0.0.1:${proc.authorizer!.port}`, proc };
 }

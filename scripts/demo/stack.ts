@@ -1,19 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer } from 'node:net';
 import type { Redis } from 'ioredis';
-import { createAuthorizer } from '../../authorizer/server.js';
-import { createBot } from '../../bot/app.js';
-import { assembleBot } from '../../bot/assemble.js';
 import type { BotDeps } from '../../bot/deps.js';
 import { blockActionsBody, sendToBot, slashCommandBody } from '../../dev/slack/requests.js';
 import { type SlackStandin, startSlackStandin } from '../../dev/slack/standin.js';
-import { systemClock } from '../../shared/clock.js';
-import { AccessStore } from '../../shared/grants/store.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { loadPolicy, type Policy } from '../../shared/policy/index.js';
-import { connectRedis, connectRedisForQueue } from '../../shared/redis/connect.js';
+import { connectRedis } from '../../shared/redis/connect.js';
 import { type RedisKeys, redisKeys } from '../../shared/redis/keys.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
+import { startSystem } from '../../system/start.js';
 import { type SampleUpstream, startSampleUpstream } from './sample-upstream.js';
 
 /** The people of the demo workspace. */
@@ -85,48 +81,33 @@ export async function startLocalStack(options: {
   const upstream = await startSampleUpstream();
   const policy = loadPolicy(demoPolicy(upstream.url), 'the demo policy');
   const signing = await loadSigningKeys(JSON.stringify(await generateSigningKeySet()));
+  // The demo's own store connection, lent to the system, so that stop() can delete the demo's keys.
   const redis = connectRedis(options.redisUrl);
-  const queueRedis = connectRedisForQueue(options.redisUrl);
   redis.on('error', () => {});
-  queueRedis.on('error', () => {});
-
-  // The authorizer first: its address is the public URL that redeem links point to.
-  const store = new AccessStore(redis, { prefix, clock: systemClock });
+  // The authorizer's address is the public URL that redeem links point to, so it is chosen first.
   const authorizerPort = options.authorizerPort ?? (await freePort());
   const publicUrl = `http://127.0.0.1:${authorizerPort}`;
-  const authorizer = createAuthorizer({
-    publicUrl,
-    trustedProxies: [],
-    policy: () => policy,
-    store,
-    redis,
-    keys: signing,
-    clock: systemClock,
-    log: log.child({ component: 'authorizer' }),
-    usageFlushMs: 500,
+  const system = await startSystem({
+    roles: ['authorizer', 'bot', 'worker'],
+    overrides: {
+      redis,
+      redisUrl: options.redisUrl,
+      prefix,
+      policy,
+      signingKeys: signing,
+      slack: { botToken, signingSecret: secret },
+      slackApiUrl: standin.apiUrl,
+      slackRetry: { retries: 3, minMs: 50, maxMs: 500 },
+      publicUrl,
+      log,
+      botPort: options.botPort ?? 0,
+      authorizerPort,
+      authorizerHost: '127.0.0.1',
+      authorizerTimings: { usageFlushMs: 500 },
+    },
   });
-  await authorizer.start(authorizerPort, '127.0.0.1');
-
-  const deps = assembleBot({
-    redis,
-    queueRedis,
-    prefix,
-    policy: () => policy,
-    publicUrl,
-    botToken,
-    apiUrl: standin.apiUrl,
-    retry: { retries: 3, minMs: 50, maxMs: 500 },
-    log: log.child({ component: 'bot' }),
-  });
-  const bot = createBot(deps, {
-    botToken,
-    signingSecret: secret,
-    apiUrl: standin.apiUrl,
-    retry: { retries: 3, minMs: 50, maxMs: 500 },
-    worker: { connection: queueRedis, queuePrefix: keys.queuePrefix },
-  });
-  const { port } = await bot.start(options.botPort ?? 0);
-  const botUrl = `http://127.0.0.1:${port}`;
+  const deps = system.deps!;
+  const botUrl = system.bot!.url;
 
   return {
     standin,
@@ -155,12 +136,9 @@ export async function startLocalStack(options: {
         secret,
       }),
     async stop() {
-      await bot.stop();
-      await authorizer.stop();
-      await deps.scheduler.close();
+      await system.stop();
       await deleteKeys(redis, prefix).catch(() => {});
       redis.disconnect();
-      queueRedis.disconnect();
       await upstream.close();
       await standin.close();
     },

@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type Authorizer, createAuthorizer } from '../../authorizer/server.js';
-import { type Bot, createBot } from '../../bot/app.js';
-import { assembleBot } from '../../bot/assemble.js';
+import type { Authorizer } from '../../authorizer/server.js';
+import type { Bot } from '../../bot/app.js';
 import type { BotDeps, SlackRetry } from '../../bot/deps.js';
 import {
   blockActionsBody,
@@ -18,12 +17,12 @@ import {
 import { type SlackStandin, startSlackStandin } from '../../dev/slack/standin.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore } from '../../shared/grants/store.js';
-import { startWorker } from '../../shared/jobs/worker.js';
 import { createLogger } from '../../shared/log.js';
 import { loadPolicy, type Policy } from '../../shared/policy/index.js';
-import { connectRedis, connectRedisForQueue } from '../../shared/redis/connect.js';
+import { connectRedis } from '../../shared/redis/connect.js';
 import { type RedisKeys, redisKeys } from '../../shared/redis/keys.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
+import { type Role, type System, startSystem } from '../../system/start.js';
 import { deletePrefix } from '../support/redis.js';
 import { type EchoUpstream, startEchoUpstream } from '../support/upstreams.js';
 
@@ -48,7 +47,7 @@ export interface Stack {
   store: AccessStore;
   redis: Redis;
   startBot(options?: { worker?: boolean; retry?: SlackRetry }): Promise<BotNode>;
-  startWorker(): WorkerNode;
+  startWorker(): Promise<WorkerNode>;
   /** `npm run start:worker` in a child process, ready when it has connected. */
   spawnWorker(): Promise<ChildWorker>;
   startAuthorizer(): Promise<AuthorizerNode>;
@@ -135,43 +134,35 @@ export async function startStack(redisUrl: string): Promise<Stack> {
   const store = new AccessStore(redis, { prefix, clock: systemClock });
   const stops: (() => Promise<void>)[] = [];
 
+  /** One process's worth of jitgate on this stack's Redis, prefix, policy, keys and Slack. */
+  async function start(roles: Role[], retry: SlackRetry = FAST_RETRY): Promise<System> {
+    const system = await startSystem({
+      roles,
+      overrides: {
+        redisUrl,
+        prefix,
+        policy,
+        signingKeys,
+        slack: { botToken, signingSecret: secret },
+        slackApiUrl: standin.apiUrl,
+        slackRetry: retry,
+        publicUrl: 'http://127.0.0.1:8080',
+        log: silent(),
+        botPort: 0,
+        authorizerPort: 0,
+        authorizerHost: '127.0.0.1',
+        authorizerTimings: { upstreamTimeoutMs: 2_000, usageFlushMs: 200, shutdownGraceMs: 1_000 },
+      },
+    });
+    stops.push(() => system.stop());
+    return system;
+  }
+
   async function startBot(options: { worker?: boolean; retry?: SlackRetry } = {}): Promise<BotNode> {
-    const botRedis = connectRedis(redisUrl);
-    botRedis.on('error', () => {});
-    const queueRedis = connectRedisForQueue(redisUrl);
-    queueRedis.on('error', () => {});
-    const log = silent();
-    const retry = options.retry ?? FAST_RETRY;
-    const deps = assembleBot({
-      redis: botRedis,
-      queueRedis,
-      prefix,
-      policy: () => policy,
-      publicUrl: 'http://127.0.0.1:8080',
-      botToken,
-      apiUrl: standin.apiUrl,
-      retry,
-      log,
-    });
-    const bot = createBot(deps, {
-      botToken,
-      signingSecret: secret,
-      apiUrl: standin.apiUrl,
-      retry,
-      worker: options.worker ? { connection: queueRedis, queuePrefix: keys.queuePrefix } : undefined,
-    });
-    const { port } = await bot.start(0);
-    const baseUrl = `http://127.0.0.1:${port}`;
-    let stopped = false;
-    const stop = async () => {
-      if (stopped) return;
-      stopped = true;
-      await bot.stop();
-      await deps.scheduler.close().catch(() => {});
-      botRedis.disconnect();
-      queueRedis.disconnect();
-    };
-    stops.push(stop);
+    const system = await start(options.worker ? ['bot', 'worker'] : ['bot'], options.retry);
+    const deps = system.deps!;
+    const { bot, url: baseUrl } = system.bot!;
+    const stop = () => system.stop();
     let seq = 0;
     return {
       baseUrl,
@@ -206,43 +197,9 @@ export async function startStack(redisUrl: string): Promise<Stack> {
     };
   }
 
-  function startOneWorker(): WorkerNode {
-    const workerRedis = connectRedis(redisUrl);
-    workerRedis.on('error', () => {});
-    const queueRedis = connectRedisForQueue(redisUrl);
-    queueRedis.on('error', () => {});
-    const log = silent();
-    const deps = assembleBot({
-      redis: workerRedis,
-      queueRedis,
-      prefix,
-      policy: () => policy,
-      publicUrl: 'http://127.0.0.1:8080',
-      botToken,
-      apiUrl: standin.apiUrl,
-      retry: FAST_RETRY,
-      log,
-    });
-    const worker = startWorker({
-      connection: queueRedis,
-      queuePrefix: keys.queuePrefix,
-      store: deps.store,
-      scheduler: deps.scheduler,
-      notifier: deps.notifier,
-      log,
-      reminderBeforeMs: (name) => policy.resources.get(name)?.reminderBeforeMs ?? 0,
-    });
-    let stopped = false;
-    const stop = async () => {
-      if (stopped) return;
-      stopped = true;
-      await worker.close().catch(() => {});
-      await deps.scheduler.close().catch(() => {});
-      workerRedis.disconnect();
-      queueRedis.disconnect();
-    };
-    stops.push(stop);
-    return { worker, stop };
+  async function startOneWorker(): Promise<WorkerNode> {
+    const system = await start(['worker']);
+    return { worker: system.worker!, stop: () => system.stop() };
   }
 
   async function spawnWorker(): Promise<ChildWorker> {
@@ -291,32 +248,9 @@ export async function startStack(redisUrl: string): Promise<Stack> {
   }
 
   async function startOneAuthorizer(): Promise<AuthorizerNode> {
-    const authRedis = connectRedis(redisUrl);
-    authRedis.on('error', () => {});
-    const authStore = new AccessStore(authRedis, { prefix, clock: systemClock });
-    const authorizer = createAuthorizer({
-      publicUrl: 'http://127.0.0.1:8080',
-      trustedProxies: [],
-      policy: () => policy,
-      store: authStore,
-      redis: authRedis,
-      keys: signingKeys,
-      clock: systemClock,
-      log: silent(),
-      upstreamTimeoutMs: 2_000,
-      usageFlushMs: 200,
-      shutdownGraceMs: 1_000,
-    });
-    const { url } = await authorizer.start(0, '127.0.0.1');
-    let stopped = false;
-    const stop = async () => {
-      if (stopped) return;
-      stopped = true;
-      await authorizer.stop().catch(() => {});
-      authRedis.disconnect();
-    };
-    stops.push(stop);
-    return { url, authorizer, stop };
+    const system = await start(['authorizer']);
+    const { url, authorizer } = system.authorizer!;
+    return { url, authorizer, stop: () => system.stop() };
   }
 
   return {

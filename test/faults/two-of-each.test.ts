@@ -30,8 +30,8 @@ const WAITERS = ['U0W1', 'U0W2', 'U0W3'];
 beforeAll(async () => {
   stack = await startStack(REDIS_URL);
   bot = await stack.startBot({ worker: false });
-  stack.startWorker();
-  stack.startWorker();
+  await stack.startWorker();
+  await stack.startWorker();
   [a, b] = await Promise.all([stack.startAuthorizer(), stack.startAuthorizer()]);
 });
 afterAll(async () => stack?.close());

@@ -72,7 +72,7 @@ describe('The worker is killed with grants outstanding', () => {
     expect((await stack.store.getRequest(pendingRequest))?.grantId).toBeUndefined();
 
     // A new worker comes: every missed effect goes out, once.
-    stack.startWorker();
+    await stack.startWorker();
     await stack.standin.waitFor(
       'chat.postMessage',
       (c) => c.body.channel === 'D0BOB' && /expired|ended/i.test(JSON.stringify(c.body)),

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { type Bot, createBot } from '../../bot/app.js';
-import { assembleBot } from '../../bot/assemble.js';
+import type { Bot } from '../../bot/app.js';
 import type { BotDeps, SlackRetry } from '../../bot/deps.js';
 import { requestIdIn } from '../../dev/slack/reply-ids.js';
 import type { Clock } from '../../shared/clock.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import type { Policy } from '../../shared/policy/types.js';
-import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import type { RedisKeys } from '../../shared/redis/keys.js';
+import { startSystem } from '../../system/start.js';
 import { REDIS_URL, testRedis } from './redis.js';
 
 export { grantIdIn, requestIdIn } from '../../dev/slack/reply-ids.js';
@@ -121,7 +120,7 @@ export interface BotHarness {
 const FAST_RETRY: SlackRetry = { retries: 3, minMs: 10, maxMs: 50 };
 
 /**
- * A real bot (`createBot`) on port 0 in front of the Slack stand-in and a real Redis under a key
+ * A real bot (`startSystem`, as `npm run start:bot` starts it) on port 0 in front of the Slack stand-in and a real Redis under a key
  * prefix of its own, with the worker, driven by correctly signed HTTP requests exactly as Slack sends
  * them. Used by the bot's e2e tests, the demo and the security suites.
  *
@@ -139,34 +138,28 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
   for (const [id, members] of Object.entries(options.usergroups ?? {})) standin.setUsergroup(id, members);
 
   const test = await testRedis();
-  const queueRedis = connectRedisForQueue(REDIS_URL);
   const policy = loadPolicy(options.policy, 'the test policy');
   const secret = randomBytes(16).toString('hex');
-  const log = options.log ?? createLogger('bot-test', process.env.LOG_LEVEL ?? 'silent');
-  const retry = options.slackRetry ?? FAST_RETRY;
-  const deps = assembleBot({
-    redis: test.redis,
-    queueRedis,
-    prefix: test.prefix,
-    policy: () => policy,
-    publicUrl: 'http://127.0.0.1:8080',
-    botToken,
-    apiUrl: standin.apiUrl,
-    retry,
-    ...(options.clock ? { clock: options.clock } : {}),
-    log,
+  const system = await startSystem({
+    roles: options.worker === false ? ['bot'] : ['bot', 'worker'],
+    overrides: {
+      redis: test.redis,
+      redisUrl: REDIS_URL,
+      prefix: test.prefix,
+      policy,
+      slack: { botToken, signingSecret: secret },
+      slackApiUrl: standin.apiUrl,
+      slackRetry: options.slackRetry ?? FAST_RETRY,
+      publicUrl: 'http://127.0.0.1:8080',
+      log: options.log ?? createLogger('bot-test', process.env.LOG_LEVEL ?? 'silent'),
+      botPort: 0,
+      botUnhandledRequestTimeoutMs: options.unhandledRequestTimeoutMs,
+      ...(options.clock ? { clock: options.clock } : {}),
+    },
   });
-  const bot = createBot(deps, {
-    botToken,
-    signingSecret: secret,
-    apiUrl: standin.apiUrl,
-    retry,
-    unhandledRequestTimeoutMs: options.unhandledRequestTimeoutMs,
-    worker:
-      options.worker === false ? undefined : { connection: queueRedis, queuePrefix: test.keys.queuePrefix },
-  });
-  const { port } = await bot.start(0);
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const deps = system.deps!;
+  const bot = system.bot!.bot;
+  const baseUrl = system.bot!.url;
   let seq = 0;
 
   const send: BotHarness['send'] = (input) =>
@@ -277,9 +270,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
       return scanKeys(test.redis, `{${test.prefix}}:req:*`);
     },
     async stop() {
-      await bot.stop();
-      await deps.scheduler.close();
-      await queueRedis.quit().catch(() => {});
+      await system.stop();
       await test.cleanup();
       await standin.close();
     },
