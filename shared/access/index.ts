@@ -9,6 +9,7 @@ export { cancelRequest } from './cancel.js';
 export { denyRequest } from './deny.js';
 export type { AccessDeps } from './deps.js';
 export { type Change, type Effect, type EffectType, effectsOf, type Outcome } from './effects.js';
+export { type Expiry, endGrant, type GrantDue, type GrantEnd, timeOutRequest } from './expire.js';
 export { type ExtendInput, extendGrant } from './extend.js';
 export { redeemLink } from './follow-up.js';
 export { loadRequest } from './load.js';

@@ -1,6 +1,8 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Effect } from '../access/effects.js';
+import { type Expiry, endGrant, timeOutRequest } from '../access/expire.js';
 import type { AccessStore } from '../grants/store.js';
 import type { GrantId, RequestId } from '../ids.js';
 import { JobData, QUEUE_NAME } from './definitions.js';
@@ -38,6 +40,23 @@ export function startWorker(deps: WorkerDeps): Worker {
   return worker;
 }
 
+/**
+ * The effects a timeout owes, each queued as a `notify` job of its own (deterministic id: one per
+ * effect and state), so that a failure retries that effect alone and a retried timeout adds nothing.
+ */
+async function queueEffects(scheduler: JobScheduler, { request, effects }: Expiry): Promise<void> {
+  for (const effect of effects) {
+    const kind = NOTIFY_OF[effect.type];
+    if (kind) await scheduler.notify(request, kind);
+  }
+}
+
+const NOTIFY_OF: Partial<Record<Effect['type'], 'refresh-message' | 'request-expired' | 'grant-ended'>> = {
+  'update-approval-message': 'refresh-message',
+  'tell-request-expired': 'request-expired',
+  'tell-grant-ended': 'grant-ended',
+};
+
 async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<string> {
   const data = JobData.parse(job.data);
   const { store, scheduler, notifier } = deps;
@@ -46,38 +65,21 @@ async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<strin
   try {
     switch (data.kind) {
       case 'grant-expire': {
-        const result = await store.expireGrant(request.id, data.grantId as GrantId);
-        if (!result.expired && result.expiresAt !== undefined) {
-          if (result.expiresAt > data.expiresAt) {
-            // Extended since this job was scheduled: the new expiry has (or now gets) its own job.
-            await scheduler.grantScheduled(
-              request.id,
-              data.grantId,
-              result.expiresAt,
-              deps.reminderBeforeMs(request.resource),
-            );
-            return 'extended';
-          }
+        const due = { requestId: request.id, grantId: data.grantId as GrantId, expiresAt: data.expiresAt };
+        const end = await endGrant(deps, due);
+        if (end.extendedTo !== undefined) return 'extended';
+        if (end.dueAt !== undefined) {
           // A few ms early: come back at the expiry itself.
-          await job.moveToDelayed(result.expiresAt + 20, token);
+          await job.moveToDelayed(end.dueAt + 20, token);
           throw new DelayedError();
         }
-        // Expired now, or already by an earlier attempt: make sure the people involved hear of it.
-        const ended = await store.getRequest(request.id);
-        if (ended?.grantStatus === 'expired') {
-          await scheduler.notify(ended, 'grant-ended');
-          await scheduler.notify(ended, 'refresh-message');
-        }
-        return result.expired ? 'expired' : 'noop';
+        await queueEffects(scheduler, end);
+        return end.change === 'expired' ? 'expired' : 'noop';
       }
       case 'request-timeout': {
-        const expired = await store.expireRequest(request.id as RequestId);
-        const after = await store.getRequest(request.id);
-        if (after?.status === 'expired') {
-          await scheduler.notify(after, 'request-expired');
-          await scheduler.notify(after, 'refresh-message');
-        }
-        return expired ? 'expired' : 'noop';
+        const timedOut = await timeOutRequest(deps, request.id as RequestId);
+        await queueEffects(scheduler, timedOut);
+        return timedOut.change === 'expired' ? 'expired' : 'noop';
       }
       case 'request-nudge':
         if (request.status !== 'pending') return 'decided';

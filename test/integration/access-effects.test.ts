@@ -4,17 +4,20 @@ import {
   approveRequest,
   cancelRequest,
   denyRequest,
+  endGrant,
   extendGrant,
   requestAccess,
   revokeGrant,
+  timeOutRequest,
 } from '../../shared/access/index.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore } from '../../shared/grants/store.js';
-import type { GrantId, SlackUserId } from '../../shared/ids.js';
+import { type GrantId, newRequestId, type SlackUserId } from '../../shared/ids.js';
 import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { newRequestInput } from '../support/requests.js';
 
 /** The use cases' returned effects, against real Redis and with no Slack at all. */
 
@@ -194,5 +197,50 @@ describe('the use cases say what must follow', () => {
       code: 'not_allowed_to_cancel',
     });
     expect((await deps.store.getRequest(request.id))?.status).toBe('pending');
+  });
+
+  const until = (at: number) => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now()) + 5));
+
+  it('when an undecided request times out, then the requester is told and the message updated, and a repeat still owes both', async () => {
+    const id = newRequestId();
+    await deps.store.createRequest(newRequestInput({ id, requester: DEV, pendingTimeoutMs: 100 }));
+    expect(await timeOutRequest(deps, id)).toMatchObject({ change: 'unchanged', effects: [] });
+    await until((await deps.store.getRequest(id))!.pendingUntil);
+    const timedOut = await timeOutRequest(deps, id);
+    const owed = [
+      { type: 'tell-request-expired', requestId: id, to: DEV },
+      { type: 'update-approval-message', requestId: id },
+    ];
+    expect(timedOut).toMatchObject({ change: 'expired', effects: owed });
+    expect(await timeOutRequest(deps, id)).toMatchObject({ change: 'unchanged', effects: owed });
+  });
+
+  it('when a grant reaches its end, then the holder is told; early, it is due again; extended, its new end is scheduled', async () => {
+    const id = newRequestId();
+    const reminderBeforeMs = () => 0;
+    const input = newRequestInput({ id, requester: DEV, durationMs: 300 });
+    const decision = await deps.store.createRequest(input, 'jitgate');
+    if (decision.outcome !== 'granted') throw new Error('expected a grant');
+    const due = { requestId: id, grantId: decision.grantId, expiresAt: decision.expiresAt };
+    expect(await endGrant({ ...deps, reminderBeforeMs }, due)).toMatchObject({
+      change: 'unchanged',
+      dueAt: decision.expiresAt,
+    });
+    const stale = { ...due, expiresAt: due.expiresAt - 1_000 };
+    expect(await endGrant({ ...deps, reminderBeforeMs }, stale)).toMatchObject({
+      extendedTo: decision.expiresAt,
+    });
+    const jobs = await deps.scheduler.queue.getDelayed();
+    expect(jobs.map((j) => j.name)).toContain('grant-expire');
+    await until(decision.expiresAt);
+    const ended = await endGrant({ ...deps, reminderBeforeMs }, due);
+    expect(ended).toMatchObject({
+      change: 'expired',
+      effects: [
+        { type: 'tell-grant-ended', requestId: id, to: DEV },
+        { type: 'update-approval-message', requestId: id },
+      ],
+    });
+    expect((await endGrant({ ...deps, reminderBeforeMs }, due)).change).toBe('unchanged');
   });
 });
