@@ -8,8 +8,8 @@ import { isJitgateError } from '../../shared/errors.js';
 import { readScript, SCRIPT_NAMES, SCRIPTS, type ScriptName } from '../../shared/grants/lua/load.js';
 import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
 import type { SlackUserId } from '../../shared/ids.js';
-import { connectRedis } from '../../shared/redis/connect.js';
-import { REDIS_URL, type TestRedis, testRedis, waitReady } from '../support/redis.js';
+import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { monitorRedis } from '../support/redis-monitor.js';
 import { newRequestInput } from '../support/requests.js';
 
 const ALICE = 'U0ALICE' as SlackUserId;
@@ -44,13 +44,10 @@ async function watchScripts(prefix: string) {
   // ioredis sends a script's source (EVAL) the first time on a connection; MONITOR shows it escaped.
   const opening = (name: ScriptName) => SCRIPTS[name].slice(0, 60).replaceAll('\n', '\\n');
   const bySource = (source: string) => SCRIPT_NAMES.find((name) => source.startsWith(opening(name)));
-  const monitor = connectRedis(REDIS_URL);
-  await waitReady(monitor);
-  const feed = await monitor.monitor();
   const runs: Run[] = [];
   let current: Run | undefined;
   const seen = new Set<string>();
-  feed.on('monitor', (_time: string, args: string[], source: string) => {
+  const monitor = await monitorRedis(REDIS_URL, ({ source, args }) => {
     if (source === 'lua') {
       current?.commands.push(args);
       return;
@@ -72,8 +69,7 @@ async function watchScripts(prefix: string) {
       const marker = `{${prefix}}:end:${Date.now()}`;
       await redis.get(marker);
       for (let i = 0; i < 200 && !seen.has(marker); i++) await sleep(10);
-      feed.disconnect();
-      monitor.disconnect();
+      monitor.close();
     },
   };
 }
@@ -126,21 +122,22 @@ async function everyBranch(store: AccessStore) {
   await store.createRequest(c);
   expect(await codeOf(store.cancel(c.id, BOB))).toBe('not_allowed_to_cancel');
   await store.cancel(c.id, ALICE);
-  const slow = [
-    req({ pendingTimeoutMs: 150 }),
-    req({ pendingTimeoutMs: 150 }),
-    req({ pendingTimeoutMs: 150 }),
-  ];
-  for (const s of slow) await store.createRequest(s);
-  expect(await store.expireRequest(slow[0]!.id)).toBe(false);
-  // expire-grant on a short auto-approved grant: not yet, expired, then nothing left to do.
-  const short = req({ durationMs: 150 });
+  // Nothing here depends on timing: what should be late is due at once, what should not has a minute.
+  const fresh = req();
+  await store.createRequest(fresh);
+  expect(await store.expireRequest(fresh.id)).toBe(false);
+  const overdue = [req({ pendingTimeoutMs: 1 }), req({ pendingTimeoutMs: 1 }), req({ pendingTimeoutMs: 1 })];
+  for (const s of overdue) await store.createRequest(s);
+  // expire-grant: not yet (a minute left), expired (a 1 ms grant), then nothing left to do.
+  const long = req();
+  await store.createRequest(long, 'jitgate');
+  expect(await store.expireGrant(long.id, grantIdOf(long.id))).toMatchObject({ expired: false });
+  const short = req({ durationMs: 1 });
   await store.createRequest(short, 'jitgate');
-  expect((await store.expireGrant(short.id, grantIdOf(short.id))).expired).toBe(false);
-  await sleep(200);
-  expect(await store.expireRequest(slow[0]!.id)).toBe(true);
-  expect(await codeOf(store.approve(slow[1]!.id, BOB))).toBe('request_not_pending');
-  expect(await codeOf(store.cancel(slow[2]!.id, ALICE))).toBe('request_not_pending');
+  await sleep(20);
+  expect(await store.expireRequest(overdue[0]!.id)).toBe(true);
+  expect(await codeOf(store.approve(overdue[1]!.id, BOB))).toBe('request_not_pending');
+  expect(await codeOf(store.cancel(overdue[2]!.id, ALICE))).toBe('request_not_pending');
   expect(await store.expireGrant(short.id, grantIdOf(short.id))).toEqual({ expired: true });
   expect(await store.expireGrant(short.id, grantIdOf(short.id))).toEqual({ expired: false });
   expect(await store.recordUse(grantIdOf(short.id), 1)).toBe('gone');
@@ -206,13 +203,15 @@ describe('the Lua scripts against real Redis', () => {
     const d = newRequestInput();
     await store.createRequest(d);
     expect(await transitions.deny(d.id, BOB, 'no')).toEqual(await store.getRequest(d.id));
-    const c = newRequestInput({ pendingTimeoutMs: 50 });
-    await store.createRequest(c);
-    expect(await transitions.expireRequest(c.id)).toEqual({
+    const fresh = newRequestInput();
+    await store.createRequest(fresh);
+    expect(await transitions.expireRequest(fresh.id)).toEqual({
       expired: false,
-      request: await store.getRequest(c.id),
+      request: await store.getRequest(fresh.id),
     });
-    await sleep(80);
+    const c = newRequestInput({ pendingTimeoutMs: 1 });
+    await store.createRequest(c);
+    await sleep(20);
     const expired = await transitions.expireRequest(c.id);
     expect(expired).toEqual({ expired: true, request: await store.getRequest(c.id) });
     expect(expired.request.status).toBe('expired');
