@@ -97,11 +97,20 @@ export function messageOf(code: ErrorCode, fields: ErrorFields = {}): string {
  * @example quoted('tomorrow') // '`tomorrow`'
  */
 export function quoted(word: string): string {
-  const plain = String(word).replace(/`/g, "'");
+  const plain = word.replace(/`/g, "'");
   return `\`${plain.length > 40 ? `${plain.slice(0, 40)}…` : plain}\``;
 }
 
+/** A field as text; fields can hold anything a caller passed (even what String() refuses), so only plain values are shown. */
 function text(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  return Array.isArray(value) ? value.join(', ') : String(value);
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    default:
+      return Array.isArray(value) ? value.map((v) => text(v) ?? '?').join(', ') : undefined;
+  }
 }

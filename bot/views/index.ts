@@ -29,10 +29,8 @@ export {
   deniedReply,
   errorReply,
   grantedReply,
-  helpText,
   listReply,
   requestFiledReply,
   resourcesReply,
   revokedReply,
-  USAGE,
 } from './replies.js';

@@ -2,32 +2,14 @@ import { formatDuration } from '../../shared/duration.js';
 import { type ErrorCode, isJitgateError } from '../../shared/errors.js';
 import type { AccessRequest } from '../../shared/grants/records.js';
 import type { Resource } from '../../shared/policy/types.js';
-import { USAGE } from '../commands/parse.js';
+import { USAGE } from '../commands/registry.js';
 import { dateToken, escapeText, mention, resourceRole, timeLeft } from './mrkdwn.js';
 import { approvalsProgress } from './request-summary.js';
 
 /** Ephemeral replies to `/access` and to clicks: short mrkdwn strings (`respond({ text })`). */
 
-export { USAGE };
-
 /** Inline code for a form: `<` and `>` are Slack's link syntax even inside backticks, so they are escaped. */
 const code = (form: string) => `\`${escapeText(form)}\``;
-
-export function helpText(): string {
-  return [
-    '*jitgate: just-in-time access, approved in Slack*',
-    `• ${code(USAGE.modal)}: opens a form (resource, role, duration, reason)`,
-    `• ${code(USAGE.request)}: asks for access, e.g. \`/access grafana/viewer 2h INC-123 dashboards\``,
-    `• ${code(USAGE.breakGlass)}: where the resource allows it, access at once, posted loudly and reviewed after, e.g. \`/access grafana 1h INC-123 outage --break-glass\``,
-    `• ${code(USAGE.list)}: your active access and pending requests`,
-    `• ${code(USAGE.revoke)}: ends access early, e.g. \`/access revoke g_… done early\``,
-    `• ${code(USAGE.cancel)}: withdraws a request still waiting for approval, e.g. \`/access cancel r_…\``,
-    `• ${code(USAGE.extend)}: asks for more time (approved again), e.g. \`/access extend g_… 1h still on INC-123\``,
-    `• ${code(USAGE.resources)}: what you may ask for, with limits`,
-    `• ${code(USAGE.help)}: this message`,
-    'Durations look like `30m`, `2h`, `1h30m`. When access is granted you get a DM with a one-time link.',
-  ].join('\n');
-}
 
 /** `/access list`: active grants, then pending requests. */
 export function listReply(
@@ -88,17 +70,27 @@ export function resourcesReply(resources: readonly Resource[]): string {
   return lines.join('\n');
 }
 
-/** The form to show after an error with this code, unless the caller knows better. */
-const FORM_FOR: Partial<Record<ErrorCode, string>> = {
-  duration_invalid: USAGE.request,
-  duration_too_long: USAGE.request,
-  no_such_resource: USAGE.request,
-  no_such_role: USAGE.request,
-  input_invalid: USAGE.request,
-  not_allowed_to_request: USAGE.resources,
-  no_such_grant: USAGE.list,
-  grant_not_active: USAGE.list,
-};
+/**
+ * The form to show after an error with this code, unless the caller knows better. A function, not a
+ * table: the registry's handlers reply through this module, so USAGE may not be ready while it loads.
+ */
+function formFor(code: ErrorCode): string | undefined {
+  switch (code) {
+    case 'duration_invalid':
+    case 'duration_too_long':
+    case 'no_such_resource':
+    case 'no_such_role':
+    case 'input_invalid':
+      return USAGE.request;
+    case 'not_allowed_to_request':
+      return USAGE.resources;
+    case 'no_such_grant':
+    case 'grant_not_active':
+      return USAGE.list;
+    default:
+      return undefined;
+  }
+}
 
 /**
  * What to tell someone whose command or click failed. A JitgateError's message is written for them
@@ -112,7 +104,7 @@ export function errorReply(err: unknown, usage?: string): string {
   }
   if (err.code === 'unavailable') return `:warning: ${escapeText(err.message)} Nothing was changed.`;
   const fieldUsage = typeof err.fields.usage === 'string' ? err.fields.usage : undefined;
-  const form = usage ?? fieldUsage ?? FORM_FOR[err.code];
+  const form = usage ?? fieldUsage ?? formFor(err.code);
   const lines = [`:warning: ${escapeText(err.message)}`];
   if (form)
     lines.push(

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { USAGE } from '../../bot/commands/registry.js';
 import { ACTION_IDS } from '../../bot/views/actions.js';
-import { USAGE } from '../../bot/views/replies.js';
 
 const manifest = parse(readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8'), {
   uniqueKeys: true,

@@ -1,5 +1,6 @@
 import type { InputBlock, StaticSelect } from '@slack/types';
 import { describe, expect, it } from 'vitest';
+import { helpText, USAGE } from '../../bot/commands/registry.js';
 import {
   DENY_MODAL,
   denyModal,
@@ -9,7 +10,7 @@ import {
   requestModal,
 } from '../../bot/views/modals.js';
 import { escapeText } from '../../bot/views/mrkdwn.js';
-import { errorReply, helpText, listReply, resourcesReply, USAGE } from '../../bot/views/replies.js';
+import { errorReply, listReply, resourcesReply } from '../../bot/views/replies.js';
 import { JitgateError } from '../../shared/errors.js';
 import type { Resource } from '../../shared/policy/types.js';
 import { grafana, pending } from './bot-views-fixtures.js';

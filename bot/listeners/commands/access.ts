@@ -1,18 +1,12 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { isCommandError, type ParsedCommand, parseAccessCommand } from '../../commands/parse.js';
+import { isJitgateError } from '../../../shared/errors.js';
+import { isCommandError, parseAccessCommand } from '../../commands/parse.js';
+import { type CommandName, SUBCOMMANDS, type SubCommand } from '../../commands/registry.js';
 import type { BotDeps } from '../../deps.js';
 import { escapeText } from '../../views/mrkdwn.js';
-import { helpText } from '../../views/replies.js';
 import { firstDelivery } from '../once.js';
 import { type Tell, tellActor } from '../reply.js';
 import { CommandBody } from '../slack-input.js';
-import { cancelRequest } from './cancel.js';
-import { extendGrant } from './extend.js';
-import { listAccess } from './list.js';
-import { openRequestModal } from './open-modal.js';
-import { fileRequest } from './request.js';
-import { listResources } from './resources.js';
-import { revokeGrant } from './revoke.js';
 
 /** What every `/access` sub-handler gets: who asked, where, and how to answer them privately. */
 export interface CommandContext {
@@ -22,8 +16,9 @@ export interface CommandContext {
 }
 
 /**
- * `/access …`. Bad input and help are answered in the ack itself (nothing is stored). Everything
- * else is acknowledged at once and answered through the response_url once done.
+ * `/access …`, dispatched by the registry (commands/registry.ts). Bad input and help are answered in
+ * the ack itself (nothing is stored). Everything else is acknowledged at once and answered through
+ * the response_url once done.
  */
 export function accessCommand(deps: BotDeps) {
   return async ({ ack, body, context }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
@@ -43,8 +38,9 @@ export function accessCommand(deps: BotDeps) {
       });
       return;
     }
-    if (parsed.kind === 'help') {
-      await ack({ response_type: 'ephemeral', text: helpText() });
+    const sub = SUBCOMMANDS[parsed.kind] as SubCommand<CommandName>;
+    if ('answerInAck' in sub) {
+      await ack({ response_type: 'ephemeral', text: sub.answerInAck() });
       return;
     }
     await ack();
@@ -54,29 +50,12 @@ export function accessCommand(deps: BotDeps) {
       user: command.data.user_id,
       tell: tellActor(deps, body),
     };
-    await run(deps, ctx, parsed);
+    try {
+      // `sub` is the entry of `parsed.kind`, so its handler takes exactly this parsed command.
+      await sub.handle(deps, ctx, parsed as Parameters<typeof sub.handle>[2]);
+    } catch (err) {
+      if (sub.ownFormOnRefusal && isJitgateError(err)) err.fields.usage ??= sub.syntax;
+      throw err;
+    }
   };
-}
-
-function run(
-  deps: BotDeps,
-  ctx: CommandContext,
-  parsed: Exclude<ParsedCommand, { kind: 'help' }>,
-): Promise<void> {
-  switch (parsed.kind) {
-    case 'modal':
-      return openRequestModal(deps, ctx);
-    case 'list':
-      return listAccess(deps, ctx);
-    case 'resources':
-      return listResources(deps, ctx);
-    case 'request':
-      return fileRequest(deps, ctx, parsed);
-    case 'revoke':
-      return revokeGrant(deps, ctx, parsed);
-    case 'extend':
-      return extendGrant(deps, ctx, parsed);
-    case 'cancel':
-      return cancelRequest(deps, ctx, parsed);
-  }
 }
