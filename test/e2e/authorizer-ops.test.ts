@@ -73,7 +73,8 @@ describe('authorizer: graceful stop', () => {
     try {
       const { token } = await h.grant('app');
       const slow = send(h.url, '/app/?delay=400', { headers: bearer(token) });
-      await new Promise((r) => setTimeout(r, 100));
+      // Stop once the slow request is at the upstream (in flight), not after a guess at how long that takes.
+      await eventually(() => expect(h.echo.requests.some((r) => r.path.includes('delay=400'))).toBe(true));
       const stopped = h.authorizer.stop();
       expect((await slow).status).toBe(200);
       await stopped;
