@@ -222,11 +222,17 @@ export interface PolicyProblem {
   message: string;
 }
 
-/** `resources.grafana.networks[1]` from a list of keys. */
+/**
+ * `resources.grafana.networks[1]` from a list of keys. A key the dotted form would hide or garble
+ * (empty, or with white space, dots, brackets or quotes) is quoted, `roles[" "]`, so that the path
+ * still shows it.
+ */
 export function keyPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => {
     if (typeof key === 'number') return `${out}[${key}]`;
-    return out === '' ? String(key) : `${out}.${String(key)}`;
+    const name = String(key);
+    if (!/^[^\s.[\]"]+$/.test(name)) return `${out}[${JSON.stringify(name)}]`;
+    return out === '' ? name : `${out}.${name}`;
   }, '');
 }
 

@@ -476,6 +476,12 @@ describe('loadPolicy: a broken policy', () => {
       'not a usable name',
     ],
     [
+      'a role name of white space',
+      withGrafana({ roles: { ' ': { methods: ['GET'] } } }),
+      'resources.grafana.roles[" "]',
+      'not a usable name',
+    ],
+    [
       'no approval channel anywhere',
       withGrafana({}, (t) => delete t.defaults),
       'resources.grafana.approvalChannel',
