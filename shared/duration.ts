@@ -16,7 +16,8 @@ export function parseDuration(text: string): number {
   const trimmed = typeof text === 'string' ? text.trim().toLowerCase() : '';
   const match = PATTERN.exec(trimmed);
   // Zero, like any other text that is not a duration, gets the catalogue's one wording.
-  if (!match || trimmed === '') throw errorFor('duration_invalid', { input: text });
+  if (!match || trimmed === '')
+    throw errorFor('duration_invalid', { input: typeof text === 'string' ? text : '' });
   let ms = 0;
   ORDER.forEach((unit, i) => {
     const n = match[i + 1];

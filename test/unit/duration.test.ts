@@ -67,6 +67,14 @@ describe('parseDuration', () => {
     expect(isDuration(text)).toBe(false);
   });
 
+  it('when given something that is not a string, even one that cannot be printed, then it is duration_invalid', () => {
+    for (const input of [{ toString: false }, Object.create(null), 42, null]) {
+      expect(() => parseDuration(input as never)).toThrow(
+        expect.objectContaining({ code: 'duration_invalid' }),
+      );
+    }
+  });
+
   it('when given any string, then it parses to more than zero or throws duration_invalid, nothing else', () => {
     const check = (text: string) => {
       try {
