@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RequestAsk } from '../../shared/access/request.js';
 import { parseDuration } from '../../shared/duration.js';
 import { isJitgateError } from '../../shared/errors.js';
 import { type GrantId, GrantIdSchema, type RequestId, RequestIdSchema } from '../../shared/ids.js';
@@ -113,13 +114,8 @@ const RoleName = z
   .pipe(z.string().regex(NAME, 'is not a role name (letters, digits, - and _)'));
 
 /** What a new request asks for. */
-export interface RequestArgs {
-  resource: string;
-  role: string | undefined;
-  durationMs: number;
-  reason: string;
-  breakGlass: boolean;
-}
+/** A one-line request: the use case's input without who asks; the parser always settles duration and break-glass. */
+export type RequestArgs = RequestAsk & { durationMs: number; breakGlass: boolean };
 
 /**
  * `<resource>[/<role>] <duration> <reason…> [--break-glass]`, the flag anywhere. `usage` is the

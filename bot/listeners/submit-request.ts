@@ -1,4 +1,4 @@
-import type { RequestInput } from '../../shared/access/request.js';
+import type { RequestAsk } from '../../shared/access/request.js';
 import type { SlackUserId } from '../../shared/ids.js';
 import type { BotDeps } from '../deps.js';
 import { applyOutcome } from '../effects/apply.js';
@@ -11,7 +11,7 @@ import type { Tell } from './reply.js';
 export async function submitRequest(
   deps: BotDeps,
   user: SlackUserId,
-  input: Omit<RequestInput, 'user' | 'email'>,
+  input: RequestAsk,
   tell: Tell,
 ): Promise<void> {
   // The e-mail only labels the grant for the upstream (X-JIT-Email); a Slack that cannot say it must

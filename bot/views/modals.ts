@@ -1,5 +1,6 @@
 import type { InputBlock, KnownBlock, ModalView, PlainTextOption } from '@slack/types';
 import { z } from 'zod';
+import type { RequestAsk } from '../../shared/access/request.js';
 import { formatDuration, parseDuration } from '../../shared/duration.js';
 import { isJitgateError } from '../../shared/errors.js';
 import { type RequestId, RequestIdSchema } from '../../shared/ids.js';
@@ -145,12 +146,8 @@ export function denyModal(requestId: RequestId | string): ModalView {
 }
 
 /** What the request modal yields: the fields of `AccessService.request` that the person typed. */
-export interface RequestModalInput {
-  resource: string;
-  role?: string | undefined;
-  durationMs?: number | undefined;
-  reason: string;
-}
+/** What the request form gives: a request as typed on the command line, without break-glass. */
+export type RequestModalInput = Omit<RequestAsk, 'breakGlass'>;
 
 /** Either the typed input or, for `response_action: 'errors'`, a message per block id. */
 export type ModalParse<T> = { ok: true; input: T } | { ok: false; errors: Record<string, string> };

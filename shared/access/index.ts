@@ -15,6 +15,6 @@ export { redeemLink } from './follow-up.js';
 export { loadRequest } from './load.js';
 export { accessOf, awaitingDecision } from './queries.js';
 export { type RedeemDeps, type Redeemed, type RedeemInput, redeemGrant } from './redeem.js';
-export { type RequestInput, requestAccess } from './request.js';
+export { type RequestAsk, type RequestInput, requestAccess } from './request.js';
 export { revokeGrant } from './revoke.js';
 export { AccessService } from './service.js';

@@ -31,6 +31,9 @@ export interface RequestInput {
   breakGlass?: boolean | undefined;
 }
 
+/** The part of a RequestInput that is typed or picked (the command line, the forms); the caller adds who asks. */
+export type RequestAsk = Omit<RequestInput, 'user' | 'email'>;
+
 /**
  * Files a request: checked against the policy, saved pending (with its timeout and nudge), or granted
  * in the same step when the requester is auto-approved or breaks glass.

@@ -9,16 +9,6 @@ export async function fileRequest(
   ctx: CommandContext,
   parsed: Extract<ParsedCommand, { kind: 'request' }>,
 ): Promise<void> {
-  await submitRequest(
-    deps,
-    ctx.user,
-    {
-      resource: parsed.resource,
-      role: parsed.role,
-      durationMs: parsed.durationMs,
-      reason: parsed.reason,
-      breakGlass: parsed.breakGlass,
-    },
-    ctx.tell,
-  );
+  const { kind: _, ...ask } = parsed;
+  await submitRequest(deps, ctx.user, ask, ctx.tell);
 }
