@@ -15,11 +15,24 @@ export function bareHost(host: string | undefined): string {
   return withoutPort.endsWith('.') ? withoutPort.slice(0, -1) : withoutPort;
 }
 
+const hostsOfPolicy = new WeakMap<Policy, Map<string, Set<string>>>();
+
 /** The hosts sign-in may return to: the public URL's, and each host-routed resource's. */
 export function allowedHosts(publicUrl: URL, policy: Policy): Set<string> {
-  const hosts = new Set([bareHost(publicUrl.host)]);
-  for (const resource of policy.resources.values()) {
-    if ('host' in resource.match) hosts.add(bareHost(resource.match.host));
+  // Computed once per policy (a reload makes a new Policy object); browsers ask on every page.
+  let byPublicHost = hostsOfPolicy.get(policy);
+  if (!byPublicHost) {
+    byPublicHost = new Map();
+    hostsOfPolicy.set(policy, byPublicHost);
+  }
+  const publicHost = bareHost(publicUrl.host);
+  let hosts = byPublicHost.get(publicHost);
+  if (!hosts) {
+    hosts = new Set([publicHost]);
+    for (const resource of policy.resources.values()) {
+      if ('host' in resource.match) hosts.add(bareHost(resource.match.host));
+    }
+    byPublicHost.set(publicHost, hosts);
   }
   return hosts;
 }

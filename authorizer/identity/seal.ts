@@ -1,4 +1,13 @@
-import { CompactEncrypt, compactDecrypt, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import {
+  CompactEncrypt,
+  compactDecrypt,
+  EncryptJWT,
+  errors,
+  type JWTPayload,
+  jwtDecrypt,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 import type { Clock } from '../../shared/clock.js';
 import type { SigningKeys } from '../../shared/tokens/index.js';
 
@@ -81,6 +90,56 @@ export async function unseal(
       currentDate: new Date(clock.now()),
       requiredClaims: ['exp', 'iat'],
     });
+    return { ok: true, claims: payload };
+  } catch (err) {
+    return { ok: false, reason: err instanceof errors.JWTExpired ? 'expired' : 'invalid' };
+  }
+}
+
+/**
+ * Encrypted only (no signature inside: A256GCM already authenticates what only the key set's holders
+ * can make), for short-lived values sent often, where size matters: the login transaction.
+ */
+export async function encryptOnly(
+  keys: SigningKeys,
+  purpose: string,
+  claims: JWTPayload,
+  opts: { issuer: string; expiresAtSec: number },
+): Promise<string> {
+  const { kid } = keys.signing;
+  return new EncryptJWT(claims)
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid })
+    .setIssuer(opts.issuer)
+    .setExpirationTime(opts.expiresAtSec)
+    .encrypt(secretFor(keys, kid, purpose)!);
+}
+
+/** Opens what encryptOnly made for `purpose`: key by `kid`, issuer and expiry checked. */
+export async function decryptOnly(
+  keys: SigningKeys,
+  purpose: string,
+  token: string,
+  opts: { issuer: string },
+  clock: Clock,
+): Promise<Unsealed> {
+  if (token.length > MAX_SEALED_LENGTH || token.split('.').length !== 5)
+    return { ok: false, reason: 'malformed' };
+  try {
+    const { payload } = await jwtDecrypt(
+      token,
+      (header) => {
+        const secret = typeof header.kid === 'string' ? secretFor(keys, header.kid, purpose) : undefined;
+        if (!secret) throw new Error('unknown kid');
+        return secret;
+      },
+      {
+        issuer: opts.issuer,
+        currentDate: new Date(clock.now()),
+        keyManagementAlgorithms: ['dir'],
+        contentEncryptionAlgorithms: ['A256GCM'],
+        requiredClaims: ['exp'],
+      },
+    );
     return { ok: true, claims: payload };
   } catch (err) {
     return { ok: false, reason: err instanceof errors.JWTExpired ? 'expired' : 'invalid' };

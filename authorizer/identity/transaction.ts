@@ -3,15 +3,16 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RedisKeys } from '../../shared/redis/keys.js';
 import { CALLBACK_PATH, clearCookie, readCookie, setCookie, transactionCookieName } from './cookies.js';
-import { seal, unseal } from './seal.js';
+import { decryptOnly, encryptOnly } from './seal.js';
 import type { SessionDeps } from './session.js';
 
 /**
  * The login transaction: what the callback must check (state, nonce, PKCE verifier) and where the
- * browser goes afterwards. It lives in a sealed cookie in the browser that started it, sent only
- * to the callback, for 10 minutes; its use is recorded in Redis, so it works once. A callback
+ * browser goes afterwards. It lives in an encrypted cookie in the browser that started it, sent
+ * only to the callback, for 10 minutes; its use is recorded in Redis, so it works once. A callback
  * whose state names no transaction of this browser (login CSRF, another browser's state, a replay
- * after the cookie is gone) finds nothing and is refused.
+ * after the cookie is gone) finds nothing and is refused. One cookie per transaction (tabs signing
+ * in at once), kept small: every pending one rides on the callback request.
  */
 export const TRANSACTION_TTL_SEC = 600;
 const PURPOSE = 'login';
@@ -23,6 +24,18 @@ export const LoginTransaction = z.object({
   returnTo: z.object({ host: z.string().min(1), path: z.string().startsWith('/') }),
 });
 export type LoginTransaction = z.infer<typeof LoginTransaction>;
+
+/** On the wire: short names, since every pending transaction rides on the callback request. */
+const Wire = z.object({ s: z.string(), n: z.string(), v: z.string(), h: z.string(), p: z.string() });
+
+/** A return path longer than this comes back without its query (or as the host's root). */
+const MAX_RETURN_PATH = 1024;
+
+function shortened(path: string): string {
+  if (path.length <= MAX_RETURN_PATH) return path;
+  const bare = path.split('?')[0]!;
+  return bare.length <= MAX_RETURN_PATH ? bare : '/';
+}
 
 export type TransactionRefusal =
   | 'state_missing'
@@ -37,7 +50,14 @@ export type TransactionOf =
 /** The `Set-Cookie` value that starts a transaction in this browser. */
 export async function transactionCookie(deps: SessionDeps, tx: LoginTransaction): Promise<string> {
   const expiresAtSec = Math.floor(deps.clock.now() / 1000) + TRANSACTION_TTL_SEC;
-  const value = await seal(deps.keys, PURPOSE, tx, { issuer: deps.issuer, expiresAtSec }, deps.clock);
+  const wire = {
+    s: tx.state,
+    n: tx.nonce,
+    v: tx.verifier,
+    h: tx.returnTo.host,
+    p: shortened(tx.returnTo.path),
+  };
+  const value = await encryptOnly(deps.keys, PURPOSE, wire, { issuer: deps.issuer, expiresAtSec });
   return setCookie(deps.cookies, transactionCookieName(deps.cookies, tx.state), value, {
     maxAgeSec: TRANSACTION_TTL_SEC,
     path: CALLBACK_PATH,
@@ -58,8 +78,16 @@ export async function claimTransaction(
   const clear = clearCookie(deps.cookies, name, CALLBACK_PATH);
   const value = readCookie(cookieHeader, name);
   if (!value) return { ok: false, reason: 'transaction_missing' };
-  const opened = await unseal(deps.keys, PURPOSE, value, { issuer: deps.issuer }, deps.clock);
-  const tx = opened.ok ? LoginTransaction.safeParse(opened.claims) : undefined;
+  const opened = await decryptOnly(deps.keys, PURPOSE, value, { issuer: deps.issuer }, deps.clock);
+  const wire = opened.ok ? Wire.safeParse(opened.claims) : undefined;
+  const tx = wire?.success
+    ? LoginTransaction.safeParse({
+        state: wire.data.s,
+        nonce: wire.data.n,
+        verifier: wire.data.v,
+        returnTo: { host: wire.data.h, path: wire.data.p },
+      })
+    : undefined;
   if (!tx?.success || !same(tx.data.state, state)) return { ok: false, reason: 'transaction_invalid', clear };
   const hash = createHash('sha256').update(state).digest('base64url');
   // Throws when Redis is away: the caller refuses (no Redis, no sign-in).
