@@ -17,7 +17,7 @@ async function run(script: string, args: string[] = [], env: Record<string, stri
   }
 }
 
-describe('what a new user meets first', () => {
+describe.concurrent('what a new user meets first', () => {
   it('when npm run demo runs with only Redis, then every step behaves and it exits 0', async () => {
     const r = await run('scripts/demo.ts');
     expect(r.stdout).toContain('Every step behaved as expected.');

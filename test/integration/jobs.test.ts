@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
 import type { SlackUserId } from '../../shared/ids.js';
@@ -9,7 +9,7 @@ import { startWorker } from '../../shared/jobs/worker.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { jobCompleted, queueSettled } from '../support/jobs.js';
 import { RecordingNotifier } from '../support/recording-notifier.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { REDIS_URL, testRedis } from '../support/redis.js';
 import { newRequestInput } from '../support/requests.js';
 
 const BOB = 'U0BOB' as SlackUserId;
@@ -17,16 +17,32 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const request = (overrides: Partial<NewRequest> = {}) => newRequestInput({ durationMs: 2_000, ...overrides });
 
-describe('jobs against real Redis and BullMQ', () => {
-  let t: TestRedis;
-  let store: AccessStore;
-  let scheduler: JobScheduler;
-  let notifier: RecordingNotifier;
-  const events: Record<string, unknown>[] = [];
-  const workers: Worker[] = [];
-  const queueConnection = connectRedisForQueue(REDIS_URL);
+const queueConnection = connectRedisForQueue(REDIS_URL);
+afterAll(() => queueConnection.disconnect());
 
-  function worker(): Worker {
+/**
+ * A store, scheduler and notifier under a key prefix and queue of this test's own, so that the
+ * tests (each waits real seconds for its jobs) run at the same time; removed when the test ends
+ * (through the test's own context: with concurrent tests there is no "current" one).
+ */
+async function jobsContext({ onTestFinished }: TestContext) {
+  const t = await testRedis();
+  const events: Record<string, unknown>[] = [];
+  const store = new AccessStore(t.redis, {
+    prefix: t.prefix,
+    clock: systemClock,
+    auditSink: (e) => events.push(e),
+  });
+  const scheduler = new JobScheduler(queueConnection, t.keys.queuePrefix, systemClock);
+  const notifier = new RecordingNotifier();
+  const workers: Worker[] = [];
+  onTestFinished(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await scheduler.queue.obliterate({ force: true });
+    await scheduler.close();
+    await t.cleanup();
+  });
+  const worker = (): Worker => {
     const w = startWorker({
       connection: queueConnection,
       queuePrefix: t.keys.queuePrefix,
@@ -38,28 +54,13 @@ describe('jobs against real Redis and BullMQ', () => {
     });
     workers.push(w);
     return w;
-  }
+  };
+  return { t, store, scheduler, notifier, events, worker };
+}
 
-  beforeEach(async () => {
-    t = await testRedis();
-    events.length = 0;
-    store = new AccessStore(t.redis, {
-      prefix: t.prefix,
-      clock: systemClock,
-      auditSink: (e) => events.push(e),
-    });
-    scheduler = new JobScheduler(queueConnection, t.keys.queuePrefix, systemClock);
-    notifier = new RecordingNotifier();
-  });
-  afterAll(() => queueConnection.disconnect());
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.close()));
-    await scheduler.queue.obliterate({ force: true });
-    await scheduler.close();
-    await t.cleanup();
-  });
-
-  it('when no worker runs, then a 2-second grant is still gone from Redis after its TTL', async () => {
+describe.concurrent('jobs against real Redis and BullMQ', () => {
+  it('when no worker runs, then a 2-second grant is still gone from Redis after its TTL', async (context) => {
+    const { t, store } = await jobsContext(context);
     const req = request();
     await store.createRequest(req);
     const decision = await store.approve(req.id, BOB);
@@ -74,7 +75,8 @@ describe('jobs against real Redis and BullMQ', () => {
     expect(await t.redis.exists(t.keys.grant(gid))).toBe(0);
   });
 
-  it('when the worker runs, then the grant is revoked at expiry and grant.expired is audited once', async () => {
+  it('when the worker runs, then the grant is revoked at expiry and grant.expired is audited once', async (context) => {
+    const { t, store, scheduler, notifier, events, worker } = await jobsContext(context);
     worker();
     const req = request();
     await store.createRequest(req);
@@ -97,7 +99,8 @@ describe('jobs against real Redis and BullMQ', () => {
     expect(await t.redis.zcard(t.keys.activeGrants)).toBe(0);
   });
 
-  it('when a request stays undecided, then it times out on its own and the requester is told once', async () => {
+  it('when a request stays undecided, then it times out on its own and the requester is told once', async (context) => {
+    const { store, scheduler, notifier, events, worker } = await jobsContext(context);
     worker();
     const req = request({ pendingTimeoutMs: 1_200 });
     await store.createRequest(req);
@@ -110,7 +113,8 @@ describe('jobs against real Redis and BullMQ', () => {
     expect(await store.pendingRequests()).toEqual([]);
   });
 
-  it('when a revoked grant reaches its expiry, then the expiry job changes nothing', async () => {
+  it('when a revoked grant reaches its expiry, then the expiry job changes nothing', async (context) => {
+    const { store, scheduler, events, worker } = await jobsContext(context);
     const expiryJob = jobCompleted(worker(), (job) => job.name === 'grant-expire');
     const req = request({ durationMs: 1_000 });
     await store.createRequest(req);
@@ -124,7 +128,8 @@ describe('jobs against real Redis and BullMQ', () => {
     expect((await store.getRequest(req.id))?.grantStatus).toBe('revoked');
   });
 
-  it('when the notifier fails, then the job is retried and the message goes out once', async () => {
+  it('when the notifier fails, then the job is retried and the message goes out once', async (context) => {
+    const { store, scheduler, notifier, worker } = await jobsContext(context);
     worker();
     notifier.failTimes = 1;
     const req = request();
