@@ -1,4 +1,5 @@
 import type { ErrorCode, ErrorFields } from './errors.js';
+import type { TokenFailure } from './tokens/verifier.js';
 
 /**
  * What each error code says to the person who meets it, in one place: the use cases, the store, the
@@ -56,7 +57,10 @@ export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => str
   code_used: () => 'This redeem link has already been used.',
 
   token_missing: () => 'You need an access token for this service.',
-  token_invalid: () => 'The access token is not valid.',
+  token_invalid: (f) =>
+    f.reason === 'audience' && f.audience !== undefined
+      ? `The access token is for another resource (${text(f.audience)}, not ${text(f.expected)}).`
+      : (TOKEN_PROBLEMS[f.reason as TokenFailure] ?? 'The access token is not valid.'),
   token_expired: () => 'Your access token has expired.',
   grant_revoked: () => 'Your access was revoked.',
   grant_expired: () => 'Your access has expired.',
@@ -79,6 +83,21 @@ export const INPUT_PROBLEMS = {
 } as const;
 
 export type InputProblem = keyof typeof INPUT_PROBLEMS;
+
+/** Why an access token is not valid (a `token_invalid` error's `fields.reason`), each worded once. */
+export const TOKEN_PROBLEMS: { readonly [R in TokenFailure]: string } = {
+  malformed: 'The access token is not a well-formed JWT.',
+  signature: 'The access token signature does not verify.',
+  algorithm: 'The access token uses an algorithm jitgate does not accept.',
+  unknown_kid: 'The access token was signed with a key jitgate does not know (it may have been retired).',
+  issuer: 'The access token was issued by someone else.',
+  audience: 'The access token is for another resource.',
+  not_yet_valid: 'The access token is not valid yet.',
+  claims: 'The access token is missing a claim or has one of the wrong shape.',
+  type: 'This is not a jitgate access token.',
+  header: 'The access token header carries parameters jitgate refuses.',
+  too_large: 'The access token is too large.',
+};
 
 /**
  * The catalogue's sentence for `code` with `fields` filled in.

@@ -1,7 +1,7 @@
 import { errors, type JWTPayload, jwtVerify } from 'jose';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
-import { JitgateError } from '../errors.js';
+import { errorFor, JitgateError } from '../errors.js';
 import { GrantIdSchema, type SlackUserId } from '../ids.js';
 import { ACCESS_TOKEN_TYPE } from './access-token.js';
 import type { SigningKeys } from './keys.js';
@@ -38,32 +38,19 @@ export type TokenFailure =
   | 'header'
   | 'too_large';
 
-const MESSAGES: Record<TokenFailure, string> = {
-  malformed: 'The access token is not a well-formed JWT.',
-  signature: 'The access token signature does not verify.',
-  algorithm: 'The access token uses an algorithm jitgate does not accept.',
-  unknown_kid: 'The access token was signed with a key jitgate does not know (it may have been retired).',
-  issuer: 'The access token was issued by someone else.',
-  audience: 'The access token is for another resource.',
-  not_yet_valid: 'The access token is not valid yet.',
-  claims: 'The access token is missing a claim or has one of the wrong shape.',
-  type: 'This is not a jitgate access token.',
-  header: 'The access token header carries parameters jitgate refuses.',
-  too_large: 'The access token is too large.',
-};
-
 /** Longer than any token jitgate signs; refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8 * 1024;
 // A token that brings its own key (or a place to fetch one) is an attack, even though jose's local
 // key set would ignore it; `crit` asks for extensions jitgate does not implement.
 const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'crit'];
 
-export function tokenInvalid(reason: TokenFailure, message = MESSAGES[reason]): JitgateError {
-  return new JitgateError('token_invalid', message, { reason });
+/** `token_invalid` for this reason, worded by the catalogue (shared/messages.ts, TOKEN_PROBLEMS). */
+export function tokenInvalid(reason: TokenFailure, fields: Record<string, unknown> = {}): JitgateError {
+  return errorFor('token_invalid', { ...fields, reason });
 }
 
 export function tokenExpired(): JitgateError {
-  return new JitgateError('token_expired', 'The access token has expired.', { reason: 'expired' });
+  return errorFor('token_expired', { reason: 'expired' });
 }
 
 /**
@@ -172,7 +159,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
 
   function checkAudience(claims: AccessClaims, expected: string | undefined): AccessClaims {
     if (expected !== undefined && claims.aud !== expected) {
-      throw tokenInvalid('audience', `This access token is for ${claims.aud}, not ${expected}.`);
+      throw tokenInvalid('audience', { audience: claims.aud, expected });
     }
     return claims;
   }

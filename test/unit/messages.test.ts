@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { refusal } from '../../authorizer/refusals.js';
 import { parseDuration } from '../../shared/duration.js';
 import { ERROR_CODES, errorFor, isJitgateError } from '../../shared/errors.js';
-import { INPUT_PROBLEMS, MESSAGES, messageOf, quoted } from '../../shared/messages.js';
+import { INPUT_PROBLEMS, MESSAGES, messageOf, quoted, TOKEN_PROBLEMS } from '../../shared/messages.js';
+import { tokenInvalid } from '../../shared/tokens/verifier.js';
 
 describe('the message catalogue', () => {
   it('when an error code exists, then the catalogue words it (a new code without an entry fails here)', () => {
@@ -33,6 +34,15 @@ describe('the message catalogue', () => {
       expect(message).not.toMatch(/undefined|null|\[object/);
     },
   );
+
+  it('when a token is not valid, then the verifier says why in the catalogue’s words for that reason', () => {
+    for (const [reason, sentence] of Object.entries(TOKEN_PROBLEMS)) {
+      expect(tokenInvalid(reason as keyof typeof TOKEN_PROBLEMS).message).toBe(sentence);
+    }
+    expect(tokenInvalid('audience', { audience: 'grafana', expected: 'kibana' }).message).toBe(
+      'The access token is for another resource (grafana, not kibana).',
+    );
+  });
 
   it('when the authorizer refuses with a shared code, then it says what the catalogue says', () => {
     for (const code of [
