@@ -9,7 +9,7 @@ import { type JobData, jobIdOf, QUEUE_NAME } from './definitions.js';
  * Schedules the lifecycle's delayed work. Every job has a deterministic id, so scheduling twice is
  * harmless, and finished jobs are kept a day so that a late duplicate is still recognised.
  *
- * @example await scheduler.grantIssued(request, resource.reminderBeforeMs);
+ * @example await scheduler.grantScheduled(request.id, grantId, expiresAt, resource.reminderBeforeMs);
  */
 export class JobScheduler {
   readonly queue: Queue;
