@@ -58,6 +58,15 @@ export function assembleBot(input: AssembleInput): BotDeps {
     publicUrl: input.publicUrl,
   });
   const messages = new MessageSync({ client, store, scheduler, policy, clock, log });
-  const notifier = new SlackNotifier({ client, messages, policy, clock, log, usergroups: people.usergroups });
+  const notifier = new SlackNotifier({
+    client,
+    messages,
+    policy,
+    clock,
+    log,
+    usergroups: people.usergroups,
+    store,
+    access,
+  });
   return { access, store, scheduler, policy, people, messages, notifier, client, clock, log };
 }

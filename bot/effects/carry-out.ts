@@ -1,5 +1,6 @@
 import type { Effect } from '../../shared/access/effects.js';
 import type { AccessRequest } from '../../shared/grants/records.js';
+import { PermanentFailure } from '../../shared/jobs/notifier.js';
 import { approversOf } from '../../shared/policy/index.js';
 import { sendDm } from '../slack/dm.js';
 import { isPermanentSlackError } from '../slack/slack-errors.js';
@@ -38,8 +39,12 @@ export async function carryOut(deps: EffectDeps, effect: Effect, request: Access
         unfurl_links: false,
       });
       return;
-    case 'send-redeem-link':
-      return sendDm(client, effect.to, grantedDm(request, effect.redeemUrl));
+    case 'send-redeem-link': {
+      // Delivered through the queue, the effect carries no link: one is made now, just before the DM.
+      if (!effect.redeemUrl && !deps.access) throw new PermanentFailure('no way to make a redeem link here');
+      const link = effect.redeemUrl ?? (await deps.access!.redeemLink(effect.grantId));
+      return sendDm(client, effect.to, grantedDm(request, link));
+    }
     case 'tell-denied':
       return sendDm(client, effect.to, deniedDm(request));
     case 'tell-request-expired':

@@ -16,6 +16,6 @@ export interface EffectDeps {
   log: Logger;
   /** To re-read a request an effect names (an extension's original); absent, such an effect is skipped. */
   store?: Pick<AccessStore, 'getRequest'>;
-  /** To render App Homes; absent (the worker alone), `refresh-homes` does nothing. */
-  access?: Pick<AccessService, 'list' | 'awaiting'>;
+  /** To render App Homes and make redeem links for queued effects; absent, `refresh-homes` does nothing. */
+  access?: Pick<AccessService, 'list' | 'awaiting' | 'redeemLink'>;
 }

@@ -16,8 +16,10 @@ export type SlackNotifierDeps = {
   usergroups: UsergroupLookup;
   clock: Clock;
   log: Logger;
-  /** Accepted for symmetry with the other Slack pieces; the notifier is handed fresh requests and needs no reads. */
+  /** To re-read a request an effect names (an extension's original). */
   store?: AccessStore;
+  /** To make redeem links for effects delivered through the queue, and to render App Homes. */
+  access?: EffectDeps['access'];
 } & ({ sync: MessageSync } | { /** the same, under the name the bot's deps use */ messages: MessageSync });
 
 /**
@@ -33,8 +35,17 @@ export class SlackNotifier implements Notifier {
 
   constructor(deps: SlackNotifierDeps) {
     const messages = 'sync' in deps ? deps.sync : deps.messages;
-    const { client, policy, usergroups, clock, log } = deps;
-    this.effects = { client, messages, policy, usergroups, clock, log };
+    const { client, policy, usergroups, clock, log, store, access } = deps;
+    this.effects = {
+      client,
+      messages,
+      policy,
+      usergroups,
+      clock,
+      log,
+      ...(store ? { store } : {}),
+      ...(access ? { access } : {}),
+    };
   }
 
   refreshApprovalMessage(request: AccessRequest): Promise<void> {
@@ -55,6 +66,10 @@ export class SlackNotifier implements Notifier {
 
   grantEnded(request: AccessRequest): Promise<void> {
     return this.run({ type: 'tell-grant-ended', requestId: request.id, to: request.requester }, request);
+  }
+
+  carryOut(effect: Effect, request: AccessRequest): Promise<void> {
+    return this.run(effect, request);
   }
 
   private run(effect: Effect, request: AccessRequest): Promise<void> {

@@ -1,11 +1,21 @@
+import { z } from 'zod';
 import type { AccessRequest } from '../grants/records.js';
-import type { RequestId, SlackUserId } from '../ids.js';
+import {
+  type GrantId,
+  GrantIdSchema,
+  type RequestId,
+  RequestIdSchema,
+  type SlackUserId,
+  SlackUserIdSchema,
+} from '../ids.js';
 import type { Resource } from '../policy/types.js';
 
 /**
  * What must follow a change, described without Slack: the bot renders and carries out each one
- * (bot/effects/), the worker queues those it owes. Effects name requests by id and hold no secret
- * but the redeem link a DM hands over, so they can be logged (minus that link) or queued as data.
+ * (bot/effects/), or queued as data for the bot's worker to carry out (`JobScheduler.deliver`: how
+ * a caller with no Slack, such as the authorizer, has the people involved told). Effects name
+ * requests by id and hold no secret but the redeem link a DM hands over, which is left out when
+ * queued (the link is then made when the DM is sent).
  * The order is the order to carry them out in; `refresh-homes` always comes last.
  */
 export type Effect =
@@ -17,8 +27,8 @@ export type Effect =
   | { type: 'update-approval-message'; requestId: RequestId }
   /** Tell the approval channel, loudly, that someone broke glass (to be reviewed after). */
   | { type: 'announce-break-glass'; requestId: RequestId; channel: string }
-  /** DM the one-time redeem link of a new or extended grant to its holder. */
-  | { type: 'send-redeem-link'; requestId: RequestId; to: SlackUserId; redeemUrl: string }
+  /** DM a one-time redeem link to a new or extended grant's holder (`redeemUrl` absent: make one then). */
+  | { type: 'send-redeem-link'; requestId: RequestId; to: SlackUserId; grantId: GrantId; redeemUrl?: string }
   /** DM the requester that an approver said no. */
   | { type: 'tell-denied'; requestId: RequestId; to: SlackUserId }
   /** DM the requester that their request timed out undecided. */
@@ -33,6 +43,28 @@ export type Effect =
   | { type: 'refresh-homes'; users: SlackUserId[] };
 
 export type EffectType = Effect['type'];
+
+const ofRequest = { requestId: RequestIdSchema };
+const toPerson = { requestId: RequestIdSchema, to: SlackUserIdSchema };
+
+/** An effect read back from outside (a queued job's data), checked like any other input. */
+export const EffectSchema: z.ZodType<Effect> = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('post-approval-message'), ...ofRequest, nudgeIfUnposted: z.boolean() }),
+  z.object({ type: z.literal('update-approval-message'), ...ofRequest }),
+  z.object({ type: z.literal('announce-break-glass'), ...ofRequest, channel: z.string().min(1) }),
+  z.object({
+    type: z.literal('send-redeem-link'),
+    ...toPerson,
+    grantId: GrantIdSchema,
+    redeemUrl: z.string().optional(),
+  }),
+  z.object({ type: z.literal('tell-denied'), ...toPerson }),
+  z.object({ type: z.literal('tell-request-expired'), ...toPerson }),
+  z.object({ type: z.literal('tell-grant-ended'), ...toPerson }),
+  z.object({ type: z.literal('remind-expiring'), ...toPerson }),
+  z.object({ type: z.literal('nudge-approvers'), ...ofRequest }),
+  z.object({ type: z.literal('refresh-homes'), users: z.array(SlackUserIdSchema) }),
+]);
 
 /**
  * What a use case changed, for the reply to the person who acted:

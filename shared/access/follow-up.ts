@@ -29,7 +29,7 @@ export async function followGrant(
   return {
     redeemUrl,
     effects: {
-      link: { type: 'send-redeem-link', requestId: request.id, to: request.requester, redeemUrl },
+      link: { type: 'send-redeem-link', requestId: request.id, to: request.requester, grantId, redeemUrl },
       // The original request's message shows the grant's expiry, which the extension just moved.
       extended:
         original.id === request.id ? [] : [{ type: 'update-approval-message', requestId: original.id }],

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EffectSchema } from '../access/effects.js';
 
 /**
  * The jobs and their deterministic ids: scheduling the same thing twice (a retried Slack delivery, two
@@ -31,6 +32,19 @@ export const JobData = z.discriminatedUnion('kind', [
     /** Part of the id only: one refresh per state of the request. */
     state: z.string().optional(),
   }),
+  /**
+   * A use case's effects, carried out in order by the bot's side (a caller with no Slack, such as
+   * the authorizer, delivers them this way). `done` counts those already carried out, so a retry
+   * resumes with the one that failed.
+   */
+  z.object({
+    kind: z.literal('effects'),
+    requestId: z.string(),
+    effects: z.array(EffectSchema),
+    done: z.number().int().min(0).default(0),
+    /** Part of the id only: one delivery per state of the request. */
+    state: z.string(),
+  }),
 ]);
 export type JobData = z.infer<typeof JobData>;
 
@@ -44,6 +58,8 @@ export function jobIdOf(data: JobData): string {
       return `${data.kind}-${data.requestId}`;
     case 'notify':
       return `notify-${data.effect}-${data.requestId}${data.state ? `-${data.state.replace(/[^A-Za-z0-9_.-]/g, '_')}` : ''}`;
+    case 'effects':
+      return `effects-${data.requestId}-${data.state.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
   }
 }
 

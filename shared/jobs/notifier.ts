@@ -1,3 +1,4 @@
+import type { Effect } from '../access/effects.js';
 import type { AccessRequest } from '../grants/records.js';
 
 /**
@@ -16,6 +17,8 @@ export interface Notifier {
   grantExpiringSoon(request: AccessRequest): Promise<void>;
   /** Tell the holder their grant has ended (`grantStatus` says whether it expired or was revoked). */
   grantEnded(request: AccessRequest): Promise<void>;
+  /** Carry out one effect of a use case (`request`: the request it names, as it now stands). */
+  carryOut(effect: Effect, request: AccessRequest): Promise<void>;
 }
 
 export class PermanentFailure extends Error {

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Outcome } from '../access/effects.js';
 import type { Clock } from '../clock.js';
 import { unavailable } from '../errors.js';
 import type { AccessRequest } from '../grants/records.js';
@@ -81,6 +82,25 @@ export class JobScheduler {
         ? `${request.status}-${request.grantStatus ?? 'none'}-${request.approvals.length}`
         : undefined;
     await this.addAll([[{ kind: 'notify', requestId: request.id, effect, ...(state ? { state } : {}) }, 0]]);
+  }
+
+  /**
+   * A use case's effects, to be carried out by the bot's worker in order (each once, a failed one
+   * retried). For callers with no Slack of their own. A redeem link is left out (no link waits in
+   * Redis): the worker makes a fresh one when it sends the DM.
+   *
+   * @example await scheduler.deliver(await requestAccess(deps, input));
+   */
+  async deliver(outcome: Pick<Outcome, 'request' | 'effects'>): Promise<void> {
+    const { request } = outcome;
+    const effects = outcome.effects.map((e) =>
+      e.type === 'send-redeem-link'
+        ? { type: e.type, requestId: e.requestId, to: e.to, grantId: e.grantId }
+        : e,
+    );
+    if (effects.length === 0) return;
+    const state = `${request.status}-${request.grantStatus ?? 'none'}-${request.approvals.length}`;
+    await this.addAll([[{ kind: 'effects', requestId: request.id, effects, done: 0, state }, 0]]);
   }
 
   async close(): Promise<void> {

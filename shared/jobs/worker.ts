@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Effect } from '../access/effects.js';
 import { type Expiry, endGrant, timeOutRequest } from '../access/expire.js';
+import type { AccessRequest } from '../grants/records.js';
 import type { AccessStore } from '../grants/store.js';
 import type { GrantId, RequestId } from '../ids.js';
 import { JobData, QUEUE_NAME } from './definitions.js';
@@ -57,6 +58,37 @@ const NOTIFY_OF: Partial<Record<Effect['type'], 'refresh-message' | 'request-exp
   'tell-grant-ended': 'grant-ended',
 };
 
+/**
+ * A delivered effect list, in order, from the first not yet done (a retry resumes there). An effect
+ * that can never succeed is logged and skipped; an approval message that can never be posted makes
+ * the approvers hear by DM instead.
+ */
+async function carryOutInOrder(
+  deps: WorkerDeps,
+  job: Job,
+  data: Extract<JobData, { kind: 'effects' }>,
+  request: AccessRequest,
+): Promise<void> {
+  for (let i = data.done; i < data.effects.length; i++) {
+    const effect = data.effects[i]!;
+    const named = 'requestId' in effect ? effect.requestId : request.id;
+    const subject = named === request.id ? request : await deps.store.getRequest(named);
+    try {
+      if (subject) await deps.notifier.carryOut(effect, subject);
+    } catch (err) {
+      if (!(err instanceof PermanentFailure)) throw err;
+      deps.log.warn(
+        { err, requestId: named, effect: effect.type },
+        'worker: effect cannot be carried out; skipped',
+      );
+      if (subject && effect.type === 'post-approval-message' && effect.nudgeIfUnposted) {
+        await deps.notifier.nudgeApprovers(subject);
+      }
+    }
+    await job.updateData({ ...data, done: i + 1 });
+  }
+}
+
 async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<string> {
   const data = JobData.parse(job.data);
   const { store, scheduler, notifier } = deps;
@@ -89,6 +121,9 @@ async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<strin
         if (request.grantStatus !== 'active' || request.expiresAt !== data.expiresAt) return 'superseded';
         await notifier.grantExpiringSoon(request);
         return 'reminded';
+      case 'effects':
+        await carryOutInOrder(deps, job, data, request);
+        return 'sent';
       case 'notify':
         if (data.effect === 'refresh-message') await notifier.refreshApprovalMessage(request);
         else if (data.effect === 'request-expired') await notifier.requestExpired(request);

@@ -97,7 +97,13 @@ describe('the use cases say what must follow', () => {
     const id = outcome.request.id;
     expect(outcome.change).toBe('granted');
     expect(outcome.effects).toEqual([
-      { type: 'send-redeem-link', requestId: id, to: DEV, redeemUrl: outcome.redeemUrl },
+      {
+        type: 'send-redeem-link',
+        requestId: id,
+        to: DEV,
+        grantId: outcome.request.grantId,
+        redeemUrl: outcome.redeemUrl,
+      },
       { type: 'post-approval-message', requestId: id, nudgeIfUnposted: false },
       { type: 'announce-break-glass', requestId: id, channel: 'C0ADMINS' },
       { type: 'refresh-homes', users: [DEV] },
@@ -129,7 +135,13 @@ describe('the use cases say what must follow', () => {
     const last = await approveRequest(deps, request.id, BOB);
     expect(last.request.status).toBe('approved');
     expect(last.effects).toEqual([
-      { type: 'send-redeem-link', requestId: request.id, to: DEV, redeemUrl: last.redeemUrl },
+      {
+        type: 'send-redeem-link',
+        requestId: request.id,
+        to: DEV,
+        grantId: last.request.grantId,
+        redeemUrl: last.redeemUrl,
+      },
       { type: 'update-approval-message', requestId: request.id },
       { type: 'refresh-homes', users: [DEV, BOB] },
     ]);

@@ -272,6 +272,54 @@ describe('the Slack notifier and the approval message, against real Redis and th
     expect(readable(update.args)).toContain('1 of 2: <@U0ALICE>');
   });
 
+  it('when a use case’s effects are delivered through the queue, then the worker carries them out in order, making the link only when it sends it', async () => {
+    const withAccess = new SlackNotifier({
+      client: new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl }),
+      store,
+      access,
+      policy: () => policy,
+      usergroups: async () => [],
+      sync,
+      clock: systemClock,
+      log: silent,
+    });
+    workers.push(
+      startWorker({
+        connection: queueConnection,
+        queuePrefix: t.keys.queuePrefix,
+        store,
+        scheduler,
+        notifier: withAccess,
+        log: silent,
+        reminderBeforeMs: () => 0,
+      }),
+    );
+    const filedOutcome = await access.request({
+      user: CAROL,
+      email: 'carol@example.com',
+      resource: 'grafana',
+      reason: 'INC-9 from the sign-in page',
+    });
+    await scheduler.deliver(filedOutcome);
+    const post = await slack.waitFor('chat.postMessage', (c) => c.args.channel === CHANNEL);
+    expect(readable(post.args)).toContain('INC-9 from the sign-in page');
+    await expect.poll(async () => (await store.getRequest(filedOutcome.request.id))?.message).toBeDefined();
+
+    await access.approve(filedOutcome.request.id, ALICE);
+    const granted = await access.approve(filedOutcome.request.id, BOB);
+    await scheduler.deliver(granted);
+    const queued = await scheduler.queue.getJobs(['waiting', 'active', 'completed', 'delayed']);
+    expect(JSON.stringify(queued.map((j) => j.data))).not.toContain('code=');
+    await expect
+      .poll(async () => (await dmsTo(CAROL)).join('\n'), { timeout: 10_000 })
+      .toContain('/_jitgate/redeem?code=');
+    const link = /https:\/\/access\.example\.com\/_jitgate\/redeem\?code=([A-Za-z0-9_-]+)/.exec(
+      (await dmsTo(CAROL)).join('\n'),
+    );
+    expect(await store.redeem(link![1]!)).toBe(granted.request.grantId);
+    await expect.poll(() => slack.callsTo('chat.update').length).toBeGreaterThan(0);
+  });
+
   it('when Slack says channel_not_found, then it is a PermanentFailure and nothing is queued', async () => {
     const request = await filed();
     await sync.post(request);

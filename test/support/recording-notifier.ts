@@ -1,3 +1,4 @@
+import type { Effect } from '../../shared/access/effects.js';
 import type { AccessRequest } from '../../shared/grants/records.js';
 import type { Notifier } from '../../shared/jobs/notifier.js';
 
@@ -40,4 +41,5 @@ export class RecordingNotifier implements Notifier {
   nudgeApprovers = (r: AccessRequest) => this.record('nudgeApprovers', r);
   grantExpiringSoon = (r: AccessRequest) => this.record('grantExpiringSoon', r);
   grantEnded = (r: AccessRequest) => this.record('grantEnded', r);
+  carryOut = (_e: Effect, r: AccessRequest) => this.record('carryOut', r);
 }
