@@ -68,18 +68,37 @@ export async function sessionCookie(deps: SessionDeps, session: Session): Promis
  *
  * @example const found = await sessionOf(req); if (!found.ok) redirectToSignIn(found.reason);
  */
-export function createSessionReader(deps: SessionDeps) {
+export function createSessionReader(deps: SessionDeps & { cacheSize?: number }) {
   const name = sessionCookieName(deps.cookies);
+  // Opening a cookie (decrypt, then verify) costs about half a millisecond, and browsers send the
+  // same one with every request. Opened sessions are kept by their exact cookie text (authenticated,
+  // so one text names one session); expiry and host are still checked on every use.
+  const opened = new Map<string, Session>();
+  const max = deps.cacheSize ?? 5_000;
+
+  async function open(value: string): Promise<Session | SessionRefusal> {
+    const cached = opened.get(value);
+    if (cached) return cached;
+    const unsealed = await unseal(deps.keys, PURPOSE, value, { issuer: deps.issuer }, deps.clock);
+    if (!unsealed.ok) return unsealed.reason === 'expired' ? 'session_expired' : 'session_invalid';
+    const session = Session.safeParse(unsealed.claims);
+    if (!session.success) return 'session_invalid';
+    if (opened.size >= max) opened.delete(opened.keys().next().value!);
+    opened.set(value, session.data);
+    return session.data;
+  }
+
   return async function sessionOf(req: IncomingMessage): Promise<SessionOf> {
     const value = readCookie(req.headers.cookie, name);
     if (!value) return { ok: false, reason: 'session_missing' };
-    const opened = await unseal(deps.keys, PURPOSE, value, { issuer: deps.issuer }, deps.clock);
-    if (!opened.ok)
-      return { ok: false, reason: opened.reason === 'expired' ? 'session_expired' : 'session_invalid' };
-    const session = Session.safeParse(opened.claims);
-    if (!session.success) return { ok: false, reason: 'session_invalid' };
-    if (session.data.host !== bareHost(req.headers.host)) return { ok: false, reason: 'session_other_host' };
-    return { ok: true, session: session.data };
+    const session = await open(value);
+    if (typeof session === 'string') return { ok: false, reason: session };
+    if (session.exp * 1000 <= deps.clock.now()) {
+      opened.delete(value);
+      return { ok: false, reason: 'session_expired' };
+    }
+    if (session.host !== bareHost(req.headers.host)) return { ok: false, reason: 'session_other_host' };
+    return { ok: true, session };
   };
 }
 

@@ -143,6 +143,25 @@ describe('session cookies', () => {
     });
   });
 
+  it('when a session was read once, then a later use is still refused once it has expired or on another host', async () => {
+    const keys = await loadSigningKeys(JSON.stringify(await newKeys()));
+    let now = Date.now();
+    const clock = { now: () => now };
+    const deps = { keys, issuer, cookies, clock, cacheSize: 2 };
+    const setCookie = await sessionCookie(deps, sessionFor('access.example.com', 60, Math.floor(now / 1000)));
+    const read = createSessionReader(deps);
+    expect((await read(requestWith(setCookie, 'access.example.com'))).ok).toBe(true);
+    expect(await read(requestWith(setCookie, 'other.example.com'))).toEqual({
+      ok: false,
+      reason: 'session_other_host',
+    });
+    now += 61_000;
+    expect(await read(requestWith(setCookie, 'access.example.com'))).toEqual({
+      ok: false,
+      reason: 'session_expired',
+    });
+  });
+
   it('when a logout has written the session-ended key, then hasEnded says so from the GET reply alone', () => {
     const keys = redisKeys('jitgate');
     expect(sessionEndedKey(keys, { sid: 'abc' })).toBe('{jitgate}:session-ended:abc');
