@@ -44,7 +44,9 @@ export function subscribeRevocations(options: {
       } catch {
         subscriber.disconnect();
       }
+      // A subscriber stopped before it was ready reports its failed QUIT after the fact: expected.
       subscriber.off('error', onError);
+      subscriber.on('error', () => {});
     },
   };
 }
