@@ -9,6 +9,10 @@ import type { RedisKeys } from '../redis/keys.js';
  * entry's hash (`p`) and its own hash (`h` = SHA-1 of `p` + newline + `e`, as computed inside Redis
  * by the same script that made the change). Editing, deleting or reordering an entry breaks the chain
  * at that point; `verifyAudit` finds the first such place.
+ *
+ * The appending side is `shared/grants/lua/includes/audit-chain.lua`, included by every script that
+ * audits; each such script is given the stream (`keys.auditStream`) and the chain's head
+ * (`keys.auditHead`) as its KEYS[1] and KEYS[2], like every other key it touches.
  */
 export const AuditEvent = z
   .object({
