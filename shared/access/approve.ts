@@ -2,7 +2,7 @@ import type { RequestId, SlackUserId } from '../ids.js';
 import type { AccessDeps } from './deps.js';
 import type { Outcome } from './effects.js';
 import { followGrant, refreshHomes } from './follow-up.js';
-import { loadDecidable, loadRequest } from './load.js';
+import { loadDecidable } from './load.js';
 
 /**
  * One approver's approval. Only approvers of the resource may, the requester only where the policy
@@ -17,8 +17,7 @@ export async function approveRequest(
   approver: SlackUserId,
 ): Promise<Outcome> {
   const { resource } = await loadDecidable(deps, requestId, approver);
-  const decision = await deps.store.approve(requestId, approver);
-  const request = await loadRequest(deps, requestId);
+  const { decision, request } = await deps.store.transitions.approve(requestId, approver);
   if (decision.outcome === 'already_approved') {
     return { request, resource, change: 'already-approved', effects: [] };
   }

@@ -2,7 +2,6 @@ import type { RequestId, SlackUserId } from '../ids.js';
 import type { AccessDeps } from './deps.js';
 import type { Outcome } from './effects.js';
 import { refreshHomes } from './follow-up.js';
-import { loadRequest } from './load.js';
 
 /**
  * The requester withdraws a request still pending (from `/access cancel` or the Cancel button alike).
@@ -15,9 +14,8 @@ export async function cancelRequest(
   requestId: RequestId,
   user: SlackUserId,
 ): Promise<Outcome> {
-  await deps.store.cancel(requestId, user);
+  const request = await deps.store.transitions.cancel(requestId, user);
   await deps.scheduler.requestDecided(requestId);
-  const request = await loadRequest(deps, requestId);
   return {
     request,
     resource: deps.policy().resources.get(request.resource),

@@ -3,7 +3,7 @@ import { checkNote } from '../policy/index.js';
 import type { AccessDeps } from './deps.js';
 import type { Outcome } from './effects.js';
 import { refreshHomes } from './follow-up.js';
-import { loadDecidable, loadRequest } from './load.js';
+import { loadDecidable } from './load.js';
 
 /**
  * An approver says no (with an optional reason). The request's timeout and nudge go; the requester
@@ -18,9 +18,8 @@ export async function denyRequest(
   reason = '',
 ): Promise<Outcome> {
   const { resource } = await loadDecidable(deps, requestId, approver);
-  await deps.store.deny(requestId, approver, checkNote(reason));
+  const request = await deps.store.transitions.deny(requestId, approver, checkNote(reason));
   await deps.scheduler.requestDecided(requestId);
-  const request = await loadRequest(deps, requestId);
   return {
     request,
     resource,

@@ -30,7 +30,7 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
   checkExtension(resource, (original.expiresAt ?? 0) - deps.clock.now(), durationMs);
   const reason = checkReason(checkNote(input.reason) || original.reason);
   const id = newRequestId();
-  const decision = await deps.store.createRequest(
+  const decided = await deps.store.transitions.createRequest(
     {
       id,
       kind: 'extension',
@@ -48,5 +48,5 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
     },
     isAutoApproved(resource, user) ? 'jitgate' : undefined,
   );
-  return filed(deps, id, resource, decision);
+  return filed(deps, resource, decided);
 }

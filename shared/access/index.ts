@@ -12,7 +12,7 @@ export { type Change, type Effect, type EffectType, effectsOf, type Outcome } fr
 export { type Expiry, endGrant, type GrantDue, type GrantEnd, timeOutRequest } from './expire.js';
 export { type ExtendInput, extendGrant } from './extend.js';
 export { redeemLink } from './follow-up.js';
-export { loadRequest } from './load.js';
+export { decidableRequest, loadRequest } from './load.js';
 export { accessOf, awaitingDecision } from './queries.js';
 export { type RedeemDeps, type Redeemed, type RedeemInput, redeemGrant } from './redeem.js';
 export { type RequestAsk, type RequestInput, requestAccess } from './request.js';

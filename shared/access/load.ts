@@ -52,3 +52,18 @@ export async function loadDecidable(
   }
   return { request, resource };
 }
+
+/**
+ * A request `approver` may decide now: an approver of its resource, and the request still pending
+ * (else not_an_approver or request_not_pending). For a check before asking for more (the deny form).
+ */
+export async function decidableRequest(
+  deps: Pick<AccessDeps, 'store' | 'policy' | 'usergroups'>,
+  requestId: RequestId,
+  approver: SlackUserId,
+): Promise<AccessRequest> {
+  const { request } = await loadDecidable(deps, requestId, approver);
+  if (request.status !== 'pending')
+    throw errorFor('request_not_pending', { requestId, detail: request.status });
+  return request;
+}

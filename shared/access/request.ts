@@ -1,7 +1,7 @@
 import { formatDuration } from '../duration.js';
 import { errorFor, type JitgateError } from '../errors.js';
-import type { Decision } from '../grants/store.js';
-import { newRequestId, type RequestId, type SlackUserId } from '../ids.js';
+import type { Decided } from '../grants/store.js';
+import { newRequestId, type SlackUserId } from '../ids.js';
 import {
   checkDuration,
   checkReason,
@@ -14,7 +14,6 @@ import type { Resource } from '../policy/types.js';
 import type { AccessDeps } from './deps.js';
 import type { Effect, Outcome } from './effects.js';
 import { followGrant, refreshHomes } from './follow-up.js';
-import { loadRequest } from './load.js';
 
 /**
  * What someone asks for, however they asked (the `/access` line, the request modal, a web form):
@@ -55,7 +54,7 @@ export async function requestAccess(deps: AccessDeps, input: RequestInput): Prom
     : isAutoApproved(resource, input.user)
       ? 'jitgate'
       : undefined;
-  const decision = await deps.store.createRequest(
+  const decided = await deps.store.transitions.createRequest(
     {
       id,
       kind: 'access',
@@ -72,7 +71,7 @@ export async function requestAccess(deps: AccessDeps, input: RequestInput): Prom
     },
     autoApprovedBy,
   );
-  return filed(deps, id, resource, decision);
+  return filed(deps, resource, decided);
 }
 
 /**
@@ -81,11 +80,10 @@ export async function requestAccess(deps: AccessDeps, input: RequestInput): Prom
  */
 export async function filed(
   deps: AccessDeps,
-  id: RequestId,
   resource: Resource,
-  decision: Decision,
+  { decision, request }: Decided,
 ): Promise<Outcome> {
-  const request = await loadRequest(deps, id);
+  const id = request.id;
   const homes = refreshHomes(request.requester);
   if (decision.outcome !== 'granted') {
     await deps.scheduler.requestFiled(request, resource.nudgeAfterMs);

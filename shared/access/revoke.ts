@@ -4,7 +4,7 @@ import { checkNote, isAdmin, isApprover } from '../policy/index.js';
 import type { AccessDeps } from './deps.js';
 import type { Outcome } from './effects.js';
 import { refreshHomes } from './follow-up.js';
-import { loadRequest, loadRequestOfGrant } from './load.js';
+import { loadRequestOfGrant } from './load.js';
 
 /**
  * Ends a grant now (from `/access revoke` or the Revoke button alike). The holder, an approver of
@@ -28,9 +28,8 @@ export async function revokeGrant(
   if (!allowed) {
     throw errorFor('not_allowed_to_revoke', { grantId });
   }
-  const result = await store.revoke(grantId, actor, checkNote(reason));
-  const request = await loadRequest(deps, granted.id);
-  if (result.outcome === 'already_revoked') {
+  const { outcome, request } = await store.transitions.revoke(grantId, actor, checkNote(reason));
+  if (outcome === 'already_revoked') {
     return { request, resource, change: 'already-revoked', effects: [] };
   }
   return {

@@ -7,7 +7,7 @@ import type { AccessDeps } from './deps.js';
 import type { Outcome } from './effects.js';
 import { extendGrant } from './extend.js';
 import { redeemLink } from './follow-up.js';
-import { loadRequest } from './load.js';
+import { decidableRequest, loadRequest } from './load.js';
 import { accessOf, awaitingDecision } from './queries.js';
 import { type RequestInput, requestAccess } from './request.js';
 import { revokeGrant } from './revoke.js';
@@ -65,6 +65,11 @@ export class AccessService {
   /** Undecided requests this person may decide. */
   awaiting(approver: SlackUserId): Promise<AccessRequest[]> {
     return awaitingDecision(this.deps, approver);
+  }
+
+  /** decidableRequest: the request, if this approver may decide it now (approver, still pending). */
+  decidable(requestId: RequestId, approver: SlackUserId): Promise<AccessRequest> {
+    return decidableRequest(this.deps, requestId, approver);
   }
 
   /** A request by id (no_such_request when there is none). */

@@ -1,6 +1,4 @@
-import { errorFor } from '../../../shared/errors.js';
 import { RequestIdSchema } from '../../../shared/ids.js';
-import { isApprover } from '../../../shared/policy/index.js';
 import type { BotDeps } from '../../deps.js';
 import { denyModal } from '../../views/modals.js';
 import { onButton } from './button.js';
@@ -11,14 +9,7 @@ import { onButton } from './button.js';
  */
 export function denyButton(deps: BotDeps) {
   return onButton(deps, RequestIdSchema, async ({ body, user, value }) => {
-    const request = await deps.access.load(value);
-    const resource = deps.policy().resources.get(request.resource);
-    if (!resource || !(await isApprover(resource, user, deps.people.usergroups))) {
-      throw errorFor('not_an_approver', { requestId: value, resource: request.resource });
-    }
-    if (request.status !== 'pending') {
-      throw errorFor('request_not_pending', { requestId: value, detail: request.status });
-    }
+    const request = await deps.access.decidable(value, user);
     await deps.client.views.open({ trigger_id: body.trigger_id, view: denyModal(request.id) });
   });
 }
