@@ -173,8 +173,10 @@ function read(values: StateValues, ids: { blockId: string; actionId: string }): 
 }
 
 /**
- * Validates a request modal submission. With `resources` (those the person may request) it also
- * checks that the resource is one of them, that the role belongs to it and the duration fits.
+ * Validates a request modal submission with the shared request rules (shared/policy/rules.ts), so
+ * each field's error is the message `/access` would give. With `resources` (those the person may
+ * request) it also checks that the resource is one of them, that the role belongs to it and the
+ * duration fits.
  *
  * @example
  *   const parsed = parseRequestModal(view.state.values, resources);

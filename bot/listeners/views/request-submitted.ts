@@ -8,8 +8,8 @@ import { submitRequest } from '../submit-request.js';
 
 /**
  * The request form (`jit_request`). What the form alone can tell (a resource chosen, a role of it, a
- * duration within its limit, a reason) is checked before the ack, so mistakes show beside their
- * field; the rest (who may request it, saving it) happens after, and its answer goes back to where
+ * duration within its limit, a reason) is checked before the ack by the same rules as the command
+ * and the use case (shared/policy/rules.ts), so mistakes show beside their field in the same words; the rest (who may request it, saving it) happens after, and its answer goes back to where
  * the form was opened.
  */
 export function requestSubmitted(deps: BotDeps) {
