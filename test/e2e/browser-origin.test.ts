@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from './authorizer-harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium)
+  console.warn(`no Chromium at ${CHROMIUM}: skipping the browser origin test (apt-get install chromium)`);
+
+/**
+ * The threat behind `browser: shared-origin`, in a real browser: a script on one upstream's page is
+ * same-origin with every pathPrefix resource, so it can call them with the visitor's cookies and
+ * read the replies. In the harness app and other are shared-origin; local takes bearer tokens only.
+ */
+describe.runIf(hasChromium)('in a real browser: one origin, several resources', () => {
+  let h: Harness;
+  let browser: Browser;
+  beforeAll(async () => {
+    h = await startHarness();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+      ],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  async function openLink(page: Page, resource: string) {
+    const { grantId } = await h.grant(resource);
+    const code = await h.store.createRedeemCode(grantId);
+    return page.goto(`${h.url}/_jitgate/redeem?code=${code}`);
+  }
+
+  /** What a script on the current page gets back from fetch(path): same origin, cookies included. */
+  const scriptFetch = (page: Page, path: string) =>
+    page.evaluate(async (p) => {
+      const res = await fetch(p, { credentials: 'include' });
+      return { status: res.status, body: await res.text() };
+    }, path);
+
+  it('when a script on app’s page calls the other resources, then it reads shared-origin other’s answer but bearer-only local refuses it', async () => {
+    const page = await (await browser.newContext()).newPage();
+    expect((await openLink(page, 'other'))?.status()).toBe(200);
+    const local = await openLink(page, 'local');
+    expect(local?.status()).toBe(200);
+    expect(new URL(page.url()).pathname).toBe('/_jitgate/redeem'); // no redirect to /local/
+    expect(await page.textContent('#commands')).toContain("curl -H 'Accept: application/json'");
+    expect((await openLink(page, 'app'))?.status()).toBe(200);
+    expect(new URL(page.url()).pathname).toBe('/app/');
+    const names = (await page.context().cookies()).map((c) => c.name).sort();
+    expect(names).toEqual(['jitgate_app', 'jitgate_other']); // no cookie for local
+    expect(await page.evaluate('document.cookie')).toBe(''); // HttpOnly: the script cannot read them
+
+    // The accepted risk of shared-origin, which policy check warns about: other answers app's page.
+    const other = await scriptFetch(page, '/other/secrets');
+    expect(other.status).toBe(200);
+    expect(JSON.parse(other.body).headers['x-jit-user']).toBe('U0ALICE');
+    // A bearer-only resource gives the script nothing, whatever cookies the browser holds.
+    const before = h.echo.requests.length;
+    const refused = await scriptFetch(page, '/local/secrets');
+    expect(refused.status).toBe(401);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: 'token_missing' });
+    expect(h.echo.requests.length).toBe(before);
+    await page.close();
+  }, 60_000);
+});
