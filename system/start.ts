@@ -48,6 +48,8 @@ export interface SystemOverrides {
   botUnhandledRequestTimeoutMs?: number | undefined;
   /** Instead of AUTHORIZER_PORT (0 picks a free one). */
   authorizerPort?: number;
+  /** Instead of JITGATE_TRUSTED_PROXIES. */
+  trustedProxies?: readonly string[];
   /** The authorizer's listening address (default: every interface). */
   authorizerHost?: string;
   authorizerTimings?: AuthorizerTimings;
@@ -137,7 +139,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         policy,
         keys: signingKeys,
         publicUrl,
-        trustedProxies: config.JITGATE_TRUSTED_PROXIES,
+        trustedProxies: o.trustedProxies ?? config.JITGATE_TRUSTED_PROXIES,
         clock,
         log: logOf('authorizer'),
         port: o.authorizerPort ?? config.AUTHORIZER_PORT,

@@ -28,18 +28,3 @@ export function connectRedisForQueue(url: string, options: RedisOptions = {}): R
     ...options,
   });
 }
-
-/**
- * The two connections a bot or worker process needs (the store's fail-fast one and BullMQ's), with
- * their connection errors logged instead of thrown.
- */
-export function connectRedisPair(
-  url: string,
-  log: { warn(obj: object, msg: string): void },
-): { redis: Redis; queueRedis: Redis } {
-  const redis = connectRedis(url);
-  const queueRedis = connectRedisForQueue(url);
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis: connection error'));
-  queueRedis.on('error', (err) => log.warn({ err: err.message }, 'redis (queue): connection error'));
-  return { redis, queueRedis };
-}

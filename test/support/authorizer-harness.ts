@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { Redis } from 'ioredis';
-import { type Authorizer, createAuthorizer } from '../../authorizer/server.js';
+import type { Authorizer } from '../../authorizer/server.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore, type NewRequest } from '../../shared/grants/store.js';
 import { type GrantId, newRequestId, type SlackUserId } from '../../shared/ids.js';
@@ -14,6 +14,7 @@ import {
   type SigningKeys,
   signAccessToken,
 } from '../../shared/tokens/index.js';
+import { startSystem } from '../../system/start.js';
 import { deletePrefix, REDIS_URL, waitReady } from './redis.js';
 import {
   closedPort,
@@ -119,24 +120,31 @@ export async function startHarness(
   await waitReady(redis);
   const prefix = `t-${randomUUID().slice(0, 8)}`;
   const store = new AccessStore(redis, { prefix, clock: systemClock });
-  const authorizer = createAuthorizer({
-    publicUrl,
-    trustedProxies: options.trustedProxies ?? [],
-    policy: () => policy,
-    store,
-    redis,
-    keys,
-    clock: systemClock,
-    log: options.logLines
-      ? createLogger('authorizer-test', 'debug', {
-          write: (line: string) => void options.logLines!.push(line),
-        })
-      : createLogger('authorizer-test', 'silent'),
-    upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000,
-    usageFlushMs: 200,
-    shutdownGraceMs: 1_000,
+  // The authorizer as `npm run start:authorizer` starts it, on this harness's connection and prefix.
+  const system = await startSystem({
+    roles: ['authorizer'],
+    overrides: {
+      redis,
+      prefix,
+      policy,
+      signingKeys: keys,
+      publicUrl,
+      trustedProxies: options.trustedProxies ?? [],
+      log: options.logLines
+        ? createLogger('authorizer-test', 'debug', {
+            write: (line: string) => void options.logLines!.push(line),
+          })
+        : createLogger('authorizer-test', 'silent'),
+      authorizerPort: 0,
+      authorizerHost: '127.0.0.1',
+      authorizerTimings: {
+        upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000,
+        usageFlushMs: 200,
+        shutdownGraceMs: 1_000,
+      },
+    },
   });
-  const { url } = await authorizer.start(0, '127.0.0.1');
+  const { url, authorizer } = system.authorizer!;
 
   async function grant(
     resource: string,
@@ -192,7 +200,7 @@ export async function startHarness(
     authorizer,
     grant,
     async close() {
-      await authorizer.stop();
+      await system.stop();
       await Promise.all([echo.close(), ws.close()]);
       await deletePrefix(redis, prefix).catch(() => {});
       redis.disconnect();
