@@ -25,6 +25,7 @@ export { dateToken, escapeText, mention } from './mrkdwn.js';
 export {
   alreadyApprovedReply,
   approvalRecordedReply,
+  badInputReply,
   cancelledReply,
   deniedReply,
   errorReply,

@@ -1,6 +1,7 @@
 import { formatDuration } from '../../shared/duration.js';
 import { type ErrorCode, isJitgateError } from '../../shared/errors.js';
 import type { AccessRequest } from '../../shared/grants/records.js';
+import { messageOf } from '../../shared/messages.js';
 import type { Resource } from '../../shared/policy/types.js';
 import { USAGE } from '../commands/registry.js';
 import { dateToken, escapeText, mention, resourceRole, timeLeft } from './mrkdwn.js';
@@ -94,8 +95,8 @@ function formFor(code: ErrorCode): string | undefined {
 
 /**
  * What to tell someone whose command or click failed. A JitgateError's message is written for them
- * (the catalogue in shared/messages.ts words each code once);
- * the right form follows where it helps (`usage` overrides it, e.g. the extend form for `/access extend`).
+ * (the catalogue in shared/messages.ts words each code once); the right form follows where it helps
+ * (`usage` overrides it, e.g. the extend form for `/access extend`).
  * Anything else is a bug or an outage: say so, and that nothing was changed.
  */
 export function errorReply(err: unknown, usage?: string): string {
@@ -113,6 +114,16 @@ export function errorReply(err: unknown, usage?: string): string {
   if (err.code === 'no_such_resource') lines.push('`/access resources` lists what you may request.');
   if (form === USAGE.request || err.code === 'input_invalid') lines.push('`/access help` shows every form.');
   return lines.join('\n');
+}
+
+/**
+ * Bad `/access` input, answered in the ack: what was wrong and the form that works (the parser's
+ * `{ error, usage }`), or, with no usage, that the command could not be read at all.
+ */
+export function badInputReply(bad: { error: string; usage: string } | undefined): string {
+  if (!bad)
+    return `:warning: ${escapeText(messageOf('input_invalid', { problem: 'unreadable', what: 'command' }))}`;
+  return `:warning: ${escapeText(bad.error)}\nUse \`${escapeText(bad.usage)}\`. \`/access help\` shows every form.`;
 }
 
 /** After a request is filed and is waiting for approvers. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isCommandError, parseAccessCommand } from '../../bot/commands/parse.js';
 import { type CommandName, helpText, SUBCOMMANDS, USAGE } from '../../bot/commands/registry.js';
 import { escapeText } from '../../bot/views/mrkdwn.js';
+import { badInputReply } from '../../bot/views/replies.js';
 
 const names = Object.keys(SUBCOMMANDS) as CommandName[];
 const byName = names.filter((name) => SUBCOMMANDS[name].invoked === undefined);
@@ -39,6 +40,16 @@ describe('the /access registry', () => {
       const parsed = parseAccessCommand(`${name} ~nonsense~`);
       expect(isCommandError(parsed) && parsed.usage, name).toBe(USAGE[name]);
     }
+  });
+
+  it('when the ack refuses bad input, then it quotes what was wrong and the form, escaped for Slack', () => {
+    const parsed = parseAccessCommand('cancel 123');
+    if (!isCommandError(parsed)) throw new Error('expected a refusal');
+    expect(badInputReply(parsed)).toBe(
+      ':warning: `123` is not a request id (it looks like r_ followed by 26 letters and digits).\n' +
+        'Use `/access cancel &lt;request-id&gt;`. `/access help` shows every form.',
+    );
+    expect(badInputReply(undefined)).toBe(':warning: jitgate could not read this command; try again.');
   });
 
   it('when a sub-command is listed, then it has a handler or an answer given in the ack', () => {

@@ -3,7 +3,7 @@ import { isJitgateError } from '../../../shared/errors.js';
 import { isCommandError, parseAccessCommand } from '../../commands/parse.js';
 import { type CommandName, SUBCOMMANDS, type SubCommand } from '../../commands/registry.js';
 import type { BotDeps } from '../../deps.js';
-import { escapeText } from '../../views/mrkdwn.js';
+import { badInputReply } from '../../views/replies.js';
 import { firstDelivery } from '../once.js';
 import { type Tell, tellActor } from '../reply.js';
 import { CommandBody } from '../slack-input.js';
@@ -24,18 +24,12 @@ export function accessCommand(deps: BotDeps) {
   return async ({ ack, body, context }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     const command = CommandBody.safeParse(body);
     if (!command.success) {
-      await ack({
-        response_type: 'ephemeral',
-        text: ':warning: jitgate could not read this command; try again.',
-      });
+      await ack({ response_type: 'ephemeral', text: badInputReply(undefined) });
       return;
     }
     const parsed = parseAccessCommand(command.data.text);
     if (isCommandError(parsed)) {
-      await ack({
-        response_type: 'ephemeral',
-        text: `:warning: ${escapeText(parsed.error)}\nUse \`${escapeText(parsed.usage)}\`. \`/access help\` shows every form.`,
-      });
+      await ack({ response_type: 'ephemeral', text: badInputReply(parsed) });
       return;
     }
     const sub = SUBCOMMANDS[parsed.kind] as SubCommand<CommandName>;
