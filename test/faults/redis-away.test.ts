@@ -50,10 +50,13 @@ interface Shot {
 /** `concurrency` clients hitting the resource back to back until stopped. */
 function load(concurrency: number) {
   const shots: Shot[] = [];
+  /** When each request started (shots are recorded when they end). */
+  const starts: number[] = [];
   let running = true;
   const client = async () => {
     while (running) {
       const start = Date.now();
+      starts.push(start);
       let status = 0;
       try {
         const res = await fetch(`${authorizer.url}/app/x`, { headers: { authorization: `Bearer ${token}` } });
@@ -68,6 +71,7 @@ function load(concurrency: number) {
   const clients = Array.from({ length: concurrency }, client);
   return {
     shots,
+    starts,
     /** Resolves once the shots so far satisfy `enough` (the traffic a later assertion needs has happened). */
     async until(enough: (shots: Shot[]) => boolean, timeoutMs = 10_000) {
       await expect.poll(() => enough(shots), { timeout: timeoutMs, interval: 20 }).toBe(true);
@@ -122,7 +126,14 @@ describe('Redis goes away', () => {
     await traffic.until((shots) => shots.some((s) => s.status === 200));
     server.freeze();
     const frozenAt = Date.now();
-    await sleep(2_600);
+    // At least one request must start while Redis is frozen and Redis must stay frozen past its
+    // command timeout: on a busy machine every client may still be waiting on a request from before
+    // the freeze, and start its next one only when that one times out.
+    await expect
+      .poll(() => traffic.starts.some((t) => t >= frozenAt), { timeout: 10_000, interval: 20 })
+      .toBe(true);
+    const firstFrozen = Math.min(...traffic.starts.filter((t) => t >= frozenAt));
+    await sleep(Math.max(frozenAt + 2_600, firstFrozen + 2_200) - Date.now());
     server.thaw();
     const thawedAt = Date.now();
     const readyAt = await waitReady();
