@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisKeys } from '../shared/redis/keys.js';
 
 /** `INFO commandstats` as calls per command (`hmget`, `evalsha`, …), server-wide. */
 export type CommandCalls = Record<string, number>;
@@ -54,7 +55,7 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<number
   let cursor = '0';
   let deleted = 0;
   do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 5000);
+    const [next, found] = await redis.scan(cursor, 'MATCH', redisKeys(prefix).everyKey, 'COUNT', 5000);
     cursor = next;
     if (found.length > 0) deleted += await redis.unlink(...found);
   } while (cursor !== '0');

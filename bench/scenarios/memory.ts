@@ -78,7 +78,13 @@ export async function memoryPerGrant(ctx: BenchContext): Promise<MemoryResult> {
     let total = 0;
     let cursor = '0';
     do {
-      const [nextCursor, found] = await ctx.redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 2000);
+      const [nextCursor, found] = await ctx.redis.scan(
+        cursor,
+        'MATCH',
+        redisKeys(prefix).everyKey,
+        'COUNT',
+        2000,
+      );
       cursor = nextCursor;
       const sizes = await Promise.all(found.map((k) => memoryUsage(ctx.redis, k)));
       found.forEach((k, i) => {

@@ -10,6 +10,8 @@ export function redisKeys(prefix: string) {
   const p = `{${prefix}}`;
   return {
     prefix: p,
+    /** A SCAN MATCH pattern for every key under this prefix (for cleanup and measurement tools). */
+    everyKey: `${p}*`,
     /** BullMQ's own prefix: its keys carry the same hash tag. */
     queuePrefix: `${p}:q`,
     request: (id: RequestId | string) => `${p}:req:${id}`,

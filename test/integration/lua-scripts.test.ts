@@ -37,7 +37,8 @@ interface Run {
 
 /**
  * Watches Redis with MONITOR and groups what our prefix's scripts ran: Redis logs an EVALSHA before
- * the commands its script runs, and nothing else runs until the script ends.
+ * the commands its script runs, and nothing else runs until the script ends. `prefix` is the hash-tagged
+ * one (`keys.prefix`).
  */
 async function watchScripts(prefix: string) {
   const bySha = new Map(SCRIPT_NAMES.map((name) => [sha1(SCRIPTS[name]), name]));
@@ -53,11 +54,11 @@ async function watchScripts(prefix: string) {
       return;
     }
     current = undefined;
-    if (args[1]?.includes(`{${prefix}}:end`)) seen.add(args[1]);
+    if (args[1]?.startsWith(`${prefix}:end`)) seen.add(args[1]);
     const name = args[0]?.toLowerCase();
     if (name !== 'evalsha' && name !== 'eval') return;
     const declared = args.slice(3, 3 + Number(args[2]));
-    if (!declared.some((k) => k.startsWith(`{${prefix}}`))) return; // another test's script
+    if (!declared.some((k) => k.startsWith(`${prefix}:`))) return; // another test's script
     const script = name === 'evalsha' ? bySha.get(args[1]!) : bySource(args[1]!);
     current = { script: script ?? 'unknown', declared, commands: [] };
     runs.push(current);
@@ -66,7 +67,7 @@ async function watchScripts(prefix: string) {
     runs,
     /** Waits until MONITOR has passed everything sent so far on `redis`, then stops watching. */
     async stop(redis: Redis) {
-      const marker = `{${prefix}}:end:${Date.now()}`;
+      const marker = `${prefix}:end:${Date.now()}`;
       await redis.get(marker);
       for (let i = 0; i < 200 && !seen.has(marker); i++) await sleep(10);
       monitor.close();
@@ -155,7 +156,7 @@ describe('the Lua scripts against real Redis', () => {
   afterEach(async () => t.cleanup());
 
   it('when every script runs through its branches, then every key it touches is one it was given in KEYS', async () => {
-    const watch = await watchScripts(t.prefix);
+    const watch = await watchScripts(t.keys.prefix);
     await everyBranch(store);
     await watch.stop(t.redis);
 
@@ -169,7 +170,7 @@ describe('the Lua scripts against real Redis', () => {
     expect(undeclared).toEqual([]);
     // Every declared key is built by redisKeys under this prefix (one hash tag, one Cluster slot).
     const keys = new Set(watch.runs.flatMap((r) => r.declared));
-    expect([...keys].filter((k) => !k.startsWith(`{${t.prefix}}:`))).toEqual([]);
+    expect([...keys].filter((k) => !k.startsWith(`${t.keys.prefix}:`))).toEqual([]);
     expect(watch.runs.reduce((n, r) => n + r.commands.length, 0)).toBeGreaterThan(100);
     expect((await verifyAudit(t.redis, t.keys)).ok).toBe(true);
   });

@@ -41,7 +41,7 @@ export async function waitReady(redis: Redis): Promise<void> {
 export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
+    const [next, found] = await redis.scan(cursor, 'MATCH', redisKeys(prefix).everyKey, 'COUNT', 1000);
     cursor = next;
     if (found.length > 0) await redis.unlink(...found);
   } while (cursor !== '0');
