@@ -25,7 +25,7 @@ import { createSessionReader, hasEnded, type Session, sessionEndedKey } from './
  *
  * @module
  */
-export { type Person, personFrom } from './person.js';
+export { isHolder, type Person, personFrom } from './person.js';
 export { hasEnded, type Session, type SessionOf, type SessionRefusal, sessionEndedKey } from './session.js';
 
 export interface SignInDeps {

@@ -56,7 +56,13 @@ export async function handleCallback(
   res: ServerResponse,
 ): Promise<void> {
   const accept = req.headers.accept;
-  const query = new URL(req.url ?? '/', 'http://x').searchParams;
+  // The URL the IdP sent the browser to, as registered: the public URL, never the Host header.
+  const url = req.url ?? '/';
+  const callbackUrl = new URL(
+    `${CALLBACK_PATH}${url.includes('?') ? url.slice(url.indexOf('?')) : ''}`,
+    ctx.publicUrl,
+  );
+  const query = callbackUrl.searchParams;
   let claimed: Awaited<ReturnType<typeof claimTransaction>>;
   try {
     claimed = await claimTransaction(ctx, query.get('state') ?? undefined, req.headers.cookie);
@@ -77,9 +83,6 @@ export async function handleCallback(
   }
   const tx = claimed.transaction;
 
-  // The URL the IdP sent the browser to, as registered: the public URL, never the Host header.
-  const search = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?')) : '';
-  const callbackUrl = new URL(`${CALLBACK_PATH}${search}`, ctx.publicUrl);
   let claims: Record<string, unknown>;
   try {
     claims = await ctx.idp.finish(callbackUrl, tx);

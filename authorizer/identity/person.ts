@@ -65,3 +65,14 @@ export function displayName(person: Person, email?: string): string {
   if (person.kind === 'email') return person.email;
   return email ?? person.user;
 }
+
+/**
+ * Whether `person` holds what Slack user `user` (with e-mail `email`) holds: the same Slack user for
+ * Sign in with Slack, else the same e-mail address (case and surrounding space aside).
+ *
+ * @example isHolder(session.person, grant) // grant: { user: 'U0ALICE', email: 'alice@acme.com', … }
+ */
+export function isHolder(person: Person, holder: { user: string; email: string }): boolean {
+  if (person.kind === 'slack') return person.user === holder.user;
+  return holder.email !== '' && holder.email.trim().toLowerCase() === person.email;
+}

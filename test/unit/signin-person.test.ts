@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { personFrom } from '../../authorizer/identity/person.js';
+import { isHolder, personFrom } from '../../authorizer/identity/person.js';
+import type { SlackUserId } from '../../shared/ids.js';
 
 describe('the person an ID token names', () => {
   it('when it is Sign in with Slack, then the person is the Slack user of the workspace, not the e-mail', () => {
@@ -51,5 +52,20 @@ describe('the person an ID token names', () => {
 
   it('when there is no e-mail, then sign-in is refused and asks for the email scope', () => {
     expect(personFrom('email', { sub: '00u1' })).toMatchObject({ ok: false, reason: 'claims_missing' });
+  });
+});
+
+describe('the holder of a grant', () => {
+  const grant = { user: 'U0ALICE', email: 'Alice@Acme.com' };
+
+  it('when signed in with Slack, then only the same Slack user holds it (an e-mail alone is not enough)', () => {
+    expect(isHolder({ kind: 'slack', user: 'U0ALICE' as SlackUserId, team: 'T0ACME' }, grant)).toBe(true);
+    expect(isHolder({ kind: 'slack', user: 'U0MALLORY' as SlackUserId, team: 'T0ACME' }, grant)).toBe(false);
+  });
+
+  it('when signed in by e-mail, then the same address holds it whatever its case, and an empty one never does', () => {
+    expect(isHolder({ kind: 'email', email: 'alice@acme.com' }, grant)).toBe(true);
+    expect(isHolder({ kind: 'email', email: 'mallory@acme.com' }, grant)).toBe(false);
+    expect(isHolder({ kind: 'email', email: 'alice@acme.com' }, { user: 'U0ALICE', email: '' })).toBe(false);
   });
 });
