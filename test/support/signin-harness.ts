@@ -1,10 +1,11 @@
-import { type Authorizer, createAuthorizer } from '../../authorizer/server.js';
+import type { Authorizer } from '../../authorizer/server.js';
 import { systemClock } from '../../shared/clock.js';
 import type { SignInConfig } from '../../shared/config.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import { createLogger } from '../../shared/log.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
+import { startSystem } from '../../system/start.js';
 import { CookieBrowser } from './cookie-browser.js';
 import { startOidcProvider, type TestIdp, type TestUser } from './oidc-provider.js';
 import { type TestRedis, testRedis } from './redis.js';
@@ -66,28 +67,30 @@ resources:
     approvers: { users: [U0BOSS] }
 `);
   const store = new AccessStore(test.redis, { prefix: test.prefix, clock: systemClock });
-  const authorizer = createAuthorizer({
-    publicUrl,
-    trustedProxies: [],
-    policy: () => policy,
-    store,
-    redis: test.redis,
-    keys,
-    clock: systemClock,
-    log: createLogger('signin-test', 'silent'),
-    upstreamTimeoutMs: 2_000,
-    usageFlushMs: 200,
-    shutdownGraceMs: 500,
-    signIn: {
-      issuer: options.issuer?.url ?? idp.issuer,
-      clientId: options.issuer?.clientId ?? idp.clientId,
-      clientSecret: options.issuer?.clientSecret ?? idp.clientSecret,
-      scopes: ['openid', 'email', 'profile'],
-      sessionTtlMs: options.sessionTtlMs ?? 3_600_000,
-      matchBy: options.matchBy ?? 'email',
+  // The authorizer as `npm run start:authorizer` starts it, signing in at the harness's provider.
+  const system = await startSystem({
+    roles: ['authorizer'],
+    overrides: {
+      redis: test.redis,
+      prefix: test.prefix,
+      policy,
+      signingKeys: keys,
+      publicUrl,
+      log: createLogger('signin-test', 'silent'),
+      authorizerPort: 0,
+      authorizerHost: '127.0.0.1',
+      authorizerTimings: { upstreamTimeoutMs: 2_000, usageFlushMs: 200, shutdownGraceMs: 500 },
+      signIn: {
+        issuer: options.issuer?.url ?? idp.issuer,
+        clientId: options.issuer?.clientId ?? idp.clientId,
+        clientSecret: options.issuer?.clientSecret ?? idp.clientSecret,
+        scopes: ['openid', 'email', 'profile'],
+        sessionTtlMs: options.sessionTtlMs ?? 3_600_000,
+        matchBy: options.matchBy ?? 'email',
+      },
     },
   });
-  const { port } = await authorizer.start(0, '127.0.0.1');
+  const { authorizer, port } = system.authorizer!;
   return {
     publicUrl,
     idp,
@@ -99,7 +102,7 @@ resources:
     authorizerPort: port,
     browser: () => new CookieBrowser({ [ACCESS_HOST]: port, [HOSTED_HOST]: port }),
     async close() {
-      await authorizer.stop();
+      await system.stop();
       await Promise.all([idp.close(), echo.close()]);
       await test.cleanup();
     },
