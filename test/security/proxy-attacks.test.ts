@@ -37,6 +37,11 @@ afterEach(async () => {
 });
 
 const port = () => Number(new URL(h.url).port);
+/** Connections the authorizer holds open now. */
+const connections = () =>
+  new Promise<number>((resolve, reject) =>
+    h.authorizer.server.getConnections((err, n) => (err ? reject(err) : resolve(n))),
+  );
 
 /** Raw bytes in, everything the server wrote back out (until it closes or goes quiet). */
 function raw(bytes: string | Buffer, quietMs = 600): Promise<string> {
@@ -547,7 +552,8 @@ describe('Huge headers and slow clients do not hang others', () => {
           }, 50),
         );
       }
-      await new Promise((r) => setTimeout(r, 300));
+      // Measure once the authorizer holds every slow connection (a loaded machine connects them slowly).
+      await expect.poll(() => connections(), { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(200);
       const started = Date.now();
       const answers = await Promise.all(
         Array.from({ length: 20 }, () => send(h.url, '/app/ok', { headers: bearer(viewer.token) })),
@@ -568,7 +574,10 @@ describe('Huge headers and slow clients do not hang others', () => {
     );
     const timer = setInterval(() => s.write('c'), 100);
     try {
-      await new Promise((r) => setTimeout(r, 200));
+      // Measure once the slow upload has reached the upstream (the authorizer is streaming it).
+      await expect
+        .poll(() => h.echo.arrivals.includes('/api/slow'), { timeout: 10_000, interval: 20 })
+        .toBe(true);
       const started = Date.now();
       const answers = await Promise.all(
         Array.from({ length: 20 }, () => send(h.url, '/app/ok', { headers: bearer(viewer.token) })),

@@ -18,6 +18,8 @@ export interface EchoUpstream {
   port: number;
   /** Every request received, oldest first. */
   requests: EchoRequest[];
+  /** The target of every request as soon as its headers arrive (before its body is read), oldest first. */
+  arrivals: string[];
   close(): Promise<void>;
 }
 
@@ -28,7 +30,9 @@ export interface EchoUpstream {
  */
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const requests: EchoRequest[] = [];
+  const arrivals: string[] = [];
   const server = createServer(async (req, res) => {
+    arrivals.push(req.url ?? '');
     const body = await readBody(req);
     const seen: EchoRequest = {
       method: req.method ?? '',
@@ -58,6 +62,7 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    arrivals,
     close: () => closeServer(server, sockets),
   };
 }
