@@ -36,7 +36,15 @@ export interface Decision {
 
 export type GateResult =
   | { ok: true; resource: Resource; grantId: string; expiresAt: number; decision: Decision }
-  | { ok: false; refusal: Refusal; decision: Decision };
+  | {
+      ok: false;
+      refusal: Refusal;
+      decision: Decision;
+      /** Signing in would lift the refusal (sign-in on, no session or an ended one). */
+      signInNeeded: boolean;
+      /** The session signed in on this host, when there is one (for the refusal page). */
+      session: HttpAccess['session'];
+    };
 
 /**
  * One access decision, recorded: run the checks, then count the decision, audit a refusal (fire and
@@ -57,7 +65,7 @@ function deny(deps: GateDeps, ctx: HttpAccess, refused: Refusal): GateResult {
   const decision = describe(ctx, refused);
   count(deps, decision);
   if (ctx.resource || ctx.user) audit(deps, ctx, refused);
-  return { ok: false, refusal: refused, decision };
+  return { ok: false, refusal: refused, decision, signInNeeded: ctx.signInNeeded, session: ctx.session };
 }
 
 async function allow(deps: GateDeps, req: IncomingMessage, ctx: Authorized<HttpAccess>): Promise<GateResult> {
@@ -75,7 +83,13 @@ async function allow(deps: GateDeps, req: IncomingMessage, ctx: Authorized<HttpA
     });
   } catch (err) {
     deps.log.error({ err }, 'could not sign the upstream assertion');
-    return { ok: false, refusal: refusal('unavailable', { resource }), decision };
+    return {
+      ok: false,
+      refusal: refusal('unavailable', { resource }),
+      decision,
+      signInNeeded: false,
+      session: ctx.session,
+    };
   }
   deps.usage.used(ctx.grantId, ctx.expiresAt);
   rewriteUpstreamHeaders(req.headers, {

@@ -31,6 +31,7 @@ const STATUS: Partial<Record<RefusalCode, number>> = {
   token_expired: 401,
   grant_revoked: 401,
   grant_expired: 401,
+  no_grant: 403,
   wrong_resource: 403,
   method_not_allowed: 403,
   network_not_allowed: 403,
@@ -96,6 +97,7 @@ function hintFor(code: RefusalCode, { resource, role, method, path }: HintContex
     case 'token_expired':
     case 'grant_revoked':
     case 'grant_expired':
+    case 'no_grant':
       return resource ? accessCommand(resource, role) : '/access resources';
     case 'wrong_resource':
       return resource ? accessCommand(resource) : '/access resources';

@@ -74,16 +74,6 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   });
   const verifier = createAccessTokenVerifier({ keys: deps.keys, issuer: deps.publicUrl, clock });
   const assertions = createAssertionSigner({ keys: deps.keys, issuer: deps.publicUrl, clock });
-  const gate = createGate({
-    checks: httpChecks({ policy: deps.policy, verifier, store: deps.store, clock }),
-    resolveClient: clientResolver(deps.trustedProxies),
-    assertions,
-    store: deps.store,
-    metrics,
-    usage,
-    log,
-  });
-
   const signIn = deps.signIn
     ? createSignIn({
         config: deps.signIn,
@@ -96,6 +86,22 @@ export function createAuthorizer(deps: AuthorizerDeps) {
         log,
       })
     : undefined;
+
+  const gate = createGate({
+    checks: httpChecks({
+      policy: deps.policy,
+      verifier,
+      store: deps.store,
+      clock,
+      signIn: signIn ? { openSession: signIn.openSession, store: deps.store } : undefined,
+    }),
+    resolveClient: clientResolver(deps.trustedProxies),
+    assertions,
+    store: deps.store,
+    metrics,
+    usage,
+    log,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -117,8 +123,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   app.use('/_jitgate', (req: Request, res: Response) =>
     sendRefusal(res, refusal('no_such_resource'), req.headers.accept),
   );
-  if (signIn) app.use(signIn.browserSignIn);
-  app.use(proxiedRequests({ gate, upstreams }));
+  app.use(proxiedRequests({ gate, upstreams, sendToSignIn: signIn?.sendToSignIn }));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     log.error({ err }, 'request failed');
     sendRefusal(res, refusal('internal_error'), req.headers.accept);

@@ -39,6 +39,7 @@ export const ERROR_CODES = [
   'token_expired',
   'grant_revoked',
   'grant_expired',
+  'no_grant',
   'wrong_resource',
   'method_not_allowed',
   'network_not_allowed',

@@ -64,6 +64,10 @@ export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => str
   token_expired: () => 'Your access token has expired.',
   grant_revoked: () => 'Your access was revoked.',
   grant_expired: () => 'Your access has expired.',
+  no_grant: (f) =>
+    f.resource !== undefined
+      ? `You have no access to ${text(f.resource)}.`
+      : 'You have no access to this service.',
   wrong_resource: () => 'This access token is for another service.',
   method_not_allowed: () => 'Your role does not allow this request.',
   network_not_allowed: () => 'This service cannot be reached from your network address.',

@@ -31,7 +31,10 @@ export interface AccessContext {
   email: string | undefined;
   grantId: GrantId | undefined;
   roleName: string | undefined;
-  /** The live grant's expiry in ms (set by the grant check). */
+  /**
+   * The live grant's expiry in ms: set by the grant check, or by an identity check that read the
+   * live grant itself (a session's), in which case the grant check has nothing left to do.
+   */
   expiresAt: number | undefined;
   /** The policy's role the grant holds (set by the role check). */
   role: Role | undefined;

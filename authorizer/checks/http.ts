@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Clock } from '../../shared/clock.js';
 import type { Policy } from '../../shared/policy/index.js';
 import type { AccessTokenVerifier } from '../../shared/tokens/index.js';
+import type { Session } from '../identity/session.js';
 import type { ClientResolver } from './client-address.js';
 import type { AccessContext, Check } from './context.js';
 import { credentialCheck } from './credential.js';
@@ -9,6 +10,7 @@ import { type GrantReader, grantCheck } from './grant.js';
 import { networkCheck } from './network.js';
 import { roleCheck } from './role.js';
 import { routeCheck } from './route.js';
+import { type SessionCheckDeps, sessionCheck } from './session.js';
 import { tokenCheck } from './token.js';
 
 /** An attempt that came as an HTTP request or WebSocket upgrade: where HTTP carries route and token. */
@@ -19,6 +21,10 @@ export interface HttpAccess extends AccessContext {
   readonly cookies: string | undefined;
   /** Where the token was found, so that only that copy is removed before the upstream sees the request. */
   tokenFrom: 'bearer' | 'cookie' | undefined;
+  /** The session signed in on this host (set by the session check, with sign-in on). */
+  session: Session | undefined;
+  /** The refusal would be lifted by signing in (no session, or an ended one): a browser is sent to sign in. */
+  signInNeeded: boolean;
 }
 
 /**
@@ -41,6 +47,8 @@ export function httpAccess(
     authorization: headers.authorization,
     cookies: headers.cookie,
     tokenFrom: undefined,
+    session: undefined,
+    signInNeeded: false,
     resource: undefined,
     upstreamPath: undefined,
     user: undefined,
@@ -57,24 +65,45 @@ export interface HttpCheckDeps {
   verifier: AccessTokenVerifier;
   store: GrantReader;
   clock: Clock;
+  /** With sign-in on: how a session cookie is opened (crypto only) and the person's grants read. */
+  signIn?: Omit<SessionCheckDeps, 'clock'> | undefined;
 }
 
 /**
  * The decision for an HTTP request or upgrade, in the order of DESIGN.md: route, token (found, then
- * verified), grant, role, network. The first refusal wins, so this order is the order in which
- * refusals are reported. The grant check is the only Redis round trip.
+ * verified) — with sign-in on, token else session —, grant, role, network. The first refusal wins,
+ * so this order is the order in which refusals are reported. One Redis round trip either way: the
+ * grant check's for a token, the session check's for a signed-in person (the grant check then has
+ * nothing left to read).
  *
  * @example const checks = httpChecks({ policy, verifier, store, clock }); const refused = await runChecks(checks, ctx);
  */
 export function httpChecks(deps: HttpCheckDeps): Check<HttpAccess>[] {
+  const token = tokenCheck(deps.verifier);
+  const session = deps.signIn ? sessionCheck({ ...deps.signIn, clock: deps.clock }) : undefined;
   return [
     routeCheck(deps.policy),
     credentialCheck,
-    tokenCheck(deps.verifier),
+    session ? tokenElseSession(token, session) : token,
     grantCheck({ store: deps.store, clock: deps.clock }),
     roleCheck,
     networkCheck,
   ];
+}
+
+/**
+ * With sign-in on, the identity: a bearer token as always (command-line use); no token, the
+ * session; a token from a cookie, the token and then the session of the person it was issued to
+ * (so that a copied cookie, with another person's session or none, gets nothing).
+ */
+export function tokenElseSession(token: Check<HttpAccess>, session: Check<HttpAccess>): Check<HttpAccess> {
+  return function tokenOrSession(ctx) {
+    if (ctx.token === undefined) return session(ctx);
+    if (ctx.tokenFrom === 'bearer') return token(ctx);
+    const verified = token(ctx);
+    if (verified instanceof Promise) return verified.then((refused) => refused ?? session(ctx));
+    return verified ?? session(ctx);
+  };
 }
 
 function headerValue(h: string | string[] | undefined): string | undefined {

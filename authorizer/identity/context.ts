@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
@@ -6,7 +7,7 @@ import type { RedisKeys } from '../../shared/redis/keys.js';
 import type { SigningKeys } from '../../shared/tokens/index.js';
 import type { CookieJarRules } from './cookies.js';
 import type { Idp } from './idp.js';
-import type { SessionDeps, SessionReader } from './session.js';
+import type { SessionDeps, SessionOf } from './session.js';
 
 /** Everything sign-in's routes share, built once by createSignIn. */
 export interface SignInContext extends SessionDeps {
@@ -22,6 +23,6 @@ export interface SignInContext extends SessionDeps {
   policy: () => Policy;
   sessionTtlMs: number;
   matchBy: 'slack' | 'email';
-  sessionOf: SessionReader;
+  sessionOf: (req: Pick<IncomingMessage, 'headers'>) => Promise<SessionOf>;
   log: Logger;
 }

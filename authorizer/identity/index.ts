@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../shared/clock.js';
 import type { SignInConfig } from '../../shared/config.js';
@@ -11,17 +12,18 @@ import type { SignInContext } from './context.js';
 import { CALLBACK_PATH } from './cookies.js';
 import { bareHost } from './hosts.js';
 import { createIdp } from './idp.js';
-import { browserSignIn, liveSessionOf, registerSignIn } from './routes.js';
-import { createSessionReader, hasEnded, type Session, sessionEndedKey } from './session.js';
+import { liveSessionOf, registerSignIn, signInInstead } from './routes.js';
+import { createSessionOpener, hasEnded, type Session, sessionEndedKey } from './session.js';
 
 /**
  * Identity at the proxy: sign-in with an OpenID provider (Sign in with Slack, or any IdP matched by
  * verified e-mail), sessions in sealed host-only cookies, logout, and the handoff of a session to a
  * host-routed resource's own host.
  *
- * Seams for the gate: `sessionOf(req)` verifies the cookie (no Redis) and says who it is or why
- * not; `endedKey(session)` is the Redis key to GET in the same round trip as the person's grants,
- * and `hasEnded(reply)` reads it.
+ * Seams for the gate: `openSession(cookieHeader, host)` (or `sessionOf(req)`) verifies the cookie
+ * (no Redis) and says who it is or why not; the gate's session check (checks/session.ts) then reads
+ * the person's grants and the session's logout key in one round trip; `sendToSignIn` answers a
+ * browser whose request the gate refused for want of a session.
  *
  * @module
  */
@@ -43,14 +45,17 @@ export interface SignInDeps {
 /**
  * @example
  *   const signIn = createSignIn({ config: signInConfig(config)!, publicUrl, keys, clock, redis, redisKeys, policy, log });
- *   signIn.register(router); app.use(signIn.browserSignIn); // before the proxied routes
- *   const found = await signIn.sessionOf(req);
+ *   signIn.register(router);
+ *   const checks = httpChecks({ ..., signIn: { openSession: signIn.openSession, store } });
+ *   if (refused.signInNeeded && (await signIn.sendToSignIn(req, res))) return;
  */
 export function createSignIn(deps: SignInDeps) {
   const publicUrl = new URL(deps.publicUrl);
   const cookies = { secure: publicUrl.protocol === 'https:' };
   const issuer = deps.publicUrl;
-  const sessionOf = createSessionReader({ keys: deps.keys, issuer, cookies, clock: deps.clock });
+  const openSession = createSessionOpener({ keys: deps.keys, issuer, cookies, clock: deps.clock });
+  const sessionOf = (req: Pick<IncomingMessage, 'headers'>) =>
+    openSession(req.headers.cookie, req.headers.host);
   const ctx: SignInContext = {
     idp: createIdp({
       issuer: deps.config.issuer,
@@ -75,12 +80,15 @@ export function createSignIn(deps: SignInDeps) {
   };
   return {
     sessionOf,
+    /** The same from a Cookie header and a Host (the gate's session check; cached, no Redis). */
+    openSession,
     endedKey: (session: Pick<Session, 'sid'>) => sessionEndedKey(deps.redisKeys, session),
     hasEnded,
     /** sessionOf plus the logout check, in its own Redis call (for routes off the hot path). */
     liveSessionOf: (req: Parameters<typeof sessionOf>[0]) => liveSessionOf(ctx, req),
     register: (router: Parameters<typeof registerSignIn>[0]) => registerSignIn(router, ctx),
-    browserSignIn: browserSignIn(ctx),
+    /** After the gate refused a request for want of a session: a browser is sent to sign in (true). */
+    sendToSignIn: signInInstead(ctx),
     /** Discovers the IdP now, so that a wrong issuer shows in the log at start (sign-in retries later). */
     warmUp: () =>
       ctx.idp

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { matchResource } from '../../shared/policy/index.js';
 import { prefersHtml } from '../refusal-response.js';
 import type { SignInContext } from './context.js';
@@ -11,7 +11,10 @@ import { redirect, sendSignIn } from './respond.js';
 import { hasEnded, type Session, sessionCookie, sessionEndedKey } from './session.js';
 
 /** The session of a request when it is valid here and not ended by a logout; throws without Redis. */
-export async function liveSessionOf(ctx: SignInContext, req: IncomingMessage): Promise<Session | undefined> {
+export async function liveSessionOf(
+  ctx: SignInContext,
+  req: Pick<IncomingMessage, 'headers'>,
+): Promise<Session | undefined> {
   const found = await ctx.sessionOf(req);
   if (!found.ok) return undefined;
   const ended = await ctx.redis.get(sessionEndedKey(ctx.redisKeys, found.session));
@@ -29,37 +32,35 @@ export function registerSignIn(router: Router, ctx: SignInContext): void {
 }
 
 /**
- * Before the gate: a browser (Accept: text/html) asking a resource for a page (GET or HEAD) without
- * a live session is sent to sign in and brought back to the URL it asked for. API clients, bearer
- * tokens and everything else pass on unchanged (the gate answers them as before).
+ * After the gate refused a request for want of a session (none, expired, for another host, or
+ * ended by a logout): a browser (Accept: text/html) asking a resource for a page (GET or HEAD) is
+ * sent to sign in and brought back to the URL it asked for; answers false for anything else (API
+ * clients, bearer tokens), which gets the refusal as before. The gate read the session and its
+ * logout key already, so this makes no Redis call of its own.
  */
-export function browserSignIn(ctx: SignInContext) {
-  return async function signInFirst(req: Request, res: Response, next: NextFunction): Promise<void> {
+export function signInInstead(ctx: SignInContext) {
+  return async function sendToSignIn(req: Request, res: Response): Promise<boolean> {
     if (
       !prefersHtml(req.headers.accept) ||
       req.headers.authorization !== undefined ||
       (req.method !== 'GET' && req.method !== 'HEAD')
     ) {
-      return next();
+      return false;
     }
-    if (!matchResource(ctx.policy(), req.headers.host, req.url)) return next();
+    if (!matchResource(ctx.policy(), req.headers.host, req.url)) return false;
     const host = bareHost(req.headers.host);
     const path = safePath(req.url);
-    if (!path || !allowedHosts(ctx.publicUrl, ctx.policy()).has(host)) return next();
-    let session: Session | undefined;
-    try {
-      session = await liveSessionOf(ctx, req);
-    } catch (err) {
-      ctx.log.warn({ err }, 'sign-in: could not check the session');
-      return unavailable(req, res);
-    }
-    if (session) return next();
+    if (!path || !allowedHosts(ctx.publicUrl, ctx.policy()).has(host)) return false;
     const to: ReturnTo = { host, path };
-    if (host === ctx.signInHost) return startSignIn(ctx, req, res, to);
+    if (host === ctx.signInHost) {
+      await startSignIn(ctx, req, res, to);
+      return true;
+    }
     // Sign-in happens on the public host (the only redirect URI), which then hands the session back.
     const start = new URL('/_jitgate/signin', ctx.publicUrl);
     start.searchParams.set('return', returnUrl(ctx.publicUrl, to));
     redirect(res, start.href);
+    return true;
   };
 }
 

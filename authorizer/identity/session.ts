@@ -69,38 +69,53 @@ export async function sessionCookie(deps: SessionDeps, session: Session): Promis
  * @example const found = await sessionOf(req); if (!found.ok) redirectToSignIn(found.reason);
  */
 export function createSessionReader(deps: SessionDeps & { cacheSize?: number }) {
+  const open = createSessionOpener(deps);
+  return function sessionOf(req: Pick<IncomingMessage, 'headers'>): Promise<SessionOf> {
+    return open(req.headers.cookie, req.headers.host);
+  };
+}
+
+/**
+ * The same from a `Cookie` header and a `Host`, for the gate's session check (which has no request
+ * object, only what the transport adapter copied). Failures are never cached.
+ *
+ * @example const found = await open(ctx.cookies, ctx.host);
+ */
+export function createSessionOpener(deps: SessionDeps & { cacheSize?: number }) {
   const name = sessionCookieName(deps.cookies);
   // Opening a cookie (decrypt, then verify) costs about half a millisecond, and browsers send the
   // same one with every request. Opened sessions are kept by their exact cookie text (authenticated,
   // so one text names one session); expiry and host are still checked on every use.
   const opened = new Map<string, Session>();
-  const max = deps.cacheSize ?? 5_000;
-
-  async function open(value: string): Promise<Session | SessionRefusal> {
-    const cached = opened.get(value);
-    if (cached) return cached;
-    const unsealed = await unseal(deps.keys, PURPOSE, value, { issuer: deps.issuer }, deps.clock);
-    if (!unsealed.ok) return unsealed.reason === 'expired' ? 'session_expired' : 'session_invalid';
-    const session = Session.safeParse(unsealed.claims);
-    if (!session.success) return 'session_invalid';
-    if (opened.size >= max) opened.delete(opened.keys().next().value!);
-    opened.set(value, session.data);
-    return session.data;
-  }
-
-  return async function sessionOf(req: IncomingMessage): Promise<SessionOf> {
-    const value = readCookie(req.headers.cookie, name);
+  const cacheSize = deps.cacheSize ?? 5_000;
+  return async function openSession(
+    cookieHeader: string | undefined,
+    host: string | undefined,
+  ): Promise<SessionOf> {
+    const value = readCookie(cookieHeader, name);
     if (!value) return { ok: false, reason: 'session_missing' };
-    const session = await open(value);
-    if (typeof session === 'string') return { ok: false, reason: session };
-    if (session.exp * 1000 <= deps.clock.now()) {
+    let session = opened.get(value);
+    if (session === undefined) {
+      const unsealed = await unseal(deps.keys, PURPOSE, value, { issuer: deps.issuer }, deps.clock);
+      if (!unsealed.ok)
+        return { ok: false, reason: unsealed.reason === 'expired' ? 'session_expired' : 'session_invalid' };
+      const parsed = Session.safeParse(unsealed.claims);
+      if (!parsed.success) return { ok: false, reason: 'session_invalid' };
+      session = parsed.data;
+      if (cacheSize > 0) {
+        opened.set(value, session);
+        if (opened.size > cacheSize) opened.delete(opened.keys().next().value as string);
+      }
+    } else if (session.exp * 1000 <= deps.clock.now()) {
       opened.delete(value);
       return { ok: false, reason: 'session_expired' };
     }
-    if (session.host !== bareHost(req.headers.host)) return { ok: false, reason: 'session_other_host' };
+    if (session.host !== bareHost(host)) return { ok: false, reason: 'session_other_host' };
     return { ok: true, session };
   };
 }
+
+export type SessionOpener = ReturnType<typeof createSessionOpener>;
 
 export type SessionReader = ReturnType<typeof createSessionReader>;
 

@@ -8,11 +8,17 @@ import { sendRefusal } from '../refusal-response.js';
  * already rewritten the headers and the path when it lets a request through. No body parser runs
  * before this: the body streams to the upstream untouched.
  */
-export function proxiedRequests(deps: { gate: Gate; upstreams: Upstreams }) {
+export function proxiedRequests(deps: {
+  gate: Gate;
+  upstreams: Upstreams;
+  /** With sign-in on: sends a browser refused for want of a session to sign in (true when it did). */
+  sendToSignIn?: ((req: Request, res: Response) => Promise<boolean>) | undefined;
+}) {
   return async function proxied(req: Request, res: Response, next: NextFunction): Promise<void> {
     const result = await deps.gate(req, false);
     res.locals.decision = result.decision;
     if (!result.ok) {
+      if (result.signInNeeded && deps.sendToSignIn && (await deps.sendToSignIn(req, res))) return;
       sendRefusal(res, result.refusal, req.headers.accept);
       return;
     }

@@ -3,6 +3,8 @@ import type { GrantId, SlackUserId } from '../ids.js';
 import { requestIdOf } from '../ids.js';
 import { guard } from './guard.js';
 import type { ScriptContext } from './lua/run.js';
+import { personAccess } from './lua/scripts.js';
+import type { GrantHolder, PersonAccess } from './person-grants.js';
 import {
   type AccessRequest,
   LIVE_GRANT_FIELDS,
@@ -28,6 +30,20 @@ export class GrantQueries {
     const { redis, keys } = this.ctx;
     const values = await guard(() => redis.hmget(keys.grant(grantId), ...LIVE_GRANT_FIELDS));
     return parseLiveGrant(grantId, values);
+  }
+
+  /**
+   * The authorizer's check for a signed-in person: their grants for `resource` (by Slack user id for
+   * a Slack sign-in, by e-mail otherwise) and whether the session `sid` was ended by a logout, in ONE
+   * script call. Every entry is answered, ended ones too; the caller judges them with its clock.
+   */
+  async personAccess(resource: string, holder: GrantHolder, sid: string): Promise<PersonAccess> {
+    const { keys } = this.ctx;
+    const grantsKey =
+      holder.kind === 'slack'
+        ? keys.accessByUser(resource, holder.user)
+        : keys.accessByEmail(resource, holder.email);
+    return guard(() => personAccess(this.ctx, { grantsKey, endedKey: keys.sessionEnded(sid) }));
   }
 
   async getRequest(id: string): Promise<AccessRequest | undefined> {

@@ -46,6 +46,7 @@ const RequestHash = z.object({
   denyReason: optStr,
   grantId: optStr,
   extendsGrant: optStr,
+  team: optStr,
   channel: optStr,
   ts: optStr,
   grantStatus: z.enum(GRANT_STATUSES).optional(),
@@ -77,6 +78,8 @@ export interface AccessRequest {
   denyReason?: string | undefined;
   grantId?: GrantId | undefined;
   extendsGrant?: GrantId | undefined;
+  /** The Slack workspace (team id) the request was made in, when known: a Slack sign-in must be of it. */
+  team?: string | undefined;
   /** Where the bot posted the approval message (the bot writes it: bot/slack/message-refs.ts). */
   message?: SlackMessageRef | undefined;
   grantStatus?: GrantStatus | undefined;

@@ -4,6 +4,7 @@ import { type GrantId, grantIdOf, type RequestId, requestIdOf, type SlackUserId 
 import { type RedisKeys, redisKeys } from '../redis/keys.js';
 import type { AuditSink, ScriptContext } from './lua/run.js';
 import type { Decision } from './lua/scripts.js';
+import type { GrantHolder, PersonAccess } from './person-grants.js';
 import { GrantQueries } from './queries.js';
 import type { AccessRequest, LiveGrant } from './records.js';
 import { RedeemCodes } from './redeem-codes.js';
@@ -11,6 +12,7 @@ import { type NewRequest, Transitions } from './transitions.js';
 
 export type { AuditSink } from './lua/run.js';
 export type { Decided, Decision } from './lua/scripts.js';
+export type { GrantHolder, PersonAccess, PersonGrant } from './person-grants.js';
 export type { NewRequest } from './transitions.js';
 export { grantIdOf, requestIdOf };
 
@@ -91,6 +93,9 @@ export class AccessStore {
   // Queries (./queries.ts).
   liveGrant(grantId: string): Promise<LiveGrant | undefined> {
     return this.queries.liveGrant(grantId);
+  }
+  personAccess(resource: string, holder: GrantHolder, sid: string): Promise<PersonAccess> {
+    return this.queries.personAccess(resource, holder, sid);
   }
   getRequest(id: string): Promise<AccessRequest | undefined> {
     return this.queries.getRequest(id);

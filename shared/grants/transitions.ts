@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { type GrantId, grantIdOf, type RequestId, requestIdOf, type SlackUserId } from '../ids.js';
 import { guard } from './guard.js';
 import { refusal, type ScriptContext } from './lua/run.js';
-import type { Decided } from './lua/scripts.js';
+import type { Decided, Holder } from './lua/scripts.js';
 import * as scripts from './lua/scripts.js';
 import type { AccessRequest } from './records.js';
 
@@ -24,6 +24,7 @@ export type NewRequest = Pick<
   | 'approvalsRequired'
   | 'selfApproval'
   | 'extendsGrant'
+  | 'team'
 > & { pendingTimeoutMs: number };
 
 /**
@@ -59,9 +60,10 @@ export class Transitions {
       pendingUntil: now + req.pendingTimeoutMs,
     };
     if (req.extendsGrant) fields.extendsGrant = req.extendsGrant;
+    if (req.team) fields.team = req.team;
     return scripts.createRequest(this.ctx, {
       id: req.id,
-      requester: req.requester,
+      holder: { requester: req.requester, resource: req.resource, email: req.email },
       grantId: req.kind === 'extension' && req.extendsGrant ? req.extendsGrant : grantIdOf(req.id),
       autoApprovedBy: autoApprovedBy ?? '',
       fields: Object.entries(fields).flatMap(([k, v]) => [k, String(v)]),
@@ -71,13 +73,13 @@ export class Transitions {
   /** One approver's approval. Distinct approvers count once; the one reaching the threshold mints the grant. */
   async approve(id: RequestId, approver: SlackUserId): Promise<Decided> {
     const { redis, keys } = this.ctx;
-    const [requester, extendsGrant] = await guard(() =>
-      redis.hmget(keys.request(id), 'requester', 'extendsGrant'),
+    const [requester, extendsGrant, resource, email] = await guard(() =>
+      redis.hmget(keys.request(id), 'requester', 'extendsGrant', 'resource', 'email'),
     );
     if (!requester) throw refusal('no_such_request');
     return scripts.approveRequest(this.ctx, {
       id,
-      requester: requester as SlackUserId,
+      holder: { requester: requester as SlackUserId, resource: resource ?? '', email: email ?? '' },
       grantId: (extendsGrant as GrantId | null) ?? grantIdOf(id),
       approver,
     });
@@ -107,7 +109,7 @@ export class Transitions {
     actor: SlackUserId | 'jitgate',
     reason = '',
   ): Promise<{ outcome: 'revoked' | 'already_revoked'; request: AccessRequest }> {
-    const holder = await this.requesterOf(requestIdOf(grantId), 'no_such_grant');
+    const holder = await this.holderOf(requestIdOf(grantId));
     return scripts.revokeGrant(this.ctx, { grantId, holder, actor, reason });
   }
 
@@ -116,7 +118,7 @@ export class Transitions {
     requestId: RequestId,
     grantId: GrantId,
   ): Promise<{ outcome: 'expired' | 'noop' | 'not_yet'; expiresAt?: number; request: AccessRequest }> {
-    const holder = await this.requesterOf(requestId, 'no_such_grant');
+    const holder = await this.holderOf(requestId);
     return scripts.expireGrant(this.ctx, { requestId, grantId, holder });
   }
 
@@ -128,6 +130,16 @@ export class Transitions {
   /** Records a grant's use: `access.allowed` with `firstUse` the first time, then counts. */
   async recordUse(grantId: string, requests: number): Promise<'first' | 'counted' | 'gone'> {
     return scripts.recordUse(this.ctx, { grantId, requests });
+  }
+
+  /** The holder of a grant, its resource and e-mail (which name its access keys), read like `requesterOf`. */
+  private async holderOf(id: RequestId): Promise<Holder> {
+    const { redis, keys } = this.ctx;
+    const [requester, resource, email] = await guard(() =>
+      redis.hmget(keys.request(id), 'requester', 'resource', 'email'),
+    );
+    if (!requester) throw refusal('no_such_grant');
+    return { requester: requester as SlackUserId, resource: resource ?? '', email: email ?? '' };
   }
 
   /**

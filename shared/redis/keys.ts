@@ -17,6 +17,14 @@ export function redisKeys(prefix: string) {
     request: (id: RequestId | string) => `${p}:req:${id}`,
     requestApprovals: (id: RequestId | string) => `${p}:req:${id}:approvals`,
     grant: (id: GrantId | string) => `${p}:grant:${id}`,
+    /**
+     * A person's grants for one resource, by the holder's Slack user id (Sign in with Slack) and by
+     * their e-mail, lower-cased (any other IdP): grant id → `status|expiresAt|role|user|team|email`,
+     * kept by the grant scripts, read by the authorizer with the session's logout key in one call.
+     */
+    accessByUser: (resource: string, user: SlackUserId | string) => `${p}:access:${resource}:user:${user}`,
+    accessByEmail: (resource: string, email: string) =>
+      `${p}:access:${resource}:email:${email.toLowerCase()}`,
     userGrants: (user: SlackUserId | string) => `${p}:user:${user}:grants`,
     userRequests: (user: SlackUserId | string) => `${p}:user:${user}:requests`,
     pendingRequests: `${p}:pending`,

@@ -92,6 +92,11 @@ async function everyBranch(store: AccessStore) {
   const gid = grantIdOf(a.id);
   expect(await store.recordUse(gid, 1)).toBe('first');
   expect(await store.recordUse(gid, 2)).toBe('counted');
+  // person-access: the holder's grants for the resource by Slack user id and by e-mail, with a logout marker.
+  const bySlack = await store.personAccess('grafana', { kind: 'slack', user: ALICE, team: 'T0ACME' }, 'sid');
+  expect(bySlack.grants.map((g) => g.id)).toEqual([gid]);
+  const byEmail = await store.personAccess('grafana', { kind: 'email', email: 'alice@example.com' }, 'sid');
+  expect(byEmail).toEqual(bySlack);
   const code = await store.createRedeemCode(gid);
   expect(await store.redeem(code)).toBe(gid);
   expect(await codeOf(store.redeem(code))).toBe('code_used');

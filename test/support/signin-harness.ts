@@ -32,7 +32,8 @@ export interface SignInHarness {
 /**
  * An authorizer with sign-in on, in front of an echo upstream, signing in at a real OpenID provider
  * started on loopback. The public URL is `<scheme>://access.test.local` (no port); `app` is routed
- * by path prefix, `hosted` by host (hosted.test.local).
+ * by path prefix (bearer tokens only), `hosted` by host (hosted.test.local), `shared` by path prefix
+ * with `browser: shared-origin` and two roles (viewer: GET and HEAD; editor: anything under /api/).
  */
 export async function startSignInHarness(
   options: {
@@ -65,6 +66,14 @@ resources:
     upstream: ${echo.url}
     match: { host: ${HOSTED_HOST} }
     approvers: { users: [U0BOSS] }
+  shared:
+    upstream: ${echo.url}
+    match: { pathPrefix: /shared }
+    browser: shared-origin
+    approvers: { users: [U0BOSS] }
+    roles:
+      viewer: { methods: [GET, HEAD] }
+      editor: { methods: ["*"], paths: ["/api/**"] }
 `);
   const store = new AccessStore(test.redis, { prefix: test.prefix, clock: systemClock });
   // The authorizer as `npm run start:authorizer` starts it, signing in at the harness's provider.

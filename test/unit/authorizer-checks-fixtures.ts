@@ -53,6 +53,8 @@ export function attempt(over: Partial<HttpAccess> = {}): HttpAccess {
     authorization: undefined,
     cookies: undefined,
     tokenFrom: undefined,
+    session: undefined,
+    signInNeeded: false,
     resource: undefined,
     upstreamPath: undefined,
     user: undefined,

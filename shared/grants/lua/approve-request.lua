@@ -10,11 +10,14 @@
   KEYS[8]  the request that owns that grant (KEYS[3] itself for a new grant)
   KEYS[9]  that request's approvals (set)
   KEYS[10] active grants (zset)        KEYS[11] the requester's grants (zset)
+  KEYS[12] the requester's grants for the resource, by Slack user id (hash, includes/access)
+  KEYS[13] the same, by the request's e-mail (hash; untouched when it has none)
 
   ARGV[1]  now (ms)
   ARGV[2]  the approver
   ARGV[3]  the id of the grant in KEYS[7]
   ARGV[4]  the requester (whose indexes KEYS[6] and KEYS[11] are)
+  ARGV[5]  the request's resource and ARGV[6] its e-mail (those KEYS[12] and KEYS[13] were built from)
 
   Reply: { ok = true, outcome = 'pending' | 'already_approved' | 'granted', approvals (count),
            grantId?, expiresAt?, request, requestApprovals }
@@ -24,14 +27,18 @@
 --- @include "includes/base"
 --- @include "includes/audit-chain"
 --- @include "includes/request"
+--- @include "includes/access"
 --- @include "includes/grant"
 
 local rk, ak, pk, uk = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local gk, ork, oak, activeKey, ugk = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local uak, eak = KEYS[12], KEYS[13]
 local approver, gid, requester = ARGV[2], ARGV[3], ARGV[4]
+local resource, email = ARGV[5], ARGV[6]
 
 if rcall('EXISTS', rk) == 0 then return fail('no_such_request') end
 checkRequester(rk, requester)
+checkAccessKeys(rk, resource, email)
 checkGrantKeys(gk, ork, requester, hget(rk, 'extendsGrant'), gid)
 if expireIfLate(rk, ak, pk, uk) then return fail('request_not_pending', 'expired') end
 local status = hget(rk, 'status')
@@ -53,7 +60,7 @@ rcall('HSET', rk, 'status', 'approved', 'decidedAt', NOW, 'decidedBy', approver)
 finishRequest(rk, pk, uk)
 local expiresAt
 if hget(rk, 'kind') == 'extension' then
-  expiresAt = extend(rk, ak, gk, ork, oak, activeKey, ugk, gid)
+  expiresAt = extend(rk, ak, gk, ork, oak, activeKey, ugk, uak, eak, gid)
   if not expiresAt then
     -- The grant ended while its extension was waiting: nothing left to extend.
     rcall('HSET', rk, 'status', 'expired')
@@ -61,7 +68,7 @@ if hget(rk, 'kind') == 'extension' then
     return fail('grant_not_active')
   end
 else
-  expiresAt = mint(rk, ak, gk, activeKey, ugk, gid, rcall('SMEMBERS', ak))
+  expiresAt = mint(rk, ak, gk, activeKey, ugk, uak, eak, gid, rcall('SMEMBERS', ak))
 end
 return reply(withRequest({ ok = true, outcome = 'granted', grantId = hget(rk, 'grantId'), expiresAt = expiresAt,
   approvals = count }, rk, ak))

@@ -9,6 +9,9 @@
   KEYS[8]  the request that owns that grant (KEYS[3] itself for a new grant)
   KEYS[9]  that request's approvals (set)
   KEYS[10] active grants (zset)        KEYS[11] the requester's grants (zset)
+  KEYS[12] the requester's grants for the resource, by Slack user id (hash, includes/access)
+  KEYS[13] the same, by the request's e-mail (hash; untouched when it has none)
+           (both built by the caller from the fields it passes here, so they cannot disagree)
 
   ARGV[1]  now (ms)
   ARGV[2]  the id of the grant in KEYS[7]
@@ -22,10 +25,12 @@
 --- @include "includes/base"
 --- @include "includes/audit-chain"
 --- @include "includes/request"
+--- @include "includes/access"
 --- @include "includes/grant"
 
 local rk, ak, pk, uk = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local gk, ork, oak, activeKey, ugk = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local uak, eak = KEYS[12], KEYS[13]
 local gid, autoBy = ARGV[2], ARGV[3]
 
 if rcall('EXISTS', rk) == 1 then return fail('request_exists') end
@@ -50,10 +55,10 @@ if autoBy ~= '' then
     role = hget(rk, 'role'), requestId = id, reason = (hget(rk, 'breakGlass') == '1') and 'break-glass' or 'auto-approve' })
   local expiresAt
   if hget(rk, 'kind') == 'extension' then
-    expiresAt = extend(rk, ak, gk, ork, oak, activeKey, ugk, gid)
+    expiresAt = extend(rk, ak, gk, ork, oak, activeKey, ugk, uak, eak, gid)
     if not expiresAt then return fail('grant_not_active') end
   else
-    expiresAt = mint(rk, ak, gk, activeKey, ugk, gid, {})
+    expiresAt = mint(rk, ak, gk, activeKey, ugk, uak, eak, gid, {})
   end
   return reply(withRequest({ ok = true, outcome = 'granted', grantId = hget(rk, 'grantId'), expiresAt = expiresAt },
     rk, ak))

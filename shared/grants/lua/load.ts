@@ -17,6 +17,7 @@ export const SCRIPT_NAMES = [
   'redeem-code',
   'append-audit',
   'record-use',
+  'person-access',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

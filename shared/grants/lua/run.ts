@@ -69,6 +69,24 @@ export async function runScript(
   return reply;
 }
 
+/**
+ * Runs a read-only script (no audit, so no audit keys; KEYS are exactly `keys`, ARGV[1] the time)
+ * and answers its raw reply. A Redis failure throws `unavailable`. For the authorizer's hot path.
+ */
+export async function runRead(
+  ctx: Pick<ScriptContext, 'redis' | 'now'>,
+  name: ScriptName,
+  keys: string[],
+  args: (string | number)[] = [],
+): Promise<unknown> {
+  const command = defineScript(ctx.redis, name);
+  try {
+    return await command(keys.length, ...keys, ctx.now(), ...args);
+  } catch (err) {
+    throw unavailable(err);
+  }
+}
+
 const DEFINED = new WeakMap<Redis, Set<string>>();
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type GrantId, type RequestId, requestIdOf, type SlackUserId } from '../../ids.js';
 import type { RedisKeys } from '../../redis/keys.js';
+import { type PersonAccess, parsePersonGrants } from '../person-grants.js';
 import {
   type AccessRequest,
   LIVE_GRANT_FIELDS,
@@ -8,7 +9,7 @@ import {
   parseLiveGrant,
   parseRequest,
 } from '../records.js';
-import { LuaList, runScript, type ScriptContext } from './run.js';
+import { LuaList, runRead, runScript, type ScriptContext } from './run.js';
 
 /**
  * One typed call per script: it declares every key the script touches (all built by `redisKeys`),
@@ -49,9 +50,23 @@ const DecidedReply = z
     }),
   );
 
+/** Whose grant it is, as the person's access keys name it: the holder, the resource, the e-mail. */
+export interface Holder {
+  requester: SlackUserId;
+  resource: string;
+  /** The request's e-mail as stored ('' for none); its access key is lower-cased. */
+  email: string;
+}
+
+/** The person's grants for the resource, by Slack user id and by e-mail (includes/access.lua). */
+function accessKeys(keys: RedisKeys, h: Holder): string[] {
+  return [keys.accessByUser(h.resource, h.requester), keys.accessByEmail(h.resource, h.email)];
+}
+
 /** The keys of a script that may grant: the request's, and those of the grant it mints or extends. */
-function grantingKeys(keys: RedisKeys, id: RequestId, requester: SlackUserId, grantId: GrantId): string[] {
+function grantingKeys(keys: RedisKeys, id: RequestId, holder: Holder, grantId: GrantId): string[] {
   const owner = requestIdOf(grantId);
+  const { requester } = holder;
   return [
     keys.request(id),
     keys.requestApprovals(id),
@@ -62,6 +77,7 @@ function grantingKeys(keys: RedisKeys, id: RequestId, requester: SlackUserId, gr
     keys.requestApprovals(owner),
     keys.activeGrants,
     keys.userGrants(requester),
+    ...accessKeys(keys, holder),
   ];
 }
 
@@ -76,20 +92,27 @@ function requestKeys(keys: RedisKeys, id: RequestId, requester: SlackUserId): st
  */
 export async function createRequest(
   ctx: ScriptContext,
-  p: { id: RequestId; requester: SlackUserId; grantId: GrantId; autoApprovedBy: string; fields: string[] },
+  p: { id: RequestId; holder: Holder; grantId: GrantId; autoApprovedBy: string; fields: string[] },
 ): Promise<Decided> {
-  const keys = grantingKeys(ctx.keys, p.id, p.requester, p.grantId);
+  const keys = grantingKeys(ctx.keys, p.id, p.holder, p.grantId);
   const reply = await runScript(ctx, 'create-request', keys, [p.grantId, p.autoApprovedBy, ...p.fields]);
   return DecidedReply.parse(reply);
 }
 
-/** `approve-request.lua`. `grantId` as for `createRequest`; `requester` names the user's indexes. */
+/** `approve-request.lua`. `grantId` as for `createRequest`; `holder` names the user's indexes. */
 export async function approveRequest(
   ctx: ScriptContext,
-  p: { id: RequestId; requester: SlackUserId; grantId: GrantId; approver: SlackUserId },
+  p: { id: RequestId; holder: Holder; grantId: GrantId; approver: SlackUserId },
 ): Promise<Decided> {
-  const keys = grantingKeys(ctx.keys, p.id, p.requester, p.grantId);
-  const reply = await runScript(ctx, 'approve-request', keys, [p.approver, p.grantId, p.requester]);
+  const keys = grantingKeys(ctx.keys, p.id, p.holder, p.grantId);
+  const { requester, resource, email } = p.holder;
+  const reply = await runScript(ctx, 'approve-request', keys, [
+    p.approver,
+    p.grantId,
+    requester,
+    resource,
+    email,
+  ]);
   return DecidedReply.parse(reply);
 }
 
@@ -127,7 +150,7 @@ const RevokedReply = z.object({ outcome: z.enum(['revoked', 'already_revoked']),
 /** `revoke-grant.lua`: the outcome and the grant's request, now with its grant revoked. */
 export async function revokeGrant(
   ctx: ScriptContext,
-  p: { grantId: GrantId; holder: SlackUserId; actor: SlackUserId | 'jitgate'; reason: string },
+  p: { grantId: GrantId; holder: Holder; actor: SlackUserId | 'jitgate'; reason: string },
 ): Promise<{ outcome: 'revoked' | 'already_revoked'; request: AccessRequest }> {
   const rid = requestIdOf(p.grantId);
   const { keys } = ctx;
@@ -136,10 +159,11 @@ export async function revokeGrant(
     keys.request(rid),
     keys.requestApprovals(rid),
     keys.activeGrants,
-    keys.userGrants(p.holder),
+    keys.userGrants(p.holder.requester),
     keys.revocations,
+    ...accessKeys(keys, p.holder),
   ];
-  const args = [p.actor, p.reason, p.grantId, p.holder];
+  const args = [p.actor, p.reason, p.grantId, p.holder.requester, p.holder.resource, p.holder.email];
   const reply = RevokedReply.parse(await runScript(ctx, 'revoke-grant', declared, args));
   return { outcome: reply.outcome, request: requestOf(reply) };
 }
@@ -153,7 +177,7 @@ const ExpiredGrantReply = z.object({
 /** `expire-grant.lua`: the outcome (`not_yet` with the expiry now) and the grant's request. */
 export async function expireGrant(
   ctx: ScriptContext,
-  p: { requestId: RequestId; grantId: GrantId; holder: SlackUserId },
+  p: { requestId: RequestId; grantId: GrantId; holder: Holder },
 ): Promise<{ outcome: 'expired' | 'noop' | 'not_yet'; expiresAt?: number; request: AccessRequest }> {
   const { keys } = ctx;
   const declared = [
@@ -161,11 +185,13 @@ export async function expireGrant(
     keys.requestApprovals(p.requestId),
     keys.grant(p.grantId),
     keys.activeGrants,
-    keys.userGrants(p.holder),
+    keys.userGrants(p.holder.requester),
     keys.revocations,
+    ...accessKeys(keys, p.holder),
   ];
+  const { requester, resource, email } = p.holder;
   const reply = ExpiredGrantReply.parse(
-    await runScript(ctx, 'expire-grant', declared, [p.grantId, p.holder]),
+    await runScript(ctx, 'expire-grant', declared, [p.grantId, requester, resource, email]),
   );
   return {
     outcome: reply.outcome,
@@ -222,4 +248,21 @@ function requestOf(reply: { request: string[]; requestApprovals: string[] }): Ac
   const request = parseRequest(recordOf(reply.request), reply.requestApprovals);
   if (!request) throw new Error('a script answered a request that does not exist');
   return request;
+}
+
+/**
+ * `person-access.lua`: the person's access hash for a resource and the session's logout marker, in
+ * one call (the authorizer's one round trip for a signed-in request).
+ */
+export async function personAccess(
+  ctx: Pick<ScriptContext, 'redis' | 'now'>,
+  p: { grantsKey: string; endedKey: string },
+): Promise<PersonAccess> {
+  const reply = await runRead(ctx, 'person-access', [p.grantsKey, p.endedKey]);
+  // Checked by hand rather than with zod: this runs on every signed-in request.
+  if (!Array.isArray(reply) || typeof reply[0] !== 'number' || !Array.isArray(reply[1])) {
+    throw new Error('person-access answered something other than [ended, entries]');
+  }
+  const flat = (reply[1] as unknown[]).filter((v): v is string => typeof v === 'string');
+  return { ended: reply[0] === 1, grants: parsePersonGrants(flat) };
 }

@@ -5,6 +5,7 @@
     oak  that request's approvals
     ak_  active grants (zset: grant id by expiry)
     ugk  the holder's grants (zset)
+    uak, eak  the holder's grants for the resource, by Slack user id and by e-mail (includes/access)
 ]]
 
 -- The caller named the grant's keys from ids that never change (a grant's id is its request's id
@@ -21,7 +22,7 @@ local function checkGrantKeys(gk, ork, holder, extendsGrant, gid)
 end
 
 -- Mints the grant of an approved request (rk, ak): the live key, the indexes, grant.issued.
-local function mint(rk, ak, gk, activeKey, ugk, gid, approvers)
+local function mint(rk, ak, gk, activeKey, ugk, uak, eak, gid, approvers)
   local r = rcall('HGETALL', rk)
   local f = {}
   for i = 1, #r, 2 do f[r[i]] = r[i + 1] end
@@ -34,6 +35,7 @@ local function mint(rk, ak, gk, activeKey, ugk, gid, approvers)
   rcall('ZADD', activeKey, expiresAt, gid)
   rcall('ZADD', ugk, expiresAt, gid)
   rcall('ZREMRANGEBYSCORE', ugk, '-inf', NOW)
+  accessSet(uak, eak, gid, 'active', expiresAt, f['role'], f['requester'], f['team'], f['email'])
   audit({ type = 'grant.issued', actor = f['decidedBy'] or f['requester'], subject = f['requester'],
     resource = f['resource'], role = f['role'], requestId = f['id'], grantId = gid,
     reason = f['reason'], approvers = approvers, expiresAt = expiresAt,
@@ -43,7 +45,7 @@ end
 
 -- Lengthens an active grant by the extension request's (rk, ak) duration: the live key, its TTL,
 -- the indexes and the original request. Nil when the grant is no longer active.
-local function extend(rk, ak, gk, ork, oak, activeKey, ugk, gid)
+local function extend(rk, ak, gk, ork, oak, activeKey, ugk, uak, eak, gid)
   if hget(gk, 'status') ~= 'active' then return nil end
   local old = tonumber(hget(gk, 'expiresAt'))
   local add = tonumber(hget(rk, 'durationMs'))
@@ -57,6 +59,7 @@ local function extend(rk, ak, gk, ork, oak, activeKey, ugk, gid)
   retain(rk, ak, expiresAt)
   rcall('ZADD', activeKey, expiresAt, gid)
   rcall('ZADD', ugk, expiresAt, gid)
+  accessUpdate(uak, eak, gid, 'active', expiresAt)
   audit({ type = 'grant.extended', actor = hget(rk, 'decidedBy'), subject = user,
     resource = hget(gk, 'resource'), role = hget(gk, 'role'), requestId = hget(rk, 'id'),
     grantId = gid, reason = hget(rk, 'reason'), previousExpiresAt = old, expiresAt = expiresAt })
