@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../shared/clock.js';
 import type { SignInConfig } from '../shared/config.js';
 import type { AccessStore } from '../shared/grants/store.js';
+import type { JobScheduler } from '../shared/jobs/scheduler.js';
 import type { Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy/index.js';
 import {
@@ -12,6 +13,7 @@ import {
   createAssertionSigner,
   type SigningKeys,
 } from '../shared/tokens/index.js';
+import { createAsks } from './ask/index.js';
 import { clientResolver } from './checks/client-address.js';
 import { isLive } from './checks/grant.js';
 import { httpChecks } from './checks/http.js';
@@ -52,6 +54,11 @@ export interface AuthorizerDeps {
   shutdownGraceMs?: number;
   /** Sign-in at the proxy (signInConfig(config)); off when undefined. */
   signIn?: SignInConfig | undefined;
+  /**
+   * With sign-in: where requests asked for on refusal pages go to the bot's side (a queue; the
+   * authorizer holds no Slack token). Without it, signed-in people are refused as before, with no form.
+   */
+  scheduler?: Pick<JobScheduler, 'askFiled'> | undefined;
 }
 
 /**
@@ -103,6 +110,20 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     log,
   });
 
+  const asks =
+    signIn && deps.scheduler
+      ? createAsks({
+          liveSessionOf: signIn.liveSessionOf,
+          store: deps.store,
+          scheduler: deps.scheduler,
+          policy: deps.policy,
+          keys: deps.keys,
+          publicUrl: deps.publicUrl,
+          clock,
+          log,
+        })
+      : undefined;
+
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -119,11 +140,14 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     log,
   });
   signIn?.register(ops);
+  asks?.register(ops);
   app.use(ops);
   app.use('/_jitgate', (req: Request, res: Response) =>
     sendRefusal(res, refusal('no_such_resource'), req.headers.accept),
   );
-  app.use(proxiedRequests({ gate, upstreams, sendToSignIn: signIn?.sendToSignIn }));
+  app.use(
+    proxiedRequests({ gate, upstreams, sendToSignIn: signIn?.sendToSignIn, offerRequest: asks?.offer }),
+  );
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     log.error({ err }, 'request failed');
     sendRefusal(res, refusal('internal_error'), req.headers.accept);

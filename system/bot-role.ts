@@ -1,6 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Bot, createBot } from '../bot/app.js';
+import { askFiler } from '../bot/asks/file-ask.js';
 import { assembleBot } from '../bot/assemble.js';
 import type { BotDeps, SlackRetry } from '../bot/deps.js';
 import type { Clock } from '../shared/clock.js';
@@ -70,6 +71,7 @@ export async function startSlackSide(input: {
         notifier: deps.notifier,
         log: input.bot ? log.child({ component: 'worker' }) : log,
         reminderBeforeMs: (name) => policy().resources.get(name)?.reminderBeforeMs ?? 0,
+        asks: askFiler(deps),
       })
     : undefined;
   if (worker && !input.bot) log.info('jitgate worker started');

@@ -116,16 +116,18 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const prefix = o.prefix ?? config.JITGATE_REDIS_PREFIX;
   const publicUrl = o.publicUrl ?? config.JITGATE_PUBLIC_URL;
   const clock = o.clock ?? systemClock;
+  const signIn = roles.has('authorizer') ? (o.signIn ?? signInConfig(config)) : undefined;
   const connections = openConnections({
     url: o.redisUrl ?? config.REDIS_URL,
     borrowed: o.redis,
-    queue: slackSide,
+    // With sign-in, the authorizer queues requests asked for on its pages for the bot's side.
+    queue: slackSide || signIn !== undefined,
     log,
   });
   let authorizer: AuthorizerRole | undefined;
   let side: SlackSide | undefined;
   const stopRoles = async () => {
-    const stopped = await Promise.allSettled([side?.stop(), authorizer?.authorizer.stop()]);
+    const stopped = await Promise.allSettled([side?.stop(), authorizer?.stop()]);
     await connections.close();
     const failed = stopped.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -145,7 +147,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         port: o.authorizerPort ?? config.AUTHORIZER_PORT,
         host: o.authorizerHost,
         timings: o.authorizerTimings ?? {},
-        signIn: o.signIn ?? signInConfig(config),
+        signIn,
+        queueRedis: connections.queueRedis,
       });
     }
     if (slack && connections.queueRedis) {

@@ -1,7 +1,9 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Gate } from '../gate.js';
+import type { Session } from '../identity/session.js';
 import type { Upstreams } from '../proxy/upstream.js';
 import { sendRefusal } from '../refusal-response.js';
+import type { Refusal } from '../refusals.js';
 
 /**
  * Everything that is not /_jitgate: matched to a resource, authorized, then proxied. The gate has
@@ -13,12 +15,17 @@ export function proxiedRequests(deps: {
   upstreams: Upstreams;
   /** With sign-in on: sends a browser refused for want of a session to sign in (true when it did). */
   sendToSignIn?: ((req: Request, res: Response) => Promise<boolean>) | undefined;
+  /** With sign-in on: answers a signed-in person's refused page with the request form (true when it did). */
+  offerRequest?:
+    | ((req: Request, res: Response, refused: Refusal, session: Session | undefined) => Promise<boolean>)
+    | undefined;
 }) {
   return async function proxied(req: Request, res: Response, next: NextFunction): Promise<void> {
     const result = await deps.gate(req, false);
     res.locals.decision = result.decision;
     if (!result.ok) {
       if (result.signInNeeded && deps.sendToSignIn && (await deps.sendToSignIn(req, res))) return;
+      if (deps.offerRequest && (await deps.offerRequest(req, res, result.refusal, result.session))) return;
       sendRefusal(res, result.refusal, req.headers.accept);
       return;
     }

@@ -1,6 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import type { Clock } from '../../shared/clock.js';
-import type { SlackUserId } from '../../shared/ids.js';
+import { type SlackUserId, SlackUserIdSchema } from '../../shared/ids.js';
 import { cachedUsergroupLookup } from '../../shared/policy/index.js';
 import type { UsergroupLookup } from '../../shared/policy/types.js';
 import { slackErrorOf } from './slack-errors.js';
@@ -10,6 +10,12 @@ export interface SlackPeople {
   usergroups: UsergroupLookup;
   /** The person's e-mail (`users.info` → `profile.email`), cached; '' when Slack has none to give. */
   emailOf(user: SlackUserId): Promise<string>;
+  /**
+   * The Slack user with this e-mail address (`users.lookupByEmail`), or undefined when Slack knows
+   * none (a person signed in with another IdP is found this way). Not cached: it is asked once per
+   * request filed from a page.
+   */
+  userByEmail(email: string): Promise<SlackUserId | undefined>;
 }
 
 /**
@@ -44,5 +50,16 @@ export function slackPeople(client: WebClient, options: { ttlMs: number; clock: 
     return email;
   }
 
-  return { usergroups, emailOf };
+  async function userByEmail(email: string): Promise<SlackUserId | undefined> {
+    try {
+      const res = await client.users.lookupByEmail({ email });
+      const found = SlackUserIdSchema.safeParse(res.user?.id);
+      return found.success && res.user?.deleted !== true ? found.data : undefined;
+    } catch (err) {
+      if (slackErrorOf(err) === 'users_not_found') return undefined;
+      throw err;
+    }
+  }
+
+  return { usergroups, emailOf, userByEmail };
 }

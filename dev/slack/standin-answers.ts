@@ -45,6 +45,7 @@ const REQUIRED: Record<string, readonly string[]> = {
   'views.update': ['view'],
   'views.publish': ['user_id', 'view'],
   'users.info': ['user'],
+  'users.lookupByEmail': ['email'],
   'usergroups.users.list': ['usergroup'],
 };
 
@@ -180,6 +181,14 @@ const answers: Record<string, Answer> = {
   },
   'views.publish': (body, state) => viewAnswer(body, state, state.nextViewId()),
   'users.info': (body, state) => userInfo(String(body.user), state),
+  'users.lookupByEmail': (body, state) => {
+    // Only people given to setUser have an address Slack knows (derived profiles are not searchable).
+    const wanted = String(body.email).toLowerCase();
+    for (const [id, u] of state.users) {
+      if (u.email?.toLowerCase() === wanted) return userInfo(id, state);
+    }
+    return { ok: false, error: 'users_not_found' };
+  },
   'usergroups.users.list': (body, state) => {
     const users = state.usergroups.get(String(body.usergroup));
     return users ? { ok: true, users: [...users] } : { ok: false, error: 'no_such_subteam' };

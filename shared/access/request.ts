@@ -1,7 +1,7 @@
 import { formatDuration } from '../duration.js';
 import { errorFor, type JitgateError } from '../errors.js';
 import type { Decided } from '../grants/store.js';
-import { newRequestId, type SlackUserId } from '../ids.js';
+import { newRequestId, type RequestId, type SlackUserId } from '../ids.js';
 import {
   checkDuration,
   checkReason,
@@ -28,6 +28,12 @@ export interface RequestInput {
   durationMs?: number | undefined;
   reason: string;
   breakGlass?: boolean | undefined;
+  /**
+   * The request's id when the caller named it before filing (a page that follows the request it
+   * asked for: the id is in its address before the request exists); a new one otherwise. Filing the
+   * same id twice is refused (`request_exists`), so a retried filing cannot make a second request.
+   */
+  id?: RequestId | undefined;
 }
 
 /** The part of a RequestInput that is typed or picked (the command line, the forms); the caller adds who asks. */
@@ -48,7 +54,7 @@ export async function requestAccess(deps: AccessDeps, input: RequestInput): Prom
   const durationMs = checkDuration(resource, input.durationMs);
   const reason = checkReason(input.reason);
   if (input.breakGlass && !resource.breakGlass) throw breakGlassRefused(resource, durationMs, reason);
-  const id = newRequestId();
+  const id = input.id ?? newRequestId();
   const autoApprovedBy = input.breakGlass
     ? input.user
     : isAutoApproved(resource, input.user)

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EffectSchema } from '../access/effects.js';
+import { Asker } from '../asks/ask.js';
 
 /**
  * The jobs and their deterministic ids: scheduling the same thing twice (a retried Slack delivery, two
@@ -45,6 +46,20 @@ export const JobData = z.discriminatedUnion('kind', [
     /** Part of the id only: one delivery per state of the request. */
     state: z.string(),
   }),
+  /**
+   * A request asked for on a resource's page by a signed-in person, checked by the authorizer (which
+   * has no Slack): the bot's side finds the person in Slack and files it under `requestId` through
+   * the same use case as `/access`, then tells the approvers and the person.
+   */
+  z.object({
+    kind: z.literal('file-ask'),
+    requestId: z.string(),
+    asker: Asker,
+    resource: z.string(),
+    role: z.string(),
+    durationMs: z.number().int().positive(),
+    reason: z.string(),
+  }),
 ]);
 export type JobData = z.infer<typeof JobData>;
 
@@ -58,9 +73,13 @@ export function jobIdOf(data: JobData): string {
       return `${data.kind}-${data.requestId}`;
     case 'notify':
       return `notify-${data.effect}-${data.requestId}${data.state ? `-${data.state.replace(/[^A-Za-z0-9_.-]/g, '_')}` : ''}`;
+    case 'file-ask':
+      return `file-ask-${data.requestId}`;
     case 'effects':
       return `effects-${data.requestId}-${data.state.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
   }
 }
 
 export const QUEUE_NAME = 'jitgate';
+
+export type FileAsk = Extract<JobData, { kind: 'file-ask' }>;

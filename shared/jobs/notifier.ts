@@ -1,5 +1,6 @@
 import type { Effect } from '../access/effects.js';
 import type { AccessRequest } from '../grants/records.js';
+import type { FileAsk } from './definitions.js';
 
 /**
  * What the worker tells people. The bot implements it with Slack; tests use a recording one.
@@ -23,4 +24,12 @@ export interface Notifier {
 
 export class PermanentFailure extends Error {
   override readonly name = 'PermanentFailure';
+}
+
+/**
+ * Files a request asked for on a page (the bot implements it: it needs Slack to find the person and
+ * their user groups). Answers what it did; throws to have the job retried.
+ */
+export interface AskFiler {
+  file(ask: FileAsk): Promise<'filed' | 'joined' | 'refused' | 'already-filed'>;
 }

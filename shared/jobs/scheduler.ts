@@ -4,7 +4,7 @@ import type { Outcome } from '../access/effects.js';
 import type { Clock } from '../clock.js';
 import { unavailable } from '../errors.js';
 import type { AccessRequest } from '../grants/records.js';
-import { type JobData, jobIdOf, QUEUE_NAME } from './definitions.js';
+import { type FileAsk, type JobData, jobIdOf, QUEUE_NAME } from './definitions.js';
 
 /**
  * Schedules the lifecycle's delayed work. Every job has a deterministic id, so scheduling twice is
@@ -101,6 +101,16 @@ export class JobScheduler {
     if (effects.length === 0) return;
     const state = `${request.status}-${request.grantStatus ?? 'none'}-${request.approvals.length}`;
     await this.addAll([[{ kind: 'effects', requestId: request.id, effects, done: 0, state }, 0]]);
+  }
+
+  /**
+   * A request asked for on a page, for the bot's side to file (the asker's Slack user is found there).
+   * Its id is the request's, so submitting it twice queues it once.
+   *
+   * @example await scheduler.askFiled({ requestId, asker, resource: 'grafana', role: 'viewer', durationMs, reason });
+   */
+  async askFiled(ask: Omit<FileAsk, 'kind'>): Promise<void> {
+    await this.addAll([[{ kind: 'file-ask', ...ask }, 0]]);
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import type { AccessRequest } from '../grants/records.js';
 import type { AccessStore } from '../grants/store.js';
 import type { GrantId, RequestId } from '../ids.js';
 import { JobData, QUEUE_NAME } from './definitions.js';
-import { type Notifier, PermanentFailure } from './notifier.js';
+import { type AskFiler, type Notifier, PermanentFailure } from './notifier.js';
 import type { JobScheduler } from './scheduler.js';
 
 export interface WorkerDeps {
@@ -20,6 +20,8 @@ export interface WorkerDeps {
   /** How long before expiry the holder is reminded, per resource (from the policy). */
   reminderBeforeMs: (resource: string) => number;
   concurrency?: number;
+  /** Files requests asked for on pages (`file-ask` jobs); without it such a job fails for good. */
+  asks?: AskFiler | undefined;
 }
 
 /**
@@ -92,6 +94,11 @@ async function carryOutInOrder(
 async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<string> {
   const data = JobData.parse(job.data);
   const { store, scheduler, notifier } = deps;
+  if (data.kind === 'file-ask') {
+    // No request yet: filing it is the job.
+    if (!deps.asks) throw new UnrecoverableError('this worker cannot file requests asked for on pages');
+    return deps.asks.file(data);
+  }
   const request = await store.getRequest(data.requestId);
   if (!request) return 'gone';
   try {

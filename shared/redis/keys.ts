@@ -41,6 +41,8 @@ export function redisKeys(prefix: string) {
     loginUsed: (stateHash: string) => `${p}:login-used:${stateHash}`,
     /** A one-time code (hashed) that hands a session to a resource's own host. */
     sessionHandoff: (codeHash: string) => `${p}:handoff:${codeHash}`,
+    /** The request a signed-in person asked for on a resource's page (by a hash of who asks): one at a time. */
+    ask: (askerHash: string, resource: string) => `${p}:ask:${askerHash}:${resource}`,
     /** Pub/sub channel on which revocations reach every authorizer. */
     revocations: `${p}:revocations`,
   };

@@ -31,7 +31,7 @@ export class CookieBrowser {
   /** One request; cookies from the jar, Set-Cookie into it. No redirect is followed. */
   async get(
     url: string,
-    opts: { method?: string; accept?: string; headers?: Record<string, string> } = {},
+    opts: { method?: string; accept?: string; headers?: Record<string, string>; body?: string } = {},
   ): Promise<Answer> {
     const target = new URL(url);
     const mapped = this.hosts[target.hostname];
@@ -71,7 +71,7 @@ export class CookieBrowser {
         },
       );
       req.on('error', reject);
-      req.end();
+      req.end(opts.body);
     });
   }
 
@@ -86,6 +86,21 @@ export class CookieBrowser {
       next = answer.status >= 300 && answer.status < 400 ? answer.location : undefined;
     }
     return { chain, last: chain[chain.length - 1]! };
+  }
+
+  /** A form POST (urlencoded), as a browser submits it: cookies from the jar, the page's Origin unless given. */
+  post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Answer> {
+    const body = new URLSearchParams(form).toString();
+    return this.get(url, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': String(Buffer.byteLength(body)),
+        origin: new URL(url).origin,
+        ...headers,
+      },
+    });
   }
 
   cookie(host: string, name: string): string | undefined {

@@ -1,0 +1,149 @@
+import { type Authorizer, createAuthorizer } from '../../authorizer/server.js';
+import { systemClock } from '../../shared/clock.js';
+import { AccessStore } from '../../shared/grants/store.js';
+import { createLogger } from '../../shared/log.js';
+import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
+import { type BotHarness, startBotHarness } from './bot-harness.js';
+import { CookieBrowser } from './cookie-browser.js';
+import { startOidcProvider, type TestIdp, type TestUser } from './oidc-provider.js';
+import { ACCESS_HOST, HOSTED_HOST } from './signin-harness.js';
+import { type EchoUpstream, startEchoUpstream } from './upstreams.js';
+
+/** People: Alice and Bob are in Slack with the address they sign in with; Carol is not in Slack. */
+export const PEOPLE = {
+  alice: { slack: 'U0ALICE', email: 'alice@example.com' },
+  bob: { slack: 'U0BOB', email: 'bob@example.com' },
+  carol: { slack: undefined, email: 'carol@example.com' },
+  boss: { slack: 'U0BOSS', email: 'boss@example.com' },
+} as const;
+
+const IDP_USERS: TestUser[] = (['alice', 'bob', 'carol'] as const).map((name) => ({
+  sub: `idp-${name}`,
+  email: PEOPLE[name].email,
+  email_verified: true,
+  name,
+}));
+
+export interface AskHarness {
+  bot: BotHarness;
+  idp: TestIdp;
+  authorizer: Authorizer;
+  keys: SigningKeys;
+  echo: EchoUpstream;
+  publicUrl: string;
+  /** A fresh browser (its own cookie jar) for the virtual hosts. */
+  browser(): CookieBrowser;
+  /** A fresh browser signed in as `name` at the IdP, having opened `url` (its last answer is the refusal page). */
+  signedIn(
+    name: 'alice' | 'bob' | 'carol',
+    url: string,
+  ): Promise<{ b: CookieBrowser; page: string; status: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Blocked, request, continue, end to end without a browser: a real bot with its worker (startSystem)
+ * in front of the Slack stand-in, and an authorizer with sign-in on at a real OpenID provider,
+ * queueing the requests asked for on its pages to that worker. One Redis prefix for both.
+ * `grafana` is on the shared origin (pathPrefix, browser: shared-origin), `hosted` on a host of its
+ * own, `quick` times out undecided in 2 s.
+ */
+export async function startAskHarness(): Promise<AskHarness> {
+  const publicUrl = `http://${ACCESS_HOST}`;
+  const [echo, keys, idp] = await Promise.all([
+    startEchoUpstream(),
+    generateSigningKeySet().then((set) => loadSigningKeys(JSON.stringify(set))),
+    startOidcProvider({ redirectUris: [`${publicUrl}/_jitgate/oauth2/callback`], users: IDP_USERS }),
+  ]);
+  const bot = await startBotHarness({
+    policy: `
+defaults: { approvalChannel: C0APPROVALS, defaultDuration: 30m, maxDuration: 2h, pendingTimeout: 20m, nudgeAfter: 10m }
+resources:
+  grafana:
+    upstream: ${echo.url}
+    match: { pathPrefix: /grafana }
+    browser: shared-origin
+    approvers: { users: [${PEOPLE.boss.slack}] }
+    roles:
+      viewer: { methods: [GET, HEAD] }
+      editor: { methods: ["*"] }
+  hosted:
+    upstream: ${echo.url}
+    match: { host: ${HOSTED_HOST} }
+    approvers: { users: [${PEOPLE.boss.slack}] }
+  quick:
+    upstream: ${echo.url}
+    match: { pathPrefix: /quick }
+    browser: shared-origin
+    pendingTimeout: 2s
+    nudgeAfter: 1s
+    approvers: { users: [${PEOPLE.boss.slack}] }
+  api:
+    upstream: ${echo.url}
+    match: { pathPrefix: /api }
+    approvers: { users: [${PEOPLE.boss.slack}] }
+`,
+    users: {
+      [PEOPLE.alice.slack]: { email: PEOPLE.alice.email, name: 'alice' },
+      [PEOPLE.bob.slack]: { email: PEOPLE.bob.email, name: 'bob' },
+      [PEOPLE.boss.slack]: { email: PEOPLE.boss.email, name: 'boss' },
+    },
+  });
+  const store = new AccessStore(bot.redis, { prefix: bot.prefix, clock: systemClock });
+  const authorizer = createAuthorizer({
+    publicUrl,
+    trustedProxies: [],
+    policy: () => bot.policy,
+    store,
+    redis: bot.redis,
+    keys,
+    clock: systemClock,
+    log: createLogger('ask-test', process.env.LOG_LEVEL ?? 'silent'),
+    upstreamTimeoutMs: 2_000,
+    usageFlushMs: 200,
+    shutdownGraceMs: 500,
+    signIn: {
+      issuer: idp.issuer,
+      clientId: idp.clientId,
+      clientSecret: idp.clientSecret,
+      scopes: ['openid', 'email', 'profile'],
+      sessionTtlMs: 3_600_000,
+      matchBy: 'email',
+    },
+    scheduler: bot.deps.scheduler,
+  });
+  const { port } = await authorizer.start(0, '127.0.0.1');
+  const browser = () => new CookieBrowser({ [ACCESS_HOST]: port, [HOSTED_HOST]: port });
+  return {
+    bot,
+    idp,
+    authorizer,
+    keys,
+    echo,
+    publicUrl,
+    browser,
+    async signedIn(name, url) {
+      const b = browser();
+      idp.signInAs(`idp-${name}`);
+      const { last } = await b.follow(url);
+      return { b, page: last.body, status: last.status };
+    },
+    async close() {
+      await authorizer.stop();
+      await bot.stop();
+      await Promise.all([idp.close(), echo.close()]);
+    },
+  };
+}
+
+/** The value of a hidden or text field in a page's form. */
+export function fieldOf(page: string, name: string): string {
+  const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(page);
+  if (!m) throw new Error(`no field ${name} in the page`);
+  return m[1]!
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
+}
