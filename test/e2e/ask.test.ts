@@ -101,6 +101,16 @@ describe('blocked, request, continue (a signed-in person asks on the refusal pag
     expect((await status(b, `http://${ACCESS_HOST}`, waiting)).json.continueTo).toBe(
       '/grafana/d/errors?from=now-1h',
     );
+    // Going back there, the session finds the new grant: the upstream sees who it is.
+    const back = await b.get(GRAFANA);
+    expect(back.status).toBe(200);
+    const seen = JSON.parse(back.body) as { headers: Record<string, string>; path: string };
+    expect(seen.path).toBe('/d/errors?from=now-1h');
+    expect(seen.headers).toMatchObject({
+      'x-jit-user': PEOPLE.alice.slack,
+      'x-jit-email': PEOPLE.alice.email,
+      'x-jit-role': 'editor',
+    });
   });
 
   it('when the form is sent again while a request waits, then the page follows the waiting one and nothing new is filed', async () => {
