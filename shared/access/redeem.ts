@@ -9,7 +9,7 @@ import { type SigningKeys, signAccessToken } from '../tokens/index.js';
 import type { Effect } from './effects.js';
 
 export interface RedeemDeps {
-  store: Pick<AccessStore, 'redeem' | 'redeemCodeGrant' | 'liveGrant' | 'createRedeemCode'>;
+  store: Pick<AccessStore, 'consumeRedeemCode' | 'redeemCodeGrant' | 'liveGrant' | 'createRedeemCode'>;
   policy: () => Policy;
   keys: SigningKeys;
   clock: Clock;
@@ -51,8 +51,9 @@ export async function redeemGrant(deps: RedeemDeps, input: RedeemInput): Promise
     const bearerOnly = await bearerOnlyGrant(deps, input.code);
     if (bearerOnly) return { ...bearerOnly, effects: [], next: 'command-line' };
   }
-  const grantId = await deps.store.redeem(input.code);
-  const grant = await deps.store.liveGrant(grantId);
+  // The script that consumes the code answers its grant as it stood then: no read back.
+  const grant = await deps.store.consumeRedeemCode(input.code);
+  const grantId = grant.id;
   if (!isLive(grant, deps.clock.now())) throw errorFor('grant_not_active', { grantId });
   const resource = deps.policy().resources.get(grant.resource);
   if (!resource) throw errorFor('no_such_resource', { resource: grant.resource });
