@@ -1,4 +1,5 @@
 import { saveMessageRef } from '../../bot/slack/message-refs.js';
+import { effectsOf } from '../../shared/access/effects.js';
 import { AccessService } from '../../shared/access/service.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore } from '../../shared/grants/store.js';
@@ -66,7 +67,9 @@ export async function memoryPerGrant(ctx: BenchContext): Promise<MemoryResult> {
           ts: `1700000000.${String(i).padStart(6, '0')}`,
         });
         const approved = await access.approve(requestId, BOSS);
-        const code = new URL(approved.redeemUrl!).searchParams.get('code')!;
+        const code = new URL(effectsOf(approved.effects, 'send-redeem-link')[0]!.redeemUrl!).searchParams.get(
+          'code',
+        )!;
         const grantId = (await store.redeem(code)) as GrantId;
         await store.recordUse(grantId, 1);
       }

@@ -28,5 +28,5 @@ export async function approveRequest(
   }
   const grant = await followGrant(deps, request, resource, decision);
   const effects = [grant.effects.link, update, ...grant.effects.extended, homes];
-  return { request, resource, change: 'approved', effects, redeemUrl: grant.redeemUrl };
+  return { request, resource, change: 'approved', effects };
 }

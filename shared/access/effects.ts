@@ -100,8 +100,6 @@ export interface Outcome {
   resource: Resource | undefined;
   change: Change;
   effects: Effect[];
-  /** When access was granted: the one-time link (the same one the `send-redeem-link` effect hands over). */
-  redeemUrl?: string | undefined;
 }
 
 /** The effects of a list of a given type (for tests and for callers that carry out only some). */

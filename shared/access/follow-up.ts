@@ -20,14 +20,13 @@ export async function followGrant(
   request: AccessRequest,
   resource: Resource,
   decision: Granted,
-): Promise<{ redeemUrl: string; effects: { link: Effect; extended: Effect[] } }> {
+): Promise<{ effects: { link: Effect; extended: Effect[] } }> {
   await deps.scheduler.requestDecided(request.id);
   const grantId = decision.grantId ?? grantIdOf(request.id);
   const original = request.kind === 'extension' ? await loadRequest(deps, requestIdOf(grantId)) : request;
   await deps.scheduler.grantScheduled(original.id, grantId, decision.expiresAt, resource.reminderBeforeMs);
   const redeemUrl = await redeemLink(deps, grantId);
   return {
-    redeemUrl,
     effects: {
       link: { type: 'send-redeem-link', requestId: request.id, to: request.requester, grantId, redeemUrl },
       // The original request's message shows the grant's expiry, which the extension just moved.

@@ -108,7 +108,7 @@ export async function filed(
     ...grant.effects.extended,
     homes,
   ];
-  return { request, resource, change: 'granted', effects, redeemUrl: grant.redeemUrl };
+  return { request, resource, change: 'granted', effects };
 }
 
 function breakGlassRefused(resource: Resource, durationMs: number, reason: string): JitgateError {

@@ -16,6 +16,7 @@ import { type GrantId, newRequestId, type SlackUserId } from '../../shared/ids.j
 import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
+import { redeemUrlOf } from '../support/outcomes.js';
 import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
 import { newRequestInput } from '../support/requests.js';
 
@@ -102,13 +103,13 @@ describe('the use cases say what must follow', () => {
         requestId: id,
         to: DEV,
         grantId: outcome.request.grantId,
-        redeemUrl: outcome.redeemUrl,
+        redeemUrl: redeemUrlOf(outcome),
       },
       { type: 'post-approval-message', requestId: id, nudgeIfUnposted: false },
       { type: 'announce-break-glass', requestId: id, channel: 'C0ADMINS' },
       { type: 'refresh-homes', users: [DEV] },
     ]);
-    expect(outcome.redeemUrl).toMatch(LINK);
+    expect(redeemUrlOf(outcome)).toMatch(LINK);
   });
 
   it('when an auto-approved requester asks, then access is granted with no alert', async () => {
@@ -140,7 +141,7 @@ describe('the use cases say what must follow', () => {
         requestId: request.id,
         to: DEV,
         grantId: last.request.grantId,
-        redeemUrl: last.redeemUrl,
+        redeemUrl: redeemUrlOf(last),
       },
       { type: 'update-approval-message', requestId: request.id },
       { type: 'refresh-homes', users: [DEV, BOB] },

@@ -18,6 +18,7 @@ import {
   loadSigningKeys,
   type SigningKeys,
 } from '../../shared/tokens/index.js';
+import { redeemUrlOf } from '../support/outcomes.js';
 import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
 
 /** Redeeming a one-time link, as a use case: real Redis, real signed tokens, no HTTP. */
@@ -70,7 +71,7 @@ describe('redeeming a link', () => {
     const approved = await approveRequest(deps, request.id, ALICE);
     return {
       grantId: approved.request.grantId!,
-      code: new URL(approved.redeemUrl!).searchParams.get('code')!,
+      code: new URL(redeemUrlOf(approved)!).searchParams.get('code')!,
     };
   }
 
