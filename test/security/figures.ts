@@ -34,6 +34,8 @@ export function fuzzRuns(n: number): number {
 const ledger = join(tmpdir(), `jitgate-security-figures-${process.ppid}.jsonl`);
 
 export function countFigures(kind: FigureKind): void {
+  // Files share this module when a worker runs several of them (isolate: false): count from here.
+  const runsBefore = propertyRuns;
   // The suite comes second; vitest insists that the first parameter be a destructuring pattern.
   // biome-ignore lint/correctness/noEmptyPattern: nothing is taken from the context
   afterAll(({}, suite) => {
@@ -50,7 +52,7 @@ export function countFigures(kind: FigureKind): void {
     };
     visit(suite);
     const name = basename((suite as { filepath?: string }).filepath ?? suite.name);
-    const mine: FileFigures = { file: name, kind, tried, held, runs: propertyRuns };
+    const mine: FileFigures = { file: name, kind, tried, held, runs: propertyRuns - runsBefore };
     try {
       sweepOldLedgers();
       appendFileSync(ledger, `${JSON.stringify(mine)}\n`);
