@@ -129,12 +129,12 @@ async function breakdown(resultsFile: string): Promise<void> {
   if (!windows)
     throw new Error(`${resultsFile} has no profile windows: run npm run bench -- --only proxy --profile`);
   const parts: [string, RegExp][] = [
-    ['Redis check (ioredis, liveGrant)', /ioredis|grants\/store/],
+    ['Redis check (ioredis, liveGrant)', /ioredis|grants\/(queries|records|guard)|grants\/lua\/run/],
     ['access log (pino, its write)', /pino|sonic-boom|redact|node:fs$/],
     ['metrics (prom-client)', /prom-client/],
     ['access-log middleware', /authorizer\/routes\/middleware/],
     [
-      'authorize (route, token, role, client address)',
+      'access checks (route, credential, token, grant, role, network)',
       /authorizer\/checks|shared\/policy|shared\/tokens\/verifier|ipaddr/,
     ],
     [
