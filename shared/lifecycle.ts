@@ -3,10 +3,11 @@ import { loadPolicyFile } from './policy/load.js';
 import type { Policy } from './policy/types.js';
 
 /**
- * The policy a process runs with, re-read on demand (the entry files call `reload` on SIGHUP). A bad
- * file is reported and the current policy stays: a typo never takes access control down.
+ * The policy a process runs with, re-read on demand (`startSystem` hands `reload` to the entry files,
+ * which call it on SIGHUP). A bad file is reported and the current policy stays: a typo never takes
+ * access control down.
  *
- * @example const policy = livePolicy(config.JITGATE_POLICY, log); assembleBot({ policy: policy.current, … });
+ * @example const policy = livePolicy(config.JITGATE_POLICY, log); policy.current().resources.get('grafana');
  */
 export function livePolicy(path: string, log: Logger): { current: () => Policy; reload(): boolean } {
   let policy = loadPolicyFile(path);
