@@ -4,7 +4,7 @@ import type { Policy } from '../../shared/policy/index.js';
 import type { AccessTokenVerifier } from '../../shared/tokens/index.js';
 import type { Session } from '../identity/session.js';
 import type { ClientResolver } from './client-address.js';
-import type { AccessContext, Check } from './context.js';
+import { type AccessContext, type Check, refuse } from './context.js';
 import { credentialCheck } from './credential.js';
 import { type GrantReader, grantCheck } from './grant.js';
 import { networkCheck } from './network.js';
@@ -84,7 +84,7 @@ export function httpChecks(deps: HttpCheckDeps): Check<HttpAccess>[] {
   return [
     routeCheck(deps.policy),
     credentialCheck,
-    session ? tokenElseSession(token, session) : token,
+    session ? tokenElseSession(token, session, deps.verifier) : token,
     grantCheck({ store: deps.store, clock: deps.clock }),
     roleCheck,
     networkCheck,
@@ -94,16 +94,35 @@ export function httpChecks(deps: HttpCheckDeps): Check<HttpAccess>[] {
 /**
  * With sign-in on, the identity: a bearer token as always (command-line use); no token, the
  * session; a token from a cookie, the token and then the session of the person it was issued to
- * (so that a copied cookie, with another person's session or none, gets nothing).
+ * (so that a copied cookie, with another person's session or none, gets nothing). A token minted
+ * for a browser's cookie is refused as a bearer token: else a copied cookie would simply be replayed
+ * in an Authorization header, away from the holder's session.
  */
-export function tokenElseSession(token: Check<HttpAccess>, session: Check<HttpAccess>): Check<HttpAccess> {
+export function tokenElseSession(
+  token: Check<HttpAccess>,
+  session: Check<HttpAccess>,
+  verifier: AccessTokenVerifier,
+): Check<HttpAccess> {
   return function tokenOrSession(ctx) {
     if (ctx.token === undefined) return session(ctx);
-    if (ctx.tokenFrom === 'bearer') return token(ctx);
+    if (ctx.tokenFrom === 'bearer') return bearer(ctx, token, verifier);
     const verified = token(ctx);
     if (verified instanceof Promise) return verified.then((refused) => refused ?? session(ctx));
     return verified ?? session(ctx);
   };
+}
+
+async function bearer(ctx: HttpAccess, token: Check<HttpAccess>, verifier: AccessTokenVerifier) {
+  const refused = await token(ctx);
+  if (refused !== undefined || ctx.token === undefined || ctx.resource === undefined) return refused;
+  // Verified just now, so this is the verifier's cache: no second signature check.
+  const claims = await verifier.verify(ctx.token, ctx.resource.name);
+  if (claims.use !== 'cookie') return undefined;
+  return refuse(
+    ctx,
+    'token_invalid',
+    'This token was issued for a browser cookie: it counts only in the browser of the person it was issued to, signed in.',
+  );
 }
 
 function headerValue(h: string | string[] | undefined): string | undefined {

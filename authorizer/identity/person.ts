@@ -18,7 +18,13 @@ export type PersonResult =
   | { ok: true; person: Person; name?: string | undefined; email?: string | undefined }
   | { ok: false; reason: 'email_unverified' | 'claims_missing'; message: string };
 
-const Email = z.string().trim().toLowerCase().pipe(z.email());
+// Checked as the IdP wrote it, then lower-cased: lower-casing first would turn look-alikes into
+// someone else's address (U+212A KELVIN SIGN becomes a plain "k": "\u212Aaren@" reads as "karen@").
+const Email = z
+  .string()
+  .trim()
+  .pipe(z.email())
+  .transform((s) => s.toLowerCase());
 
 /**
  * The person an ID token names, or why it names nobody jitgate can match. `matchBy` is 'slack' for

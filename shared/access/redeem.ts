@@ -79,6 +79,7 @@ export async function redeemGrant(deps: RedeemDeps, input: RedeemInput): Promise
       resource: resource.name,
       role: grant.role,
       expiresAt: grant.expiresAt,
+      forCookie: input.browserHost !== undefined,
     },
     deps.clock,
   );

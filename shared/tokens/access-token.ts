@@ -14,6 +14,11 @@ export interface AccessTokenInput {
   role: string;
   /** The grant's expiry, in ms: the token never outlives its grant. */
   expiresAt: number;
+  /**
+   * Minted for a browser's cookie (a browser redeem): marked `use: "cookie"`, so that with sign-in on
+   * a copy of the cookie cannot be replayed as a bearer token, away from the holder's session.
+   */
+  forCookie?: boolean;
 }
 
 /**
@@ -28,7 +33,12 @@ export async function signAccessToken(
   clock: Clock,
 ): Promise<string> {
   const now = Math.floor(clock.now() / 1000);
-  return new SignJWT({ gid: input.grantId, role: input.role, email: input.email })
+  return new SignJWT({
+    gid: input.grantId,
+    role: input.role,
+    email: input.email,
+    ...(input.forCookie ? { use: 'cookie' } : {}),
+  })
     .setProtectedHeader({ alg: keys.signing.alg, kid: keys.signing.kid, typ: ACCESS_TOKEN_TYPE })
     .setIssuer(input.issuer)
     .setSubject(input.user)

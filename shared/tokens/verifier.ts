@@ -21,6 +21,8 @@ export const AccessClaims = z.object({
   nbf: z.number(),
   exp: z.number(),
   jti: z.string().optional(),
+  /** `cookie`: minted for a browser's cookie, not for an Authorization header (see signAccessToken). */
+  use: z.literal('cookie').optional(),
 });
 export type AccessClaims = z.infer<typeof AccessClaims>;
 

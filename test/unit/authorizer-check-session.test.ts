@@ -10,7 +10,13 @@ import { statusFor } from '../../authorizer/refusals.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
-import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
+import {
+  type AccessClaims,
+  type AccessTokenVerifier,
+  generateSigningKeySet,
+  loadSigningKeys,
+  type SigningKeys,
+} from '../../shared/tokens/index.js';
 import { type TestRedis, testRedis } from '../support/redis.js';
 import { newRequestInput } from '../support/requests.js';
 import { api, ISSUER, routed } from './authorizer-checks-fixtures.js';
@@ -201,22 +207,40 @@ describe('token, else session', () => {
     calls.push('session');
     return undefined;
   };
+  const verifierSaying = (use: 'cookie' | undefined): AccessTokenVerifier => ({
+    verify: async () => ({ use }) as AccessClaims,
+    stats: () => ({ hits: 0, misses: 0, size: 0 }),
+  });
+  const plainVerifier = verifierSaying(undefined);
   beforeEach(() => {
     calls.length = 0;
   });
 
+  it('when a token minted for a browser cookie is sent as a bearer token, then it is refused (a copied cookie replayed)', async () => {
+    const refused = await tokenElseSession(
+      token,
+      session,
+      verifierSaying('cookie'),
+    )(routed({ token: 't', tokenFrom: 'bearer' }));
+    expect(refused).toMatchObject({
+      code: 'token_invalid',
+      message: expect.stringMatching(/browser cookie/),
+    });
+    expect(calls).toEqual(['token']);
+  });
+
   it('when a bearer token is sent, then only the token decides (command-line use, as before)', async () => {
-    await tokenElseSession(token, session)(routed({ token: 't', tokenFrom: 'bearer' }));
+    await tokenElseSession(token, session, plainVerifier)(routed({ token: 't', tokenFrom: 'bearer' }));
     expect(calls).toEqual(['token']);
   });
 
   it('when no token is sent, then the session decides', async () => {
-    await tokenElseSession(token, session)(routed());
+    await tokenElseSession(token, session, plainVerifier)(routed());
     expect(calls).toEqual(['session']);
   });
 
   it('when the token came in a cookie, then the token is verified and then the session of its holder decides', async () => {
-    await tokenElseSession(token, session)(routed({ token: 't', tokenFrom: 'cookie' }));
+    await tokenElseSession(token, session, plainVerifier)(routed({ token: 't', tokenFrom: 'cookie' }));
     expect(calls).toEqual(['token', 'session']);
   });
 });
