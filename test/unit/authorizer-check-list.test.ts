@@ -18,7 +18,7 @@ import {
 } from '../../shared/tokens/index.js';
 import { type TestRedis, testRedis } from '../support/redis.js';
 import { newRequestInput } from '../support/requests.js';
-import { attempt, clientAt, ISSUER, policy } from './authorizer-checks-fixtures.js';
+import { attempt, clientAt, ISSUER, NOTHING_LEARNED, policy } from './authorizer-checks-fixtures.js';
 
 let keys: SigningKeys;
 let verifier: AccessTokenVerifier;
@@ -171,14 +171,7 @@ function startup(database: string, password: string): DatabaseAccess {
     target: '/',
     websocket: false,
     token: password,
-    resource: undefined,
-    upstreamPath: undefined,
-    user: undefined,
-    email: undefined,
-    grantId: undefined,
-    roleName: undefined,
-    expiresAt: undefined,
-    role: undefined,
+    ...NOTHING_LEARNED,
   };
 }
 

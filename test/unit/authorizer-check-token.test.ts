@@ -12,7 +12,7 @@ import {
   type SigningKeys,
   signAccessToken,
 } from '../../shared/tokens/index.js';
-import { attempt, clientAt, grafana, ISSUER, routed } from './authorizer-checks-fixtures.js';
+import { attempt, clientAt, grafana, ISSUER, NOTHING_LEARNED, routed } from './authorizer-checks-fixtures.js';
 
 const GID = `g_${'b'.repeat(26)}`;
 const now = Date.parse('2030-01-15T12:00:00Z');
@@ -100,14 +100,9 @@ describe('the token check', () => {
       target: '/',
       websocket: false,
       token: await signAccessToken(keys, input(), clock),
+      ...NOTHING_LEARNED,
       resource: grafana,
       upstreamPath: '/',
-      user: undefined,
-      email: undefined,
-      grantId: undefined,
-      roleName: undefined,
-      expiresAt: undefined,
-      role: undefined,
     };
     expect(await tokenCheck(verifier)(ctx)).toBeUndefined();
     expect(ctx.grantId).toBe(GID);

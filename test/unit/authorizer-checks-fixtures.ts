@@ -1,5 +1,6 @@
 import type { ClientInfo } from '../../authorizer/checks/client-address.js';
 import { clientResolver } from '../../authorizer/checks/client-address.js';
+import type { AccessContext } from '../../authorizer/checks/context.js';
 import type { HttpAccess } from '../../authorizer/checks/http.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 
@@ -41,6 +42,18 @@ const resolve = clientResolver([]);
 /** The client as the authorizer would resolve a socket peer with no trusted proxies. */
 export const clientAt = (address: string | undefined): ClientInfo => resolve(address, undefined);
 
+/** What every check writes, before any has run: the fields an attempt of any transport starts with. */
+export const NOTHING_LEARNED = {
+  resource: undefined,
+  upstreamPath: undefined,
+  user: undefined,
+  email: undefined,
+  grantId: undefined,
+  roleName: undefined,
+  expiresAt: undefined,
+  role: undefined,
+} as const satisfies Partial<AccessContext>;
+
 /** An HTTP attempt as the adapter builds it, before any check ran; override what the test is about. */
 export function attempt(over: Partial<HttpAccess> = {}): HttpAccess {
   return {
@@ -55,14 +68,7 @@ export function attempt(over: Partial<HttpAccess> = {}): HttpAccess {
     tokenFrom: undefined,
     session: undefined,
     signInNeeded: false,
-    resource: undefined,
-    upstreamPath: undefined,
-    user: undefined,
-    email: undefined,
-    grantId: undefined,
-    roleName: undefined,
-    expiresAt: undefined,
-    role: undefined,
+    ...NOTHING_LEARNED,
     ...over,
   };
 }
