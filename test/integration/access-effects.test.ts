@@ -10,15 +10,12 @@ import {
   revokeGrant,
   timeOutRequest,
 } from '../../shared/access/index.js';
-import { systemClock } from '../../shared/clock.js';
-import { AccessStore } from '../../shared/grants/store.js';
 import { type GrantId, newRequestId, type SlackUserId } from '../../shared/ids.js';
-import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
-import { redeemUrlOf } from '../support/outcomes.js';
 import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
 import { newRequestInput } from '../support/requests.js';
+import { closeUseCaseDeps, redeemUrlOf, useCaseDeps } from '../support/use-cases.js';
 
 /** The use cases' returned effects, against real Redis and with no Slack at all. */
 
@@ -53,20 +50,9 @@ describe('the use cases say what must follow', () => {
 
   beforeEach(async () => {
     t = await testRedis();
-    deps = {
-      store: new AccessStore(t.redis, { prefix: t.prefix, clock: systemClock }),
-      scheduler: new JobScheduler(queue, t.keys.queuePrefix, systemClock),
-      policy: () => policy,
-      usergroups: async () => [],
-      clock: systemClock,
-      publicUrl: 'https://access.example.com',
-    };
+    deps = useCaseDeps(t, queue, { policy: () => policy, publicUrl: 'https://access.example.com' });
   });
-  afterEach(async () => {
-    await deps.scheduler.queue.obliterate({ force: true });
-    await deps.scheduler.close();
-    await t.cleanup();
-  });
+  afterEach(() => closeUseCaseDeps(deps, t));
 
   const file = (resource = 'grafana', user = DEV) =>
     requestAccess(deps, { user, email: 'd@x', resource, reason: 'INC-1' });

@@ -7,9 +7,7 @@ import {
   revokeGrant,
 } from '../../shared/access/index.js';
 import { systemClock } from '../../shared/clock.js';
-import { AccessStore } from '../../shared/grants/store.js';
 import type { SlackUserId } from '../../shared/ids.js';
-import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import {
@@ -18,8 +16,8 @@ import {
   loadSigningKeys,
   type SigningKeys,
 } from '../../shared/tokens/index.js';
-import { redeemUrlOf } from '../support/outcomes.js';
 import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { closeUseCaseDeps, redeemUrlOf, useCaseDeps } from '../support/use-cases.js';
 
 /** Redeeming a one-time link, as a use case: real Redis, real signed tokens, no HTTP. */
 
@@ -50,20 +48,9 @@ describe('redeeming a link', () => {
   afterAll(() => queue.disconnect());
   beforeEach(async () => {
     t = await testRedis();
-    deps = {
-      store: new AccessStore(t.redis, { prefix: t.prefix, clock: systemClock }),
-      scheduler: new JobScheduler(queue, t.keys.queuePrefix, systemClock),
-      policy: () => policy,
-      usergroups: async () => [],
-      clock: systemClock,
-      publicUrl: ISSUER,
-    };
+    deps = useCaseDeps(t, queue, { policy: () => policy, publicUrl: ISSUER });
   });
-  afterEach(async () => {
-    await deps.scheduler.queue.obliterate({ force: true });
-    await deps.scheduler.close();
-    await t.cleanup();
-  });
+  afterEach(() => closeUseCaseDeps(deps, t));
 
   const redeemDeps = () => ({ ...deps, keys, issuer: ISSUER });
   async function link(resource = 'grafana') {

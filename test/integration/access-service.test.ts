@@ -1,15 +1,14 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccessService } from '../../shared/access/service.js';
-import { systemClock } from '../../shared/clock.js';
+import { type AccessDeps, AccessService } from '../../shared/access/service.js';
 import { isJitgateError, type JitgateError } from '../../shared/errors.js';
-import { AccessStore } from '../../shared/grants/store.js';
+import type { AccessStore } from '../../shared/grants/store.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
-import { JobScheduler } from '../../shared/jobs/scheduler.js';
+import type { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { messageOf } from '../../shared/messages.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
-import { redeemUrlOf } from '../support/outcomes.js';
 import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { closeUseCaseDeps, redeemUrlOf, useCaseDeps } from '../support/use-cases.js';
 
 const policy = loadPolicy(`
 defaults: { approvalChannel: C0APPROVALS, maxDuration: 2h }
@@ -51,27 +50,21 @@ describe('the access use cases', () => {
   let access: AccessService;
   let store: AccessStore;
   let scheduler: JobScheduler;
+  let deps: AccessDeps;
   const queue = connectRedisForQueue(REDIS_URL);
   afterAll(() => queue.disconnect());
 
   beforeEach(async () => {
     t = await testRedis();
-    store = new AccessStore(t.redis, { prefix: t.prefix, clock: systemClock });
-    scheduler = new JobScheduler(queue, t.keys.queuePrefix, systemClock);
-    access = new AccessService({
-      store,
-      scheduler,
+    deps = useCaseDeps(t, queue, {
       policy: () => policy,
       usergroups: async (g) => (g === 'S0SRE' ? [u('U0SRE1')] : []),
-      clock: systemClock,
       publicUrl: 'https://access.example.com',
     });
+    ({ store, scheduler } = deps);
+    access = new AccessService(deps);
   });
-  afterEach(async () => {
-    await scheduler.queue.obliterate({ force: true });
-    await scheduler.close();
-    await t.cleanup();
-  });
+  afterEach(() => closeUseCaseDeps(deps, t));
 
   it('when a request is filed, then it is pending with its timeout and nudge scheduled', async () => {
     const filed = await access.request({
