@@ -38,6 +38,7 @@ const STATUS: Partial<Record<RefusalCode, number>> = {
   no_such_resource: 404,
   code_unknown: 404,
   code_used: 410,
+  not_the_holder: 403,
   grant_not_active: 410,
   upstream_unreachable: 502,
   unavailable: 503,
@@ -116,6 +117,10 @@ function hintFor(code: RefusalCode, { resource, role, method, path }: HintContex
       return '/access resources';
     case 'bad_path':
       return 'Request the plain path: no encoded /, . or \\, no // and no . or .. segments.';
+    case 'not_the_holder':
+      return resource
+        ? `For access of your own, type ${accessCommand(resource)} in Slack.`
+        : 'For access of your own, type /access in Slack.';
     case 'code_used':
     case 'code_unknown':
     case 'grant_not_active':

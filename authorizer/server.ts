@@ -55,10 +55,12 @@ export interface AuthorizerDeps {
   /** Sign-in at the proxy (signInConfig(config)); off when undefined. */
   signIn?: SignInConfig | undefined;
   /**
-   * With sign-in: where requests asked for on refusal pages go to the bot's side (a queue; the
-   * authorizer holds no Slack token). Without it, signed-in people are refused as before, with no form.
+   * With sign-in: where requests asked for on refusal pages go to the bot's side, and where the
+   * holder of a redeem link someone else opened is told (a queue; the authorizer holds no Slack
+   * token). Without it, signed-in people are refused as before, with no form, and a refused redeem
+   * is only audited and logged.
    */
-  scheduler?: Pick<JobScheduler, 'askFiled'> | undefined;
+  scheduler?: Pick<JobScheduler, 'askFiled' | 'redeemRefused'> | undefined;
 }
 
 /**
@@ -94,6 +96,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       })
     : undefined;
 
+  const resolveClient = clientResolver(deps.trustedProxies);
   const gate = createGate({
     checks: httpChecks({
       policy: deps.policy,
@@ -102,7 +105,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       clock,
       signIn: signIn ? { openSession: signIn.openSession, store: deps.store } : undefined,
     }),
-    resolveClient: clientResolver(deps.trustedProxies),
+    resolveClient,
     assertions,
     store: deps.store,
     metrics,
@@ -138,6 +141,9 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     clock,
     publicUrl: deps.publicUrl,
     log,
+    binding: signIn
+      ? { signIn, store: deps.store, jobs: deps.scheduler, policy: deps.policy, resolveClient, clock, log }
+      : undefined,
   });
   signIn?.register(ops);
   asks?.register(ops);

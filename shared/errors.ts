@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   'grant_not_active',
   'code_unknown',
   'code_used',
+  'not_the_holder',
   // access decisions (the authorizer's refusal codes)
   'token_missing',
   'token_invalid',

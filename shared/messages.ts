@@ -55,6 +55,8 @@ export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => str
     (f.detail === 'revoked' ? ' (it was revoked).' : f.detail === 'expired' ? ' (it has expired).' : '.'),
   code_unknown: () => 'This redeem link is unknown or has expired.',
   code_used: () => 'This redeem link has already been used.',
+  not_the_holder: (f) =>
+    `This link was sent to someone else${f.signedInAs !== undefined ? `, not to you (signed in as ${text(f.signedInAs)})` : ''}: nothing was used, and its holder has been told.`,
 
   token_missing: () => 'You need an access token for this service.',
   token_invalid: (f) =>

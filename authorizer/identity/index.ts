@@ -12,7 +12,7 @@ import type { SignInContext } from './context.js';
 import { CALLBACK_PATH } from './cookies.js';
 import { bareHost } from './hosts.js';
 import { createIdp } from './idp.js';
-import { liveSessionOf, registerSignIn, signInInstead } from './routes.js';
+import { liveSessionOf, registerSignIn, signInInstead, signInThenBack } from './routes.js';
 import { createSessionOpener, hasEnded, type Session, sessionEndedKey } from './session.js';
 
 /**
@@ -89,6 +89,8 @@ export function createSignIn(deps: SignInDeps) {
     register: (router: Parameters<typeof registerSignIn>[0]) => registerSignIn(router, ctx),
     /** After the gate refused a request for want of a session: a browser is sent to sign in (true). */
     sendToSignIn: signInInstead(ctx),
+    /** Sends a browser to sign in and back to this URL (the redeem link's binding to its holder). */
+    signInThenBack: signInThenBack(ctx),
     /** Discovers the IdP now, so that a wrong issuer shows in the log at start (sign-in retries later). */
     warmUp: () =>
       ctx.idp

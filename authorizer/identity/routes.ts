@@ -39,6 +39,7 @@ export function registerSignIn(router: Router, ctx: SignInContext): void {
  * logout key already, so this makes no Redis call of its own.
  */
 export function signInInstead(ctx: SignInContext) {
+  const back = signInThenBack(ctx);
   return async function sendToSignIn(req: Request, res: Response): Promise<boolean> {
     if (
       !prefersHtml(req.headers.accept) ||
@@ -48,8 +49,18 @@ export function signInInstead(ctx: SignInContext) {
       return false;
     }
     if (!matchResource(ctx.policy(), req.headers.host, req.url)) return false;
+    return back(req, res);
+  };
+}
+
+/**
+ * Sends a browser to sign in and back to the URL it asked for on this host (any of jitgate's hosts:
+ * a resource, or the redeem link on the public one). False when that URL cannot be returned to.
+ */
+export function signInThenBack(ctx: SignInContext) {
+  return async function sendToSignIn(req: Request, res: Response): Promise<boolean> {
     const host = bareHost(req.headers.host);
-    const path = safePath(req.url);
+    const path = safePath(req.originalUrl ?? req.url);
     if (!path || !allowedHosts(ctx.publicUrl, ctx.policy()).has(host)) return false;
     const to: ReturnTo = { host, path };
     if (host === ctx.signInHost) {

@@ -9,6 +9,7 @@ import { cookieNameOf } from '../checks/credential.js';
 import { prefersHtml, sendRefusal } from '../refusal-response.js';
 import { type RefusalCode, refusal } from '../refusals.js';
 import { sendCommandLineRedeem } from './command-line-redeem.js';
+import { holderOnly, type RedeemBindingDeps } from './redeem-binding.js';
 
 export interface RedeemDeps {
   store: RedeemUseCaseDeps['store'];
@@ -18,6 +19,8 @@ export interface RedeemDeps {
   /** JITGATE_PUBLIC_URL: the tokens' issuer, and whether cookies are Secure. */
   publicUrl: string;
   log: Logger;
+  /** With sign-in on: a link opened in a browser is its holder's only (see redeem-binding.ts). */
+  binding?: RedeemBindingDeps | undefined;
 }
 
 /**
@@ -26,7 +29,8 @@ export interface RedeemDeps {
  * to the resource and a 303 to the resource's own root, never to a caller-chosen target (`next`,
  * `redirect` and the like are ignored). A pathPrefix resource takes a cookie only with
  * `browser: shared-origin`; for any other, a link opened without asking for JSON is answered with
- * the commands to use instead, and the code is left unused.
+ * the commands to use instead, and the code is left unused. With sign-in on, a browser must first be
+ * signed in as the link's holder (holderOnly); anyone else is refused and nothing is consumed.
  */
 export function registerRedeem(router: Router, deps: RedeemDeps): void {
   const publicUrl = new URL(deps.publicUrl);
@@ -41,6 +45,8 @@ export function registerRedeem(router: Router, deps: RedeemDeps): void {
     const code = typeof req.query.code === 'string' ? req.query.code : '';
     let resource: Resource | undefined;
     try {
+      // A command-line client has no session: a JSON redeem stays a bearer redeem (README: why).
+      if (!json && deps.binding && (await holderOnly(deps.binding, req, res, code)) === 'answered') return;
       const redeemed = await redeemGrant(useCase, {
         code,
         browserHost: json ? undefined : hostOf(req.headers.host),

@@ -3,11 +3,13 @@ import type { Effect } from '../../shared/access/effects.js';
 import type { Clock } from '../../shared/clock.js';
 import type { AccessRequest } from '../../shared/grants/records.js';
 import type { AccessStore } from '../../shared/grants/store.js';
-import type { Notifier } from '../../shared/jobs/notifier.js';
+import type { Notifier, RedeemAttempt } from '../../shared/jobs/notifier.js';
 import type { Logger } from '../../shared/log.js';
 import type { Policy, UsergroupLookup } from '../../shared/policy/types.js';
 import { carryOut } from '../effects/carry-out.js';
 import type { EffectDeps } from '../effects/deps.js';
+import { redeemRefusedDm } from '../views/dm.js';
+import { sendDm } from './dm.js';
 import type { MessageSync } from './message-sync.js';
 
 export type SlackNotifierDeps = {
@@ -66,6 +68,10 @@ export class SlackNotifier implements Notifier {
 
   grantEnded(request: AccessRequest): Promise<void> {
     return this.run({ type: 'tell-grant-ended', requestId: request.id, to: request.requester }, request);
+  }
+
+  redeemRefused(request: AccessRequest, attempt: RedeemAttempt): Promise<void> {
+    return sendDm(this.effects.client, request.requester, redeemRefusedDm(request, attempt));
   }
 
   carryOut(effect: Effect, request: AccessRequest): Promise<void> {

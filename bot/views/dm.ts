@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { formatDuration } from '../../shared/duration.js';
 import type { AccessRequest } from '../../shared/grants/records.js';
+import type { RedeemAttempt } from '../../shared/jobs/notifier.js';
 import type { Resource } from '../../shared/policy/types.js';
 import { OPEN_LINK_ACTION_ID, type SlackMessage } from './actions.js';
 import { context, header, linkButton, section } from './blocks.js';
@@ -45,6 +46,28 @@ export function grantedDm(
     : `You have access to ${what}${until}. Open the link in this message within 10 minutes.`;
   // A link preview fetched by Slack would spend the one-time code before its owner could.
   return { text, blocks, unfurl_links: false, unfurl_media: false };
+}
+
+/**
+ * To a grant's holder when someone else, signed in at the authorizer, opened their redeem link: it
+ * was refused and nothing was used, so the link still works for them; if they did not pass it on,
+ * someone has it who should not.
+ */
+export function redeemRefusedDm(request: AccessRequest, attempt: RedeemAttempt): SlackMessage {
+  const what = escapeText(resourceRole(request));
+  const from = attempt.client ? ` from ${escapeText(attempt.client)}` : '';
+  const text = `Someone else opened your link for ${what}: ${escapeText(attempt.openedBy)}${from}. It was refused and nothing was used.`;
+  const blocks: KnownBlock[] = [
+    section(`:warning: ${text}`),
+    section(
+      'Your link still works for you. If you did not pass it on, someone has it who should not: ' +
+        (request.grantId
+          ? `end the grant with \`/access revoke ${request.grantId}\` and ask again.`
+          : 'tell your security team.'),
+    ),
+  ];
+  if (request.grantId) blocks.push(context(`Grant \`${request.grantId}\``));
+  return { text, blocks };
 }
 
 /** To the requester when an approver says no. */

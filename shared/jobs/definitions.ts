@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { EffectSchema } from '../access/effects.js';
 import { Asker } from '../asks/ask.js';
+
+/** The longest label a job carries about a person or an address (longer ones are cut by the caller). */
+export const MAX_LABEL = 200;
 
 /**
  * The jobs and their deterministic ids: scheduling the same thing twice (a retried Slack delivery, two
@@ -32,6 +36,20 @@ export const JobData = z.discriminatedUnion('kind', [
     effect: z.enum(['refresh-message', 'request-expired', 'grant-ended']),
     /** Part of the id only: one refresh per state of the request. */
     state: z.string().optional(),
+  }),
+  /**
+   * Tell a grant's holder that someone else, signed in at the authorizer, opened their redeem link
+   * (refused, nothing consumed). Queued by the authorizer, which has no Slack token. Who opened it
+   * and from where are short, bounded labels (never a token or a code).
+   */
+  z.object({
+    kind: z.literal('redeem-refused'),
+    requestId: z.string(),
+    grantId: z.string(),
+    /** How the person who opened it signed in (an e-mail or a Slack user id). */
+    openedBy: z.string().min(1).max(MAX_LABEL),
+    /** Their client address, as the authorizer saw it. */
+    client: z.string().max(MAX_LABEL).optional(),
   }),
   /**
    * A use case's effects, carried out in order by the bot's side (a caller with no Slack, such as
@@ -77,6 +95,9 @@ export function jobIdOf(data: JobData): string {
       return `file-ask-${data.requestId}`;
     case 'effects':
       return `effects-${data.requestId}-${data.state.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+    case 'redeem-refused':
+      // One DM per grant and person who opened its link: reopening it does not flood the holder.
+      return `redeem-refused-${data.grantId}-${createHash('sha256').update(data.openedBy).digest('hex').slice(0, 16)}`;
   }
 }
 

@@ -18,8 +18,19 @@ export interface Notifier {
   grantExpiringSoon(request: AccessRequest): Promise<void>;
   /** Tell the holder their grant has ended (`grantStatus` says whether it expired or was revoked). */
   grantEnded(request: AccessRequest): Promise<void>;
+  /**
+   * Tell the holder that someone else (`openedBy`, from `client`) opened their redeem link: it was
+   * refused and nothing was used.
+   */
+  redeemRefused(request: AccessRequest, attempt: RedeemAttempt): Promise<void>;
   /** Carry out one effect of a use case (`request`: the request it names, as it now stands). */
   carryOut(effect: Effect, request: AccessRequest): Promise<void>;
+}
+
+/** Who opened someone else's redeem link: bounded labels, as the authorizer saw them. */
+export interface RedeemAttempt {
+  openedBy: string;
+  client?: string | undefined;
 }
 
 export class PermanentFailure extends Error {

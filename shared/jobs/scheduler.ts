@@ -4,7 +4,7 @@ import type { Outcome } from '../access/effects.js';
 import type { Clock } from '../clock.js';
 import { unavailable } from '../errors.js';
 import type { AccessRequest } from '../grants/records.js';
-import { type FileAsk, type JobData, jobIdOf, QUEUE_NAME } from './definitions.js';
+import { type FileAsk, type JobData, jobIdOf, MAX_LABEL, QUEUE_NAME } from './definitions.js';
 
 /**
  * Schedules the lifecycle's delayed work. Every job has a deterministic id, so scheduling twice is
@@ -111,6 +111,26 @@ export class JobScheduler {
    */
   async askFiled(ask: Omit<FileAsk, 'kind'>): Promise<void> {
     await this.addAll([[{ kind: 'file-ask', ...ask }, 0]]);
+  }
+
+  /**
+   * Someone else opened a grant's redeem link (the authorizer refused it): its holder is told by DM
+   * through the worker. Once per grant and person who opened it.
+   *
+   * @example await scheduler.redeemRefused({ requestId, grantId, openedBy: 'bob@acme.com', client: '10.0.0.7' });
+   */
+  async redeemRefused(attempt: Omit<Extract<JobData, { kind: 'redeem-refused' }>, 'kind'>): Promise<void> {
+    await this.addAll([
+      [
+        {
+          kind: 'redeem-refused',
+          ...attempt,
+          openedBy: attempt.openedBy.slice(0, MAX_LABEL),
+          client: attempt.client?.slice(0, MAX_LABEL),
+        },
+        0,
+      ],
+    ]);
   }
 
   async close(): Promise<void> {

@@ -131,6 +131,9 @@ async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<strin
       case 'effects':
         await carryOutInOrder(deps, job, data, request);
         return 'sent';
+      case 'redeem-refused':
+        await notifier.redeemRefused(request, { openedBy: data.openedBy, client: data.client });
+        return 'sent';
       case 'notify':
         if (data.effect === 'refresh-message') await notifier.refreshApprovalMessage(request);
         else if (data.effect === 'request-expired') await notifier.requestExpired(request);

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dmChannelOf, type SlackStandin, startSlackStandin } from '../../dev/slack/index.js';
+import { readAudit } from '../../shared/audit/chain.js';
 import { SCRIPTS, type ScriptName } from '../../shared/grants/lua/load.js';
 import { grantIdOf, type NewRequest } from '../../shared/grants/store.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
+import { createLogger } from '../../shared/log.js';
+import { type System, startSystem } from '../../system/start.js';
 import type { CookieBrowser } from '../support/cookie-browser.js';
 import { REDIS_URL } from '../support/redis.js';
 import { monitorRedis } from '../support/redis-monitor.js';
@@ -28,10 +32,32 @@ const SHARED = `http://${ACCESS_HOST}/shared`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let h: SignInHarness;
+let slack: SlackStandin;
+let worker: System;
 beforeAll(async () => {
   h = await startSignInHarness({ users: [ALICE, BOB, CAROL] });
+  // The bot's worker beside it, on the same Redis and prefix: it turns the authorizer's jobs into DMs.
+  const botToken = 'xoxb-signin-access';
+  slack = await startSlackStandin({ unknownUsers: 'derived', tokens: [botToken] });
+  worker = await startSystem({
+    roles: ['worker'],
+    overrides: {
+      redis: h.test.redis,
+      redisUrl: REDIS_URL,
+      prefix: h.test.prefix,
+      policy: h.policy,
+      slack: { botToken, signingSecret: 'unused-by-the-worker' },
+      slackApiUrl: slack.apiUrl,
+      publicUrl: h.publicUrl,
+      log: createLogger('signin-access-worker', 'silent'),
+    },
+  });
 });
-afterAll(() => h.close());
+afterAll(async () => {
+  await worker?.stop();
+  await slack?.close();
+  await h?.close();
+});
 
 /** A browser signed in as `sub`, on the host of `url` (following the whole login, handoff included). */
 async function signedIn(sub: string, url: string): Promise<CookieBrowser> {
@@ -49,6 +75,9 @@ async function grant(over: Partial<NewRequest>): Promise<{ gid: GrantId; expires
   if (decision.outcome !== 'granted') throw new Error('not granted');
   return { gid: grantIdOf(r.id), expiresAt: decision.expiresAt };
 }
+
+/** How many requests of grant `gid` the upstream has seen. */
+const echoedCount = (gid: string) => h.echo.requests.filter((r) => r.headers['x-jit-grant'] === gid).length;
 
 const echoed = (body: string) =>
   JSON.parse(body) as { method: string; path: string; headers: Record<string, string> };
@@ -96,6 +125,114 @@ describe('the plain URL, for the holder of a grant', () => {
     const after = await carol.get(`${SHARED}/b`, { accept: 'application/json' });
     expect(after.status).toBe(401);
     expect(JSON.parse(after.body)).toMatchObject({ error: 'grant_expired' });
+  });
+});
+
+/** Every audit event of the harness's prefix, oldest first. */
+async function auditEvents(): Promise<Record<string, unknown>[]> {
+  const events: Record<string, unknown>[] = [];
+  for await (const { fields } of readAudit(h.test.redis, h.test.keys))
+    events.push(JSON.parse(fields.e ?? '{}'));
+  return events;
+}
+
+describe('redeem links and cookies bound to the person', () => {
+  it("when someone else signed in opens a holder's redeem link, then it is refused, nothing is consumed, the holder is DMed and grant.redeem_refused is audited with the client address", async () => {
+    const { gid } = await grant({ resource: 'hosted', role: 'access' });
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.createRedeemCode(gid)}`;
+    const bob = await signedIn(BOB.sub, `${SHARED}/`);
+
+    const refused = await bob.get(link);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain('not_the_holder');
+    expect(refused.body).toContain('signed in as bob@example.com');
+    expect(refused.body).toContain('/access hosted');
+    expect(refused.cookies).toEqual([]);
+    // Nothing consumed: the code still names its grant.
+    expect(await h.store.redeemCodeGrant(new URL(link).searchParams.get('code')!)).toBe(gid);
+
+    const dm = await slack.waitFor('chat.postMessage', (c) =>
+      String(c.body.text).includes('Someone else opened your link'),
+    );
+    expect(String(dm.body.text)).toContain('bob@example.com');
+    expect(String(dm.body.channel)).toBe(dmChannelOf('U0ALICE'));
+    const event = (await auditEvents()).find((e) => e.type === 'grant.redeem_refused' && e.grantId === gid);
+    expect(event).toMatchObject({
+      actor: 'bob@example.com',
+      subject: 'U0ALICE',
+      resource: 'hosted',
+      client: '127.0.0.1',
+    });
+
+    // Opening it again does not DM the holder twice.
+    expect((await bob.get(link)).status).toBe(403);
+    await sleep(300);
+    expect(
+      slack.callsTo('chat.postMessage').filter((c) => String(c.body.text).includes('Someone else')),
+    ).toHaveLength(1);
+  });
+
+  it('when a browser without a session opens the link, then it signs in first and comes back to it; as the holder it is redeemed, and the access cookie works with her session', async () => {
+    const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.createRedeemCode(gid)}`;
+    h.idp.signInAs(CAROL.sub);
+    const carol = h.browser();
+    const { chain, last } = await carol.follow(link);
+    expect(new URL(chain[0]!.location!).origin).toBe(h.idp.issuer);
+    expect(chain.some((a) => a.url === link && a.status === 303 && a.location?.includes(HOSTED_HOST))).toBe(
+      true,
+    );
+    expect(last.url).toBe(`${HOSTED}/`);
+    expect(last.status).toBe(200);
+    expect(carol.cookie(HOSTED_HOST, 'jitgate_hosted')).toBeDefined();
+    expect(echoed(last.body).headers['x-jit-grant']).toBe(gid);
+  });
+
+  it("when the holder's access cookie is copied into another person's browser, or one without a session, then it gives nothing", async () => {
+    const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.createRedeemCode(gid)}`;
+    const carol = await signedIn(CAROL.sub, `${HOSTED}/`);
+    await carol.follow(link);
+    const stolen = carol.cookie(HOSTED_HOST, 'jitgate_hosted')!;
+    expect(stolen).toBeDefined();
+
+    const bob = await signedIn(BOB.sub, `${HOSTED}/`);
+    const reached = echoedCount(gid);
+    bob.setCookie(HOSTED_HOST, 'jitgate_hosted', stolen);
+    const withBob = await bob.get(`${HOSTED}/x`, { accept: 'application/json' });
+    expect(withBob.status).toBe(401);
+    expect(JSON.parse(withBob.body)).toMatchObject({
+      error: 'token_invalid',
+      message: expect.stringContaining('issued to someone else'),
+    });
+
+    const nobody = h.browser();
+    nobody.setCookie(HOSTED_HOST, 'jitgate_hosted', stolen);
+    const api = await nobody.get(`${HOSTED}/x`, { accept: 'application/json' });
+    expect(api.status).toBe(401);
+    expect(JSON.parse(api.body)).toMatchObject({ error: 'token_missing' });
+    // A browser page is sent to sign in (and would then need to be carol).
+    const page = await nobody.get(`${HOSTED}/x`);
+    expect(page.status).toBe(303);
+    expect(echoedCount(gid)).toBe(reached); // nothing of the thieves' reached the upstream
+  });
+
+  it('when the link is redeemed from the command line (Accept: application/json), then the bearer token comes back with no session, as before', async () => {
+    const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
+    const code = await h.store.createRedeemCode(gid);
+    const cli = h.browser();
+    const answer = await cli.get(`http://${ACCESS_HOST}/_jitgate/redeem?code=${code}`, {
+      accept: 'application/json',
+    });
+    expect(answer.status).toBe(200);
+    const { token, grantId } = JSON.parse(answer.body) as { token: string; grantId: string };
+    expect(grantId).toBe(gid);
+    const used = await cli.get(`${HOSTED}/cli`, {
+      accept: 'application/json',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(used.status).toBe(200);
+    expect(echoed(used.body).headers['x-jit-grant']).toBe(gid);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { Effect } from '../../shared/access/effects.js';
 import type { AccessRequest } from '../../shared/grants/records.js';
-import type { Notifier } from '../../shared/jobs/notifier.js';
+import type { Notifier, RedeemAttempt } from '../../shared/jobs/notifier.js';
 
 export interface NotifiedCall {
   method: keyof Notifier;
@@ -42,4 +42,5 @@ export class RecordingNotifier implements Notifier {
   grantExpiringSoon = (r: AccessRequest) => this.record('grantExpiringSoon', r);
   grantEnded = (r: AccessRequest) => this.record('grantEnded', r);
   carryOut = (_e: Effect, r: AccessRequest) => this.record('carryOut', r);
+  redeemRefused = (r: AccessRequest, _a: RedeemAttempt) => this.record('redeemRefused', r);
 }

@@ -3,7 +3,7 @@ import { systemClock } from '../../shared/clock.js';
 import type { SignInConfig } from '../../shared/config.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import { createLogger } from '../../shared/log.js';
-import { loadPolicy } from '../../shared/policy/index.js';
+import { loadPolicy, type Policy } from '../../shared/policy/index.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
 import { startSystem } from '../../system/start.js';
 import { CookieBrowser } from './cookie-browser.js';
@@ -17,6 +17,7 @@ export const HOSTED_HOST = 'hosted.test.local';
 
 export interface SignInHarness {
   publicUrl: string;
+  policy: Policy;
   idp: TestIdp;
   authorizer: Authorizer;
   keys: SigningKeys;
@@ -102,6 +103,7 @@ resources:
   const { authorizer, port } = system.authorizer!;
   return {
     publicUrl,
+    policy,
     idp,
     authorizer,
     keys,

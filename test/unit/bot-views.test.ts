@@ -8,6 +8,7 @@ import {
   grantEndedDm,
   grantedDm,
   nudgeDm,
+  redeemRefusedDm,
   requestExpiredDm,
 } from '../../bot/views/dm.js';
 import { homeView } from '../../bot/views/home.js';
@@ -189,6 +190,15 @@ describe('DMs', () => {
     expect(textOf(msg.blocks)).toContain(dateToken(NOW + 119 * MIN));
     expect(all).not.toMatch(JWT);
     expect(msg.text).not.toContain('code=');
+  });
+
+  it('when someone else opened the holder’s link, then the DM says who and from where, that nothing was used, and how to end the grant', () => {
+    const msg = redeemRefusedDm(approved(), { openedBy: 'bob@acme.com', client: '10.0.0.7' });
+    expect(msg.text).toBe(
+      'Someone else opened your link for grafana/viewer: bob@acme.com from 10.0.0.7. It was refused and nothing was used.',
+    );
+    expect(textOf(msg.blocks)).toContain(`/access revoke ${GID}`);
+    expect(JSON.stringify(msg)).not.toMatch(JWT);
   });
 
   it('when denied, expired or ended, then the DM says what happened and what to do next', () => {

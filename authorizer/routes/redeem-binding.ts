@@ -1,0 +1,117 @@
+import type { Request, Response } from 'express';
+import type { Clock } from '../../shared/clock.js';
+import { errorFor } from '../../shared/errors.js';
+import { isLive } from '../../shared/grants/live.js';
+import type { AccessStore } from '../../shared/grants/store.js';
+import type { Logger } from '../../shared/log.js';
+import type { Policy } from '../../shared/policy/index.js';
+import type { ClientResolver } from '../checks/client-address.js';
+import { signedInAs } from '../checks/session.js';
+import { isHolder, type SignIn } from '../identity/index.js';
+import { sendRefusal } from '../refusal-response.js';
+import { refusal } from '../refusals.js';
+
+/** Where the holder hears that someone else opened their link: a job for the bot's worker. */
+export interface RedeemRefusals {
+  redeemRefused(attempt: {
+    requestId: string;
+    grantId: string;
+    openedBy: string;
+    client?: string;
+  }): Promise<void>;
+}
+
+export interface RedeemBindingDeps {
+  signIn: Pick<SignIn, 'liveSessionOf' | 'signInThenBack'>;
+  store: Pick<AccessStore, 'redeemCodeGrant' | 'liveGrant' | 'appendAudit'>;
+  /** Absent: the refusal is audited and logged, but nobody is told (no queue in this process). */
+  jobs: RedeemRefusals | undefined;
+  policy: () => Policy;
+  resolveClient: ClientResolver;
+  clock: Clock;
+  log: Logger;
+}
+
+/** The longest a label about the person or their address may be in the audit and the DM. */
+const MAX_LABEL = 200;
+
+/**
+ * With sign-in on, a redeem link opened in a browser is its holder's only: before anything is
+ * consumed, the browser must be signed in (else it is sent to sign in and brought back to the link)
+ * as the person the link's grant was issued to. Anyone else gets a refusal page, the code stays
+ * unused, `grant.redeem_refused` is audited with their client address, and the holder is told by
+ * DM (a job: the authorizer has no Slack token). Answers 'redeem' when the holder may go on, or
+ * 'answered' when the response was written here. An unknown, used or ended code goes on to the
+ * redeem, which says so as it always has.
+ */
+export async function holderOnly(
+  deps: RedeemBindingDeps,
+  req: Request,
+  res: Response,
+  code: string,
+): Promise<'redeem' | 'answered'> {
+  const grantId = await deps.store.redeemCodeGrant(code);
+  const grant = grantId ? await deps.store.liveGrant(grantId) : undefined;
+  if (!isLive(grant, deps.clock.now())) return 'redeem';
+  const session = await deps.signIn.liveSessionOf(req);
+  const resource = deps.policy().resources.get(grant.resource);
+  if (!session) {
+    if (await deps.signIn.signInThenBack(req, res)) return 'answered';
+    sendRefusal(
+      res,
+      refusal(
+        'token_missing',
+        { resource },
+        'Sign in as the person this link was sent to, then open it again.',
+      ),
+      req.headers.accept,
+    );
+    return 'answered';
+  }
+  if (isHolder(session.person, grant)) return 'redeem';
+
+  const openedBy = label(signedInAs(session));
+  const client = label(deps.resolveClient(req.socket.remoteAddress, forwardedFor(req)).client?.toString());
+  deps.log.warn(
+    { grantId: grant.id, resource: grant.resource, openedBy, client },
+    'redeem refused: not the holder',
+  );
+  await Promise.allSettled([
+    deps.store
+      .appendAudit({
+        type: 'grant.redeem_refused',
+        actor: openedBy,
+        subject: grant.user,
+        resource: grant.resource,
+        role: grant.role,
+        grantId: grant.id,
+        requestId: grant.requestId,
+        client,
+        reason: 'not the holder',
+        idp: label(session.idp),
+      })
+      .catch((err: unknown) => deps.log.warn({ err }, 'could not audit grant.redeem_refused')),
+    deps.jobs
+      ?.redeemRefused({
+        requestId: grant.requestId,
+        grantId: grant.id,
+        openedBy,
+        ...(client ? { client } : {}),
+      })
+      .catch((err: unknown) => deps.log.warn({ err }, 'could not queue the DM to the link holder')),
+  ]);
+  const refused = errorFor('not_the_holder', { signedInAs: openedBy });
+  sendRefusal(res, refusal('not_the_holder', { resource }, refused.message), req.headers.accept);
+  return 'answered';
+}
+
+function label(text: string): string;
+function label(text: string | undefined): string | undefined;
+function label(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : text.replace(/[\p{C}]/gu, '').slice(0, MAX_LABEL);
+}
+
+function forwardedFor(req: Request): string | undefined {
+  const h = req.headers['x-forwarded-for'];
+  return Array.isArray(h) ? h.join(', ') : h;
+}
