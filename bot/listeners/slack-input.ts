@@ -8,6 +8,8 @@ import { SlackUserIdSchema } from '../../shared/ids.js';
 
 export const CommandBody = z.looseObject({
   user_id: SlackUserIdSchema,
+  /** The workspace the command was typed in (recorded on the request: a Slack sign-in must be of it). */
+  team_id: z.string().optional(),
   channel_id: z.string().default(''),
   trigger_id: z.string().default(''),
   response_url: z.string().optional(),
@@ -35,7 +37,9 @@ export type ButtonBody = z.infer<typeof ButtonBody>;
 
 export const ViewBody = z.looseObject({
   type: z.literal('view_submission'),
-  user: z.looseObject({ id: SlackUserIdSchema }),
+  user: z.looseObject({ id: SlackUserIdSchema, team_id: z.string().optional() }),
+  /** The workspace the form was submitted in (null for an org-wide app). */
+  team: z.looseObject({ id: z.string() }).nullish(),
   trigger_id: z.string().default(''),
   view: z.looseObject({
     id: z.string().default(''),

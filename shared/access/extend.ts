@@ -45,6 +45,7 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
       selfApproval: resource.selfApproval,
       pendingTimeoutMs: resource.pendingTimeoutMs,
       extendsGrant: grantId,
+      ...(original.team ? { team: original.team } : {}),
     },
     isAutoApproved(resource, user) ? 'jitgate' : undefined,
   );

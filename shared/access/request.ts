@@ -34,6 +34,8 @@ export interface RequestInput {
    * same id twice is refused (`request_exists`), so a retried filing cannot make a second request.
    */
   id?: RequestId | undefined;
+  /** The Slack workspace asked from, when known: recorded on the grant, a Slack sign-in must be of it. */
+  team?: string | undefined;
 }
 
 /** The part of a RequestInput that is typed or picked (the command line, the forms); the caller adds who asks. */
@@ -74,6 +76,7 @@ export async function requestAccess(deps: AccessDeps, input: RequestInput): Prom
       approvalsRequired: resource.approvalsRequired,
       selfApproval: resource.selfApproval,
       pendingTimeoutMs: resource.pendingTimeoutMs,
+      ...(input.team ? { team: input.team } : {}),
     },
     autoApprovedBy,
   );

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_TEAM_ID } from '../../dev/slack/index.js';
+import type { GrantId } from '../../shared/ids.js';
 import {
   BOT_TEST_POLICY,
   BOT_TEST_USERGROUPS,
@@ -232,5 +234,20 @@ describe('/access: refusals say what was wrong, show the right form and store no
     const reply = await (await h.command('U0KARL', `cancel ${requestId}`)).reply();
     expect(reply).toMatch(/Only the person who asked can cancel/);
     expect((await h.deps.store.getRequest(requestId))?.status).toBe('pending');
+  });
+});
+
+describe('/access: the workspace a request came from', () => {
+  it('when a request is filed with the command, then its grant records the workspace, so that only a Slack sign-in of that workspace finds it', async () => {
+    const reply = await (await h.command('U0ONCALL', 'wiki 1h workspace check')).reply();
+    expect(reply).toMatch(/granted/);
+    const grantId = grantIdIn(await (await h.command('U0ONCALL', 'list')).reply());
+    const { grants } = await h.deps.store.personAccess(
+      'wiki',
+      { kind: 'slack', user: 'U0ONCALL', team: TEST_TEAM_ID },
+      'sid-0123456789abcdefghijkl',
+    );
+    expect(grants.find((g) => g.id === grantId)).toMatchObject({ status: 'active', team: TEST_TEAM_ID });
+    expect((await h.deps.store.getRequestOfGrant(grantId as GrantId))?.team).toBe(TEST_TEAM_ID);
   });
 });

@@ -10,5 +10,5 @@ export async function fileRequest(
   parsed: Extract<ParsedCommand, { kind: 'request' }>,
 ): Promise<void> {
   const { kind: _, ...ask } = parsed;
-  await submitRequest(deps, ctx.user, ask, ctx.tell);
+  await submitRequest(deps, ctx.user, { ...ask, team: ctx.command.team_id }, ctx.tell);
 }

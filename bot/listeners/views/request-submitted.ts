@@ -26,6 +26,8 @@ export function requestSubmitted(deps: BotDeps) {
     }
     await ack();
     if (!(await firstDelivery(deps, body, context))) return;
-    await submitRequest(deps, parsedBody.data.user.id, form.input, tellActor(deps, body));
+    const { user, team } = parsedBody.data;
+    const input = { ...form.input, team: team?.id ?? user.team_id };
+    await submitRequest(deps, user.id, input, tellActor(deps, body));
   };
 }
