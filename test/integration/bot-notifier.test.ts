@@ -12,7 +12,7 @@ import type { AccessRequest } from '../../shared/grants/records.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import { jobIdOf } from '../../shared/jobs/definitions.js';
-import { PermanentFailure } from '../../shared/jobs/notifier.js';
+import { type Notifier, PermanentFailure } from '../../shared/jobs/notifier.js';
 import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { startWorker } from '../../shared/jobs/worker.js';
 import { loadPolicy } from '../../shared/policy/index.js';
@@ -71,6 +71,20 @@ describe('the Slack notifier and the approval message, against real Redis and th
   let sync: MessageSync;
   let notifier: SlackNotifier;
   const workers: Worker[] = [];
+  /** A worker on this test's queue, carrying out jobs through `through`; closed after the test. */
+  function startTestWorker(through: Notifier): void {
+    workers.push(
+      startWorker({
+        connection: queueConnection,
+        queuePrefix: t.keys.queuePrefix,
+        store,
+        scheduler,
+        notifier: through,
+        log: silent,
+        reminderBeforeMs: () => 0,
+      }),
+    );
+  }
   const queueConnection = connectRedisForQueue(REDIS_URL);
   const policy = loadPolicy(POLICY);
 
@@ -256,17 +270,7 @@ describe('the Slack notifier and the approval message, against real Redis and th
 
     slack.clearFailures();
     slack.clear();
-    workers.push(
-      startWorker({
-        connection: queueConnection,
-        queuePrefix: t.keys.queuePrefix,
-        store,
-        scheduler,
-        notifier,
-        log: silent,
-        reminderBeforeMs: () => 0,
-      }),
-    );
+    startTestWorker(notifier);
     const update = await slack.waitFor('chat.update');
     expect(update.args).toMatchObject({ channel: ref.channel, ts: ref.ts });
     expect(readable(update.args)).toContain('1 of 2: <@U0ALICE>');
@@ -283,17 +287,7 @@ describe('the Slack notifier and the approval message, against real Redis and th
       clock: systemClock,
       log: silent,
     });
-    workers.push(
-      startWorker({
-        connection: queueConnection,
-        queuePrefix: t.keys.queuePrefix,
-        store,
-        scheduler,
-        notifier: withAccess,
-        log: silent,
-        reminderBeforeMs: () => 0,
-      }),
-    );
+    startTestWorker(withAccess);
     const filedOutcome = await access.request({
       user: CAROL,
       email: 'carol@example.com',
