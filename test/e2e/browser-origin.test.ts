@@ -1,12 +1,9 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium, warnIfNoChromium } from '../support/chromium.js';
 import { type Harness, startHarness } from './authorizer-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium)
-  console.warn(`no Chromium at ${CHROMIUM}: skipping the browser origin test (apt-get install chromium)`);
+warnIfNoChromium('the browser origin test');
 
 /**
  * The threat behind `browser: shared-origin`, in a real browser: a script on one upstream's page is
@@ -18,16 +15,7 @@ describe.runIf(hasChromium)('in a real browser: one origin, several resources', 
   let browser: Browser;
   beforeAll(async () => {
     h = await startHarness();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
