@@ -15,7 +15,7 @@ export const HANDOFF_TTL_SEC = 60;
 
 const Handoff = z.object({
   session: Session,
-  to: z.object({ host: z.string(), path: z.string().startsWith('/') }),
+  to: z.object({ host: z.string(), path: z.string().startsWith('/'), bind: z.string().optional() }),
 });
 type Handoff = z.infer<typeof Handoff>;
 
@@ -36,15 +36,18 @@ export async function createHandoff(
 
 /**
  * Consumes a code (GETDEL: at most once, whatever the outcome) and returns its handoff when it was
- * made for `host`. Throws when Redis cannot be reached.
+ * made for `host` and for this browser (`bound`: whether it holds the binding cookie whose hash the
+ * handoff recorded, bind.ts). Throws when Redis cannot be reached.
  */
 export async function consumeHandoff(
   redis: Redis,
   keys: RedisKeys,
   code: string,
   host: string,
+  bound: (hash: string | undefined) => boolean,
 ): Promise<
-  { ok: true; session: Session; path: string } | { ok: false; reason: 'code_unknown' | 'other_host' }
+  | { ok: true; session: Session; path: string }
+  | { ok: false; reason: 'code_unknown' | 'other_host' | 'other_browser' }
 > {
   if (!/^[\w-]{43}$/.test(code)) return { ok: false, reason: 'code_unknown' };
   const raw = await redis.getdel(keys.sessionHandoff(hashOf(code)));
@@ -58,5 +61,6 @@ export async function consumeHandoff(
   if (!parsed.success) return { ok: false, reason: 'code_unknown' };
   if (parsed.data.to.host !== host || parsed.data.session.host !== host)
     return { ok: false, reason: 'other_host' };
+  if (!bound(parsed.data.to.bind)) return { ok: false, reason: 'other_browser' };
   return { ok: true, session: parsed.data.session, path: parsed.data.to.path };
 }

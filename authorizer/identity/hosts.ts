@@ -46,6 +46,8 @@ export interface ReturnTo {
   host: string;
   /** Path and query, starting with exactly one `/`. */
   path: string;
+  /** On another host than the sign-in host: the hash of that host's binding cookie (bind.ts). */
+  bind?: string | undefined;
 }
 
 // Control characters (CR/LF among them) and backslashes anywhere; in the path part also encoded

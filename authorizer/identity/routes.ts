@@ -2,10 +2,19 @@ import type { IncomingMessage } from 'node:http';
 import type { Request, Response, Router } from 'express';
 import { matchResource } from '../../shared/policy/index.js';
 import { prefersHtml } from '../refusal-response.js';
+import { BIND_PARAM, bindParam, browserBinding, holdsBinding } from './bind.js';
 import type { SignInContext } from './context.js';
 import { clearCookie, sessionCookieName } from './cookies.js';
 import { consumeHandoff } from './handoff.js';
-import { allowedHosts, bareHost, parseReturnTo, type ReturnTo, returnUrl, safePath } from './hosts.js';
+import {
+  allowedHosts,
+  bareHost,
+  originOf,
+  parseReturnTo,
+  type ReturnTo,
+  returnUrl,
+  safePath,
+} from './hosts.js';
 import { continueTo, handleCallback, startSignIn, unavailable } from './login.js';
 import { redirect, sendSignIn } from './respond.js';
 import { hasEnded, type Session, sessionCookie, sessionEndedKey } from './session.js';
@@ -68,9 +77,12 @@ export function signInThenBack(ctx: SignInContext) {
       return true;
     }
     // Sign-in happens on the public host (the only redirect URI), which then hands the session back.
+    // The handoff back will work only in this browser: it takes this host's binding cookie.
+    const binding = browserBinding(ctx.cookies, req.headers.cookie);
     const start = new URL('/_jitgate/signin', ctx.publicUrl);
     start.searchParams.set('return', returnUrl(ctx.publicUrl, to));
-    redirect(res, start.href);
+    start.searchParams.set(BIND_PARAM, binding.hash);
+    redirect(res, start.href, [binding.cookie]);
     return true;
   };
 }
@@ -87,9 +99,21 @@ async function signIn(ctx: SignInContext, req: Request, res: Response): Promise<
     return;
   }
   if (bareHost(req.headers.host) !== ctx.signInHost) {
+    const binding = browserBinding(ctx.cookies, req.headers.cookie);
     const here = new URL('/_jitgate/signin', ctx.publicUrl);
     here.searchParams.set('return', returnUrl(ctx.publicUrl, to));
-    return redirect(res, here.href);
+    here.searchParams.set(BIND_PARAM, binding.hash);
+    return redirect(res, here.href, [binding.cookie]);
+  }
+  if (to.host !== ctx.signInHost) {
+    // A handoff to another host needs that host's binding cookie in this browser: fetch it first.
+    const bind = bindParam(req.query[BIND_PARAM]);
+    if (bind === undefined) {
+      const there = new URL(`${originOf(ctx.publicUrl, to.host)}/_jitgate/signin`);
+      there.searchParams.set('return', returnUrl(ctx.publicUrl, to));
+      return redirect(res, there.href);
+    }
+    to.bind = bind;
   }
   let session: Session | undefined;
   try {
@@ -106,12 +130,14 @@ async function handoff(ctx: SignInContext, req: Request, res: Response): Promise
   const code = typeof req.query.code === 'string' ? req.query.code : '';
   const host = bareHost(req.headers.host);
   try {
-    const found = await consumeHandoff(ctx.redis, ctx.redisKeys, code, host);
+    const found = await consumeHandoff(ctx.redis, ctx.redisKeys, code, host, (hash) =>
+      holdsBinding(ctx.cookies, req.headers.cookie, hash),
+    );
     if (!found.ok) {
       ctx.log.warn({ reason: found.reason, host }, 'sign-in handoff refused');
       sendSignIn(res, req.headers.accept, {
         code: 'code_unknown',
-        message: 'This sign-in link is unknown, used, expired or for another host.',
+        message: 'This sign-in link is unknown, used, expired, or for another host or browser.',
         hint: 'Open the resource you want again; jitgate signs you in when needed.',
       });
       return;

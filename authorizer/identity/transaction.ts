@@ -21,12 +21,23 @@ export const LoginTransaction = z.object({
   state: z.string().min(32),
   nonce: z.string().min(32),
   verifier: z.string().min(43),
-  returnTo: z.object({ host: z.string().min(1), path: z.string().startsWith('/') }),
+  returnTo: z.object({
+    host: z.string().min(1),
+    path: z.string().startsWith('/'),
+    bind: z.string().optional(),
+  }),
 });
 export type LoginTransaction = z.infer<typeof LoginTransaction>;
 
 /** On the wire: short names, since every pending transaction rides on the callback request. */
-const Wire = z.object({ s: z.string(), n: z.string(), v: z.string(), h: z.string(), p: z.string() });
+const Wire = z.object({
+  s: z.string(),
+  n: z.string(),
+  v: z.string(),
+  h: z.string(),
+  p: z.string(),
+  b: z.string().optional(),
+});
 
 /** A return path longer than this comes back without its query (or as the host's root). */
 const MAX_RETURN_PATH = 1024;
@@ -56,6 +67,7 @@ export async function transactionCookie(deps: SessionDeps, tx: LoginTransaction)
     v: tx.verifier,
     h: tx.returnTo.host,
     p: shortened(tx.returnTo.path),
+    ...(tx.returnTo.bind ? { b: tx.returnTo.bind } : {}),
   };
   const value = await encryptOnly(deps.keys, PURPOSE, wire, { issuer: deps.issuer, expiresAtSec });
   return setCookie(deps.cookies, transactionCookieName(deps.cookies, tx.state), value, {
@@ -85,7 +97,7 @@ export async function claimTransaction(
         state: wire.data.s,
         nonce: wire.data.n,
         verifier: wire.data.v,
-        returnTo: { host: wire.data.h, path: wire.data.p },
+        returnTo: { host: wire.data.h, path: wire.data.p, bind: wire.data.b },
       })
     : undefined;
   if (!tx?.success || !same(tx.data.state, state)) return { ok: false, reason: 'transaction_invalid', clear };
