@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { BotDeps } from '../../bot/deps.js';
+import type { TestIdp } from '../../dev/oidc/provider.js';
 import { blockActionsBody, sendToBot, slashCommandBody } from '../../dev/slack/requests.js';
 import { type SlackStandin, startSlackStandin } from '../../dev/slack/standin.js';
+import type { SignInConfig } from '../../shared/config.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { loadPolicy, type Policy } from '../../shared/policy/index.js';
 import { connectRedis } from '../../shared/redis/connect.js';
@@ -51,6 +53,11 @@ export interface LocalStack {
   policy: Policy;
   signing: SigningKeys;
   deps: BotDeps;
+  /**
+   * The local identity provider the authorizer signs people in at (asked for with `signIn: true`);
+   * undefined when sign-in is off, or when the oidc-provider package is not installed.
+   */
+  idp: TestIdp | undefined;
   /** `/access <text>` typed by a user, signed as Slack signs it. */
   command(userId: string, text: string, responseUrl?: string): Promise<Response>;
   /** A button click by a user on the approval message. */
@@ -68,6 +75,8 @@ export async function startLocalStack(options: {
   log?: Logger;
   authorizerPort?: number;
   botPort?: number;
+  /** Sign-in at the authorizer, at a local OpenID provider that knows the demo's people (matched by e-mail). */
+  signIn?: boolean;
 }): Promise<LocalStack> {
   const log = options.log ?? createLogger('demo', 'silent');
   const prefix = options.prefix ?? `demo-${randomBytes(4).toString('hex')}`;
@@ -87,6 +96,15 @@ export async function startLocalStack(options: {
   // The authorizer's address is the public URL that redeem links point to, so it is chosen first.
   const authorizerPort = options.authorizerPort ?? (await freePort());
   const publicUrl = `http://127.0.0.1:${authorizerPort}`;
+  const idp = options.signIn ? await startLocalIdp(publicUrl) : undefined;
+  const signIn: SignInConfig | undefined = idp && {
+    issuer: idp.issuer,
+    clientId: idp.clientId,
+    clientSecret: idp.clientSecret,
+    scopes: ['openid', 'email', 'profile'],
+    sessionTtlMs: 8 * 3_600_000,
+    matchBy: 'email',
+  };
   const system = await startSystem({
     roles: ['authorizer', 'bot', 'worker'],
     overrides: {
@@ -104,6 +122,7 @@ export async function startLocalStack(options: {
       authorizerPort,
       authorizerHost: '127.0.0.1',
       authorizerTimings: { usageFlushMs: 500 },
+      ...(signIn ? { signIn } : {}),
     },
   });
   const deps = system.deps!;
@@ -120,6 +139,7 @@ export async function startLocalStack(options: {
     policy,
     signing,
     deps,
+    idp,
     command: (userId, text, responseUrl) =>
       sendToBot(botUrl, {
         body: slashCommandBody({
@@ -141,8 +161,35 @@ export async function startLocalStack(options: {
       redis.disconnect();
       await upstream.close();
       await standin.close();
+      await idp?.close();
     },
   };
+}
+
+/**
+ * The demo's identity provider: panva's oidc-provider on loopback, knowing the demo's people with
+ * verified e-mails (signing in as Dana). oidc-provider is a development dependency, so an install
+ * without it (the production image) has no local IdP: undefined, and the demo says so.
+ */
+async function startLocalIdp(publicUrl: string): Promise<TestIdp | undefined> {
+  let provider: typeof import('../../dev/oidc/provider.js');
+  try {
+    provider = await import('../../dev/oidc/provider.js');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw err;
+  }
+  const idp = await provider.startOidcProvider({
+    redirectUris: [`${publicUrl}/_jitgate/oauth2/callback`],
+    users: Object.values(DEMO_PEOPLE).map((p) => ({
+      sub: `idp-${p.name}`,
+      email: p.email,
+      email_verified: true,
+      name: p.realName,
+    })),
+  });
+  idp.signInAs(`idp-${DEMO_PEOPLE.dana.name}`);
+  return idp;
 }
 
 function freePort(): Promise<number> {

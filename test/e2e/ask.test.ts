@@ -151,6 +151,7 @@ describe('blocked, request, continue (a signed-in person asks on the refusal pag
       ],
       ['from another site (Origin)', (f: Record<string, string>) => f, { origin: 'http://evil.test' }],
       ['from a sibling host (Origin)', (f: Record<string, string>) => f, { origin: `http://${HOSTED_HOST}` }],
+      ['with Origin: null (an opaque origin)', (f: Record<string, string>) => f, { origin: 'null' }],
       ['with neither Origin nor Referer', (f: Record<string, string>) => f, { origin: '' }],
     ])('when a post comes %s, then it is refused with 403', async (_what, change, headers) => {
       const answer = await b.post(ASK, change(form(page)), headers as Record<string, string>);
