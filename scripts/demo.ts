@@ -1,7 +1,9 @@
 /**
  * `npm run demo`: the whole jitgate flow on this machine, no Slack workspace needed. It starts a local
  * stand-in for the Slack Web API, a sample dashboard, the bot (with its worker) and the authorizer,
- * then walks through a request, its approval, access, a refusal, Revoke and the audit trail.
+ * then walks through a request, its approval, access, a refusal, Revoke and the audit trail; then,
+ * signed in at a local identity provider (when oidc-provider is installed), the browser's way:
+ * refused, asked on the refusal page, approved in Slack, and on to the dashboard.
  * Exits 0 when every step behaved as expected. `npm run demo -- --keep` leaves it all running.
  */
 import { createInterface } from 'node:readline';
@@ -11,6 +13,7 @@ import { loadConfig } from '../shared/config.js';
 import { isJitgateError } from '../shared/errors.js';
 import { connectRedis } from '../shared/redis/connect.js';
 import { plain, renderBlocks } from './demo/render.js';
+import { signedInWalkThrough } from './demo/signed-in.js';
 import { DEMO_PEOPLE, type LocalStack, startLocalStack } from './demo/stack.js';
 
 const keep = process.argv.includes('--keep');
@@ -191,7 +194,7 @@ async function main(): Promise<number> {
   const config = loadConfig(process.env);
   await checkRedis(config.REDIS_URL);
   say(bold('jitgate demo') + dim(' — just-in-time access, approved in Slack, enforced by the authorizer'));
-  const stack = await startLocalStack({ redisUrl: config.REDIS_URL });
+  const stack = await startLocalStack({ redisUrl: config.REDIS_URL, signIn: true });
   say(
     dim(
       `   Slack stand-in ${stack.standin.apiUrl} · bot ${stack.botUrl} · authorizer ${stack.authorizerUrl}`,
@@ -205,6 +208,19 @@ async function main(): Promise<number> {
   let code = 0;
   try {
     await walkThrough(stack);
+    if (stack.idp) {
+      await signedInWalkThrough(stack, {
+        heading,
+        ok,
+        note: (text) => say(`   ${dim(text)}`),
+        show,
+        expect,
+      });
+    } else {
+      say(
+        `\n${dim('   The signed-in part was skipped: it needs the oidc-provider package (npm install, with dev dependencies) for its local identity provider.')}`,
+      );
+    }
     say(`\n${green(bold('Every step behaved as expected.'))}`);
   } catch (err) {
     code = 1;

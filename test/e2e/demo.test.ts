@@ -29,6 +29,13 @@ describe.concurrent('what a new user meets first', () => {
       '403 {"error":"method_not_allowed"',
       'grant_revoked',
       'hash chain intact',
+      // The signed-in part, at the demo's local identity provider.
+      'sent to the identity provider',
+      '403: "Signed in as dana@example.com — you have no access to grafana"',
+      'the page offers a form: role (viewer, editor)',
+      'found her in Slack by e-mail (users.lookupByEmail)',
+      '{"state":"approved","continueTo":"/grafana/d/errors"}',
+      '200, no link, no token: the dashboard says "Signed in through jitgate as dana@example.com (U0DANA)',
     ]) {
       expect(r.stdout).toContain(text);
     }
