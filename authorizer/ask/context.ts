@@ -104,7 +104,9 @@ export type AskContext = ReturnType<typeof askContext>;
 /** Who asks, from a session: the Slack user (Sign in with Slack) or the verified e-mail. */
 export function askerOf(session: Session): Asker {
   const p = session.person;
-  return p.kind === 'slack' ? { kind: 'slack', user: p.user } : { kind: 'email', email: p.email };
+  return p.kind === 'slack'
+    ? { kind: 'slack', user: p.user, team: p.team }
+    : { kind: 'email', email: p.email };
 }
 
 /** A 303 to the page that follows `ask`. */

@@ -47,6 +47,8 @@ export function askFiler(deps: BotDeps): AskFiler {
           role: job.role,
           durationMs: job.durationMs,
           reason: job.reason,
+          // Signed in with Slack: the workspace too, as a command records it.
+          ...(job.asker.kind === 'slack' && job.asker.team ? { team: job.asker.team } : {}),
         });
       } catch (err) {
         // The policy said no (not allowed to request, a resource gone since): the page says why.

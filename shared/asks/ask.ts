@@ -8,7 +8,7 @@ import { RequestIdSchema, SlackUserIdSchema } from '../ids.js';
  * (`users.lookupByEmail`) when it files the request.
  */
 export const Asker = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('slack'), user: SlackUserIdSchema }),
+  z.object({ kind: z.literal('slack'), user: SlackUserIdSchema, team: z.string().min(1).optional() }),
   z.object({ kind: z.literal('email'), email: z.string().min(3).max(320) }),
 ]);
 export type Asker = z.infer<typeof Asker>;

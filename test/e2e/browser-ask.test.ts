@@ -1,32 +1,17 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PEOPLE, type LocalStack, startLocalStack } from '../../scripts/demo/stack.js';
+import { hasChromium, launchChromium, warnIfNoChromium } from '../support/chromium.js';
 import { REDIS_URL } from '../support/redis.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium)
-  console.warn(`no Chromium at ${CHROMIUM}: skipping the browser test (apt-get install chromium)`);
+warnIfNoChromium('the signed-in browser test');
 
 describe.runIf(hasChromium)('in a real browser, signed in: blocked, request, continue', () => {
   let stack: LocalStack;
   let browser: Browser;
   beforeAll(async () => {
     stack = await startLocalStack({ redisUrl: REDIS_URL, signIn: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
