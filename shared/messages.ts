@@ -73,8 +73,11 @@ export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => str
   wrong_resource: () => 'This access token is for another service.',
   method_not_allowed: () => 'Your role does not allow this request.',
   network_not_allowed: () => 'This service cannot be reached from your network address.',
-  bad_path: () =>
-    'The request path is ambiguous (encoded separators, dot segments or the like); it was refused.',
+  // fields.problem: what requestTargetProblem found in the path.
+  bad_path: (f) =>
+    f.problem !== undefined
+      ? `The request path has ${text(f.problem)}; it was refused.`
+      : 'The request path is ambiguous (encoded separators, dot segments or the like); it was refused.',
 
   unavailable: () => 'jitgate cannot reach its state store right now; try again shortly.',
 };

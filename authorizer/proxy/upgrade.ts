@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../shared/log.js';
+import { messageOf } from '../../shared/messages.js';
 import { pathOnly, requestTargetProblem } from '../checks/path.js';
 import type { Gate } from '../gate.js';
 import { refuseSocket } from '../refusal-response.js';
@@ -38,7 +39,7 @@ export function createUpgradeHandler(deps: {
     };
 
     const problem = requestTargetProblem(req.url ?? '');
-    if (problem) return refuse(refusal('bad_path', {}, `The request path has ${problem}; it was refused.`));
+    if (problem) return refuse(refusal('bad_path', {}, messageOf('bad_path', { problem })));
     if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
       return refuse(refusal('input_invalid', {}, 'Only WebSocket upgrades are accepted.'));
     }

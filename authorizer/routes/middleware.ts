@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../../shared/log.js';
+import { messageOf } from '../../shared/messages.js';
 import { pathOnly, requestTargetProblem } from '../checks/path.js';
 import type { Decision } from '../gate.js';
 import type { Metrics } from '../metrics.js';
@@ -40,11 +41,7 @@ export function pathGuard() {
   return (req: Request, res: Response, next: NextFunction): void => {
     const problem = requestTargetProblem(req.url);
     if (problem) {
-      sendRefusal(
-        res,
-        refusal('bad_path', {}, `The request path has ${problem}; it was refused.`),
-        req.headers.accept,
-      );
+      sendRefusal(res, refusal('bad_path', {}, messageOf('bad_path', { problem })), req.headers.accept);
       return;
     }
     next();

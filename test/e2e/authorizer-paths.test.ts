@@ -61,6 +61,8 @@ describe('authorizer: paths are judged as the upstream will see them', () => {
       });
       expect(res.status).toBe(400);
       expect(res.json()).toMatchObject({ error: 'bad_path' });
+      // The catalogue's sentence, naming what was wrong with this path.
+      expect(res.json().message).toMatch(/^The request path has .+; it was refused\.$/);
       expect(h.echo.requests.length).toBe(before);
     },
   );
