@@ -9,6 +9,7 @@ import { checkDuration, checkNote, checkReason, MAX_REASON, resolveRole } from '
 import type { Resource } from '../../shared/policy/types.js';
 import { context, plain, section } from './blocks.js';
 import { truncate } from './mrkdwn.js';
+import { NOTHING_TO_REQUEST } from './replies.js';
 
 /** The request modal's ids: the view submission listener reads `view.state.values[blockId][actionId]`. */
 export const REQUEST_MODAL = {
@@ -40,9 +41,7 @@ export function requestModal(resources: readonly Resource[], opts: { resource?: 
     return {
       ...base,
       close: plain('Close'),
-      blocks: [
-        section('There is nothing you may request. Ask an admin to add you as a requester in the policy.'),
-      ],
+      blocks: [section(NOTHING_TO_REQUEST)],
     };
   }
   const chosen = resources.find((r) => r.name === opts.resource);

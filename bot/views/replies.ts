@@ -45,10 +45,13 @@ export function listReply(
   return lines.join('\n');
 }
 
+/** Said by `/access resources` and the request form to someone the policy lets request nothing. */
+export const NOTHING_TO_REQUEST =
+  'There is nothing you may request. Ask an admin to add you as a requester in the policy.';
+
 /** `/access resources`: what this person may request, with the limits. */
 export function resourcesReply(resources: readonly Resource[]): string {
-  if (resources.length === 0)
-    return 'There is nothing you may request. Ask an admin to add you as a requester in the policy.';
+  if (resources.length === 0) return NOTHING_TO_REQUEST;
   const lines = ['*What you may request:*'];
   for (const r of resources) {
     const roles = r.roles
