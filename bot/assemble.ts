@@ -4,6 +4,7 @@ import { type Clock, systemClock } from '../shared/clock.js';
 import { AccessStore } from '../shared/grants/store.js';
 import { JobScheduler } from '../shared/jobs/scheduler.js';
 import { auditToLog, type Logger } from '../shared/log.js';
+import { browserUrl } from '../shared/policy/index.js';
 import type { Policy } from '../shared/policy/types.js';
 import { redisKeys } from '../shared/redis/keys.js';
 import type { BotDeps, SlackRetry } from './deps.js';
@@ -27,6 +28,8 @@ export interface AssembleInput {
   log: Logger;
   /** How long user-group members and e-mail addresses are cached. */
   peopleTtlMs?: number;
+  /** Sign-in is on at the authorizer: grant DMs give the resource's plain URL to open. */
+  signIn?: boolean | undefined;
 }
 
 /**
@@ -58,6 +61,12 @@ export function assembleBot(input: AssembleInput): BotDeps {
     publicUrl: input.publicUrl,
   });
   const messages = new MessageSync({ client, store, scheduler, policy, clock, log });
+  const openUrl = input.signIn
+    ? (name: string) => {
+        const resource = policy().resources.get(name);
+        return resource ? browserUrl(resource, input.publicUrl) : undefined;
+      }
+    : undefined;
   const notifier = new SlackNotifier({
     client,
     messages,
@@ -67,6 +76,7 @@ export function assembleBot(input: AssembleInput): BotDeps {
     usergroups: people.usergroups,
     store,
     access,
+    openUrl,
   });
-  return { access, store, scheduler, policy, people, messages, notifier, client, clock, log };
+  return { access, store, scheduler, policy, people, messages, notifier, client, clock, log, openUrl };
 }

@@ -26,6 +26,8 @@ export interface BotDeps {
   client: WebClient;
   clock: Clock;
   log: Logger;
+  /** With sign-in on: the plain URL a browser opens a resource at (the grant DM gives it). */
+  openUrl?: ((resource: string) => string | undefined) | undefined;
 }
 
 /** How the bot talks to Slack. */

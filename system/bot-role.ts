@@ -48,6 +48,8 @@ export async function startSlackSide(input: {
   log: Logger;
   port: number;
   unhandledRequestTimeoutMs: number | undefined;
+  /** Sign-in is on at the authorizer (the same JITGATE_OIDC_* settings): DMs give plain URLs. */
+  signIn?: boolean | undefined;
 }): Promise<SlackSide> {
   const { log, policy } = input;
   const deps = assembleBot({
@@ -61,6 +63,7 @@ export async function startSlackSide(input: {
     retry: input.retry,
     clock: input.clock,
     log,
+    signIn: input.signIn,
   });
   const worker = input.worker
     ? startWorker({

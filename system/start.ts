@@ -169,6 +169,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         log: logOf('bot'),
         port: o.botPort ?? config.BOT_PORT,
         unhandledRequestTimeoutMs: o.botUnhandledRequestTimeoutMs,
+        signIn: (o.signIn ?? signInConfig(config)) !== undefined,
       });
     }
   } catch (err) {

@@ -16,6 +16,11 @@ export interface EffectDeps {
   log: Logger;
   /** To re-read a request an effect names (an extension's original); absent, such an effect is skipped. */
   store?: Pick<AccessStore, 'getRequest'>;
+  /**
+   * With sign-in on at the authorizer: the plain URL a browser opens a resource at (undefined for a
+   * bearer-only one), which the grant DM gives instead of sending the browser through the redeem link.
+   */
+  openUrl?: ((resource: string) => string | undefined) | undefined;
   /** To render App Homes and make redeem links for queued effects; absent, `refresh-homes` does nothing. */
   access?: Pick<AccessService, 'list' | 'awaiting' | 'redeemLink'>;
 }

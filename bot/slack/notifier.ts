@@ -22,6 +22,8 @@ export type SlackNotifierDeps = {
   store?: AccessStore;
   /** To make redeem links for effects delivered through the queue, and to render App Homes. */
   access?: EffectDeps['access'];
+  /** With sign-in on: the resource's plain URL for the grant DM. */
+  openUrl?: EffectDeps['openUrl'];
 } & ({ sync: MessageSync } | { /** the same, under the name the bot's deps use */ messages: MessageSync });
 
 /**
@@ -37,7 +39,7 @@ export class SlackNotifier implements Notifier {
 
   constructor(deps: SlackNotifierDeps) {
     const messages = 'sync' in deps ? deps.sync : deps.messages;
-    const { client, policy, usergroups, clock, log, store, access } = deps;
+    const { client, policy, usergroups, clock, log, store, access, openUrl } = deps;
     this.effects = {
       client,
       messages,
@@ -47,6 +49,7 @@ export class SlackNotifier implements Notifier {
       log,
       ...(store ? { store } : {}),
       ...(access ? { access } : {}),
+      ...(openUrl ? { openUrl } : {}),
     };
   }
 

@@ -15,12 +15,16 @@ import { decideButtons, flagLines, pendingContext, requesterLine, requestFields 
 
 /**
  * To the requester when access is granted (or an extension approved): the one-time redeem link as a
- * button, and the command-line form that returns a token instead of a cookie.
+ * button, and the command-line form that returns a token instead of a cookie. With sign-in on and a
+ * resource a browser can open (`openUrl`), the button opens the resource's plain URL instead (the
+ * holder signs in there), and the redeem link stays for the command line only.
  */
 export function grantedDm(
   request: AccessRequest,
   redeemUrl: string,
+  openUrl?: string,
 ): SlackMessage & { unfurl_links: false; unfurl_media: false } {
+  if (openUrl !== undefined) return signedInGrantedDm(request, redeemUrl, openUrl);
   const what = escapeText(resourceRole(request));
   const until = request.expiresAt !== undefined ? ` until ${dateToken(request.expiresAt)}` : '';
   const extended = request.kind === 'extension';
@@ -68,6 +72,38 @@ export function redeemRefusedDm(request: AccessRequest, attempt: RedeemAttempt):
   ];
   if (request.grantId) blocks.push(context(`Grant \`${request.grantId}\``));
   return { text, blocks };
+}
+
+/** grantedDm with sign-in on: open the plain URL; the redeem link is for the command line, and only the holder's. */
+function signedInGrantedDm(
+  request: AccessRequest,
+  redeemUrl: string,
+  openUrl: string,
+): SlackMessage & { unfurl_links: false; unfurl_media: false } {
+  const what = escapeText(resourceRole(request));
+  const until = request.expiresAt !== undefined ? ` until ${dateToken(request.expiresAt)}` : '';
+  const title =
+    request.kind === 'extension'
+      ? `:white_check_mark: Your access to *${what}* was extended${until}.`
+      : `:white_check_mark: You have access to *${what}*${until} (${formatDuration(request.durationMs)}).`;
+  const blocks: KnownBlock[] = [
+    section(
+      `${title}\nOpen ${escapeText(openUrl)} and sign in as yourself: nothing else is needed.`,
+      linkButton(`Open ${truncateName(request.resource)}`, OPEN_LINK_ACTION_ID, openUrl),
+    ),
+    section(
+      'From the command line, this one-time link gives you a bearer token (single use, valid 10 minutes, yours only):\n' +
+        '```curl -H "Accept: application/json" \'' +
+        escapeText(redeemUrl) +
+        "'```",
+    ),
+  ];
+  if (request.grantId)
+    blocks.push(
+      context(`Grant \`${request.grantId}\` · end it early with \`/access revoke ${request.grantId}\``),
+    );
+  const text = `${request.kind === 'extension' ? 'Your access to' : 'You have access to'} ${what}${until}: open ${openUrl}`;
+  return { text, blocks, unfurl_links: false, unfurl_media: false };
 }
 
 /** To the requester when an approver says no. */

@@ -39,3 +39,19 @@ export function policyWarnings(policy: Policy): PolicyProblem[] {
   }
   return warnings;
 }
+
+/**
+ * The plain URL a browser opens a resource at, on the authorizer's public URL (its scheme and port;
+ * a host resource's own host), or undefined for a resource that takes bearer tokens only. With
+ * sign-in on, the holder of a grant just opens it.
+ *
+ * @example browserUrl(grafana, 'https://access.example.com') // 'https://grafana.access.example.com/'
+ */
+export function browserUrl(resource: Resource, publicUrl: string): string | undefined {
+  if (!takesBrowserCookies(resource)) return undefined;
+  const base = new URL(publicUrl);
+  if ('host' in resource.match) {
+    return `${base.protocol}//${resource.match.host.toLowerCase()}${base.port ? `:${base.port}` : ''}/`;
+  }
+  return `${base.origin}${resource.match.pathPrefix}/`;
+}

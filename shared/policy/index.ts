@@ -3,7 +3,7 @@
  * routed and checked. `loadPolicy`/`loadPolicyFile` read it; everything else is a pure question
  * about a loaded policy (user-group membership comes from an injected lookup).
  */
-export { policyWarnings, takesBrowserCookies } from './browser.js';
+export { browserUrl, policyWarnings, takesBrowserCookies } from './browser.js';
 export { loadPolicy, loadPolicyFile } from './load.js';
 export { pathMatches, roleAllows } from './paths.js';
 export {

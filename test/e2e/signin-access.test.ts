@@ -50,6 +50,15 @@ beforeAll(async () => {
       slackApiUrl: slack.apiUrl,
       publicUrl: h.publicUrl,
       log: createLogger('signin-access-worker', 'silent'),
+      // The same sign-in settings as the authorizer's: the bot's side then gives plain URLs in DMs.
+      signIn: {
+        issuer: h.idp.issuer,
+        clientId: h.idp.clientId,
+        clientSecret: h.idp.clientSecret,
+        scopes: ['openid', 'email', 'profile'],
+        sessionTtlMs: 3_600_000,
+        matchBy: 'email',
+      },
     },
   });
 });
@@ -233,6 +242,27 @@ describe('redeem links and cookies bound to the person', () => {
     });
     expect(used.status).toBe(200);
     expect(echoed(used.body).headers['x-jit-grant']).toBe(gid);
+  });
+});
+
+describe('the DM with sign-in on', () => {
+  it('when a grant is minted, then the DM says to open the resource’s plain URL, and still carries the one-time link for the command line', async () => {
+    const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
+    const request = (await h.store.getRequestOfGrant(gid))!;
+    await worker.deps!.scheduler.deliver({
+      request,
+      effects: [{ type: 'send-redeem-link', requestId: request.id, to: request.requester, grantId: gid }],
+    });
+    const dm = await slack.waitFor('chat.postMessage', (c) =>
+      String(c.body.text).includes(`open ${HOSTED}/`),
+    );
+    expect(String(dm.body.channel)).toBe(dmChannelOf('U0CAROL'));
+    const all = JSON.stringify(dm.body.blocks);
+    expect(all).toContain(`"url":"${HOSTED}/"`);
+    expect(all).toMatch(
+      /curl -H \\"Accept: application\/json\\" '(http:\/\/access\.test\.local)\/_jitgate\/redeem\?code=/,
+    );
+    expect(all).not.toMatch(/eyJ[\w-]+\.eyJ/); // never a token
   });
 });
 

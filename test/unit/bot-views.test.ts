@@ -192,6 +192,20 @@ describe('DMs', () => {
     expect(msg.text).not.toContain('code=');
   });
 
+  it('when granted with sign-in on, then the DM opens the resource’s plain URL and keeps the link for the command line only', () => {
+    const open = 'https://grafana.access.example.com/';
+    const msg = grantedDm(approved(), url, open);
+    expect(buttonsOf(msg.blocks)).toEqual([
+      expect.objectContaining({ url: open, action_id: 'jit_open_link' }),
+    ]);
+    expect(msg.text).toContain(`open ${open}`);
+    expect(textOf(msg.blocks)).toContain(`curl -H "Accept: application/json" '${url}'`);
+    expect(textOf(msg.blocks)).toContain('yours only');
+    expect(JSON.stringify(msg)).not.toMatch(JWT);
+    // Without sign-in, the DM is as it always was.
+    expect(grantedDm(approved(), url, undefined)).toEqual(grantedDm(approved(), url));
+  });
+
   it('when someone else opened the holder’s link, then the DM says who and from where, that nothing was used, and how to end the grant', () => {
     const msg = redeemRefusedDm(approved(), { openedBy: 'bob@acme.com', client: '10.0.0.7' });
     expect(msg.text).toBe(

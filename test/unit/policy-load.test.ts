@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { isJitgateError, type JitgateError } from '../../shared/errors.js';
 import {
+  browserUrl,
   loadPolicy,
   loadPolicyFile,
   type PolicyProblem,
@@ -616,6 +617,15 @@ describe('browser: which resources take cookies', () => {
     expect(get('grafana').browser).toBe('shared-origin');
     expect(takesBrowserCookies(get('grafana'))).toBe(true);
     expect(takesBrowserCookies(get('wiki'))).toBe(true);
+  });
+
+  it('when asked where a browser opens a resource, then a host resource is on its own host and a shared-origin one under its prefix (scheme and port of the public URL); a bearer-only one has no browser URL', () => {
+    expect(browserUrl(get('wiki'), 'https://access.example.com')).toBe('https://wiki.example.com/');
+    expect(browserUrl(get('wiki'), 'http://127.0.0.1:8080')).toBe('http://wiki.example.com:8080/');
+    expect(browserUrl(get('grafana'), 'https://access.example.com/')).toBe(
+      'https://access.example.com/grafana/',
+    );
+    expect(browserUrl(get('api'), 'https://access.example.com')).toBeUndefined();
   });
 
   it('when a resource is shared-origin, then the policy warns about it (and about no other), saying what it exposes and what to do', () => {
