@@ -18,7 +18,7 @@ export interface GateDeps {
   checks: readonly Check<HttpAccess>[];
   resolveClient: ClientResolver;
   assertions: ReturnType<typeof createAssertionSigner>;
-  store: Pick<AccessStore, 'appendAudit'>;
+  store: Pick<AccessStore, 'transitions'>;
   metrics: Metrics;
   usage: UsageRecorder;
   log: Logger;
@@ -127,7 +127,7 @@ function describe(ctx: HttpAccess, refused: Refusal | undefined): Decision {
 
 /** `access.denied` in the audit chain. Never awaited: a slow or absent Redis must not hold the answer. */
 function audit(deps: GateDeps, ctx: HttpAccess, refused: Refusal): void {
-  deps.store
+  deps.store.transitions
     .appendAudit({
       type: 'access.denied',
       actor: ctx.user ?? 'anonymous',

@@ -8,7 +8,7 @@ import type { Logger } from '../shared/log.js';
  * counted in memory and flushed every few seconds, and once more on stop.
  */
 export function createUsageRecorder(options: {
-  store: Pick<AccessStore, 'recordUse'>;
+  store: Pick<AccessStore, 'transitions'>;
   log: Logger;
   clock: Clock;
   flushEveryMs?: number;
@@ -21,7 +21,7 @@ export function createUsageRecorder(options: {
   let flushing: Promise<void> | undefined;
 
   const record = (gid: string, n: number) =>
-    store.recordUse(gid, n).catch((err) => {
+    store.transitions.recordUse(gid, n).catch((err) => {
       // Redis away: keep the count for the next flush rather than lose it.
       pending.set(gid, (pending.get(gid) ?? 0) + n);
       log.warn({ err, grantId: gid }, 'could not record grant use; will retry');

@@ -66,7 +66,7 @@ export class MessageSync {
   async refresh(request: AccessRequest): Promise<boolean> {
     const { client, store, clock, log } = this.deps;
     // If Redis cannot answer, the caller's copy is the best there is.
-    const fresh = (await store.getRequest(request.id).catch(() => undefined)) ?? request;
+    const fresh = (await store.queries.getRequest(request.id).catch(() => undefined)) ?? request;
     const ref = fresh.message;
     if (!ref) {
       log.debug({ requestId: fresh.id }, 'approval message: none posted yet, nothing to update');
@@ -116,7 +116,7 @@ export class MessageSync {
     approvalChannel: string | undefined,
   ): Promise<{ channel: string; threadTs?: string }> {
     if (request.kind === 'extension' && request.extendsGrant) {
-      const original = await this.deps.store.getRequestOfGrant(request.extendsGrant);
+      const original = await this.deps.store.queries.getRequestOfGrant(request.extendsGrant);
       if (original?.message) {
         return { channel: original.message.channel, threadTs: original.message.ts };
       }

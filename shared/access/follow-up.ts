@@ -41,7 +41,7 @@ export async function redeemLink(
   deps: Pick<AccessDeps, 'store' | 'publicUrl'>,
   grantId: GrantId,
 ): Promise<string> {
-  const code = await deps.store.createRedeemCode(grantId);
+  const code = await deps.store.codes.createRedeemCode(grantId);
   return `${deps.publicUrl}/_jitgate/redeem?code=${code}`;
 }
 

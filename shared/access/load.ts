@@ -12,7 +12,7 @@ export async function loadRequest(
   deps: Pick<AccessDeps, 'store'>,
   requestId: RequestId | string,
 ): Promise<AccessRequest> {
-  const request = await deps.store.getRequest(requestId);
+  const request = await deps.store.queries.getRequest(requestId);
   if (!request) throw errorFor('no_such_request', { requestId });
   return request;
 }
@@ -22,7 +22,7 @@ export async function loadRequestOfGrant(
   deps: Pick<AccessDeps, 'store'>,
   grantId: GrantId,
 ): Promise<AccessRequest> {
-  const request = await deps.store.getRequestOfGrant(grantId);
+  const request = await deps.store.queries.getRequestOfGrant(grantId);
   if (!request) throw errorFor('no_such_grant', { grantId });
   return request;
 }

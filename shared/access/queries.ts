@@ -9,8 +9,8 @@ export async function accessOf(
   user: SlackUserId,
 ): Promise<{ grants: AccessRequest[]; pending: AccessRequest[] }> {
   const [grants, pending] = await Promise.all([
-    deps.store.activeGrantsOf(user),
-    deps.store.pendingRequestsOf(user),
+    deps.store.queries.activeGrantsOf(user),
+    deps.store.queries.pendingRequestsOf(user),
   ]);
   return { grants, pending };
 }
@@ -22,7 +22,7 @@ export async function awaitingDecision(
 ): Promise<AccessRequest[]> {
   const { store, policy, usergroups } = deps;
   const mine: AccessRequest[] = [];
-  for (const request of await store.pendingRequests()) {
+  for (const request of await store.queries.pendingRequests()) {
     const resource = policy().resources.get(request.resource);
     if (!resource || (request.requester === approver && !request.selfApproval)) continue;
     if (request.approvals.includes(approver)) continue;

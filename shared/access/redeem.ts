@@ -9,7 +9,7 @@ import { type SigningKeys, signAccessToken } from '../tokens/index.js';
 import type { Effect } from './effects.js';
 
 export interface RedeemDeps {
-  store: Pick<AccessStore, 'consumeRedeemCode' | 'redeemCodeGrant' | 'liveGrant' | 'createRedeemCode'>;
+  store: Pick<AccessStore, 'codes' | 'queries'>;
   policy: () => Policy;
   keys: SigningKeys;
   clock: Clock;
@@ -52,7 +52,7 @@ export async function redeemGrant(deps: RedeemDeps, input: RedeemInput): Promise
     if (bearerOnly) return { ...bearerOnly, effects: [], next: 'command-line' };
   }
   // The script that consumes the code answers its grant as it stood then: no read back.
-  const grant = await deps.store.consumeRedeemCode(input.code);
+  const grant = await deps.store.codes.consumeRedeemCode(input.code);
   const grantId = grant.id;
   if (!isLive(grant, deps.clock.now())) throw errorFor('grant_not_active', { grantId });
   const resource = deps.policy().resources.get(grant.resource);
@@ -66,7 +66,7 @@ export async function redeemGrant(deps: RedeemDeps, input: RedeemInput): Promise
     'host' in resource.match &&
     input.browserHost !== resource.match.host.toLowerCase()
   ) {
-    const code = await deps.store.createRedeemCode(grantId);
+    const code = await deps.store.codes.createRedeemCode(grantId);
     return { grant, resource, effects: [], next: 'hand-over', host: resource.match.host, code };
   }
   const token = await signAccessToken(
@@ -94,8 +94,8 @@ async function bearerOnlyGrant(
   deps: RedeemDeps,
   code: string,
 ): Promise<{ grant: LiveGrant; resource: Resource; pathPrefix: string } | undefined> {
-  const grantId = await deps.store.redeemCodeGrant(code);
-  const grant = grantId ? await deps.store.liveGrant(grantId) : undefined;
+  const grantId = await deps.store.codes.redeemCodeGrant(code);
+  const grant = grantId ? await deps.store.queries.liveGrant(grantId) : undefined;
   if (!isLive(grant, deps.clock.now())) return undefined;
   const resource = deps.policy().resources.get(grant.resource);
   if (!resource || takesBrowserCookies(resource) || !('pathPrefix' in resource.match)) return undefined;

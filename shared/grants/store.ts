@@ -20,9 +20,12 @@ export { grantIdOf, requestIdOf };
  * Requests and grants in Redis, by concern, over one connection: `transitions` (every state change,
  * one Lua script each, audited in the same step, answering the record it changed), `queries` (reads;
  * `liveGrant` is the authorizer's hot path) and `codes` (one-time redeem codes). Redis errors
- * surface as `unavailable`. The methods below are the parts' own, for callers that hold the whole
- * store (the transitions' answer what they always did). What the bot keeps for Slack (delivery
- * de-duplication, approval message references) is the bot's: bot/slack/.
+ * surface as `unavailable`. Callers name the part they use (`store.queries.getRequest(id)`), so a
+ * call says which concern it touches and a dependency can be narrowed to that part. The flat methods
+ * below forward to the parts for callers written before the split; the transition ones keep the
+ * smaller answers the store's tests assert (`Decision`, a boolean, `{ outcome, requestId }`). What
+ * the bot keeps for Slack (delivery de-duplication, approval message references) is the bot's:
+ * bot/slack/.
  *
  * @example
  *   const store = new AccessStore(redis, { prefix: 'jitgate', clock: systemClock });

@@ -74,7 +74,7 @@ async function carryOutInOrder(
   for (let i = data.done; i < data.effects.length; i++) {
     const effect = data.effects[i]!;
     const named = 'requestId' in effect ? effect.requestId : request.id;
-    const subject = named === request.id ? request : await deps.store.getRequest(named);
+    const subject = named === request.id ? request : await deps.store.queries.getRequest(named);
     try {
       if (subject) await deps.notifier.carryOut(effect, subject);
     } catch (err) {
@@ -99,7 +99,7 @@ async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<strin
     if (!deps.asks) throw new UnrecoverableError('this worker cannot file requests asked for on pages');
     return deps.asks.file(data);
   }
-  const request = await store.getRequest(data.requestId);
+  const request = await store.queries.getRequest(data.requestId);
   if (!request) return 'gone';
   try {
     switch (data.kind) {
