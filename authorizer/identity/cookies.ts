@@ -23,8 +23,16 @@ export function sessionCookieName({ secure }: CookieJarRules): string {
  * One cookie per login transaction, named after its state, so two tabs signing in at once do not
  * overwrite each other and a callback finds exactly the transaction its state names.
  */
-export function transactionCookieName({ secure }: CookieJarRules, state: string): string {
-  const id = createHash('sha256').update(state).digest('base64url').slice(0, 16);
+export function transactionCookieName(rules: CookieJarRules, state: string): string {
+  return transactionCookieNameOf(rules, transactionId(state));
+}
+
+/** The short id of a transaction's cookie name (16 characters of the state's hash). */
+export function transactionId(state: string): string {
+  return createHash('sha256').update(state).digest('base64url').slice(0, 16);
+}
+
+export function transactionCookieNameOf({ secure }: CookieJarRules, id: string): string {
   return `${secure ? '__Secure-' : ''}jitgate_login_${id}`;
 }
 

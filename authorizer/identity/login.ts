@@ -7,7 +7,13 @@ import { SignInFailure } from './idp.js';
 import { personFrom } from './person.js';
 import { redirect, sendSignIn } from './respond.js';
 import { newSessionId, type Session, sessionCookie } from './session.js';
-import { claimTransaction, type TransactionRefusal, transactionCookie } from './transaction.js';
+import {
+  claimTransaction,
+  limitPending,
+  settlePending,
+  type TransactionRefusal,
+  transactionCookie,
+} from './transaction.js';
 
 const AGAIN = 'Open the page you wanted again to sign in afresh.';
 
@@ -41,7 +47,7 @@ export async function startSignIn(
   }
   const { state, nonce, verifier } = start;
   const cookie = await transactionCookie(ctx, { state, nonce, verifier, returnTo: to });
-  redirect(res, start.url.href, [cookie]);
+  redirect(res, start.url.href, [cookie, ...limitPending(ctx.cookies, req.headers.cookie, state)]);
 }
 
 /**
@@ -70,7 +76,11 @@ export async function handleCallback(
     ctx.log.warn({ err }, 'sign-in: could not record the transaction');
     return unavailable(req, res);
   }
-  const cleared = claimed.clear ? [claimed.clear] : [];
+  const state = query.get('state');
+  const cleared = [
+    ...(claimed.clear ? [claimed.clear] : []),
+    ...(state ? settlePending(ctx.cookies, req.headers.cookie, state) : []),
+  ];
   if (!claimed.ok) {
     ctx.log.warn({ reason: claimed.reason }, 'sign-in refused');
     sendSignIn(

@@ -2,7 +2,16 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RedisKeys } from '../../shared/redis/keys.js';
-import { CALLBACK_PATH, clearCookie, readCookie, setCookie, transactionCookieName } from './cookies.js';
+import {
+  CALLBACK_PATH,
+  type CookieJarRules,
+  clearCookie,
+  readCookie,
+  setCookie,
+  transactionCookieName,
+  transactionCookieNameOf,
+  transactionId,
+} from './cookies.js';
 import { decryptOnly, encryptOnly } from './seal.js';
 import type { SessionDeps } from './session.js';
 
@@ -57,6 +66,55 @@ export type TransactionRefusal =
 export type TransactionOf =
   | { ok: true; transaction: LoginTransaction; clear: string }
   | { ok: false; reason: TransactionRefusal; clear?: string };
+
+/**
+ * At most this many sign-ins wait in one browser: every pending one rides on the callback request,
+ * and some 35 of them (about 475 bytes each) would pass Node's 16 KB header limit, so that the
+ * callback of every tab would be refused (431) for 10 minutes — a browser restoring many tabs of
+ * protected pages after a night, or a page that starts sign-ins in a loop. Starting another forgets
+ * the oldest (that tab signs in again).
+ */
+export const MAX_PENDING = 8;
+
+/** The ids of the pending transactions, oldest first, in a cookie of its own sent with every page. */
+const pendingCookieName = ({ secure }: CookieJarRules) => `${secure ? '__Host-' : ''}jitgate_logins`;
+const PENDING_ID = /^[\w-]{16}$/;
+
+/**
+ * The `Set-Cookie` values that record one more pending transaction (for `state`) in this browser,
+ * and delete the oldest ones beyond MAX_PENDING.
+ */
+export function limitPending(
+  rules: CookieJarRules,
+  cookieHeader: string | undefined,
+  state: string,
+): string[] {
+  const id = transactionId(state);
+  const listed = (readCookie(cookieHeader, pendingCookieName(rules)) ?? '')
+    .split('.')
+    .filter((x) => PENDING_ID.test(x) && x !== id);
+  const kept = [...listed, id];
+  const dropped = kept.splice(0, Math.max(0, kept.length - MAX_PENDING));
+  return [
+    ...dropped.map((old) => clearCookie(rules, transactionCookieNameOf(rules, old), CALLBACK_PATH)),
+    setCookie(rules, pendingCookieName(rules), kept.join('.'), { maxAgeSec: TRANSACTION_TTL_SEC }),
+  ];
+}
+
+/** At the callback: `state`'s transaction no longer waits (the list is deleted once empty). */
+export function settlePending(
+  rules: CookieJarRules,
+  cookieHeader: string | undefined,
+  state: string,
+): string[] {
+  const listed = readCookie(cookieHeader, pendingCookieName(rules));
+  if (listed === undefined) return [];
+  const id = transactionId(state);
+  const kept = listed.split('.').filter((x) => PENDING_ID.test(x) && x !== id);
+  return kept.length === 0
+    ? [clearCookie(rules, pendingCookieName(rules))]
+    : [setCookie(rules, pendingCookieName(rules), kept.join('.'), { maxAgeSec: TRANSACTION_TTL_SEC })];
+}
 
 /** The `Set-Cookie` value that starts a transaction in this browser. */
 export async function transactionCookie(deps: SessionDeps, tx: LoginTransaction): Promise<string> {

@@ -335,6 +335,18 @@ describe('floods', () => {
     expect(await keyCount()).toBe(before);
   });
 
+  it('when 60 sign-ins are started in one browser (tabs restored, or a page looping), then the callback still fits and the latest sign-in completes', async () => {
+    const b = h.browser();
+    for (let i = 0; i < 60; i++) expect((await b.get(`http://${ACCESS_HOST}/app/tab${i}`)).status).toBe(303);
+    const pending = [...b.jar.get(ACCESS_HOST)!.keys()].filter((n) => /^jitgate_login_[\w-]{16}$/.test(n));
+    expect(pending.length).toBeLessThanOrEqual(8);
+    h.idp.signInAs(ALICE.sub);
+    const { last } = await b.follow(`http://${ACCESS_HOST}/app/last`);
+    expect(last.status).not.toBe(431);
+    expect(last.url).toBe(`http://${ACCESS_HOST}/app/last`);
+    expect(b.cookie(ACCESS_HOST, SESSION)).toBeDefined();
+  });
+
   it('when a request carries a huge cookie header or thousands of cookies, then it is refused and the authorizer still answers', async () => {
     const raw = (cookie: string) =>
       new Promise<number>((resolve, reject) => {
