@@ -3,6 +3,7 @@ import type { Machine } from './machine.js';
 import type { MemoryResult } from './scenarios/memory.js';
 import type { ProxyCostResult, RoundTrips } from './scenarios/proxy-cost.js';
 import type { ScaleResult } from './scenarios/scale.js';
+import type { SigninCostResult } from './scenarios/signin-cost.js';
 import type { SlackResult } from './scenarios/slack.js';
 import type { VerifierResult } from './scenarios/verifier.js';
 
@@ -14,6 +15,7 @@ export interface Results {
   startedAt: string;
   durationSec?: number;
   proxy?: ProxyCostResult;
+  signin?: SigninCostResult;
   verifier?: VerifierResult;
   scale?: ScaleResult;
   memory?: MemoryResult;

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only proxy,verifier,scale,memory,slack] [--rounds N]
+ * `npm run bench [-- --quick] [--only proxy,signin,verifier,scale,memory,slack] [--rounds N]
  *   [--variants bare,jitgate] [--profile] [--update-doc]`
  *
  * Starts the upstream and the proxies under test in child processes, drives them with autocannon
@@ -20,11 +20,12 @@ import { printReport, type Results, summarize } from './report.js';
 import { memoryPerGrant } from './scenarios/memory.js';
 import { proxyCost } from './scenarios/proxy-cost.js';
 import { scale } from './scenarios/scale.js';
+import { signinCost } from './scenarios/signin-cost.js';
 import { slackSide } from './scenarios/slack.js';
 import { verifierCost } from './scenarios/verifier.js';
 import { spawnRpcChild } from './servers/rpc.js';
 
-const SCENARIOS = ['proxy', 'verifier', 'scale', 'memory', 'slack'] as const;
+const SCENARIOS = ['proxy', 'signin', 'verifier', 'scale', 'memory', 'slack'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** `--name value` or `--name=value`. */
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void interrupted('SIGTERM'));
   try {
     if (args.wants('proxy')) results.proxy = await proxyCost(ctx);
+    if (args.wants('signin')) results.signin = await signinCost(ctx);
     if (args.wants('verifier')) results.verifier = await verifierCost(ctx);
     if (args.wants('scale')) results.scale = await scale(ctx);
     if (args.wants('memory')) results.memory = await memoryPerGrant(ctx);

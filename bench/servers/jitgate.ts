@@ -30,6 +30,8 @@ export async function startJitgate(options: {
   prefix: string;
   keysJson: string;
   logLevel: string;
+  /** Sign-in on (at an issuer that need not answer: sessions are opened without it). */
+  signIn?: boolean;
 }): Promise<{ url: string; proc: System }> {
   const policyFile = join(tmpdir(), `${options.prefix}-policy.yml`);
   writeFileSync(policyFile, benchPolicyYaml(options.upstreamUrl));
@@ -41,6 +43,13 @@ export async function startJitgate(options: {
     JITGATE_REDIS_PREFIX: options.prefix,
     AUTHORIZER_PORT: '0',
     LOG_LEVEL: options.logLevel,
+    ...(options.signIn
+      ? {
+          JITGATE_OIDC_ISSUER: 'http://127.0.0.1:9',
+          JITGATE_OIDC_CLIENT_ID: 'bench',
+          JITGATE_OIDC_CLIENT_SECRET: 'bench-secret',
+        }
+      : {}),
   });
   const proc = await startSystem({ roles: ['authorizer'], config });
   return { url: `http://127.0.0.1:${proc.authorizer!.port}`, proc };

@@ -27,11 +27,22 @@ const common = {
 const bare = await startBareProxy(upstreamUrl);
 const jitgate = await startJitgate({ ...common, logLevel: process.env.BENCH_LOG_LEVEL ?? 'info' });
 const quiet = await startJitgate({ ...common, logLevel: 'warn' });
+/** With sign-in on, started when the signin scenario asks (the others never load it). */
+let signedIn: Awaited<ReturnType<typeof startJitgate>> | undefined;
 
 serveRpc(
   { bareUrl: bare.url, jitgateUrl: jitgate.url, quietUrl: quiet.url, pid: process.pid },
   {
     commandsSent: () => commandsSent(),
+    /** Starts the authorizer with sign-in on (its access log as the first one's); answers its URL. */
+    startSignedIn: async () => {
+      signedIn ??= await startJitgate({
+        ...common,
+        logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
+        signIn: true,
+      });
+      return signedIn.url;
+    },
     /** CPU time this process used (µs): divided by requests, the proxy's cost independent of wall clock. */
     cpu: () => process.cpuUsage(),
     memory: () => process.memoryUsage(),
@@ -40,7 +51,7 @@ serveRpc(
     stop: async () => {
       bare.server.closeAllConnections();
       await new Promise<void>((r) => bare.server.close(() => r()));
-      await Promise.all([jitgate.proc.stop(), quiet.proc.stop()]);
+      await Promise.all([jitgate.proc.stop(), quiet.proc.stop(), signedIn?.proc.stop()]);
       // Let --cpu-prof write its profile on a normal exit.
       process.exit(0);
     },
