@@ -21,22 +21,51 @@ const ENTITIES: Record<string, string> = {
 /** Text made safe to place in HTML (element content or a quoted attribute). */
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 
-/** A small page for people: what happened and what to do, nothing else. */
-export function refusalPage(r: Refusal, status: number): string {
+/**
+ * A small page for people: what happened and what to do, nothing else. With sign-in on, `signedInAs`
+ * names the person the page is for: "Signed in as alice@acme.com", then what they lack and exactly
+ * what to type in Slack. (A request form, where one is offered, is a page of its own: ask/pages.ts.)
+ */
+export function refusalPage(r: Refusal, status: number, signedInAs?: string): string {
+  const heading =
+    signedInAs === undefined
+      ? `<h1>${escapeHtml(r.message)}</h1><p>${escapeHtml(r.hint)}</p>`
+      : signedInHeading(r, signedInAs);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>jitgate: ${escapeHtml(r.message)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}
 code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}small{color:#777}</style></head>
-<body><h1>${escapeHtml(r.message)}</h1><p>${escapeHtml(r.hint)}</p>
+<body>${heading}
 <p><small>jitgate · ${status} · <code>${escapeHtml(r.code)}</code></small></p></body></html>
 `;
 }
 
+/** The codes that mean "you hold no live grant here": the heading says so plainly. */
+const NO_ACCESS = new Set(['no_grant', 'grant_expired', 'grant_revoked']);
+
+function signedInHeading(r: Refusal, who: string): string {
+  const resource = /^\/access ([a-z0-9_-]+)/.exec(r.hint)?.[1];
+  const title =
+    NO_ACCESS.has(r.code) && resource
+      ? `Signed in as ${escapeHtml(who)} — you have no access to ${escapeHtml(resource)}`
+      : `Signed in as ${escapeHtml(who)}`;
+  // A hint that is a Slack command is what to type; any other hint is said as it is.
+  const todo = r.hint.startsWith('/access')
+    ? `To get access, type <code>${escapeHtml(r.hint)}</code> in Slack; your approvers are asked there.`
+    : escapeHtml(r.hint);
+  return `<h1>${title}</h1><p id="why">${escapeHtml(r.message)}</p><p id="todo">${todo}</p>`;
+}
+
 /** The refusal as a body and its content type. */
-export function refusalBody(r: Refusal, html: boolean, status: number): { type: string; body: string } {
+export function refusalBody(
+  r: Refusal,
+  html: boolean,
+  status: number,
+  signedInAs?: string,
+): { type: string; body: string } {
   return html
-    ? { type: 'text/html; charset=utf-8', body: refusalPage(r, status) }
+    ? { type: 'text/html; charset=utf-8', body: refusalPage(r, status, signedInAs) }
     : {
         type: 'application/json; charset=utf-8',
         body: JSON.stringify({ error: r.code, message: r.message, hint: r.hint }),
@@ -54,15 +83,20 @@ function refusalHeaders(status: number, type: string, body: string): Record<stri
   return headers;
 }
 
-/** Writes a refusal as the response (JSON, or HTML for browsers). */
-export function sendRefusal(res: ServerResponse, r: Refusal, accept: string | undefined): void {
+/** Writes a refusal as the response (JSON, or HTML for browsers, naming who is signed in when known). */
+export function sendRefusal(
+  res: ServerResponse,
+  r: Refusal,
+  accept: string | undefined,
+  signedInAs?: string,
+): void {
   const status = statusFor(r.code);
   if (res.headersSent) {
     // The upstream already started answering: all we can do is cut the response short.
     res.destroy();
     return;
   }
-  const { type, body } = refusalBody(r, prefersHtml(accept), status);
+  const { type, body } = refusalBody(r, prefersHtml(accept), status, signedInAs);
   res.writeHead(status, refusalHeaders(status, type, body));
   res.end(body);
 }

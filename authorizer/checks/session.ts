@@ -153,5 +153,12 @@ function refuseWithout(
     return refuse(ctx, 'no_grant', messageOf('no_grant', { resource: resource.name }));
   // Every entry here is ended (a live one would have been chosen): say how the latest ended.
   ctx.roleName = latest.role;
-  return refuse(ctx, latest.status === 'revoked' ? 'grant_revoked' : 'grant_expired');
+  const what = `Your access to ${resource.name} (${latest.role})`;
+  if (latest.status === 'revoked') return refuse(ctx, 'grant_revoked', `${what} was revoked.`);
+  return refuse(ctx, 'grant_expired', `${what} expired at ${utc(latest.expiresAt)}.`);
+}
+
+/** A time as people read it on a page: `2026-12-06 14:02 UTC`. */
+function utc(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { signedInAs } from '../checks/session.js';
 import type { Gate } from '../gate.js';
 import type { Session } from '../identity/session.js';
 import type { Upstreams } from '../proxy/upstream.js';
@@ -26,7 +27,7 @@ export function proxiedRequests(deps: {
     if (!result.ok) {
       if (result.signInNeeded && deps.sendToSignIn && (await deps.sendToSignIn(req, res))) return;
       if (deps.offerRequest && (await deps.offerRequest(req, res, result.refusal, result.session))) return;
-      sendRefusal(res, result.refusal, req.headers.accept);
+      sendRefusal(res, result.refusal, req.headers.accept, result.session && signedInAs(result.session));
       return;
     }
     await deps.upstreams.web(result.resource, req, res, next);

@@ -113,6 +113,9 @@ describe('the plain URL, for the holder of a grant', () => {
     const refused = await bob.get(`${HOSTED}/dash`);
     expect(refused.status).toBe(403);
     expect(refused.body).toContain('no_grant');
+    // The page says who is signed in, what they lack and what to type in Slack.
+    expect(refused.body).toContain('Signed in as bob@example.com — you have no access to hosted');
+    expect(refused.body).toContain('/access hosted');
   });
 
   it('when the grant is revoked, then the very next request is refused, and says so', async () => {
@@ -133,7 +136,15 @@ describe('the plain URL, for the holder of a grant', () => {
     await sleep(Math.max(0, expiresAt - Date.now()) + 50);
     const after = await carol.get(`${SHARED}/b`, { accept: 'application/json' });
     expect(after.status).toBe(401);
-    expect(JSON.parse(after.body)).toMatchObject({ error: 'grant_expired' });
+    expect(JSON.parse(after.body)).toMatchObject({
+      error: 'grant_expired',
+      message: expect.stringMatching(
+        /^Your access to shared \(viewer\) expired at \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/,
+      ),
+    });
+    const page = await carol.get(`${SHARED}/b`);
+    expect(page.body).toContain('Signed in as carol@example.com — you have no access to shared');
+    expect(page.body).toMatch(/expired at/);
   });
 });
 
@@ -273,6 +284,9 @@ describe('several grants for one resource (roles)', () => {
     // Viewer only: a write is refused, naming the role that would allow it.
     const denied = await alice.get(`${SHARED}/api/x`, { method: 'POST', accept: 'application/json' });
     expect(denied.status).toBe(403);
+    const deniedPage = await alice.get(`${SHARED}/api/x`, { method: 'POST' });
+    expect(deniedPage.body).toContain('<h1>Signed in as alice@example.com</h1>');
+    expect(deniedPage.body).toContain('type <code>/access shared/editor 1h &lt;reason&gt;</code> in Slack');
     expect(JSON.parse(denied.body)).toMatchObject({
       error: 'method_not_allowed',
       hint: expect.stringContaining('shared/editor'),

@@ -81,6 +81,32 @@ describe('refusal bodies', () => {
     expect(body).not.toContain('<script>');
   });
 
+  it('when a signed-in person has no grant, then the page says who they are, what they lack and exactly what to type in Slack', () => {
+    const r = refusal('no_grant', { resource: grafana }, 'You have no access to grafana.');
+    const { body } = refusalBody(r, true, 403, 'alice@acme.com');
+    expect(body).toContain('<h1>Signed in as alice@acme.com — you have no access to grafana</h1>');
+    expect(body).toContain('<p id="why">You have no access to grafana.</p>');
+    expect(body).toContain('type <code>/access grafana/viewer 2h &lt;reason&gt;</code> in Slack');
+    // JSON stays {error, message, hint}; a page for nobody signed in stays as it was.
+    expect(Object.keys(JSON.parse(refusalBody(r, false, 403, 'alice@acme.com').body))).toEqual([
+      'error',
+      'message',
+      'hint',
+    ]);
+    expect(refusalBody(r, true, 403).body).toBe(refusalBody(r, true, 403, undefined).body);
+    expect(refusalBody(r, true, 403).body).not.toContain('Signed in as');
+  });
+
+  it('when the name signed in holds markup, then it is escaped', () => {
+    const { body } = refusalBody(
+      refusal('method_not_allowed', { resource: grafana }),
+      true,
+      403,
+      '<b>x</b>@acme.com',
+    );
+    expect(body).toContain('Signed in as &lt;b&gt;x&lt;/b&gt;@acme.com');
+  });
+
   it.each([
     ['text/html,application/xhtml+xml,*/*;q=0.8', true],
     ['application/json', false],
