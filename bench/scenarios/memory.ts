@@ -97,7 +97,7 @@ export async function memoryPerGrant(ctx: BenchContext): Promise<MemoryResult> {
       });
     } while (cursor !== '0');
     for (const k of Object.keys(byKind)) byKind[k] = byKind[k]! / grants;
-    const sample = (await ctx.redis.scan('0', 'MATCH', `${keys.prefix}:grant:*`, 'COUNT', 1000))[1][0];
+    const sample = (await ctx.redis.scan('0', 'MATCH', keys.grant('*'), 'COUNT', 1000))[1][0];
     const result: MemoryResult = {
       grants,
       usedMemoryPerGrant: (after - before) / grants,

@@ -142,7 +142,7 @@ describe('the access use cases', () => {
     expect(await code(access.request({ ...base, user: u('U0BOB'), resource: 'admin-api' }))).toBe(
       'not_allowed_to_request',
     );
-    expect(await t.redis.keys(`{${t.prefix}}:req:*`)).toEqual([]);
+    expect(await t.redis.keys(t.keys.request('*'))).toEqual([]);
   });
 
   it('when breaking glass or auto-approved, then access is granted at once', async () => {

@@ -267,7 +267,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
       return { requestId, reply };
     },
     async requestKeys() {
-      return scanKeys(test.redis, `{${test.prefix}}:req:*`);
+      return scanKeys(test.redis, test.keys.request('*'));
     },
     async stop() {
       await system.stop();
