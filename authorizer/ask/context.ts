@@ -14,7 +14,7 @@ import type { JobScheduler } from '../../shared/jobs/scheduler.js';
 import type { Logger } from '../../shared/log.js';
 import type { Policy, Resource } from '../../shared/policy/index.js';
 import type { SigningKeys } from '../../shared/tokens/index.js';
-import { displayName } from '../identity/person.js';
+import { signedInAs } from '../checks/session.js';
 import type { Session } from '../identity/session.js';
 import { escapeHtml } from '../refusal-response.js';
 import { csrfToken } from './csrf.js';
@@ -58,7 +58,7 @@ export function askContext(deps: AskDeps) {
     const form = requestForm(resource, { csrf: csrfToken(deps.keys, session.sid), returnPath }, state);
     sendPage(res, status, {
       title: `no access to ${resource.name}`,
-      body: noAccessBody(displayName(session.person, session.email), resource, why, form),
+      body: noAccessBody(signedInAs(session), resource, why, form),
       code,
     });
   }

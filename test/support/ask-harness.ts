@@ -17,12 +17,18 @@ export const PEOPLE = {
   boss: { slack: 'U0BOSS', email: 'boss@example.com' },
 } as const;
 
-const IDP_USERS: TestUser[] = (['alice', 'bob', 'carol'] as const).map((name) => ({
-  sub: `idp-${name}`,
-  email: PEOPLE[name].email,
-  email_verified: true,
-  name,
-}));
+/** With Sign in with Slack, the IdP's ID tokens carry the Slack user and workspace (Carol has none). */
+const idpUsers = (slack: boolean): TestUser[] =>
+  (['alice', 'bob', 'carol'] as const).map((name) => {
+    const user = PEOPLE[name].slack;
+    return {
+      sub: `idp-${name}`,
+      email: PEOPLE[name].email,
+      email_verified: true,
+      name,
+      ...(slack && user ? { slack: { user, team: 'T0ACME' } } : {}),
+    };
+  });
 
 export interface AskHarness {
   bot: BotHarness;
@@ -48,12 +54,16 @@ export interface AskHarness {
  * `grafana` is on the shared origin (pathPrefix, browser: shared-origin), `hosted` on a host of its
  * own, `quick` times out undecided in 2 s.
  */
-export async function startAskHarness(): Promise<AskHarness> {
+export async function startAskHarness(options: { matchBy?: 'email' | 'slack' } = {}): Promise<AskHarness> {
+  const matchBy = options.matchBy ?? 'email';
   const publicUrl = `http://${ACCESS_HOST}`;
   const [echo, keys, idp] = await Promise.all([
     startEchoUpstream(),
     generateSigningKeySet().then((set) => loadSigningKeys(JSON.stringify(set))),
-    startOidcProvider({ redirectUris: [`${publicUrl}/_jitgate/oauth2/callback`], users: IDP_USERS }),
+    startOidcProvider({
+      redirectUris: [`${publicUrl}/_jitgate/oauth2/callback`],
+      users: idpUsers(matchBy === 'slack'),
+    }),
   ]);
   const bot = await startBotHarness({
     policy: `
@@ -108,7 +118,7 @@ resources:
       clientSecret: idp.clientSecret,
       scopes: ['openid', 'email', 'profile'],
       sessionTtlMs: 3_600_000,
-      matchBy: 'email',
+      matchBy,
     },
     scheduler: bot.deps.scheduler,
   });
