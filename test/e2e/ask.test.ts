@@ -1,40 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askerHash } from '../../shared/asks/index.js';
-import { type AskHarness, fieldOf, PEOPLE, startAskHarness } from '../support/ask-harness.js';
-import type { Answer, CookieBrowser } from '../support/cookie-browser.js';
+import {
+  ASK,
+  type AskHarness,
+  fieldOf,
+  form,
+  GRAFANA,
+  PEOPLE,
+  startAskHarness,
+  status,
+} from '../support/ask-harness.js';
+import type { CookieBrowser } from '../support/cookie-browser.js';
 import { ACCESS_HOST, HOSTED_HOST } from '../support/signin-harness.js';
-
-const GRAFANA = `http://${ACCESS_HOST}/grafana/d/errors?from=now-1h`;
-const ASK = `http://${ACCESS_HOST}/_jitgate/ask`;
-
-/** The form's fields as the page rendered them, with `changes` typed over them. */
-function form(page: string, changes: Record<string, string> = {}): Record<string, string> {
-  return {
-    csrf: fieldOf(page, 'csrf'),
-    resource: fieldOf(page, 'resource'),
-    return: fieldOf(page, 'return'),
-    role: 'viewer',
-    duration: fieldOf(page, 'duration'),
-    reason: 'INC-7 checking error rates',
-    ...changes,
-  };
-}
-
-async function status(
-  b: CookieBrowser,
-  origin: string,
-  waitingUrl: string,
-): Promise<Answer & { json: Record<string, unknown> }> {
-  const url = new URL(waitingUrl);
-  const answer = await b.get(`${origin}/_jitgate/ask/status${url.search}`, { accept: 'application/json' });
-  return {
-    ...answer,
-    json:
-      answer.status === 200 || answer.status >= 400
-        ? (JSON.parse(answer.body) as Record<string, unknown>)
-        : {},
-  };
-}
 
 describe('blocked, request, continue (a signed-in person asks on the refusal page)', () => {
   let h: AskHarness;
@@ -285,37 +262,5 @@ describe('blocked, request, continue (a signed-in person asks on the refusal pag
     const { status: code, page } = await h.signedIn('alice', `http://${ACCESS_HOST}/api/x`);
     expect(code).toBe(401);
     expect(page).not.toContain('name="csrf"');
-  });
-});
-
-describe('blocked, request, continue, signed in with Slack', () => {
-  let h: AskHarness;
-  beforeAll(async () => {
-    h = await startAskHarness({ matchBy: 'slack' });
-  }, 30_000);
-  afterAll(() => h?.close());
-
-  it('when someone signed in with Slack asks, then the worker files it as their Slack user (no e-mail lookup), with their workspace, and once approved the plain URL is theirs', async () => {
-    const { b, page } = await h.signedIn('bob', GRAFANA);
-    expect(page).toContain('Signed in as bob@example.com — you have no access to grafana');
-    const sent = await b.post(ASK, form(page));
-    const id = new URL(sent.location!).searchParams.get('id')!;
-    await expect
-      .poll(async () => (await status(b, `http://${ACCESS_HOST}`, sent.location!)).json.state)
-      .toBe('pending');
-    expect(await h.bot.deps.store.getRequest(id)).toMatchObject({
-      requester: PEOPLE.bob.slack,
-      team: 'T0ACME',
-    });
-    expect(h.bot.standin.attemptsTo('users.lookupByEmail')).toEqual([]);
-    await h.bot.click(PEOPLE.boss.slack, 'jit_approve', id);
-    await expect
-      .poll(async () => (await status(b, `http://${ACCESS_HOST}`, sent.location!)).json.state)
-      .toBe('approved');
-    const back = await b.get(GRAFANA);
-    expect(back.status).toBe(200);
-    expect((JSON.parse(back.body) as { headers: Record<string, string> }).headers['x-jit-user']).toBe(
-      PEOPLE.bob.slack,
-    );
   });
 });

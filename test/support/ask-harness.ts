@@ -4,7 +4,7 @@ import { AccessStore } from '../../shared/grants/store.js';
 import { createLogger } from '../../shared/log.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
 import { type BotHarness, startBotHarness } from './bot-harness.js';
-import { CookieBrowser } from './cookie-browser.js';
+import { type Answer, CookieBrowser } from './cookie-browser.js';
 import { startOidcProvider, type TestIdp, type TestUser } from './oidc-provider.js';
 import { ACCESS_HOST, HOSTED_HOST } from './signin-harness.js';
 import { type EchoUpstream, startEchoUpstream } from './upstreams.js';
@@ -156,4 +156,38 @@ export function fieldOf(page: string, name: string): string {
     .replace(/&#39;/g, "'")
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>');
+}
+
+/** A page of the shared-origin resource, with a query, that the tests are refused at. */
+export const GRAFANA = `http://${ACCESS_HOST}/grafana/d/errors?from=now-1h`;
+export const ASK = `http://${ACCESS_HOST}/_jitgate/ask`;
+
+/** The form's fields as the page rendered them, with `changes` typed over them. */
+export function form(page: string, changes: Record<string, string> = {}): Record<string, string> {
+  return {
+    csrf: fieldOf(page, 'csrf'),
+    resource: fieldOf(page, 'resource'),
+    return: fieldOf(page, 'return'),
+    role: 'viewer',
+    duration: fieldOf(page, 'duration'),
+    reason: 'INC-7 checking error rates',
+    ...changes,
+  };
+}
+
+/** The JSON status of the ask a waiting page (its URL) follows, read by browser `b` on `origin`. */
+export async function status(
+  b: CookieBrowser,
+  origin: string,
+  waitingUrl: string,
+): Promise<Answer & { json: Record<string, unknown> }> {
+  const url = new URL(waitingUrl);
+  const answer = await b.get(`${origin}/_jitgate/ask/status${url.search}`, { accept: 'application/json' });
+  return {
+    ...answer,
+    json:
+      answer.status === 200 || answer.status >= 400
+        ? (JSON.parse(answer.body) as Record<string, unknown>)
+        : {},
+  };
 }

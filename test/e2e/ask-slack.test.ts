@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ASK,
+  type AskHarness,
+  form,
+  GRAFANA,
+  PEOPLE,
+  startAskHarness,
+  status,
+} from '../support/ask-harness.js';
+import { ACCESS_HOST } from '../support/signin-harness.js';
+
+describe('blocked, request, continue, signed in with Slack', () => {
+  let h: AskHarness;
+  beforeAll(async () => {
+    h = await startAskHarness({ matchBy: 'slack' });
+  }, 30_000);
+  afterAll(() => h?.close());
+
+  it('when someone signed in with Slack asks, then the worker files it as their Slack user (no e-mail lookup), with their workspace, and once approved the plain URL is theirs', async () => {
+    const { b, page } = await h.signedIn('bob', GRAFANA);
+    expect(page).toContain('Signed in as bob@example.com — you have no access to grafana');
+    const sent = await b.post(ASK, form(page));
+    const id = new URL(sent.location!).searchParams.get('id')!;
+    await expect
+      .poll(async () => (await status(b, `http://${ACCESS_HOST}`, sent.location!)).json.state)
+      .toBe('pending');
+    expect(await h.bot.deps.store.getRequest(id)).toMatchObject({
+      requester: PEOPLE.bob.slack,
+      team: 'T0ACME',
+    });
+    expect(h.bot.standin.attemptsTo('users.lookupByEmail')).toEqual([]);
+    await h.bot.click(PEOPLE.boss.slack, 'jit_approve', id);
+    await expect
+      .poll(async () => (await status(b, `http://${ACCESS_HOST}`, sent.location!)).json.state)
+      .toBe('approved');
+    const back = await b.get(GRAFANA);
+    expect(back.status).toBe(200);
+    expect((JSON.parse(back.body) as { headers: Record<string, string> }).headers['x-jit-user']).toBe(
+      PEOPLE.bob.slack,
+    );
+  });
+});
