@@ -332,3 +332,45 @@ describe('the cost of a signed-in request', () => {
     expect(perRequest).toEqual(Array(5).fill('person-access'));
   });
 });
+
+describe('Sign in with Slack: matched by Slack user id, and by workspace when the grant records one', () => {
+  let s: SignInHarness;
+  beforeAll(async () => {
+    s = await startSignInHarness({
+      matchBy: 'slack',
+      users: [
+        // No e-mail in these ID tokens: Slack people are matched by their user id alone.
+        { sub: 'slack-dan', slack: { user: 'U0DAN', team: 'T0ACME' } },
+        { sub: 'slack-eve', slack: { user: 'U0EVE', team: 'T0ACME' } },
+      ],
+    });
+  });
+  afterAll(() => s.close());
+
+  it('when the grant is the Slack user’s (of this workspace, or of none recorded), then the plain URL works; a grant recorded in another workspace does not', async () => {
+    const mint = async (over: Partial<NewRequest>) => {
+      const r = newRequestInput({ resource: 'hosted', role: 'access', email: '', ...over });
+      await s.store.transitions.createRequest(r, 'jitgate');
+      return grantIdOf(r.id);
+    };
+    const dans = await mint({ requester: 'U0DAN' as SlackUserId, team: 'T0ACME' });
+    await mint({ requester: 'U0EVE' as SlackUserId, team: 'T0OTHER' });
+
+    s.idp.signInAs('slack-dan');
+    const dan = s.browser();
+    const { last } = await dan.follow(`${HOSTED}/`);
+    expect(last.status).toBe(200);
+    expect(echoed(last.body).headers).toMatchObject({ 'x-jit-user': 'U0DAN', 'x-jit-grant': dans });
+
+    s.idp.signInAs('slack-eve');
+    const eve = s.browser();
+    const refused = (await eve.follow(`${HOSTED}/`)).last;
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain('no_grant');
+    // The same person with a grant that recorded no workspace is matched by the user id.
+    const eves = await mint({ requester: 'U0EVE' as SlackUserId });
+    const now = await eve.get(`${HOSTED}/`);
+    expect(now.status).toBe(200);
+    expect(echoed(now.body).headers['x-jit-grant']).toBe(eves);
+  });
+});
