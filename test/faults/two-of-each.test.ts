@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countFigures } from '../security/figures.js';
-import { botSettled } from '../support/jobs.js';
+import { queueSettled } from '../support/jobs.js';
 import { REDIS_URL } from '../support/redis.js';
 import {
   type AuthorizerNode,
@@ -107,8 +107,9 @@ describe('Two workers and two authorizers share one Redis', () => {
     await expect
       .poll(() => WAITERS.every((u) => dmsMatching(stack, u, /expired/i).length > 0), { timeout: 10_000 })
       .toBe(true);
-    // Every job due by now has run (and both workers had their chance at each).
-    await botSettled(bot.bot, bot.deps.scheduler.queue);
+    // Every grant and request here has ended: nothing, delayed or due, is left to run.
+    await queueSettled(bot.deps.scheduler.queue);
+    await bot.bot.idle();
 
     // Every DM once.
     for (const g of grants)

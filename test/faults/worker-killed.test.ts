@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countFigures } from '../security/figures.js';
-import { botSettled } from '../support/jobs.js';
+import { queueSettled } from '../support/jobs.js';
 import { REDIS_URL } from '../support/redis.js';
 import {
   type AuthorizerNode,
@@ -83,7 +83,9 @@ describe('The worker is killed with grants outstanding', () => {
       (c) => c.body.channel === 'D0ERIN' && /expired/i.test(JSON.stringify(c.body)),
       10_000,
     );
-    await botSettled(bot.bot, bot.deps.scheduler.queue);
+    // Every grant and request here has ended: nothing, delayed or due, is left to run.
+    await queueSettled(bot.deps.scheduler.queue);
+    await bot.bot.idle();
     expect(dmsMatching(stack, 'U0BOB', /expired|ended/i)).toHaveLength(1);
     expect(dmsMatching(stack, 'U0ERIN', /expired/i)).toHaveLength(1);
     const grantMessage = (await stack.store.getRequest(grantRequest))!.message!;
