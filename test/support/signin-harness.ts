@@ -42,6 +42,8 @@ export async function startSignInHarness(
     matchBy?: SignInConfig['matchBy'];
     scheme?: 'http' | 'https';
     sessionTtlMs?: number;
+    /** More resources, as policy YAML indented under `resources:` (e.g. a WebSocket upstream's). */
+    extraResources?: string;
     /** Sign in at this issuer instead of the harness's own provider (which then only serves as a spare). */
     issuer?: { url: string; clientId: string; clientSecret: string };
   } = { users: [] },
@@ -75,7 +77,7 @@ resources:
     roles:
       viewer: { methods: [GET, HEAD] }
       editor: { methods: ["*"], paths: ["/api/**"] }
-`);
+${options.extraResources ?? ''}`);
   const store = new AccessStore(test.redis, { prefix: test.prefix, clock: systemClock });
   // The authorizer as `npm run start:authorizer` starts it, signing in at the harness's provider.
   const system = await startSystem({
