@@ -66,7 +66,7 @@ async function keyCount(): Promise<number> {
   let cursor = '0';
   let n = 0;
   do {
-    const [next, found] = await h.test.redis.scan(cursor, 'MATCH', `${h.test.prefix}*`, 'COUNT', 1000);
+    const [next, found] = await h.test.redis.scan(cursor, 'MATCH', h.test.keys.everyKey, 'COUNT', 1000);
     cursor = next;
     n += found.length;
   } while (cursor !== '0');
@@ -168,6 +168,7 @@ describe('identity confusion', () => {
         'x-jit-email': 'boss@example.com',
         'x-jit-role': 'admin',
         'x-jit-grant': 'g_forged',
+        'x-jit-admin': 'yes',
       },
     });
     expect(answer.status).toBe(200);
@@ -175,6 +176,7 @@ describe('identity confusion', () => {
     expect(seen['x-jit-user']).toBe('U0ALICE');
     expect(seen['x-jit-email']).toBe('alice@example.com');
     expect(seen['x-jit-role']).toBe('viewer');
+    expect(seen['x-jit-admin']).toBeUndefined();
     expect(seen.cookie ?? '').not.toMatch(/jitgate_/);
   });
 });
