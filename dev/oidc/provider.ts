@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider from 'oidc-provider';
+import type Provider from 'oidc-provider';
 
 /**
  * A real OpenID provider (panva's oidc-provider) on loopback port 0, for sign-in tests and the
@@ -34,6 +34,24 @@ export interface TestIdp {
 
 const SLACK_CLAIMS = ['https://slack.com/user_id', 'https://slack.com/team_id'];
 
+/**
+ * oidc-provider says on the console that Node 20 is not its supported runtime and that its state is
+ * kept in memory: both expected of a loopback IdP for tests and the demo, so those two lines are
+ * kept off the console while it loads and starts (anything else it says passes).
+ */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('oidc-provider WARNING')) return;
+    warn(...args);
+  };
+  try {
+    return await fn();
+  } finally {
+    console.warn = warn;
+  }
+}
+
 export async function startOidcProvider(options: {
   redirectUris: string[];
   users: TestUser[];
@@ -53,56 +71,63 @@ export async function startOidcProvider(options: {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), kid: 'test-idp', alg: 'RS256', use: 'sig' };
 
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: clientId,
-        client_secret: clientSecret,
-        redirect_uris: options.redirectUris,
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_post',
-      },
-    ],
-    jwks: { keys: [jwk] },
-    ttl: {
-      Session: 3600,
-      Grant: 3600,
-      AccessToken: 600,
-      IdToken: 600,
-      Interaction: 600,
-      AuthorizationCode: 60,
-    },
-    cookies: { keys: [randomBytes(16).toString('hex')] },
-    // The ID token carries the scopes' claims (email, name, Slack's ids), as Slack's and most IdPs' do.
-    conformIdTokenClaims: false,
-    claims: {
-      openid: ['sub', ...SLACK_CLAIMS],
-      email: ['email', 'email_verified'],
-      profile: ['name'],
-    },
-    features: { devInteractions: { enabled: false } },
-    pkce: { required: () => true },
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    async findAccount(_ctx: unknown, sub: string) {
-      const user = users.get(sub);
-      if (!user) return undefined;
-      return {
-        accountId: sub,
-        async claims() {
+  // Loaded here, not at the top: the demo imports this module where oidc-provider may be absent.
+  const { default: OidcProvider } = await quietly(() => import('oidc-provider'));
+  const provider: Provider = await quietly(
+    async () =>
+      new OidcProvider(issuer, {
+        clients: [
+          {
+            client_id: clientId,
+            client_secret: clientSecret,
+            redirect_uris: options.redirectUris,
+            grant_types: ['authorization_code'],
+            response_types: ['code'],
+            token_endpoint_auth_method: 'client_secret_post',
+          },
+        ],
+        jwks: { keys: [jwk] },
+        ttl: {
+          Session: 3600,
+          Grant: 3600,
+          AccessToken: 600,
+          IdToken: 600,
+          Interaction: 600,
+          AuthorizationCode: 60,
+        },
+        cookies: { keys: [randomBytes(16).toString('hex')] },
+        // The ID token carries the scopes' claims (email, name, Slack's ids), as Slack's and most IdPs' do.
+        conformIdTokenClaims: false,
+        claims: {
+          openid: ['sub', ...SLACK_CLAIMS],
+          email: ['email', 'email_verified'],
+          profile: ['name'],
+        },
+        features: { devInteractions: { enabled: false } },
+        pkce: { required: () => true },
+        interactions: {
+          url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+        },
+        async findAccount(_ctx: unknown, sub: string) {
+          const user = users.get(sub);
+          if (!user) return undefined;
           return {
-            sub,
-            ...(user.email === undefined ? {} : { email: user.email }),
-            ...(user.email_verified === undefined ? {} : { email_verified: user.email_verified }),
-            ...(user.name === undefined ? {} : { name: user.name }),
-            ...(user.slack
-              ? { [SLACK_CLAIMS[0]!]: user.slack.user, [SLACK_CLAIMS[1]!]: user.slack.team }
-              : {}),
+            accountId: sub,
+            async claims() {
+              return {
+                sub,
+                ...(user.email === undefined ? {} : { email: user.email }),
+                ...(user.email_verified === undefined ? {} : { email_verified: user.email_verified }),
+                ...(user.name === undefined ? {} : { name: user.name }),
+                ...(user.slack
+                  ? { [SLACK_CLAIMS[0]!]: user.slack.user, [SLACK_CLAIMS[1]!]: user.slack.team }
+                  : {}),
+              };
+            },
           };
         },
-      };
-    },
-  });
+      }),
+  );
   // Quiet: errors the tests provoke on purpose are answered to the client, not printed.
   provider.on('server_error', () => {});
 

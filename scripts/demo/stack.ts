@@ -172,24 +172,24 @@ export async function startLocalStack(options: {
  * without it (the production image) has no local IdP: undefined, and the demo says so.
  */
 async function startLocalIdp(publicUrl: string): Promise<TestIdp | undefined> {
-  let provider: typeof import('../../dev/oidc/provider.js');
   try {
-    provider = await import('../../dev/oidc/provider.js');
+    const { startOidcProvider } = await import('../../dev/oidc/provider.js');
+    const idp = await startOidcProvider({
+      redirectUris: [`${publicUrl}/_jitgate/oauth2/callback`],
+      users: Object.values(DEMO_PEOPLE).map((p) => ({
+        sub: `idp-${p.name}`,
+        email: p.email,
+        email_verified: true,
+        name: p.realName,
+      })),
+    });
+    idp.signInAs(`idp-${DEMO_PEOPLE.dana.name}`);
+    return idp;
   } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('oidc-provider')) return undefined;
     throw err;
   }
-  const idp = await provider.startOidcProvider({
-    redirectUris: [`${publicUrl}/_jitgate/oauth2/callback`],
-    users: Object.values(DEMO_PEOPLE).map((p) => ({
-      sub: `idp-${p.name}`,
-      email: p.email,
-      email_verified: true,
-      name: p.realName,
-    })),
-  });
-  idp.signInAs(`idp-${DEMO_PEOPLE.dana.name}`);
-  return idp;
 }
 
 function freePort(): Promise<number> {
