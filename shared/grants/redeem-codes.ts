@@ -14,7 +14,7 @@ const REDEEM_CODE = /^[A-Za-z0-9_-]{16,64}$/;
  * One-time redeem codes: random, stored only as their hash, valid 10 minutes, consumed once by a
  * script that also audits `grant.redeemed`.
  *
- * @example const code = await codes.createRedeemCode(grantId); const same = await codes.redeem(code);
+ * @example const code = await codes.createRedeemCode(grantId); const grant = await codes.consumeRedeemCode(code);
  */
 export class RedeemCodes {
   constructor(private readonly ctx: ScriptContext) {}
