@@ -40,4 +40,16 @@ describe('blocked, request, continue, signed in with Slack', () => {
       PEOPLE.bob.slack,
     );
   });
+
+  it('when the person already has a request waiting that they filed with /access, then the page follows that one and files no second', async () => {
+    const filed = await h.bot.fileRequest(PEOPLE.alice.slack, 'grafana 1h INC-9 from Slack');
+    const { b, page } = await h.signedIn('alice', GRAFANA);
+    const sent = await b.post(ASK, form(page));
+    await expect
+      .poll(async () => (await status(b, `http://${ACCESS_HOST}`, sent.location!)).json.requestId)
+      .toBe(filed.requestId);
+    expect((await status(b, `http://${ACCESS_HOST}`, sent.location!)).json.state).toBe('pending');
+    const pending = await h.bot.deps.store.pendingRequestsOf(PEOPLE.alice.slack as never);
+    expect(pending.map((r) => r.id)).toEqual([filed.requestId]);
+  });
 });
