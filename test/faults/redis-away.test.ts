@@ -91,6 +91,11 @@ async function waitReady(timeoutMs = 10_000): Promise<number> {
   return Date.now();
 }
 
+/** The bot's own connection is back too (it reconnects on its own schedule, not the authorizer's). */
+async function botReconnected(timeoutMs = 10_000): Promise<void> {
+  await expect.poll(() => bot.deps.store.redis.status, { timeout: timeoutMs, interval: 20 }).toBe('ready');
+}
+
 describe('Redis goes away', () => {
   it('when Redis stops under load, then every request started while it is gone gets 503, and the same token passes again once it is back', async () => {
     const traffic = load(12);
@@ -187,6 +192,7 @@ describe('Redis goes away', () => {
       await server.start();
     }
     await waitReady();
+    await botReconnected();
 
     // The request filed before the outage is intact and can be approved now.
     expect((await stack.store.getRequest(before))?.status).toBe('pending');
@@ -211,6 +217,7 @@ describe('Redis goes away', () => {
     ).toBe(503);
     await server.start();
     await waitReady();
+    await botReconnected();
     // Its grant is gone with the data: refused as expired, fail closed.
     const res = await fetch(`${authorizer.url}/app/x`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(401);
