@@ -72,7 +72,7 @@ export interface AuthorizerDeps {
  */
 export function createAuthorizer(deps: AuthorizerDeps) {
   const { log, clock } = deps;
-  const metrics = createMetrics({ countActiveGrants: () => deps.store.countActiveGrants(), log });
+  const metrics = createMetrics({ countActiveGrants: () => deps.store.queries.countActiveGrants(), log });
   const usage = createUsageRecorder({ store: deps.store, log, clock, flushEveryMs: deps.usageFlushMs });
   const sockets = createSocketRegistry({ clock, metrics, log });
   const upstreams = createUpstreams({
@@ -178,7 +178,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   async function recheckOpenSockets(): Promise<void> {
     for (const grantId of sockets.grants()) {
       try {
-        const grant = await deps.store.liveGrant(grantId);
+        const grant = await deps.store.queries.liveGrant(grantId);
         if (!isLive(grant, clock.now())) sockets.closeGrant(grantId);
       } catch (err) {
         log.warn({ err, grantId }, 'could not re-check a grant with open sockets');

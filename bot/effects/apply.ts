@@ -79,7 +79,7 @@ async function applyOne(
 }
 
 async function reread(deps: EffectDeps, requestId: string): Promise<AccessRequest | undefined> {
-  return deps.store?.getRequest(requestId).catch(() => undefined);
+  return deps.store?.queries.getRequest(requestId).catch(() => undefined);
 }
 
 async function attempt(deps: EffectDeps, effect: Effect, request: AccessRequest): Promise<boolean> {

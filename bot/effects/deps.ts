@@ -15,7 +15,7 @@ export interface EffectDeps {
   clock: Clock;
   log: Logger;
   /** To re-read a request an effect names (an extension's original); absent, such an effect is skipped. */
-  store?: Pick<AccessStore, 'getRequest'>;
+  store?: Pick<AccessStore, 'queries'>;
   /**
    * With sign-in on at the authorizer: the plain URL a browser opens a resource at (undefined for a
    * bearer-only one), which the grant DM gives instead of sending the browser through the redeem link.
