@@ -1,5 +1,6 @@
 import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { escapeHtml, htmlPage } from './html-page.js';
 import { type Refusal, statusFor } from './refusals.js';
 
 /** True when the client prefers an HTML page (a browser) to JSON. */
@@ -11,16 +12,6 @@ export function prefersHtml(accept: string | undefined): boolean {
   return json === -1 || html < json;
 }
 
-const ENTITIES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-/** Text made safe to place in HTML (element content or a quoted attribute). */
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
-
 /**
  * A small page for people: what happened and what to do, nothing else. With sign-in on, `signedInAs`
  * names the person the page is for: "Signed in as alice@acme.com", then what they lack and exactly
@@ -31,14 +22,7 @@ export function refusalPage(r: Refusal, status: number, signedInAs?: string): st
     signedInAs === undefined
       ? `<h1>${escapeHtml(r.message)}</h1><p>${escapeHtml(r.hint)}</p>`
       : signedInHeading(r, signedInAs);
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>jitgate: ${escapeHtml(r.message)}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}
-code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}small{color:#777}</style></head>
-<body>${heading}
-<p><small>jitgate · ${status} · <code>${escapeHtml(r.code)}</code></small></p></body></html>
-`;
+  return htmlPage({ title: r.message, body: heading, status, code: r.code });
 }
 
 /** The codes that mean "you hold no live grant here": the heading says so plainly. */

@@ -15,8 +15,8 @@ import type { Logger } from '../../shared/log.js';
 import type { Policy, Resource } from '../../shared/policy/index.js';
 import type { SigningKeys } from '../../shared/tokens/index.js';
 import { signedInAs } from '../checks/session.js';
+import { escapeHtml } from '../html-page.js';
 import type { Session } from '../identity/session.js';
-import { escapeHtml } from '../refusal-response.js';
 import { csrfToken } from './csrf.js';
 import { type FormState, noAccessBody, requestForm, sendPage, waitingBody } from './pages.js';
 

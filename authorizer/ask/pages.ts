@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { AskStatus } from '../../shared/asks/index.js';
 import { formatDuration } from '../../shared/duration.js';
 import { MAX_REASON, type Resource } from '../../shared/policy/index.js';
-import { escapeHtml as h } from '../refusal-response.js';
+import { escapeHtml as h, htmlPage } from '../html-page.js';
 
 /** The form's values and its error when it comes back with bad input. */
 export interface FormState {
@@ -45,10 +45,9 @@ ${error}<button type="submit">Ask for access</button>
 </form>`;
 }
 
-const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}
-code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}small{color:#777}label{display:block;margin:.8rem 0}
-select,input,textarea{font:inherit;display:block;margin-top:.2rem}textarea{width:100%}.error{color:#b00020}
-button{font:inherit;padding:.4rem 1rem}`;
+const FORM_STYLE =
+  'label{display:block;margin:.8rem 0}select,input,textarea{font:inherit;display:block;margin-top:.2rem}' +
+  'textarea{width:100%}.error{color:#b00020}button{font:inherit;padding:.4rem 1rem}';
 
 /** A page of jitgate's own: no framing, no other origin, scripts only with its nonce. */
 export function sendPage(
@@ -58,12 +57,15 @@ export function sendPage(
 ): void {
   const nonce = randomBytes(16).toString('base64');
   const script = page.script ? `<script nonce="${nonce}">${page.script}</script>` : '';
-  const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>jitgate: ${h(page.title)}</title><style>${STYLE}</style></head>
-<body>${page.body}
-<p><small>jitgate · ${status} · <code>${h(page.code)}</code> · <a href="/_jitgate/logout">sign out</a></small></p>${script}</body></html>
-`;
+  const html = htmlPage({
+    title: page.title,
+    body: page.body,
+    status,
+    code: page.code,
+    style: FORM_STYLE,
+    footer: ' · <a href="/_jitgate/logout">sign out</a>',
+    tail: script,
+  });
   res.writeHead(status, {
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Length': Buffer.byteLength(html),

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { escapeHtml, htmlPage } from '../html-page.js';
 import { prefersHtml } from '../refusal-response.js';
 
 /**
@@ -24,24 +25,8 @@ const STATUS: Record<SignInCode, number> = {
 
 export const NO_STORE = { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } as const;
 
-const ENTITIES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
-
 export function signInPage(title: string, text: string, status: number, code: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>jitgate: ${escapeHtml(title)}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}
-code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}small{color:#777}</style></head>
-<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>
-<p><small>jitgate · ${status} · <code>${escapeHtml(code)}</code></small></p></body></html>
-`;
+  return htmlPage({ title, body: `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>`, status, code });
 }
 
 /** Writes a sign-in answer; `cookies` are Set-Cookie values to send with it (e.g. a cleared transaction). */

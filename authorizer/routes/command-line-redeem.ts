@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import type { Resource } from '../../shared/policy/index.js';
-import { escapeHtml, prefersHtml } from '../refusal-response.js';
+import { escapeHtml } from '../html-page.js';
+import { prefersHtml } from '../refusal-response.js';
 
 /**
  * The answer to a redeem link opened in a browser for a resource that takes bearer tokens only (a

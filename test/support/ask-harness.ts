@@ -1,8 +1,7 @@
-import { type Authorizer, createAuthorizer } from '../../authorizer/server.js';
-import { systemClock } from '../../shared/clock.js';
-import { AccessStore } from '../../shared/grants/store.js';
+import type { Authorizer } from '../../authorizer/server.js';
 import { createLogger } from '../../shared/log.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
+import { startSystem } from '../../system/start.js';
 import { type BotHarness, startBotHarness } from './bot-harness.js';
 import { type Answer, CookieBrowser } from './cookie-browser.js';
 import { startOidcProvider, type TestIdp, type TestUser } from './oidc-provider.js';
@@ -99,30 +98,30 @@ resources:
       [PEOPLE.boss.slack]: { email: PEOPLE.boss.email, name: 'boss' },
     },
   });
-  const store = new AccessStore(bot.redis, { prefix: bot.prefix, clock: systemClock });
-  const authorizer = createAuthorizer({
-    publicUrl,
-    trustedProxies: [],
-    policy: () => bot.policy,
-    store,
-    redis: bot.redis,
-    keys,
-    clock: systemClock,
-    log: createLogger('ask-test', process.env.LOG_LEVEL ?? 'silent'),
-    upstreamTimeoutMs: 2_000,
-    usageFlushMs: 200,
-    shutdownGraceMs: 500,
-    signIn: {
-      issuer: idp.issuer,
-      clientId: idp.clientId,
-      clientSecret: idp.clientSecret,
-      scopes: ['openid', 'email', 'profile'],
-      sessionTtlMs: 3_600_000,
-      matchBy,
+  const system = await startSystem({
+    roles: ['authorizer'],
+    overrides: {
+      redis: bot.redis,
+      prefix: bot.prefix,
+      policy: bot.policy,
+      signingKeys: keys,
+      publicUrl,
+      trustedProxies: [],
+      log: createLogger('ask-test', process.env.LOG_LEVEL ?? 'silent'),
+      authorizerPort: 0,
+      authorizerHost: '127.0.0.1',
+      authorizerTimings: { upstreamTimeoutMs: 2_000, usageFlushMs: 200, shutdownGraceMs: 500 },
+      signIn: {
+        issuer: idp.issuer,
+        clientId: idp.clientId,
+        clientSecret: idp.clientSecret,
+        scopes: ['openid', 'email', 'profile'],
+        sessionTtlMs: 3_600_000,
+        matchBy,
+      },
     },
-    scheduler: bot.deps.scheduler,
   });
-  const { port } = await authorizer.start(0, '127.0.0.1');
+  const { authorizer, port } = system.authorizer!;
   const browser = () => new CookieBrowser({ [ACCESS_HOST]: port, [HOSTED_HOST]: port });
   return {
     bot,
@@ -139,7 +138,7 @@ resources:
       return { b, page: last.body, status: last.status };
     },
     async close() {
-      await authorizer.stop();
+      await system.stop();
       await bot.stop();
       await Promise.all([idp.close(), echo.close()]);
     },

@@ -64,7 +64,7 @@ describe('the credential check (HTTP)', () => {
     expect(credentialCheck(ctx)).toEqual({
       code: 'token_invalid',
       message: 'Tokens in the query string are not accepted.',
-      hint: 'Send the token in an Authorization: Bearer header, or open the redeem link in a browser.',
+      hint: 'Send the token in an Authorization: Bearer header instead (never in a URL: URLs end up in logs and Referer headers).',
     });
     expect(ctx.token).toBeUndefined();
   });
