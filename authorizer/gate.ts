@@ -35,7 +35,15 @@ export interface Decision {
 }
 
 export type GateResult =
-  | { ok: true; resource: Resource; grantId: string; expiresAt: number; decision: Decision }
+  | {
+      ok: true;
+      resource: Resource;
+      grantId: string;
+      expiresAt: number;
+      decision: Decision;
+      /** The session the request came with (sign-in on): its sockets end with it, at logout too. */
+      session?: { sid: string; endsAt: number } | undefined;
+    }
   | {
       ok: false;
       refusal: Refusal;
@@ -101,7 +109,8 @@ async function allow(deps: GateDeps, req: IncomingMessage, ctx: Authorized<HttpA
     websocket: ctx.websocket,
   });
   req.url = ctx.upstreamPath;
-  return { ok: true, resource, grantId: ctx.grantId, expiresAt: ctx.expiresAt, decision };
+  const session = ctx.session ? { sid: ctx.session.sid, endsAt: ctx.session.exp * 1000 } : undefined;
+  return { ok: true, resource, grantId: ctx.grantId, expiresAt: ctx.expiresAt, decision, session };
 }
 
 export type Gate = ReturnType<typeof createGate>;

@@ -18,7 +18,7 @@ import { clientResolver } from './checks/client-address.js';
 import { isLive } from './checks/grant.js';
 import { httpChecks } from './checks/http.js';
 import { createGate } from './gate.js';
-import { createSignIn } from './identity/index.js';
+import { createSignIn, endedSessionOf } from './identity/index.js';
 import { createMetrics } from './metrics.js';
 import { createUpgradeHandler } from './proxy/upgrade.js';
 import { createUpstreams } from './proxy/upstream.js';
@@ -169,7 +169,11 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   const revocations = subscribeRevocations({
     subscriber: deps.subscriber ? deps.subscriber() : deps.redis.duplicate(),
     channel: deps.store.keys.revocations,
-    onRevoked: (grantId) => sockets.closeGrant(grantId, 'revoked'),
+    onRevoked: (message) => {
+      const sid = endedSessionOf(message);
+      if (sid === undefined) sockets.closeGrant(message, 'revoked');
+      else sockets.closeSession(sid);
+    },
     onReconnect: () => void recheckOpenSockets(),
     log,
   });
@@ -182,6 +186,13 @@ export function createAuthorizer(deps: AuthorizerDeps) {
         if (!isLive(grant, clock.now())) sockets.closeGrant(grantId);
       } catch (err) {
         log.warn({ err, grantId }, 'could not re-check a grant with open sockets');
+      }
+    }
+    for (const sid of sockets.sessions()) {
+      try {
+        if ((await deps.redis.get(deps.store.keys.sessionEnded(sid))) !== null) sockets.closeSession(sid);
+      } catch (err) {
+        log.warn({ err }, 'could not re-check a session with open sockets');
       }
     }
   }

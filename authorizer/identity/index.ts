@@ -28,7 +28,14 @@ import { createSessionOpener, hasEnded, type Session, sessionEndedKey } from './
  * @module
  */
 export { isHolder, type Person, personFrom } from './person.js';
-export { hasEnded, type Session, type SessionOf, type SessionRefusal, sessionEndedKey } from './session.js';
+export {
+  endedSessionOf,
+  hasEnded,
+  type Session,
+  type SessionOf,
+  type SessionRefusal,
+  sessionEndedKey,
+} from './session.js';
 
 export interface SignInDeps {
   config: SignInConfig;

@@ -17,7 +17,7 @@ import {
 } from './hosts.js';
 import { continueTo, handleCallback, startSignIn, unavailable } from './login.js';
 import { redirect, sendSignIn } from './respond.js';
-import { hasEnded, type Session, sessionCookie, sessionEndedKey } from './session.js';
+import { hasEnded, type Session, sessionCookie, sessionEndedKey, sessionEndedMessage } from './session.js';
 
 /** The session of a request when it is valid here and not ended by a logout; throws without Redis. */
 export async function liveSessionOf(
@@ -168,7 +168,13 @@ async function logout(ctx: SignInContext, req: Request, res: Response): Promise<
     const remainingMs = found.session.exp * 1000 - ctx.clock.now();
     try {
       if (remainingMs > 0) {
-        await ctx.redis.set(sessionEndedKey(ctx.redisKeys, found.session), '1', 'PX', remainingMs);
+        // Ended for every later request, and every authorizer closes the sockets opened with it.
+        const done = await ctx.redis
+          .multi()
+          .set(sessionEndedKey(ctx.redisKeys, found.session), '1', 'PX', remainingMs)
+          .publish(ctx.redisKeys.revocations, sessionEndedMessage(found.session.sid))
+          .exec();
+        if (!done || done.some(([err]) => err)) throw new Error('the logout was not recorded');
       }
     } catch (err) {
       ctx.log.warn({ err }, 'sign-in: could not end the session');

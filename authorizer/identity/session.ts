@@ -128,3 +128,16 @@ export function sessionEndedKey(keys: RedisKeys, session: Pick<Session, 'sid'>):
 export function hasEnded(endedReply: string | null | undefined): boolean {
   return endedReply !== null && endedReply !== undefined;
 }
+
+/**
+ * On the revocations channel (beside grant ids): a session was signed out, so every authorizer
+ * closes the WebSockets opened with it.
+ */
+export function sessionEndedMessage(sid: string): string {
+  return `session:${sid}`;
+}
+
+/** The session a revocations message names, or undefined for a grant id. */
+export function endedSessionOf(message: string): string | undefined {
+  return message.startsWith('session:') ? message.slice('session:'.length) : undefined;
+}

@@ -54,7 +54,7 @@ export function createUpgradeHandler(deps: {
     if (!result.ok) return refuse(result.refusal, result.decision);
     // The client may have gone while we checked.
     if (socket.destroyed) return;
-    deps.sockets.track(result.grantId, result.expiresAt, socket);
+    deps.sockets.track(result.grantId, result.expiresAt, socket, result.session);
     deps.upstreams.upgrade(result.resource, req, socket, head);
     deps.log.info(
       {

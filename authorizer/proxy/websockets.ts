@@ -5,6 +5,8 @@ import type { Metrics } from '../metrics.js';
 
 interface Tracked {
   grantId: string;
+  /** The session it was opened with (sign-in on): a logout closes it too. */
+  sid?: string | undefined;
   client: Duplex;
   upstream?: Duplex | undefined;
   timer: NodeJS.Timeout;
@@ -21,10 +23,11 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 export function createSocketRegistry(options: { clock: Clock; metrics: Metrics; log: Logger }) {
   const byGrant = new Map<string, Set<Tracked>>();
+  const bySession = new Map<string, Set<Tracked>>();
   const byClient = new WeakMap<Duplex, Tracked>();
   let open = 0;
 
-  function close(t: Tracked, why: 'revoked' | 'expired' | 'shutdown'): void {
+  function close(t: Tracked, why: 'revoked' | 'expired' | 'shutdown' | 'signed out'): void {
     options.log.info({ grantId: t.grantId, why }, 'closing WebSocket');
     t.client.destroy();
     t.upstream?.destroy();
@@ -38,6 +41,11 @@ export function createSocketRegistry(options: { clock: Clock; metrics: Metrics; 
       options.metrics.openWebSockets.set(open);
     }
     if (set?.size === 0) byGrant.delete(t.grantId);
+    if (t.sid !== undefined) {
+      const own = bySession.get(t.sid);
+      own?.delete(t);
+      if (own?.size === 0) bySession.delete(t.sid);
+    }
     t.upstream?.destroy();
   }
 
@@ -55,10 +63,31 @@ export function createSocketRegistry(options: { clock: Clock; metrics: Metrics; 
   }
 
   return {
-    /** Tracks an authorized upgrade's client socket until it closes. */
-    track(grantId: string, expiresAt: number, client: Duplex): void {
-      const t: Tracked = { grantId, client, timer: undefined as unknown as NodeJS.Timeout };
-      t.timer = armExpiry(t, expiresAt);
+    /**
+     * Tracks an authorized upgrade's client socket until it closes; one opened with a session ends
+     * at the grant's expiry or the session's end, whichever comes first, or at its logout.
+     */
+    track(
+      grantId: string,
+      expiresAt: number,
+      client: Duplex,
+      session?: { sid: string; endsAt: number } | undefined,
+    ): void {
+      const t: Tracked = {
+        grantId,
+        sid: session?.sid,
+        client,
+        timer: undefined as unknown as NodeJS.Timeout,
+      };
+      t.timer = armExpiry(t, session ? Math.min(expiresAt, session.endsAt) : expiresAt);
+      if (session) {
+        let own = bySession.get(session.sid);
+        if (!own) {
+          own = new Set();
+          bySession.set(session.sid, own);
+        }
+        own.add(t);
+      }
       let set = byGrant.get(grantId);
       if (!set) {
         set = new Set();
@@ -86,6 +115,18 @@ export function createSocketRegistry(options: { clock: Clock; metrics: Metrics; 
       const n = set.size;
       for (const t of [...set]) close(t, why);
       return n;
+    },
+    /** Closes the sockets opened with a session that was signed out. */
+    closeSession(sid: string): number {
+      const set = bySession.get(sid);
+      if (!set) return 0;
+      const n = set.size;
+      for (const t of [...set]) close(t, 'signed out');
+      return n;
+    },
+    /** The sessions with open sockets (to re-check after a missed logout). */
+    sessions(): string[] {
+      return [...bySession.keys()];
     },
     closeAll(): void {
       for (const set of byGrant.values()) for (const t of [...set]) close(t, 'shutdown');

@@ -31,6 +31,13 @@ const ALICE = { sub: 'idp-alice', email: 'alice@example.com', email_verified: tr
 const JSON_ACCEPT = 'application/json';
 const SESSION = 'jitgate_session';
 const HOSTED = `http://${HOSTED_HOST}`;
+const live = (ws: WsUpstream) => `  live:
+    upstream: ${ws.url}
+    match: { pathPrefix: /live }
+    browser: shared-origin
+    websocket: true
+    approvers: { users: [U0BOSS] }
+`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function signedIn(h: SignInHarness, sub: string, url: string): Promise<CookieBrowser> {
@@ -39,6 +46,18 @@ async function signedIn(h: SignInHarness, sub: string, url: string): Promise<Coo
   const { last } = await b.follow(url);
   expect(new URL(last.url).host).toBe(new URL(url).host);
   return b;
+}
+
+/** A WebSocket to /live/chat on the sign-in host with this session cookie, once the upstream said hello. */
+async function openSocket(h: SignInHarness, session: string): Promise<WebSocket> {
+  const socket = new WebSocket(`ws://127.0.0.1:${h.authorizerPort}/live/chat`, {
+    headers: { host: ACCESS_HOST, cookie: `${SESSION}=${session}` },
+  });
+  await new Promise((resolve, reject) => {
+    socket.once('message', resolve);
+    socket.once('error', reject);
+  });
+  return socket;
 }
 
 async function grant(h: SignInHarness, over: Partial<NewRequest> = {}): Promise<GrantId> {
@@ -56,11 +75,16 @@ async function grant(h: SignInHarness, over: Partial<NewRequest> = {}): Promise<
 
 describe('a session that outlives its TTL', () => {
   it('when JITGATE_SESSION_TTL (2 s) has passed, then the session counts on no host, though the grant is live', async () => {
-    const h = await startSignInHarness({ users: [ALICE], sessionTtlMs: 2_000 });
+    const ws = await startWsEchoUpstream();
+    const h = await startSignInHarness({ users: [ALICE], sessionTtlMs: 2_000, extraResources: live(ws) });
     try {
       await grant(h);
+      await grant(h, { resource: 'live', role: 'access' });
       const b = await signedIn(h, ALICE.sub, `${HOSTED}/`);
       expect((await b.get(`${HOSTED}/`)).status).toBe(200);
+      // A socket opened with the session ends with it, though its grant runs for an hour.
+      const socket = await openSocket(h, b.cookie(ACCESS_HOST, SESSION)!);
+      const socketClosed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
       const copies = { hosted: b.cookie(HOSTED_HOST, SESSION)!, access: b.cookie(ACCESS_HOST, SESSION)! };
       await sleep(2_100);
       const thief = h.browser();
@@ -73,8 +97,10 @@ describe('a session that outlives its TTL', () => {
         { until: (a) => a.location?.startsWith(h.idp.issuer) === true },
       );
       expect(new URL(last.location!).origin).toBe(h.idp.issuer);
+      expect(await socketClosed).toBeLessThanOrEqual(Date.now());
     } finally {
       await h.close();
+      await ws.close();
     }
   });
 });
@@ -86,13 +112,7 @@ describe('one Redis, two authorizers; a signed-in WebSocket', () => {
     ws = await startWsEchoUpstream();
     h = await startSignInHarness({
       users: [ALICE],
-      extraResources: `  live:
-    upstream: ${ws.url}
-    match: { pathPrefix: /live }
-    browser: shared-origin
-    websocket: true
-    approvers: { users: [U0BOSS] }
-`,
+      extraResources: live(ws),
     });
   });
   afterAll(async () => {
@@ -173,6 +193,17 @@ resources:
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     const started = Date.now();
     await h.store.revoke(gid, 'U0BOSS' as SlackUserId, 'test');
+    await closed;
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('when the person logs out while a signed-in WebSocket is open, then the socket is cut too (the grant is still live)', async () => {
+    await grant(h, { resource: 'live', role: 'access' });
+    const b = await signedIn(h, ALICE.sub, `http://${ACCESS_HOST}/live/`);
+    const socket = await openSocket(h, b.cookie(ACCESS_HOST, SESSION)!);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const started = Date.now();
+    expect((await b.get(`http://${ACCESS_HOST}/_jitgate/logout`)).status).toBe(200);
     await closed;
     expect(Date.now() - started).toBeLessThan(1_000);
   });
