@@ -112,7 +112,14 @@ describe('one Redis, two authorizers; a signed-in WebSocket', () => {
     ws = await startWsEchoUpstream();
     h = await startSignInHarness({
       users: [ALICE],
-      extraResources: live(ws),
+      // A resource reachable only from 10.0.0.0/8: the tests come from 127.0.0.1.
+      extraResources: `${live(ws)}  fenced:
+    upstream: ${ws.url}
+    match: { pathPrefix: /fenced }
+    browser: shared-origin
+    networks: [10.0.0.0/8]
+    approvers: { users: [U0BOSS] }
+`,
     });
   });
   afterAll(async () => {
@@ -206,6 +213,16 @@ resources:
     expect((await b.get(`http://${ACCESS_HOST}/_jitgate/logout`)).status).toBe(200);
     await closed;
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("when the holder's session comes from outside the resource's networks, then it is refused, also with a forged X-Forwarded-For", async () => {
+    await grant(h, { resource: 'fenced', role: 'access' });
+    const b = await signedIn(h, ALICE.sub, `http://${ACCESS_HOST}/live/`);
+    for (const headers of [{}, { 'x-forwarded-for': '10.1.2.3' }, { forwarded: 'for=10.1.2.3' }]) {
+      const answer = await b.get(`http://${ACCESS_HOST}/fenced/x`, { accept: JSON_ACCEPT, headers });
+      expect(answer.status).toBe(403);
+      expect(answer.body).toMatch(/network/);
+    }
   });
 
   it('when a WebSocket upgrade comes with no session or a copied session from another host, then it is refused before the upstream', async () => {
