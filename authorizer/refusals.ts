@@ -39,6 +39,7 @@ const STATUS: Partial<Record<RefusalCode, number>> = {
   code_unknown: 404,
   code_used: 410,
   not_the_holder: 403,
+  signin_required: 401,
   grant_not_active: 410,
   upstream_unreachable: 502,
   unavailable: 503,
@@ -121,6 +122,11 @@ function hintFor(code: RefusalCode, { resource, role, method, path }: HintContex
       return resource
         ? `For access of your own, type ${accessCommand(resource)} in Slack.`
         : 'For access of your own, type /access in Slack.';
+    case 'signin_required':
+      return (
+        'Open the link in a browser signed in as yourself (the person it was sent to): ' +
+        'it then shows your token once, with the commands that use it.'
+      );
     case 'code_used':
     case 'code_unknown':
     case 'grant_not_active':

@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'code_unknown',
   'code_used',
   'not_the_holder',
+  'signin_required',
   // access decisions (the authorizer's refusal codes)
   'token_missing',
   'token_invalid',

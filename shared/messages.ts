@@ -57,6 +57,9 @@ export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => str
   code_used: () => 'This redeem link has already been used.',
   not_the_holder: (f) =>
     `This link was sent to someone else${f.signedInAs !== undefined ? `, not to you (signed in as ${text(f.signedInAs)})` : ''}: nothing was used, and its holder has been told.`,
+  // With sign-in on, a redeem link is its holder's only, from a browser signed in as them.
+  signin_required: () =>
+    'This redeem link works only in a browser signed in as the person it was sent to: nothing was used.',
 
   token_missing: () => 'You need an access token for this service.',
   token_invalid: (f) =>

@@ -36,11 +36,13 @@ export interface RedeemBindingDeps {
 const MAX_LABEL = 200;
 
 /**
- * With sign-in on, a redeem link opened in a browser is its holder's only: before anything is
- * consumed, the browser must be signed in (else it is sent to sign in and brought back to the link)
- * as the person the link's grant was issued to. Anyone else gets a refusal page, the code stays
- * unused, `grant.redeem_refused` is audited with their client address, and the holder is told by
- * DM (a job: the authorizer has no Slack token). Answers 'redeem' when the holder may go on, or
+ * With sign-in on, a redeem link is its holder's only, JSON (command-line) redeems included: before
+ * anything is consumed, the request must carry a session (a browser without one is sent to sign in
+ * and brought back to the link) of the person the link's grant was issued to. A command line has no
+ * session, so a JSON redeem without one is refused as signin_required, its hint the link to open in
+ * the holder's browser instead (`commandLineLink`). Anyone else signed in is refused, the code
+ * stays unused, `grant.redeem_refused` is audited with their client address, and the holder is told
+ * by DM (a job: the authorizer has no Slack token). Answers 'redeem' when the holder may go on, or
  * 'answered' when the response was written here. An unknown, used or ended code goes on to the
  * redeem, which says so as it always has.
  */
@@ -48,24 +50,19 @@ export async function holderOnly(
   deps: RedeemBindingDeps,
   req: Request,
   res: Response,
-  code: string,
+  link: { code: string; json: boolean; commandLineLink: string },
 ): Promise<'redeem' | 'answered'> {
-  const grantId = await deps.store.redeemCodeGrant(code);
+  const grantId = await deps.store.redeemCodeGrant(link.code);
   const grant = grantId ? await deps.store.liveGrant(grantId) : undefined;
   if (!isLive(grant, deps.clock.now())) return 'redeem';
   const session = await deps.signIn.liveSessionOf(req);
   const resource = deps.policy().resources.get(grant.resource);
   if (!session) {
-    if (await deps.signIn.signInThenBack(req, res)) return 'answered';
-    sendRefusal(
-      res,
-      refusal(
-        'token_missing',
-        { resource },
-        'Sign in as the person this link was sent to, then open it again.',
-      ),
-      req.headers.accept,
-    );
+    if (!link.json && (await deps.signIn.signInThenBack(req, res))) return 'answered';
+    deps.log.info({ grantId: grant.id, resource: grant.resource }, 'redeem refused: no session');
+    const refused = refusal('signin_required', { resource });
+    const hint = `Open ${link.commandLineLink} in a browser signed in as yourself (the person it was sent to): it shows your token once, with the commands that use it.`;
+    sendRefusal(res, link.json ? { ...refused, hint } : refused, req.headers.accept);
     return 'answered';
   }
   if (isHolder(session.person, grant)) return 'redeem';

@@ -3,12 +3,12 @@ import { type RedeemDeps as RedeemUseCaseDeps, redeemGrant } from '../../shared/
 import type { Clock } from '../../shared/clock.js';
 import { isJitgateError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
-import type { Policy, Resource } from '../../shared/policy/index.js';
+import { type Policy, type Resource, takesBrowserCookies } from '../../shared/policy/index.js';
 import type { SigningKeys } from '../../shared/tokens/index.js';
 import { cookieNameOf } from '../checks/credential.js';
 import { prefersHtml, sendRefusal } from '../refusal-response.js';
 import { type RefusalCode, refusal } from '../refusals.js';
-import { sendCommandLineRedeem } from './command-line-redeem.js';
+import { FOR_COMMAND_LINE, sendBearerTokenPage, sendCommandLineRedeem } from './command-line-redeem.js';
 import { holderOnly, type RedeemBindingDeps } from './redeem-binding.js';
 
 export interface RedeemDeps {
@@ -29,8 +29,10 @@ export interface RedeemDeps {
  * to the resource and a 303 to the resource's own root, never to a caller-chosen target (`next`,
  * `redirect` and the like are ignored). A pathPrefix resource takes a cookie only with
  * `browser: shared-origin`; for any other, a link opened without asking for JSON is answered with
- * the commands to use instead, and the code is left unused. With sign-in on, a browser must first be
- * signed in as the link's holder (holderOnly); anyone else is refused and nothing is consumed.
+ * the commands to use instead, and the code is left unused. With sign-in on, every redeem, JSON
+ * included, must first be signed in as the link's holder (holderOnly); anyone else is refused and
+ * nothing is consumed. The holder's browser then gets the bearer token on a page, once, for a
+ * bearer-only resource or when the link asks `for=command-line` (the DM's command-line link).
  */
 export function registerRedeem(router: Router, deps: RedeemDeps): void {
   const publicUrl = new URL(deps.publicUrl);
@@ -45,14 +47,29 @@ export function registerRedeem(router: Router, deps: RedeemDeps): void {
     const code = typeof req.query.code === 'string' ? req.query.code : '';
     let resource: Resource | undefined;
     try {
-      // A command-line client has no session: a JSON redeem stays a bearer redeem (README: why).
-      if (!json && deps.binding && (await holderOnly(deps.binding, req, res, code)) === 'answered') return;
-      const redeemed = await redeemGrant(useCase, {
+      const commandLineLink = `${publicUrl.origin}/_jitgate/redeem?code=${encodeURIComponent(code)}&${FOR_COMMAND_LINE}`;
+      if (
+        deps.binding &&
+        (await holderOnly(deps.binding, req, res, { code, json, commandLineLink })) === 'answered'
+      )
+        return;
+      // With sign-in on, the holder's own browser takes a command-line token on a page, when asked
+      // (`for=command-line`) or when the resource takes bearer tokens only.
+      const tokenPage = !json && deps.binding !== undefined;
+      const asked = tokenPage && req.query.for === 'command-line';
+      let redeemed = await redeemGrant(useCase, {
         code,
-        browserHost: json ? undefined : hostOf(req.headers.host),
+        browserHost: json || asked ? undefined : hostOf(req.headers.host),
       });
+      if (tokenPage && redeemed.next === 'command-line') redeemed = await redeemGrant(useCase, { code });
       const { grant } = redeemed;
       resource = redeemed.resource;
+      if (tokenPage && redeemed.next === 'token' && (asked || !takesBrowserCookies(resource))) {
+        deps.log.info({ grantId: grant.id, resource: resource.name, as: 'page' }, 'redeemed');
+        const { token } = redeemed;
+        sendBearerTokenPage(res, { resource, publicUrl, token, expiresAt: grant.expiresAt, accept });
+        return;
+      }
       if (redeemed.next === 'command-line') {
         deps.log.info(
           { grantId: grant.id, resource: resource.name },

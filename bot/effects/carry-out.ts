@@ -43,7 +43,11 @@ export async function carryOut(deps: EffectDeps, effect: Effect, request: Access
       // Delivered through the queue, the effect carries no link: one is made now, just before the DM.
       if (!effect.redeemUrl && !deps.access) throw new PermanentFailure('no way to make a redeem link here');
       const link = effect.redeemUrl ?? (await deps.access!.redeemLink(effect.grantId));
-      return sendDm(client, effect.to, grantedDm(request, link, deps.openUrl?.(request.resource)));
+      return sendDm(
+        client,
+        effect.to,
+        grantedDm(request, link, deps.openUrl ? { openUrl: deps.openUrl(request.resource) } : undefined),
+      );
     }
     case 'tell-denied':
       return sendDm(client, effect.to, deniedDm(request));

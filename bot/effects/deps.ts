@@ -17,8 +17,9 @@ export interface EffectDeps {
   /** To re-read a request an effect names (an extension's original); absent, such an effect is skipped. */
   store?: Pick<AccessStore, 'queries'>;
   /**
-   * With sign-in on at the authorizer: the plain URL a browser opens a resource at (undefined for a
-   * bearer-only one), which the grant DM gives instead of sending the browser through the redeem link.
+   * With sign-in on at the authorizer (and only then present): the plain URL a browser opens a
+   * resource at (undefined for a bearer-only one), which the grant DM gives instead of sending the
+   * browser through the redeem link; the link is then for the command line, opened signed in.
    */
   openUrl?: ((resource: string) => string | undefined) | undefined;
   /** To render App Homes and make redeem links for queued effects; absent, `refresh-homes` does nothing. */

@@ -15,16 +15,17 @@ import { decideButtons, flagLines, pendingContext, requesterLine, requestFields 
 
 /**
  * To the requester when access is granted (or an extension approved): the one-time redeem link as a
- * button, and the command-line form that returns a token instead of a cookie. With sign-in on and a
- * resource a browser can open (`openUrl`), the button opens the resource's plain URL instead (the
- * holder signs in there), and the redeem link stays for the command line only.
+ * button, and the command-line form that returns a token instead of a cookie. With sign-in on
+ * (`signIn`), the button opens the resource's plain URL when a browser can open it (`openUrl`; the
+ * holder signs in there), and the redeem link is for the command line only, to be opened in a
+ * browser signed in as the holder, where it shows the token once.
  */
 export function grantedDm(
   request: AccessRequest,
   redeemUrl: string,
-  openUrl?: string,
+  signIn?: { openUrl: string | undefined },
 ): SlackMessage & { unfurl_links: false; unfurl_media: false } {
-  if (openUrl !== undefined) return signedInGrantedDm(request, redeemUrl, openUrl);
+  if (signIn !== undefined) return signedInGrantedDm(request, redeemUrl, signIn.openUrl);
   const what = escapeText(resourceRole(request));
   const until = request.expiresAt !== undefined ? ` until ${dateToken(request.expiresAt)}` : '';
   const extended = request.kind === 'extension';
@@ -74,11 +75,15 @@ export function redeemRefusedDm(request: AccessRequest, attempt: RedeemAttempt):
   return { text, blocks };
 }
 
-/** grantedDm with sign-in on: open the plain URL; the redeem link is for the command line, and only the holder's. */
+/**
+ * grantedDm with sign-in on: open the plain URL (when a browser can); the redeem link is for the
+ * command line, and only the holder's: a curl of it has no session and is refused, so it is opened in
+ * the holder's browser, signed in, which shows the token once (the authorizer's `for=command-line`).
+ */
 function signedInGrantedDm(
   request: AccessRequest,
   redeemUrl: string,
-  openUrl: string,
+  openUrl: string | undefined,
 ): SlackMessage & { unfurl_links: false; unfurl_media: false } {
   const what = escapeText(resourceRole(request));
   const until = request.expiresAt !== undefined ? ` until ${dateToken(request.expiresAt)}` : '';
@@ -86,24 +91,43 @@ function signedInGrantedDm(
     request.kind === 'extension'
       ? `:white_check_mark: Your access to *${what}* was extended${until}.`
       : `:white_check_mark: You have access to *${what}*${until} (${formatDuration(request.durationMs)}).`;
-  const blocks: KnownBlock[] = [
-    section(
-      `${title}\nOpen ${escapeText(openUrl)} and sign in as yourself: nothing else is needed.`,
-      linkButton(`Open ${truncateName(request.resource)}`, OPEN_LINK_ACTION_ID, openUrl),
-    ),
-    section(
-      'From the command line, this one-time link gives you a bearer token (single use, valid 10 minutes, yours only):\n' +
-        '```curl -H "Accept: application/json" \'' +
-        escapeText(redeemUrl) +
-        "'```",
-    ),
-  ];
+  const tokenUrl = commandLineLink(redeemUrl);
+  const getToken =
+    'open this one-time link in a browser *signed in as yourself*: it shows your bearer token once, ' +
+    'with the commands that use it (single use, valid 10 minutes, yours only; a curl of the link is refused):\n' +
+    escapeText(tokenUrl);
+  const blocks: KnownBlock[] =
+    openUrl !== undefined
+      ? [
+          section(
+            `${title}\nOpen ${escapeText(openUrl)} and sign in as yourself: nothing else is needed.`,
+            linkButton(`Open ${truncateName(request.resource)}`, OPEN_LINK_ACTION_ID, openUrl),
+          ),
+          section(`For the command line, ${getToken}`),
+        ]
+      : [
+          section(
+            `${title}\n${escapeText(request.resource)} is reached from the command line with a bearer token. To get it, ${getToken}`,
+            linkButton('Get the token', OPEN_LINK_ACTION_ID, tokenUrl),
+          ),
+        ];
   if (request.grantId)
     blocks.push(
       context(`Grant \`${request.grantId}\` · end it early with \`/access revoke ${request.grantId}\``),
     );
-  const text = `${request.kind === 'extension' ? 'Your access to' : 'You have access to'} ${what}${until}: open ${openUrl}`;
+  const lead = `${request.kind === 'extension' ? 'Your access to' : 'You have access to'} ${what}${until}`;
+  const text =
+    openUrl !== undefined
+      ? `${lead}: open ${openUrl}`
+      : `${lead}. Open the link in this message, signed in as yourself, within 10 minutes.`;
   return { text, blocks, unfurl_links: false, unfurl_media: false };
+}
+
+/** The redeem link that, opened in the holder's signed-in browser, shows the token instead of setting a cookie. */
+function commandLineLink(redeemUrl: string): string {
+  const url = new URL(redeemUrl);
+  url.searchParams.set('for', 'command-line');
+  return url.href;
 }
 
 /** To the requester when an approver says no. */

@@ -237,17 +237,102 @@ describe('redeem links and cookies bound to the person', () => {
     expect(echoedCount(gid)).toBe(reached); // nothing of the thieves' reached the upstream
   });
 
-  it('when the link is redeemed from the command line (Accept: application/json), then the bearer token comes back with no session, as before', async () => {
+  it('when a forwarded link is redeemed from a command line (Accept: application/json, no session), then it is refused with what to do instead, nothing is consumed, and the holder can still redeem it', async () => {
     const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
     const code = await h.store.createRedeemCode(gid);
-    const cli = h.browser();
-    const answer = await cli.get(`http://${ACCESS_HOST}/_jitgate/redeem?code=${code}`, {
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${code}`;
+    const curl = h.browser();
+    const refused = await curl.get(link, { accept: 'application/json' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.location).toBeUndefined(); // a refusal, not a sign-in redirect
+    expect(refused.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(refused.body)).toEqual({
+      error: 'signin_required',
+      message: expect.stringContaining('only in a browser signed in as the person it was sent to'),
+      hint: `Open ${link}&for=command-line in a browser signed in as yourself (the person it was sent to): it shows your token once, with the commands that use it.`,
+    });
+    expect(refused.body).not.toMatch(/eyJ[\w-]+\.eyJ/);
+    expect(await h.store.redeemCodeGrant(code)).toBe(gid); // still unused
+
+    // The holder, signed in, redeems the same link as always.
+    const carol = await signedIn(CAROL.sub, `${HOSTED}/`);
+    const { last } = await carol.follow(link);
+    expect(last.url).toBe(`${HOSTED}/`);
+    expect(echoed(last.body).headers['x-jit-grant']).toBe(gid);
+  });
+
+  it("when someone else signed in redeems the holder's link with Accept: application/json, then it is refused as for a browser: nothing consumed, audited, the holder DMed once", async () => {
+    const { gid } = await grant({ resource: 'app', role: 'access', ...carols });
+    const code = await h.store.createRedeemCode(gid);
+    const bob = await signedIn(BOB.sub, `${SHARED}/`);
+    const refused = await bob.get(`http://${ACCESS_HOST}/_jitgate/redeem?code=${code}`, {
       accept: 'application/json',
     });
-    expect(answer.status).toBe(200);
-    const { token, grantId } = JSON.parse(answer.body) as { token: string; grantId: string };
-    expect(grantId).toBe(gid);
-    const used = await cli.get(`${HOSTED}/cli`, {
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toMatchObject({
+      error: 'not_the_holder',
+      message: expect.stringContaining('signed in as bob@example.com'),
+      hint: expect.stringContaining('/access app'),
+    });
+    expect(await h.store.redeemCodeGrant(code)).toBe(gid);
+    const toCarol = (c: { body: Record<string, unknown> }) =>
+      String(c.body.channel) === dmChannelOf('U0CAROL') && String(c.body.text).includes('Someone else');
+    const dm = await slack.waitFor('chat.postMessage', toCarol);
+    expect(String(dm.body.text)).toContain('bob@example.com');
+    const event = (await auditEvents()).find((e) => e.type === 'grant.redeem_refused' && e.grantId === gid);
+    expect(event).toMatchObject({ actor: 'bob@example.com', subject: 'U0CAROL', resource: 'app' });
+
+    expect(
+      (await bob.get(`http://${ACCESS_HOST}/_jitgate/redeem?code=${code}`, { accept: 'application/json' }))
+        .status,
+    ).toBe(403);
+    await sleep(300);
+    expect(slack.callsTo('chat.postMessage').filter(toCarol)).toHaveLength(1);
+  });
+
+  it('when the holder opens the link signed in, for a bearer-only resource, then the page shows the token once (no-store, no-referrer, nothing in the URL), it works as a bearer, and reopening says it was used', async () => {
+    const { gid } = await grant({ resource: 'app', role: 'access', ...carols });
+    const code = await h.store.createRedeemCode(gid);
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${code}`;
+    const carol = await signedIn(CAROL.sub, `${SHARED}/`);
+    const page = await carol.get(link);
+    expect(page.status).toBe(200);
+    expect(page.headers.location).toBeUndefined();
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expect(page.cookies).toEqual([]);
+    expect(page.body).toContain('Your bearer token for app');
+    const token = /export TOKEN=&#39;(eyJ[\w.-]+)&#39;/.exec(page.body)?.[1];
+    expect(token).toBeDefined();
+    expect(page.body).toContain(
+      `curl -H &quot;Authorization: Bearer $TOKEN&quot; http://${ACCESS_HOST}/app/`,
+    );
+    expect(await h.store.redeemCodeGrant(code)).toBeUndefined(); // consumed
+
+    const api = h.browser(); // a terminal: no session, no cookie
+    const used = await api.get(`http://${ACCESS_HOST}/app/cli`, {
+      accept: 'application/json',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(used.status).toBe(200);
+    expect(echoed(used.body).headers['x-jit-grant']).toBe(gid);
+
+    const again = await carol.get(link);
+    expect(again.status).toBe(410);
+    expect(again.body).toContain('code_used');
+    expect(again.body).not.toContain(token!);
+  });
+
+  it('when the holder opens the link with for=command-line for a browser resource, then the page shows a bearer token instead of setting a cookie', async () => {
+    const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
+    const code = await h.store.createRedeemCode(gid);
+    const carol = await signedIn(CAROL.sub, `${SHARED}/`);
+    const page = await carol.get(`http://${ACCESS_HOST}/_jitgate/redeem?code=${code}&for=command-line`);
+    expect(page.status).toBe(200);
+    expect(page.cookies).toEqual([]);
+    expect(page.body).toContain(`curl -H &quot;Authorization: Bearer $TOKEN&quot; ${HOSTED}/`);
+    const token = /export TOKEN=&#39;(eyJ[\w.-]+)&#39;/.exec(page.body)?.[1];
+    const used = await h.browser().get(`${HOSTED}/cli`, {
       accept: 'application/json',
       headers: { authorization: `Bearer ${token}` },
     });
@@ -270,9 +355,10 @@ describe('the DM with sign-in on', () => {
     expect(String(dm.body.channel)).toBe(dmChannelOf('U0CAROL'));
     const all = JSON.stringify(dm.body.blocks);
     expect(all).toContain(`"url":"${HOSTED}/"`);
-    expect(all).toMatch(
-      /curl -H \\"Accept: application\/json\\" '(http:\/\/access\.test\.local)\/_jitgate\/redeem\?code=/,
-    );
+    // The link is for the command line, opened signed in: a curl of it has no session and is refused.
+    expect(all).not.toContain('Accept: application/json');
+    expect(all).toContain('signed in as yourself');
+    expect(all).toMatch(/http:\/\/access\.test\.local\/_jitgate\/redeem\?code=[\w-]+&amp;for=command-line/);
     expect(all).not.toMatch(/eyJ[\w-]+\.eyJ/); // never a token
   });
 });

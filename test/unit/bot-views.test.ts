@@ -192,18 +192,36 @@ describe('DMs', () => {
     expect(msg.text).not.toContain('code=');
   });
 
-  it('when granted with sign-in on, then the DM opens the resource’s plain URL and keeps the link for the command line only', () => {
+  it('when granted with sign-in on, then the DM opens the resource’s plain URL and keeps the link for the command line only, to be opened signed in', () => {
     const open = 'https://grafana.access.example.com/';
-    const msg = grantedDm(approved(), url, open);
+    const msg = grantedDm(approved(), url, { openUrl: open });
     expect(buttonsOf(msg.blocks)).toEqual([
       expect.objectContaining({ url: open, action_id: 'jit_open_link' }),
     ]);
     expect(msg.text).toContain(`open ${open}`);
-    expect(textOf(msg.blocks)).toContain(`curl -H "Accept: application/json" '${url}'`);
+    // A curl of the link has no session and is refused: the link is opened in the holder's browser.
+    expect(textOf(msg.blocks)).not.toContain('Accept: application/json');
+    expect(textOf(msg.blocks)).toContain(
+      `For the command line, open this one-time link in a browser *signed in as yourself*`,
+    );
+    expect(textOf(msg.blocks)).toContain(`${url}&amp;for=command-line`);
     expect(textOf(msg.blocks)).toContain('yours only');
     expect(JSON.stringify(msg)).not.toMatch(JWT);
     // Without sign-in, the DM is as it always was.
     expect(grantedDm(approved(), url, undefined)).toEqual(grantedDm(approved(), url));
+  });
+
+  it('when granted with sign-in on for a bearer-only resource, then the button opens the command-line link, to be opened signed in', () => {
+    const msg = grantedDm(approved(), url, { openUrl: undefined });
+    expect(buttonsOf(msg.blocks)).toEqual([
+      expect.objectContaining({ url: `${url}&for=command-line`, action_id: 'jit_open_link' }),
+    ]);
+    expect(textOf(msg.blocks)).toContain('reached from the command line with a bearer token');
+    expect(textOf(msg.blocks)).toContain('*signed in as yourself*');
+    expect(textOf(msg.blocks)).not.toContain('Accept: application/json');
+    expect(msg.text).toContain('signed in as yourself');
+    expect(msg.text).not.toContain('code=');
+    expect(JSON.stringify(msg)).not.toMatch(JWT);
   });
 
   it('when someone else opened the holder’s link, then the DM says who and from where, that nothing was used, and how to end the grant', () => {
