@@ -13,7 +13,7 @@ import { loadConfig } from '../shared/config.js';
 import { isJitgateError } from '../shared/errors.js';
 import { connectRedis } from '../shared/redis/connect.js';
 import { plain, renderBlocks } from './demo/render.js';
-import { signedInWalkThrough } from './demo/signed-in.js';
+import { commandLineToken, type Narrator, signedInWalkThrough } from './demo/signed-in.js';
 import { DEMO_PEOPLE, type LocalStack, startLocalStack } from './demo/stack.js';
 
 const keep = process.argv.includes('--keep');
@@ -100,14 +100,7 @@ async function walkThrough(stack: LocalStack): Promise<void> {
   expect(!/eyJ[A-Za-z0-9_-]{10,}\./.test(standin.allText()), 'no token was ever posted into Slack');
   ok('the link is single-use and valid 10 minutes; the token itself never goes into Slack');
 
-  heading('Redeem the link from a terminal, then use the service');
-  say(`   ${dim('$')} TOKEN=$(curl -s -H 'Accept: application/json' '<link>' | jq -r .token)`);
-  const redeemed = await fetch(link, { headers: { accept: 'application/json' } });
-  const grant = (await redeemed.json()) as { token?: string; grantId?: string; expiresAt?: string };
-  expect(redeemed.status === 200 && grant.token, `the redeem link gave a token (HTTP ${redeemed.status})`);
-  ok(
-    `token for grant ${grant.grantId}, valid until ${grant.expiresAt} (not shown: tokens are never printed)`,
-  );
+  const grant = stack.idp ? await commandLineToken(narrator, dm, link) : await tokenFromTerminal(link);
   const again = await fetch(link, { headers: { accept: 'application/json' } });
   expect(again.status === 410, `a second use of the link is refused (HTTP ${again.status})`);
   ok('the same link a second time: 410, already used');
@@ -153,6 +146,24 @@ async function walkThrough(stack: LocalStack): Promise<void> {
     expect(types.includes(t), `the audit log holds ${t}`);
   }
   ok(`hash chain intact: ${verified.entries} events (${[...new Set(types)].join(', ')})`);
+}
+
+/** The same voice for the parts that live in scripts/demo/. */
+const narrator: Narrator = { heading, ok, note: (text) => say(`   ${dim(text)}`), show, expect };
+
+type Redeemed = { token?: string; grantId?: string; expiresAt?: string };
+
+/** Without sign-in: the link redeemed from a terminal gives the token as JSON. */
+async function tokenFromTerminal(link: string): Promise<Redeemed> {
+  heading('Redeem the link from a terminal, then use the service');
+  say(`   ${dim('$')} TOKEN=$(curl -s -H 'Accept: application/json' '<link>' | jq -r .token)`);
+  const redeemed = await fetch(link, { headers: { accept: 'application/json' } });
+  const grant = (await redeemed.json()) as Redeemed;
+  expect(redeemed.status === 200 && grant.token, `the redeem link gave a token (HTTP ${redeemed.status})`);
+  ok(
+    `token for grant ${grant.grantId}, valid until ${grant.expiresAt} (not shown: tokens are never printed)`,
+  );
+  return grant;
 }
 
 async function interactive(stack: LocalStack): Promise<void> {
@@ -209,13 +220,7 @@ async function main(): Promise<number> {
   try {
     await walkThrough(stack);
     if (stack.idp) {
-      await signedInWalkThrough(stack, {
-        heading,
-        ok,
-        note: (text) => say(`   ${dim(text)}`),
-        show,
-        expect,
-      });
+      await signedInWalkThrough(stack, narrator);
     } else {
       say(
         `\n${dim('   The signed-in part was skipped: it needs the oidc-provider package (npm install, with dev dependencies) for its local identity provider.')}`,

@@ -94,3 +94,38 @@ export async function signedInWalkThrough(stack: LocalStack, n: Narrator): Promi
     `200, no link, no token: the dashboard says "${who}" (X-JIT-User, X-JIT-Email from her session's grant)`,
   );
 }
+
+/**
+ * With sign-in on, a redeem link is its holder's only: a terminal (no session) is refused, and the
+ * DM's command-line link, opened in her browser signed in (at the local IdP, as Dana), shows the token
+ * once. Answers the token (never printed), its grant and its end.
+ */
+export async function commandLineToken(
+  n: Narrator,
+  dm: SlackCall,
+  link: string,
+): Promise<{ token: string; grantId: string | undefined; expiresAt: string | undefined }> {
+  n.heading('Get a token for the command line, then use the service');
+  n.note(`$ curl -s -H 'Accept: application/json' '<link>'`);
+  const curled = await fetch(link, { headers: { accept: 'application/json' } });
+  const refusal = (await curled.json()) as { error?: string };
+  n.expect(
+    curled.status === 401 && refusal.error === 'signin_required',
+    `a terminal without a session is refused (HTTP ${curled.status})`,
+  );
+  n.ok(`refused: 401 ${refusal.error}; a forwarded link gives nobody a token, and nothing was used`);
+  const cliLink = /https?:\/\/[^\s|>"]+\/_jitgate\/redeem\?code=[\w-]+&amp;for=command-line/
+    .exec(JSON.stringify(dm.body))?.[0]
+    ?.replace('&amp;', '&');
+  n.expect(cliLink?.startsWith(link) && cliLink, 'the DM holds the command-line link');
+  n.note(`she opens ${cliLink.replace(/code=[\w-]+/, 'code=…')} in her browser`);
+  const page = await new WebClient().open(cliLink);
+  const token = /export TOKEN=&#39;([\w.-]+)&#39;/.exec(page.body)?.[1];
+  const expiresAt = /works until (\S+?),/.exec(page.body)?.[1];
+  n.expect(page.status === 200 && token, `her signed-in browser was shown the token (HTTP ${page.status})`);
+  const grantId = /g_[a-z2-7]{26}/.exec(JSON.stringify(dm.body))?.[0];
+  n.ok(
+    `signed in as ${DEMO_PEOPLE.dana.email}, the page showed the token for grant ${grantId} once, valid until ${expiresAt} (not shown: tokens are never printed)`,
+  );
+  return { token, grantId, expiresAt };
+}

@@ -29,6 +29,9 @@ describe.concurrent('what a new user meets first', () => {
       '403 {"error":"method_not_allowed"',
       'grant_revoked',
       'hash chain intact',
+      // With sign-in on, a terminal cannot redeem the link; her signed-in browser shows the token once.
+      'refused: 401 signin_required',
+      'the page showed the token for grant g_',
       // The signed-in part, at the demo's local identity provider.
       'sent to the identity provider',
       '403: "Signed in as dana@example.com — you have no access to grafana"',
