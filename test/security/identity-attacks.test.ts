@@ -288,6 +288,36 @@ describe('the host handoff', () => {
   });
 });
 
+describe('callbacks with mixed-up parameters', () => {
+  /** Walks a fresh sign-in up to its callback, which is returned unopened. */
+  async function pendingCallback(): Promise<{ b: CookieBrowser; callback: URL }> {
+    const b = h.browser();
+    h.idp.signInAs(ALICE.sub);
+    const { last } = await b.follow(`http://${ACCESS_HOST}/app/`, {
+      until: (a) => a.location?.includes('/_jitgate/oauth2/callback') === true,
+    });
+    return { b, callback: new URL(last.location!) };
+  }
+
+  it.each([
+    ['a second state', (u: URL) => u.searchParams.append('state', 'x'.repeat(43))],
+    ['a second code', (u: URL) => u.searchParams.append('code', 'forged')],
+    ['an error beside the code', (u: URL) => u.searchParams.set('error', 'access_denied')],
+    ['another issuer named', (u: URL) => u.searchParams.set('iss', 'https://evil.example.com')],
+    ['no code', (u: URL) => u.searchParams.delete('code')],
+    [
+      'a response in the fragment style',
+      (u: URL) => u.searchParams.set('id_token', 'eyJhbGciOiJub25lIn0.e30.'),
+    ],
+  ])('when the callback carries %s, then nobody is signed in', async (_what, mix) => {
+    const { b, callback } = await pendingCallback();
+    mix(callback);
+    const answer = await b.get(callback.href);
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+    expect(b.cookie(ACCESS_HOST, SESSION)).toBeUndefined();
+  });
+});
+
 describe('return targets that try to leave', () => {
   it.each([
     [`http://${HOSTED_HOST}.evil.example.com/`],
