@@ -115,6 +115,26 @@ describe('identity confusion', () => {
     expect(answer.body).toMatch(/browser cookie/);
   });
 
+  it("when Alice's redeem link is forwarded, then Bob signed in, nobody from a command line, and Alice's other browser before she signs in all get nothing, and the link still works for Alice", async () => {
+    const gid = await grant({ resource: 'shared', role: 'viewer' });
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.createRedeemCode(gid)}`;
+    const bob = await signedIn(BOB.sub, `${SHARED}/`);
+    const byBob = await bob.get(link);
+    expect(byBob.status).toBe(403);
+    expect(bob.cookie(ACCESS_HOST, 'jitgate_shared')).toBeUndefined();
+    const curl = await h.browser().get(link, { accept: JSON_ACCEPT });
+    expect(curl.status).toBe(401);
+    expect(curl.body).not.toMatch(/"token"/);
+    const otherBrowser = h.browser();
+    const first = await otherBrowser.get(link);
+    expect(first.status).toBe(303);
+    expect(otherBrowser.cookie(ACCESS_HOST, 'jitgate_shared')).toBeUndefined();
+    // Nothing was used: Alice, signed in, redeems it.
+    const alice = await signedIn(ALICE.sub, `${SHARED}/`);
+    await alice.follow(link);
+    expect(alice.cookie(ACCESS_HOST, 'jitgate_shared')).toMatch(/^ey/);
+  });
+
   it('when an access cookie is moved to another host or resource, then it is not read there', async () => {
     const { token } = await alicesAccessCookie();
     const thief = h.browser();
