@@ -21,6 +21,8 @@ export interface HintContext {
   role?: string | undefined;
   method?: string | undefined;
   path?: string | undefined;
+  /** Sign-in is on: a redeem link then gives its token only in the holder's signed-in browser. */
+  signIn?: boolean | undefined;
 }
 
 const STATUS: Partial<Record<RefusalCode, number>> = {
@@ -84,13 +86,15 @@ export function accessCommand(resource: Resource, roleName?: string): string {
   return `/access ${resource.name}${role ? `/${role.name}` : ''} ${duration} <reason>`;
 }
 
-function hintFor(code: RefusalCode, { resource, role, method, path }: HintContext): string {
+function hintFor(code: RefusalCode, { resource, role, method, path, signIn }: HintContext): string {
   switch (code) {
     case 'token_missing':
       if (resource && !takesBrowserCookies(resource)) {
+        const redeem = signIn
+          ? 'your redeem link, opened in a browser signed in as yourself, shows the token.'
+          : `curl -H 'Accept: application/json' '<your redeem link>' gives the token.`;
         return (
-          `${resource.name} takes bearer tokens only: send Authorization: Bearer <token>; ` +
-          `curl -H 'Accept: application/json' '<your redeem link>' gives the token. ` +
+          `${resource.name} takes bearer tokens only: send Authorization: Bearer <token>; ${redeem} ` +
           `No grant yet? ${accessCommand(resource, role)}`
         );
       }

@@ -89,7 +89,7 @@ export function refuse(
   ctx: AccessContext,
   code: RefusalCode,
   message?: string,
-  hint?: Pick<HintContext, 'method' | 'path'>,
+  hint?: Pick<HintContext, 'method' | 'path' | 'signIn'>,
 ): Refusal {
   return refusal(code, { resource: ctx.resource, role: ctx.roleName, ...hint }, message);
 }

@@ -74,6 +74,7 @@ export function sessionCheck(deps: SessionCheckDeps): Check<HttpAccess> {
         ctx,
         'token_missing',
         `${resource.name} takes bearer tokens only, not a browser sign-in.`,
+        { signIn: true },
       );
     }
     const now = deps.clock.now();
@@ -95,7 +96,7 @@ export function signedInAs(session: Session): string {
 
 function needsSignIn(ctx: HttpAccess, reason: keyof typeof NO_SESSION) {
   ctx.signInNeeded = true;
-  return refuse(ctx, 'token_missing', NO_SESSION[reason]);
+  return refuse(ctx, 'token_missing', NO_SESSION[reason], { signIn: true });
 }
 
 /**

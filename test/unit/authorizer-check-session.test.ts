@@ -187,6 +187,15 @@ describe('the session check (real sealed sessions, real Redis)', () => {
     });
   });
 
+  it('when a bearer-only resource is refused with sign-in on, then the hint gets the token from the redeem link in the signed-in browser, not from a curl that would be refused', async () => {
+    const refused = await check()(at(await signedIn(BY_EMAIL), { resource: api, upstreamPath: '/x' }));
+    expect(refused?.hint).toContain('api takes bearer tokens only: send Authorization: Bearer <token>');
+    expect(refused?.hint).toContain(
+      'your redeem link, opened in a browser signed in as yourself, shows the token',
+    );
+    expect(refused?.hint).not.toContain('Accept: application/json');
+  });
+
   it('when Redis cannot be read, then it refuses as unavailable (fail closed)', async () => {
     await grant();
     const away: PersonAccessReader = {
