@@ -6,9 +6,13 @@ const role = (methods: string[], paths: string[]): Role => ({ name: 'r', methods
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 const segment = fc.stringMatching(/^[a-zA-Z0-9_-]{1,8}$/);
-/** Segments that include regular-expression specials, which globs must treat literally. */
+/**
+ * Segments that include regular-expression specials, which globs must treat literally. No `?`: in a
+ * path it starts the query string, which role checks ignore (`/a?/b` is the path `/a`), so a literal
+ * glob holding one is not "the same path" as the text (the fuzzer found `/~` matching `/~?/a`).
+ */
 const specialSegment = fc
-  .string({ unit: fc.constantFrom(...'ab.+?^$()[]{}|\\-_~:@!'), minLength: 1, maxLength: 6 })
+  .string({ unit: fc.constantFrom(...'ab.+^$()[]{}|\\-_~:@!'), minLength: 1, maxLength: 6 })
   .filter((s) => s !== '.' && s !== '..');
 const path = fc.array(segment, { maxLength: 6 }).map((s) => `/${s.join('/')}`);
 const specialPath = fc.array(specialSegment, { minLength: 1, maxLength: 4 }).map((s) => `/${s.join('/')}`);
