@@ -32,6 +32,11 @@ export interface AccessContext {
   grantId: GrantId | undefined;
   roleName: string | undefined;
   /**
+   * `cookie` when the token was minted for a browser's cookie (set by the token check, from the
+   * claims it verified), so that a transport can refuse it elsewhere without verifying it again.
+   */
+  tokenUse?: 'cookie' | undefined;
+  /**
    * The live grant's expiry in ms: set by the grant check, or by an identity check that read the
    * live grant itself (a session's), in which case the grant check has nothing left to do.
    */

@@ -55,6 +55,7 @@ export function httpAccess(
     email: undefined,
     grantId: undefined,
     roleName: undefined,
+    tokenUse: undefined,
     expiresAt: undefined,
     role: undefined,
   };
@@ -84,7 +85,7 @@ export function httpChecks(deps: HttpCheckDeps): Check<HttpAccess>[] {
   return [
     routeCheck(deps.policy),
     credentialCheck,
-    session ? tokenElseSession(token, session, deps.verifier) : token,
+    session ? tokenElseSession(token, session) : token,
     grantCheck({ store: deps.store, clock: deps.clock }),
     roleCheck,
     networkCheck,
@@ -98,26 +99,20 @@ export function httpChecks(deps: HttpCheckDeps): Check<HttpAccess>[] {
  * for a browser's cookie is refused as a bearer token: else a copied cookie would simply be replayed
  * in an Authorization header, away from the holder's session.
  */
-export function tokenElseSession(
-  token: Check<HttpAccess>,
-  session: Check<HttpAccess>,
-  verifier: AccessTokenVerifier,
-): Check<HttpAccess> {
+export function tokenElseSession(token: Check<HttpAccess>, session: Check<HttpAccess>): Check<HttpAccess> {
   return function tokenOrSession(ctx) {
     if (ctx.token === undefined) return session(ctx);
-    if (ctx.tokenFrom === 'bearer') return bearer(ctx, token, verifier);
+    if (ctx.tokenFrom === 'bearer') return bearer(ctx, token);
     const verified = token(ctx);
     if (verified instanceof Promise) return verified.then((refused) => refused ?? session(ctx));
     return verified ?? session(ctx);
   };
 }
 
-async function bearer(ctx: HttpAccess, token: Check<HttpAccess>, verifier: AccessTokenVerifier) {
+async function bearer(ctx: HttpAccess, token: Check<HttpAccess>) {
   const refused = await token(ctx);
-  if (refused !== undefined || ctx.token === undefined || ctx.resource === undefined) return refused;
-  // Verified just now, so this is the verifier's cache: no second signature check.
-  const claims = await verifier.verify(ctx.token, ctx.resource.name);
-  if (claims.use !== 'cookie') return undefined;
+  // The token check noted the verified claims' `use`: no second look at the token.
+  if (refused !== undefined || ctx.tokenUse !== 'cookie') return refused;
   return refuse(
     ctx,
     'token_invalid',

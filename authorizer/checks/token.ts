@@ -27,6 +27,7 @@ export function tokenCheck(verifier: AccessTokenVerifier): Check {
     ctx.email = claims.email;
     ctx.grantId = claims.gid;
     ctx.roleName = claims.role;
+    ctx.tokenUse = claims.use;
     return undefined;
   };
 }

@@ -5,17 +5,19 @@ import { tokenElseSession } from '../../authorizer/checks/http.js';
 import { roleCheck } from '../../authorizer/checks/role.js';
 import { runChecks } from '../../authorizer/checks/run.js';
 import { type PersonAccessReader, sessionCheck } from '../../authorizer/checks/session.js';
+import { tokenCheck } from '../../authorizer/checks/token.js';
 import { createSessionOpener, type Session, sessionCookie } from '../../authorizer/identity/session.js';
 import { statusFor } from '../../authorizer/refusals.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import {
-  type AccessClaims,
   type AccessTokenVerifier,
+  createAccessTokenVerifier,
   generateSigningKeySet,
   loadSigningKeys,
   type SigningKeys,
+  signAccessToken,
 } from '../../shared/tokens/index.js';
 import { type TestRedis, testRedis } from '../support/redis.js';
 import { newRequestInput } from '../support/requests.js';
@@ -209,29 +211,26 @@ describe('the session check (real sealed sessions, real Redis)', () => {
 
 describe('token, else session', () => {
   const calls: string[] = [];
-  const token = (ctx: HttpAccess) => {
+  /** A token check whose verified claims say `use` (as tokenCheck notes them). */
+  const tokenSaying = (use: 'cookie' | undefined) => (ctx: HttpAccess) => {
     calls.push('token');
     ctx.user = ALICE;
+    ctx.tokenUse = use;
     return undefined;
   };
+  const token = tokenSaying(undefined);
   const session = (_ctx: HttpAccess) => {
     calls.push('session');
     return undefined;
   };
-  const verifierSaying = (use: 'cookie' | undefined): AccessTokenVerifier => ({
-    verify: async () => ({ use }) as AccessClaims,
-    stats: () => ({ hits: 0, misses: 0, size: 0 }),
-  });
-  const plainVerifier = verifierSaying(undefined);
   beforeEach(() => {
     calls.length = 0;
   });
 
   it('when a token minted for a browser cookie is sent as a bearer token, then it is refused (a copied cookie replayed)', async () => {
     const refused = await tokenElseSession(
-      token,
+      tokenSaying('cookie'),
       session,
-      verifierSaying('cookie'),
     )(routed({ token: 't', tokenFrom: 'bearer' }));
     expect(refused).toMatchObject({
       code: 'token_invalid',
@@ -240,18 +239,50 @@ describe('token, else session', () => {
     expect(calls).toEqual(['token']);
   });
 
+  it('when a cookie-minted token is sent as a bearer token, then it is refused after ONE verification (the token check notes its use)', async () => {
+    const real = createAccessTokenVerifier({ keys, issuer: ISSUER, clock: systemClock });
+    let verifications = 0;
+    const counted: AccessTokenVerifier = {
+      verify: (tok, resource) => {
+        verifications += 1;
+        return real.verify(tok, resource);
+      },
+      stats: real.stats,
+    };
+    const minted = await signAccessToken(
+      keys,
+      {
+        issuer: ISSUER,
+        grantId: `g_${'c'.repeat(26)}` as GrantId,
+        user: ALICE,
+        email: 'alice@example.com',
+        resource: 'grafana',
+        role: 'viewer',
+        expiresAt: Date.now() + 60_000,
+        forCookie: true,
+      },
+      systemClock,
+    );
+    const refused = await tokenElseSession(
+      tokenCheck(counted),
+      session,
+    )(routed({ token: minted, tokenFrom: 'bearer' }));
+    expect(refused?.message).toMatch(/browser cookie/);
+    expect(verifications).toBe(1);
+  });
+
   it('when a bearer token is sent, then only the token decides (command-line use, as before)', async () => {
-    await tokenElseSession(token, session, plainVerifier)(routed({ token: 't', tokenFrom: 'bearer' }));
+    await tokenElseSession(token, session)(routed({ token: 't', tokenFrom: 'bearer' }));
     expect(calls).toEqual(['token']);
   });
 
   it('when no token is sent, then the session decides', async () => {
-    await tokenElseSession(token, session, plainVerifier)(routed());
+    await tokenElseSession(token, session)(routed());
     expect(calls).toEqual(['session']);
   });
 
   it('when the token came in a cookie, then the token is verified and then the session of its holder decides', async () => {
-    await tokenElseSession(token, session, plainVerifier)(routed({ token: 't', tokenFrom: 'cookie' }));
+    await tokenElseSession(token, session)(routed({ token: 't', tokenFrom: 'cookie' }));
     expect(calls).toEqual(['token', 'session']);
   });
 });

@@ -39,6 +39,15 @@ beforeAll(async () => {
 });
 
 describe('the token check', () => {
+  it("when the token was minted for a browser's cookie, then the check notes it from the claims it verified (no second verify to tell)", async () => {
+    const cookieToken = routed({ token: await signAccessToken(keys, input({ forCookie: true }), clock) });
+    expect(await tokenCheck(verifier)(cookieToken)).toBeUndefined();
+    expect(cookieToken.tokenUse).toBe('cookie');
+    const bearerToken = routed({ token: await signAccessToken(keys, input(), clock) });
+    expect(await tokenCheck(verifier)(bearerToken)).toBeUndefined();
+    expect(bearerToken.tokenUse).toBeUndefined();
+  });
+
   it("when the token is jitgate's and for this resource, then its claims become the attempt's identity", async () => {
     const ctx = routed({ token: await signAccessToken(keys, input(), clock) });
     expect(await tokenCheck(verifier)(ctx)).toBeUndefined();
