@@ -60,16 +60,6 @@ export function sessionCheck(deps: SessionCheckDeps): Check<HttpAccess> {
         `This access cookie was issued to someone else, not to you (signed in as ${signedInAs(found.session)}).`,
       );
     }
-    if (!takesBrowserCookies(resource)) {
-      // On the shared origin a script on any other upstream's page could send this session too.
-      // Said before the Redis read: whatever the person holds, a session gets nothing here.
-      return refuse(
-        ctx,
-        'token_missing',
-        `${resource.name} takes bearer tokens only, not a browser sign-in.`,
-        { signIn: true },
-      );
-    }
     let access: PersonAccess;
     try {
       access = await deps.store.personAccess(resource.name, person, sid);
@@ -78,6 +68,15 @@ export function sessionCheck(deps: SessionCheckDeps): Check<HttpAccess> {
       return refuse(ctx, 'unavailable', 'jitgate cannot complete sign-in right now, so it refuses.');
     }
     if (access.ended) return needsSignIn(ctx, 'session_ended');
+    if (!takesBrowserCookies(resource)) {
+      // On the shared origin a script on any other upstream's page could send this session too.
+      return refuse(
+        ctx,
+        'token_missing',
+        `${resource.name} takes bearer tokens only, not a browser sign-in.`,
+        { signIn: true },
+      );
+    }
     const now = deps.clock.now();
     const chosen = choose(resource, access.grants, person, now, ctx.method, ctx.upstreamPath);
     if (chosen === undefined) return refuseWithout(ctx, resource, access.grants, person);
