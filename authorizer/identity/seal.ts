@@ -29,6 +29,24 @@ function secretFor(keys: SigningKeys, kid: string, purpose: string): Uint8Array 
   return keys.deriveSecret(kid, `jitgate sealed ${purpose} v1`);
 }
 
+/** The decryption key a sealed value's header names: only a key of the set, for this purpose. */
+const keyFor =
+  (keys: SigningKeys, purpose: string) =>
+  (header: { kid?: string | undefined }): Uint8Array => {
+    const secret = typeof header.kid === 'string' ? secretFor(keys, header.kid, purpose) : undefined;
+    if (!secret) throw new Error('unknown kid');
+    return secret;
+  };
+
+/** Too long or not a compact JWE (five parts): refused before any parsing. */
+const malformed = (token: string): boolean =>
+  token.length > MAX_SEALED_LENGTH || token.split('.').length !== 5;
+
+const failureOf = (err: unknown): Unsealed => ({
+  ok: false,
+  reason: err instanceof errors.JWTExpired ? 'expired' : 'invalid',
+});
+
 /**
  * Seals `claims` for `purpose`, valid until `expiresAtSec`.
  *
@@ -65,19 +83,13 @@ export async function unseal(
   opts: { issuer: string },
   clock: Clock,
 ): Promise<Unsealed> {
-  if (token.length > MAX_SEALED_LENGTH || token.split('.').length !== 5)
-    return { ok: false, reason: 'malformed' };
+  if (malformed(token)) return { ok: false, reason: 'malformed' };
   let jws: string;
   try {
-    const { plaintext } = await compactDecrypt(
-      token,
-      (header) => {
-        const secret = typeof header.kid === 'string' ? secretFor(keys, header.kid, purpose) : undefined;
-        if (!secret) throw new Error('unknown kid');
-        return secret;
-      },
-      { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] },
-    );
+    const { plaintext } = await compactDecrypt(token, keyFor(keys, purpose), {
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+    });
     jws = new TextDecoder().decode(plaintext);
   } catch {
     return { ok: false, reason: 'invalid' };
@@ -92,7 +104,7 @@ export async function unseal(
     });
     return { ok: true, claims: payload };
   } catch (err) {
-    return { ok: false, reason: err instanceof errors.JWTExpired ? 'expired' : 'invalid' };
+    return failureOf(err);
   }
 }
 
@@ -122,26 +134,17 @@ export async function decryptOnly(
   opts: { issuer: string },
   clock: Clock,
 ): Promise<Unsealed> {
-  if (token.length > MAX_SEALED_LENGTH || token.split('.').length !== 5)
-    return { ok: false, reason: 'malformed' };
+  if (malformed(token)) return { ok: false, reason: 'malformed' };
   try {
-    const { payload } = await jwtDecrypt(
-      token,
-      (header) => {
-        const secret = typeof header.kid === 'string' ? secretFor(keys, header.kid, purpose) : undefined;
-        if (!secret) throw new Error('unknown kid');
-        return secret;
-      },
-      {
-        issuer: opts.issuer,
-        currentDate: new Date(clock.now()),
-        keyManagementAlgorithms: ['dir'],
-        contentEncryptionAlgorithms: ['A256GCM'],
-        requiredClaims: ['exp'],
-      },
-    );
+    const { payload } = await jwtDecrypt(token, keyFor(keys, purpose), {
+      issuer: opts.issuer,
+      currentDate: new Date(clock.now()),
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+      requiredClaims: ['exp'],
+    });
     return { ok: true, claims: payload };
   } catch (err) {
-    return { ok: false, reason: err instanceof errors.JWTExpired ? 'expired' : 'invalid' };
+    return failureOf(err);
   }
 }
