@@ -101,9 +101,9 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     checks: httpChecks({
       policy: deps.policy,
       verifier,
-      store: deps.store,
+      store: deps.store.queries,
       clock,
-      signIn: signIn ? { openSession: signIn.openSession, store: deps.store } : undefined,
+      signIn: signIn ? { openSession: signIn.openSession, store: deps.store.queries } : undefined,
     }),
     resolveClient,
     assertions,

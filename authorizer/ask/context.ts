@@ -23,7 +23,7 @@ import { type FormState, noAccessBody, requestForm, sendPage, waitingBody } from
 export interface AskDeps {
   /** The live session of a request (its logout checked), or undefined; throws without Redis. */
   liveSessionOf: (req: IncomingMessage) => Promise<Session | undefined>;
-  store: Pick<AccessStore, 'getRequest' | 'redis' | 'keys'>;
+  store: Pick<AccessStore, 'queries' | 'redis' | 'keys'>;
   /** Where the ask goes to the bot's side (the authorizer holds no Slack token). */
   scheduler: Pick<JobScheduler, 'askFiled'>;
   policy: () => Policy;
@@ -42,7 +42,7 @@ export function askContext(deps: AskDeps) {
   const publicUrl = new URL(deps.publicUrl);
 
   async function statusOf(ask: Ask): Promise<AskStatus> {
-    return askStatus(ask, await deps.store.getRequest(followedRequest(ask)));
+    return askStatus(ask, await deps.store.queries.getRequest(followedRequest(ask)));
   }
 
   function noAccess(

@@ -23,7 +23,7 @@ export interface RedeemRefusals {
 
 export interface RedeemBindingDeps {
   signIn: Pick<SignIn, 'liveSessionOf' | 'signInThenBack'>;
-  store: Pick<AccessStore, 'redeemCodeGrant' | 'liveGrant' | 'appendAudit'>;
+  store: Pick<AccessStore, 'codes' | 'queries' | 'transitions'>;
   /** Absent: the refusal is audited and logged, but nobody is told (no queue in this process). */
   jobs: RedeemRefusals | undefined;
   policy: () => Policy;
@@ -52,8 +52,8 @@ export async function holderOnly(
   res: Response,
   link: { code: string; json: boolean; commandLineLink: string },
 ): Promise<'redeem' | 'answered'> {
-  const grantId = await deps.store.redeemCodeGrant(link.code);
-  const grant = grantId ? await deps.store.liveGrant(grantId) : undefined;
+  const grantId = await deps.store.codes.redeemCodeGrant(link.code);
+  const grant = grantId ? await deps.store.queries.liveGrant(grantId) : undefined;
   if (!isLive(grant, deps.clock.now())) return 'redeem';
   const session = await deps.signIn.liveSessionOf(req);
   const resource = deps.policy().resources.get(grant.resource);
@@ -74,7 +74,7 @@ export async function holderOnly(
     'redeem refused: not the holder',
   );
   await Promise.allSettled([
-    deps.store
+    deps.store.transitions
       .appendAudit({
         type: 'grant.redeem_refused',
         actor: openedBy,

@@ -70,8 +70,8 @@ export async function memoryPerGrant(ctx: BenchContext): Promise<MemoryResult> {
         const code = new URL(effectsOf(approved.effects, 'send-redeem-link')[0]!.redeemUrl!).searchParams.get(
           'code',
         )!;
-        const grantId = (await store.redeem(code)) as GrantId;
-        await store.recordUse(grantId, 1);
+        const grantId = (await store.codes.redeem(code)) as GrantId;
+        await store.transitions.recordUse(grantId, 1);
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));

@@ -101,7 +101,7 @@ serveRpc(
   {
     /** The grant's story as the store has it (endedAt: when a revoke or expiry was committed). */
     request: async (a) => {
-      const r = await deps.store.getRequest(String(a.requestId));
+      const r = await deps.store.queries.getRequest(String(a.requestId));
       return r
         ? {
             grantId: r.grantId,

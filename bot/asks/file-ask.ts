@@ -21,13 +21,13 @@ export function askFiler(deps: BotDeps): AskFiler {
   const asks = new AskStore(deps.store.redis, deps.store.keys);
   return {
     async file(job: FileAsk) {
-      if (await deps.store.getRequest(job.requestId)) return 'already-filed';
+      if (await deps.store.queries.getRequest(job.requestId)) return 'already-filed';
       const user = await slackUserOf(deps, job.asker);
       if (!user) {
         await refuse(asks, job, noSlackUser(job.asker));
         return 'refused';
       }
-      const pending = (await deps.store.pendingRequestsOf(user)).find(
+      const pending = (await deps.store.queries.pendingRequestsOf(user)).find(
         (r) => r.resource === job.resource && r.kind === 'access',
       );
       if (pending) {

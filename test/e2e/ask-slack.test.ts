@@ -25,7 +25,7 @@ describe('blocked, request, continue, signed in with Slack', () => {
     await expect
       .poll(async () => (await status(b, `http://${ACCESS_HOST}`, sent.location!)).json.state)
       .toBe('pending');
-    expect(await h.bot.deps.store.getRequest(id)).toMatchObject({
+    expect(await h.bot.deps.store.queries.getRequest(id)).toMatchObject({
       requester: PEOPLE.bob.slack,
       team: 'T0ACME',
     });
@@ -49,7 +49,7 @@ describe('blocked, request, continue, signed in with Slack', () => {
       .poll(async () => (await status(b, `http://${ACCESS_HOST}`, sent.location!)).json.requestId)
       .toBe(filed.requestId);
     expect((await status(b, `http://${ACCESS_HOST}`, sent.location!)).json.state).toBe('pending');
-    const pending = await h.bot.deps.store.pendingRequestsOf(PEOPLE.alice.slack as never);
+    const pending = await h.bot.deps.store.queries.pendingRequestsOf(PEOPLE.alice.slack as never);
     expect(pending.map((r) => r.id)).toEqual([filed.requestId]);
   });
 });

@@ -52,7 +52,7 @@ describe('blocked, request, continue (a signed-in person asks on the refusal pag
     );
     expect(JSON.stringify(approval.body)).toContain('INC-7 checking error rates');
     await h.bot.waitForDm(PEOPLE.alice.slack, new RegExp(id));
-    const request = await h.bot.deps.store.getRequest(id);
+    const request = await h.bot.deps.store.queries.getRequest(id);
     expect(request).toMatchObject({
       requester: PEOPLE.alice.slack,
       email: PEOPLE.alice.email,
@@ -103,7 +103,7 @@ describe('blocked, request, continue (a signed-in person asks on the refusal pag
     expect(reopened.status).toBe(403);
     expect(reopened.body).toContain(new URL(first.location!).searchParams.get('id')!);
     expect(reopened.body).not.toContain('name="csrf"');
-    const bobs = await h.bot.deps.store.pendingRequestsOf(PEOPLE.bob.slack as never);
+    const bobs = await h.bot.deps.store.queries.pendingRequestsOf(PEOPLE.bob.slack as never);
     expect(bobs.filter((r) => r.resource === 'grafana')).toHaveLength(1);
   });
 
@@ -209,7 +209,7 @@ describe('blocked, request, continue (a signed-in person asks on the refusal pag
     expect(sent.status).toBe(303);
     const id = new URL(sent.location!).searchParams.get('id')!;
     await expect
-      .poll(async () => (await h.bot.deps.store.getRequest(id))?.status, { timeout: 5_000 })
+      .poll(async () => (await h.bot.deps.store.queries.getRequest(id))?.status, { timeout: 5_000 })
       .toBe('pending');
     await h.bot.click(PEOPLE.boss.slack, 'jit_deny', id);
     await h.bot.standin.waitFor('views.open', (c) => JSON.stringify(c.body).includes(id));
@@ -248,7 +248,7 @@ describe('blocked, request, continue (a signed-in person asks on the refusal pag
     expect((await status(b, `http://${ACCESS_HOST}`, sent.location!)).json.message).toContain(
       'no Slack account for carol@example.com',
     );
-    expect(await h.bot.deps.store.getRequest(id)).toBeUndefined();
+    expect(await h.bot.deps.store.queries.getRequest(id)).toBeUndefined();
     expect(
       h.bot.standin.attemptsTo('users.lookupByEmail').some((c) => c.body.email === PEOPLE.carol.email),
     ).toBe(true);

@@ -45,7 +45,7 @@ describe('authorizer: operations endpoints', () => {
     expect(text).toMatch(/jitgate_upstream_errors_total\{resource="down",kind="unreachable"\} 1/);
     expect(text).toMatch(/jitgate_authorizer_request_duration_seconds_bucket\{le="0.1",resource="app"\} \d+/);
     const active = Number(/^jitgate_active_grants (\d+)$/m.exec(text)?.[1]);
-    expect(active).toBe(await h.store.countActiveGrants());
+    expect(active).toBe(await h.store.queries.countActiveGrants());
     expect(active).toBeGreaterThanOrEqual(2);
   });
 

@@ -13,7 +13,7 @@ describe('authorizer: redeem links', () => {
 
   async function codeFor(resource: string, role?: string) {
     const { grantId, expiresAt } = await h.grant(resource, role);
-    return { grantId, expiresAt, code: await h.store.createRedeemCode(grantId) };
+    return { grantId, expiresAt, code: await h.store.codes.createRedeemCode(grantId) };
   }
 
   it('when a command-line client redeems with Accept: application/json, then it gets the token as JSON, uncached', async () => {
@@ -142,7 +142,7 @@ describe('authorizer: redeem links', () => {
 
   it('when the grant was revoked before the link was opened, then 410 and no token', async () => {
     const { grantId, code } = await codeFor('app');
-    await h.store.revoke(grantId, 'U0BOSS' as never, 'test');
+    await h.store.transitions.revoke(grantId, 'U0BOSS' as never, 'test');
     const res = await send(h.url, `/_jitgate/redeem?code=${code}`, {
       headers: { accept: 'application/json' },
     });
@@ -197,7 +197,7 @@ describe('authorizer: redeem behind an https public URL', () => {
 
   it('when the public URL is https, then the cookie is Secure', async () => {
     const { grantId } = await h.grant('app');
-    const code = await h.store.createRedeemCode(grantId);
+    const code = await h.store.codes.createRedeemCode(grantId);
     const res = await send(h.url, `/_jitgate/redeem?code=${code}`, { headers: { accept: BROWSER } });
     expect(res.headers['set-cookie']![0]).toMatch(/; Secure$/);
   });

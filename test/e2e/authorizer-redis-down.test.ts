@@ -112,7 +112,7 @@ describe('authorizer: Redis goes away and comes back', () => {
       expect(subscribers[1]).toBeGreaterThan(0);
     }, 5_000);
     const started = Date.now();
-    await h.store.revoke(live.grantId, 'U0BOSS' as SlackUserId, 'test');
+    await h.store.transitions.revoke(live.grantId, 'U0BOSS' as SlackUserId, 'test');
     await closed;
     expect(Date.now() - started).toBeLessThan(1_000);
   });

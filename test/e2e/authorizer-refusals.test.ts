@@ -92,7 +92,7 @@ describe('authorizer: every refusal of DESIGN.md', () => {
   it('when the grant is revoked, then the very next request gets 401 grant_revoked', async () => {
     const { token, grantId } = await h.grant('app');
     expect((await send(h.url, '/app/', { headers: bearer(token) })).status).toBe(200);
-    await h.store.revoke(grantId, 'U0BOSS' as never, 'test');
+    await h.store.transitions.revoke(grantId, 'U0BOSS' as never, 'test');
     expect(await refused('/app/', bearer(token))).toMatchObject({ status: 401, error: 'grant_revoked' });
   });
 

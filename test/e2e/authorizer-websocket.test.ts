@@ -86,7 +86,7 @@ describe('authorizer: WebSockets', () => {
 
   it('when the grant is revoked or the resource takes no WebSockets or the path is ambiguous, then the upgrade is refused', async () => {
     const revoked = await h.grant('live');
-    await h.store.revoke(revoked.grantId, 'U0BOSS' as never, 'test');
+    await h.store.transitions.revoke(revoked.grantId, 'U0BOSS' as never, 'test');
     expect((await refusedUpgrade(`${wsBase}/live/`, bearer(revoked.token))).status).toBe(401);
     const app = await h.grant('app');
     const noWs = await refusedUpgrade(`${wsBase}/app/`, bearer(app.token));
@@ -112,7 +112,7 @@ describe('authorizer: WebSockets', () => {
     const { ws } = await open(`${wsBase}/live/`, bearer(token));
     const { ws: second } = await open(`${wsBase}/live/`, bearer(token));
     const started = Date.now();
-    await h.store.revoke(grantId, 'U0BOSS' as never, 'test');
+    await h.store.transitions.revoke(grantId, 'U0BOSS' as never, 'test');
     await Promise.all([closed(ws), closed(second)]);
     expect(Date.now() - started).toBeLessThan(1_000);
     await eventually(() => expect(h.ws.openCount()).toBe(0));

@@ -23,7 +23,7 @@ async function messageOf(requestId: string) {
 }
 
 async function postedTs(requestId: string): Promise<string> {
-  const request = await h.deps.store.getRequest(requestId);
+  const request = await h.deps.store.queries.getRequest(requestId);
   return request!.message!.ts;
 }
 
@@ -45,7 +45,7 @@ describe('Approve', () => {
     expect(message.body.ts).toBe(ts);
     expect(json(message.body)).toMatch(/Approved\* by <@U0ALICE>/);
     expect(json(message.body)).toMatch(/Expires at/);
-    const request = await h.deps.store.getRequest(requestId);
+    const request = await h.deps.store.queries.getRequest(requestId);
     expect(buttonsOf(message.body)).toEqual([{ action_id: 'jit_revoke', value: request!.grantId }]);
   });
 
@@ -60,7 +60,7 @@ describe('Approve', () => {
 
     await h.click('U0ALICE', 'jit_approve', requestId);
     await h.waitForEphemeral('U0ALICE', /already approved this request \(1 of 2/);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('pending');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('pending');
 
     await h.click('U0CAROL', 'jit_approve', requestId);
     await h.waitForDm('U0DAN', /_jitgate\/redeem/);
@@ -74,7 +74,7 @@ describe('Approve', () => {
     const updatesBefore = h.standin.callsTo('chat.update').length;
     await h.click('U0ALICE', 'jit_approve', requestId);
     expect(await h.waitForEphemeral('U0ALICE', /cannot approve your own request/)).toMatch(/:warning:/);
-    const request = await h.deps.store.getRequest(requestId);
+    const request = await h.deps.store.queries.getRequest(requestId);
     expect(request).toMatchObject({ status: 'pending', approvals: [] });
     expect(h.standin.callsTo('chat.update').length).toBe(updatesBefore);
   });
@@ -83,7 +83,7 @@ describe('Approve', () => {
     const { requestId } = await h.fileRequest('U0BOB', 'staging 1h deploy check');
     await h.click('U0BOB', 'jit_approve', requestId);
     await h.waitForDm('U0BOB', /staging\/access[\s\S]*_jitgate\/redeem/);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('approved');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('approved');
   });
 
   it('when someone who is not an approver clicks, then they are refused privately and nothing changes', async () => {
@@ -91,7 +91,10 @@ describe('Approve', () => {
     const updatesBefore = h.standin.callsTo('chat.update').length;
     await h.click('U0MALLORY', 'jit_approve', requestId);
     expect(await h.waitForEphemeral('U0MALLORY', /You are not an approver of grafana/)).toBeTruthy();
-    expect(await h.deps.store.getRequest(requestId)).toMatchObject({ status: 'pending', approvals: [] });
+    expect(await h.deps.store.queries.getRequest(requestId)).toMatchObject({
+      status: 'pending',
+      approvals: [],
+    });
     expect(h.standin.callsTo('chat.update').length).toBe(updatesBefore);
     expect(h.dmsTo('U0EVE')).toHaveLength(0);
   });
@@ -101,7 +104,7 @@ describe('Approve', () => {
     await h.click('U0SRE1', 'jit_approve', requestId);
     await h.waitForDm('U0FAY', /_jitgate\/redeem/);
     expect(h.standin.callsTo('usergroups.users.list').some((c) => c.body.usergroup === 'S0SRE')).toBe(true);
-    expect((await h.deps.store.getRequest(requestId))?.approvals).toEqual(['U0SRE1']);
+    expect((await h.deps.store.queries.getRequest(requestId))?.approvals).toEqual(['U0SRE1']);
   });
 
   it('when 20 approvers click at once, then exactly one grant is minted and one link is sent', async () => {
@@ -113,11 +116,11 @@ describe('Approve', () => {
     await expect
       .poll(() => RACERS.filter((u) => h.ephemeralsTo(u).length > 0).length, { timeout: 5000 })
       .toBe(RACERS.length);
-    const request = await h.deps.store.getRequest(requestId);
+    const request = await h.deps.store.queries.getRequest(requestId);
     expect(request?.status).toBe('approved');
     expect(request?.approvals).toHaveLength(1);
     expect(h.dmsTo('U0GUS').filter((c) => json(c.body).includes('_jitgate/redeem'))).toHaveLength(1);
-    expect(await h.deps.store.activeGrantsOf('U0GUS' as never)).toHaveLength(1);
+    expect(await h.deps.store.queries.activeGrantsOf('U0GUS' as never)).toHaveLength(1);
   });
 });
 
@@ -140,7 +143,7 @@ describe('Deny', () => {
     expect(json(dm.body)).toContain('use the viewer role');
     await expect.poll(async () => json((await messageOf(requestId)).body)).toMatch(/Denied\* by <@U0CAROL>/);
     expect(buttonsOf((await messageOf(requestId)).body)).toEqual([]);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('denied');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('denied');
   });
 
   it('when someone who is not an approver clicks Deny, then no form opens and they are refused', async () => {
@@ -159,7 +162,7 @@ describe('Deny', () => {
       { privateMetadata: requestId },
     );
     await h.waitForDm('U0MALLORY', /not an approver of grafana/);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('pending');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('pending');
   });
 });
 
@@ -168,15 +171,15 @@ describe('Revoke and Cancel', () => {
     const { requestId } = await h.fileRequest('U0JON', 'grafana 1h INC-500');
     await h.click('U0ALICE', 'jit_approve', requestId);
     await h.waitForDm('U0JON', /_jitgate\/redeem/);
-    const grantId = (await h.deps.store.getRequest(requestId))!.grantId!;
+    const grantId = (await h.deps.store.queries.getRequest(requestId))!.grantId!;
 
     await h.click('U0MALLORY', 'jit_revoke', grantId);
     await h.waitForEphemeral('U0MALLORY', /Only the holder, an approver of this resource or an admin/);
-    expect((await h.deps.store.liveGrant(grantId))?.status).toBe('active');
+    expect((await h.deps.store.queries.liveGrant(grantId))?.status).toBe('active');
 
     await h.click('U0CAROL', 'jit_revoke', grantId);
     await h.waitForEphemeral('U0CAROL', /Revoked \*grafana\/viewer\* for <@U0JON>/);
-    expect((await h.deps.store.liveGrant(grantId))?.status).toBe('revoked');
+    expect((await h.deps.store.queries.liveGrant(grantId))?.status).toBe('revoked');
     await h.waitForDm('U0JON', /revoked by <@U0CAROL>/);
     await expect.poll(async () => json((await messageOf(requestId)).body)).toMatch(/Revoked\* by <@U0CAROL>/);
     expect(buttonsOf((await messageOf(requestId)).body)).toEqual([]);
@@ -186,23 +189,23 @@ describe('Revoke and Cancel', () => {
     const { requestId } = await h.fileRequest('U0KIM', 'grafana 1h INC-501');
     await h.click('U0ALICE', 'jit_approve', requestId);
     await h.waitForDm('U0KIM', /_jitgate\/redeem/);
-    const grantId = (await h.deps.store.getRequest(requestId))!.grantId!;
+    const grantId = (await h.deps.store.queries.getRequest(requestId))!.grantId!;
     await h.click('U0ADMIN', 'jit_revoke', grantId, {
       messageTs: undefined,
       view: { id: 'V0HOME', type: 'home' },
     });
     await h.waitForDm('U0ADMIN', /Revoked \*grafana\/viewer\*/);
-    expect((await h.deps.store.liveGrant(grantId))?.status).toBe('revoked');
+    expect((await h.deps.store.queries.liveGrant(grantId))?.status).toBe('revoked');
   });
 
   it('when the requester presses Cancel, then the request is cancelled; anyone else is refused', async () => {
     const { requestId } = await h.fileRequest('U0LEA', 'grafana 1h INC-502');
     await h.click('U0ALICE', 'jit_cancel', requestId);
     await h.waitForEphemeral('U0ALICE', /Only the person who asked can cancel/);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('pending');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('pending');
     await h.click('U0LEA', 'jit_cancel', requestId);
     await h.waitForEphemeral('U0LEA', /Cancelled your request/);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('cancelled');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('cancelled');
     await expect.poll(async () => json((await messageOf(requestId)).body)).toMatch(/Cancelled\* by <@U0LEA>/);
   });
 

@@ -51,7 +51,7 @@ describe('/access: the forms that work', () => {
     expect(reply).toMatch(/<#C0APPROVALS>/);
     const requestId = requestIdIn(reply);
 
-    const request = await h.deps.store.getRequest(requestId);
+    const request = await h.deps.store.queries.getRequest(requestId);
     expect(request).toMatchObject({
       status: 'pending',
       requester: 'U0BOB',
@@ -88,7 +88,7 @@ describe('/access: the forms that work', () => {
     expect(res.status).toBe(200);
     const reply = await opened.reply();
     expect(reply).toMatch(/Asked for 30m of \*grafana\/editor\*/);
-    const request = await h.deps.store.getRequest(requestIdIn(reply));
+    const request = await h.deps.store.queries.getRequest(requestIdIn(reply));
     expect(request).toMatchObject({
       role: 'editor',
       durationMs: 1_800_000,
@@ -137,7 +137,7 @@ describe('/access: the forms that work', () => {
       (c) => c.body.channel === 'C0APPROVALS' && /Break-glass access to admin-api/.test(bodyText(c.body)),
     );
     expect(bodyText(alert.body)).toMatch(/U0GINA/);
-    const grants = await h.deps.store.activeGrantsOf('U0GINA' as never);
+    const grants = await h.deps.store.queries.activeGrantsOf('U0GINA' as never);
     expect(grants).toHaveLength(1);
     expect(grants[0]?.breakGlass).toBe(true);
   });
@@ -153,7 +153,7 @@ describe('/access: the forms that work', () => {
     const grantId = grantIdIn(reply);
     const revoked = await (await h.command('U0ONCALL', `revoke ${grantId} done early`)).reply();
     expect(revoked).toMatch(/Revoked \*wiki\/access\*/);
-    expect((await h.deps.store.liveGrant(grantId))?.status).toBe('revoked');
+    expect((await h.deps.store.queries.liveGrant(grantId))?.status).toBe('revoked');
     const requestId = `r_${grantId.slice(2)}`;
     await expect.poll(async () => bodyText((await h.approvalMessage(requestId))!.body)).toMatch(/Revoked/);
     await h.waitForDm('U0ONCALL', /revoked by you/);
@@ -165,7 +165,7 @@ describe('/access: the forms that work', () => {
     const { requestId } = await h.fileRequest('U0IVAN', 'grafana 1h INC-11 first look');
     await h.click('U0ALICE', 'jit_approve', requestId);
     await h.waitForDm('U0IVAN', /_jitgate\/redeem/);
-    const original = await h.deps.store.getRequest(requestId);
+    const original = await h.deps.store.queries.getRequest(requestId);
     const reply = await (await h.command('U0IVAN', `extend ${original!.grantId} 30m still digging`)).reply();
     expect(reply).toMatch(/Asked for 30m more on \*grafana\/viewer\*/);
     const extensionId = requestIdIn(reply);
@@ -178,7 +178,7 @@ describe('/access: the forms that work', () => {
     const { requestId } = await h.fileRequest('U0JUDY', 'grafana 1h INC-12');
     const reply = await (await h.command('U0JUDY', `cancel ${requestId}`)).reply();
     expect(reply).toMatch(/Cancelled your request/);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('cancelled');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('cancelled');
     await expect.poll(async () => bodyText((await h.approvalMessage(requestId))!.body)).toMatch(/Cancelled/);
   });
 });
@@ -226,14 +226,14 @@ describe('/access: refusals say what was wrong, show the right form and store no
     const grantId = grantIdIn(await (await h.command('U0ONCALL', 'list')).reply());
     const reply = await (await h.command('U0KARL', `revoke ${grantId}`)).reply();
     expect(reply).toMatch(/Only the holder, an approver of this resource or an admin/);
-    expect((await h.deps.store.liveGrant(grantId))?.status).toBe('active');
+    expect((await h.deps.store.queries.liveGrant(grantId))?.status).toBe('active');
   });
 
   it('when someone cancels a request that is not theirs, then they are refused and it stays pending', async () => {
     const { requestId } = await h.fileRequest('U0LIAM', 'grafana 1h INC-13');
     const reply = await (await h.command('U0KARL', `cancel ${requestId}`)).reply();
     expect(reply).toMatch(/Only the person who asked can cancel/);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('pending');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('pending');
   });
 });
 
@@ -242,12 +242,12 @@ describe('/access: the workspace a request came from', () => {
     const reply = await (await h.command('U0ONCALL', 'wiki 1h workspace check')).reply();
     expect(reply).toMatch(/granted/);
     const grantId = grantIdIn(await (await h.command('U0ONCALL', 'list')).reply());
-    const { grants } = await h.deps.store.personAccess(
+    const { grants } = await h.deps.store.queries.personAccess(
       'wiki',
       { kind: 'slack', user: 'U0ONCALL', team: TEST_TEAM_ID },
       'sid-0123456789abcdefghijkl',
     );
     expect(grants.find((g) => g.id === grantId)).toMatchObject({ status: 'active', team: TEST_TEAM_ID });
-    expect((await h.deps.store.getRequestOfGrant(grantId as GrantId))?.team).toBe(TEST_TEAM_ID);
+    expect((await h.deps.store.queries.getRequestOfGrant(grantId as GrantId))?.team).toBe(TEST_TEAM_ID);
   });
 });

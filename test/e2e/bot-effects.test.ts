@@ -24,7 +24,7 @@ describe('an effect that cannot be carried out', () => {
       /Done, but jitgate could not DM the requester their link/,
     );
     expect(reply).toMatch(/Approved: <@U0BOB> has \*grafana\/viewer\*/);
-    expect((await h.deps.store.getRequest(requestId))?.grantStatus).toBe('active');
+    expect((await h.deps.store.queries.getRequest(requestId))?.grantStatus).toBe('active');
   });
 
   it('when the approval channel cannot be reached, then the approvers are asked by DM and the requester is told', async () => {

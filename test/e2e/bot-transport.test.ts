@@ -150,7 +150,7 @@ describe('A delivery changes things once', () => {
     await h.bot.idle();
     expect(h.ephemeralsTo('U0ALICE').filter((t) => t.includes('1 of 2'))).toHaveLength(1);
     expect(h.ephemeralsTo('U0ALICE').some((t) => /already approved/.test(t))).toBe(false);
-    expect((await h.deps.store.getRequest(requestId))?.approvals).toEqual(['U0ALICE']);
+    expect((await h.deps.store.queries.getRequest(requestId))?.approvals).toEqual(['U0ALICE']);
   });
 });
 
@@ -181,7 +181,7 @@ describe('The worker runs in the bot', () => {
   it('when nobody decides in time, then the request expires, its message says so and the requester is told', async () => {
     const { requestId } = await h.fileRequest('U0TOM', 'quick 1h INC-1000');
     await h.waitForDm('U0TOM', /expired/, 8000);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('expired');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('expired');
     await expect
       .poll(async () => json((await h.approvalMessage(requestId))!.body), { timeout: 5000 })
       .toMatch(/Expired undecided/);
@@ -210,6 +210,6 @@ describe('Redis is away', () => {
     } finally {
       await h.redis.connect();
     }
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('pending');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('pending');
   });
 });

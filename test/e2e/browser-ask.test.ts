@@ -57,7 +57,7 @@ describe.runIf(hasChromium)('in a real browser, signed in: blocked, request, con
       10_000,
     );
     await page.waitForSelector('#ask-status[data-state="pending"]', { timeout: 10_000 });
-    expect(await stack.deps.store.getRequest(requestId)).toMatchObject({
+    expect(await stack.deps.store.queries.getRequest(requestId)).toMatchObject({
       requester: dana.id,
       resource: 'grafana',
       role: 'viewer',

@@ -24,7 +24,7 @@ describe.runIf(hasChromium)('in a real browser: one origin, several resources', 
 
   async function openLink(page: Page, resource: string) {
     const { grantId } = await h.grant(resource);
-    const code = await h.store.createRedeemCode(grantId);
+    const code = await h.store.codes.createRedeemCode(grantId);
     return page.goto(`${h.url}/_jitgate/redeem?code=${code}`);
   }
 

@@ -122,7 +122,7 @@ describe('the plain URL, for the holder of a grant', () => {
     const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
     const carol = await signedIn(CAROL.sub, `${HOSTED}/`);
     expect((await carol.get(`${HOSTED}/a`)).status).toBe(200);
-    await h.store.revoke(gid, 'U0BOSS' as SlackUserId, 'done');
+    await h.store.transitions.revoke(gid, 'U0BOSS' as SlackUserId, 'done');
     const after = await carol.get(`${HOSTED}/a`, { accept: 'application/json' });
     expect(after.status).toBe(401);
     expect(JSON.parse(after.body)).toMatchObject({ error: 'grant_revoked' });
@@ -159,7 +159,7 @@ async function auditEvents(): Promise<Record<string, unknown>[]> {
 describe('redeem links and cookies bound to the person', () => {
   it("when someone else signed in opens a holder's redeem link, then it is refused, nothing is consumed, the holder is DMed and grant.redeem_refused is audited with the client address", async () => {
     const { gid } = await grant({ resource: 'hosted', role: 'access' });
-    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.createRedeemCode(gid)}`;
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.codes.createRedeemCode(gid)}`;
     const bob = await signedIn(BOB.sub, `${SHARED}/`);
 
     const refused = await bob.get(link);
@@ -169,7 +169,7 @@ describe('redeem links and cookies bound to the person', () => {
     expect(refused.body).toContain('/access hosted');
     expect(refused.cookies).toEqual([]);
     // Nothing consumed: the code still names its grant.
-    expect(await h.store.redeemCodeGrant(new URL(link).searchParams.get('code')!)).toBe(gid);
+    expect(await h.store.codes.redeemCodeGrant(new URL(link).searchParams.get('code')!)).toBe(gid);
 
     const dm = await slack.waitFor('chat.postMessage', (c) =>
       String(c.body.text).includes('Someone else opened your link'),
@@ -194,7 +194,7 @@ describe('redeem links and cookies bound to the person', () => {
 
   it('when a browser without a session opens the link, then it signs in first and comes back to it; as the holder it is redeemed, and the access cookie works with her session', async () => {
     const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
-    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.createRedeemCode(gid)}`;
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.codes.createRedeemCode(gid)}`;
     h.idp.signInAs(CAROL.sub);
     const carol = h.browser();
     const { chain, last } = await carol.follow(link);
@@ -210,7 +210,7 @@ describe('redeem links and cookies bound to the person', () => {
 
   it("when the holder's access cookie is copied into another person's browser, or one without a session, then it gives nothing", async () => {
     const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
-    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.createRedeemCode(gid)}`;
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.codes.createRedeemCode(gid)}`;
     const carol = await signedIn(CAROL.sub, `${HOSTED}/`);
     await carol.follow(link);
     const stolen = carol.cookie(HOSTED_HOST, 'jitgate_hosted')!;
@@ -239,7 +239,7 @@ describe('redeem links and cookies bound to the person', () => {
 
   it('when a forwarded link is redeemed from a command line (Accept: application/json, no session), then it is refused with what to do instead, nothing is consumed, and the holder can still redeem it', async () => {
     const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
-    const code = await h.store.createRedeemCode(gid);
+    const code = await h.store.codes.createRedeemCode(gid);
     const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${code}`;
     const curl = h.browser();
     const refused = await curl.get(link, { accept: 'application/json' });
@@ -252,7 +252,7 @@ describe('redeem links and cookies bound to the person', () => {
       hint: `Open ${link}&for=command-line in a browser signed in as yourself (the person it was sent to): it shows your token once, with the commands that use it.`,
     });
     expect(refused.body).not.toMatch(/eyJ[\w-]+\.eyJ/);
-    expect(await h.store.redeemCodeGrant(code)).toBe(gid); // still unused
+    expect(await h.store.codes.redeemCodeGrant(code)).toBe(gid); // still unused
 
     // The holder, signed in, redeems the same link as always.
     const carol = await signedIn(CAROL.sub, `${HOSTED}/`);
@@ -263,7 +263,7 @@ describe('redeem links and cookies bound to the person', () => {
 
   it("when someone else signed in redeems the holder's link with Accept: application/json, then it is refused as for a browser: nothing consumed, audited, the holder DMed once", async () => {
     const { gid } = await grant({ resource: 'app', role: 'access', ...carols });
-    const code = await h.store.createRedeemCode(gid);
+    const code = await h.store.codes.createRedeemCode(gid);
     const bob = await signedIn(BOB.sub, `${SHARED}/`);
     const refused = await bob.get(`http://${ACCESS_HOST}/_jitgate/redeem?code=${code}`, {
       accept: 'application/json',
@@ -274,7 +274,7 @@ describe('redeem links and cookies bound to the person', () => {
       message: expect.stringContaining('signed in as bob@example.com'),
       hint: expect.stringContaining('/access app'),
     });
-    expect(await h.store.redeemCodeGrant(code)).toBe(gid);
+    expect(await h.store.codes.redeemCodeGrant(code)).toBe(gid);
     const toCarol = (c: { body: Record<string, unknown> }) =>
       String(c.body.channel) === dmChannelOf('U0CAROL') && String(c.body.text).includes('Someone else');
     const dm = await slack.waitFor('chat.postMessage', toCarol);
@@ -292,7 +292,7 @@ describe('redeem links and cookies bound to the person', () => {
 
   it('when the holder opens the link signed in, for a bearer-only resource, then the page shows the token once (no-store, no-referrer, nothing in the URL), it works as a bearer, and reopening says it was used', async () => {
     const { gid } = await grant({ resource: 'app', role: 'access', ...carols });
-    const code = await h.store.createRedeemCode(gid);
+    const code = await h.store.codes.createRedeemCode(gid);
     const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${code}`;
     const carol = await signedIn(CAROL.sub, `${SHARED}/`);
     const page = await carol.get(link);
@@ -307,7 +307,7 @@ describe('redeem links and cookies bound to the person', () => {
     expect(page.body).toContain(
       `curl -H &quot;Authorization: Bearer $TOKEN&quot; http://${ACCESS_HOST}/app/`,
     );
-    expect(await h.store.redeemCodeGrant(code)).toBeUndefined(); // consumed
+    expect(await h.store.codes.redeemCodeGrant(code)).toBeUndefined(); // consumed
 
     const api = h.browser(); // a terminal: no session, no cookie
     const used = await api.get(`http://${ACCESS_HOST}/app/cli`, {
@@ -325,7 +325,7 @@ describe('redeem links and cookies bound to the person', () => {
 
   it('when the holder opens the link with for=command-line for a browser resource, then the page shows a bearer token instead of setting a cookie', async () => {
     const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
-    const code = await h.store.createRedeemCode(gid);
+    const code = await h.store.codes.createRedeemCode(gid);
     const carol = await signedIn(CAROL.sub, `${SHARED}/`);
     const page = await carol.get(`http://${ACCESS_HOST}/_jitgate/redeem?code=${code}&for=command-line`);
     expect(page.status).toBe(200);
@@ -344,7 +344,7 @@ describe('redeem links and cookies bound to the person', () => {
 describe('the DM with sign-in on', () => {
   it('when a grant is minted, then the DM says to open the resource’s plain URL, and still carries the one-time link for the command line', async () => {
     const { gid } = await grant({ resource: 'hosted', role: 'access', ...carols });
-    const request = (await h.store.getRequestOfGrant(gid))!;
+    const request = (await h.store.queries.getRequestOfGrant(gid))!;
     await worker.deps!.scheduler.deliver({
       request,
       effects: [{ type: 'send-redeem-link', requestId: request.id, to: request.requester, grantId: gid }],

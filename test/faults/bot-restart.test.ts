@@ -48,7 +48,7 @@ describe('The bot restarts mid-approval', () => {
         'chat.postMessage',
         (c) => c.body.channel === 'D0FRAN' && /_jitgate\/redeem/.test(json(c.body)),
       );
-      const request = await stack.store.getRequest(requestId);
+      const request = await stack.store.queries.getRequest(requestId);
       expect(request?.status).toBe('approved');
       expect([...(request?.approvals ?? [])].sort()).toEqual(['U0ALICE', 'U0CAROL']);
       await expect
@@ -87,7 +87,7 @@ describe('The bot restarts mid-approval', () => {
       expect(click.status).toBe(200);
       await bot.stop();
       // By the time stop() returns, the work the click started is done.
-      expect((await stack.store.getRequest(requestId))?.status).toBe('approved');
+      expect((await stack.store.queries.getRequest(requestId))?.status).toBe('approved');
       expect(dmsMatching(stack, 'U0GINA', /_jitgate\/redeem/)).toHaveLength(1);
       expect(
         stack.standin
@@ -140,9 +140,11 @@ describe('The bot restarts mid-approval', () => {
         expect(
           stack.standin.callsTo('response_url').filter((c) => c.path.endsWith('during-restart')),
         ).toHaveLength(1);
-        expect((await stack.store.getRequest(requestId))?.status).toBe('pending');
+        expect((await stack.store.queries.getRequest(requestId))?.status).toBe('pending');
         expect(
-          (await stack.store.pendingRequestsOf('U0HUGO' as never)).filter((r) => r.reason.includes('INC-4')),
+          (await stack.store.queries.pendingRequestsOf('U0HUGO' as never)).filter((r) =>
+            r.reason.includes('INC-4'),
+          ),
         ).toHaveLength(1);
       } finally {
         await fresh.stop();

@@ -195,7 +195,7 @@ describe('Redis goes away', () => {
     await botReconnected();
 
     // The request filed before the outage is intact and can be approved now.
-    expect((await stack.store.getRequest(before))?.status).toBe('pending');
+    expect((await stack.store.queries.getRequest(before))?.status).toBe('pending');
     await bot.click('U0ALICE', 'jit_approve', before);
     await redeemLinkFor(stack, 'U0CAT');
     // New requests are filed again, and the worker in the bot runs their jobs (a 2-second timeout).
@@ -206,7 +206,7 @@ describe('Redis goes away', () => {
       (c) => c.body.channel === 'D0DON' && /expired/i.test(JSON.stringify(c.body)),
       10_000,
     );
-    expect((await stack.store.getRequest(late))?.status).toBe('expired');
+    expect((await stack.store.queries.getRequest(late))?.status).toBe('expired');
     expect(dmsMatching(stack, 'U0DON', /expired/i)).toHaveLength(1);
   });
 

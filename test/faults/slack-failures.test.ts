@@ -25,8 +25,8 @@ const dmChannel = (user: string) => `D${user.slice(1)}`;
 
 /** The approval message's place, once the bot has saved it (just after Slack answered the post). */
 async function messageTs(requestId: string): Promise<string> {
-  await expect.poll(async () => (await stack.store.getRequest(requestId))?.message?.ts).toBeDefined();
-  return (await stack.store.getRequest(requestId))!.message!.ts;
+  await expect.poll(async () => (await stack.store.queries.getRequest(requestId))?.message?.ts).toBeDefined();
+  return (await stack.store.queries.getRequest(requestId))!.message!.ts;
 }
 
 async function auditTypes(requestId: string): Promise<string[]> {
@@ -66,7 +66,7 @@ describe('Slack rate limits and errors', () => {
       .filter((c) => c.body.channel === dmChannel('U0GIL'));
     expect(attempts.map((c) => Boolean(c.failed))).toEqual([true, false]);
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(950);
-    expect((await stack.store.getRequest(requestId))?.grantStatus).toBe('active');
+    expect((await stack.store.queries.getRequest(requestId))?.grantStatus).toBe('active');
     expect(await auditTypes(requestId)).toEqual(['request.created', 'request.approved', 'grant.issued']);
   });
 
@@ -88,7 +88,7 @@ describe('Slack rate limits and errors', () => {
     expect(stack.standin.attemptsTo('chat.update').filter((c) => c.body.ts === ts && c.failed)).toHaveLength(
       6,
     );
-    expect((await stack.store.getRequest(requestId))?.status).toBe('approved');
+    expect((await stack.store.queries.getRequest(requestId))?.status).toBe('approved');
     // The approver still heard at once; the requester got the link once.
     expect(dmsMatching(stack, 'U0HAL', /_jitgate\/redeem/)).toHaveLength(1);
   });
@@ -122,7 +122,7 @@ describe('Slack rate limits and errors', () => {
         .callsTo('chat.update')
         .filter((c) => c.body.ts === ts && /Expired/i.test(JSON.stringify(c.body))),
     ).toHaveLength(1);
-    expect((await stack.store.getRequest(requestId))?.grantStatus).toBe('expired');
+    expect((await stack.store.queries.getRequest(requestId))?.grantStatus).toBe('expired');
     expect(await auditTypes(requestId)).toEqual([
       'request.created',
       'request.approved',

@@ -74,7 +74,11 @@ describe('Two workers and two authorizers share one Redis', () => {
     // One revoked (the youngest, so that it is surely still live): both authorizers refuse it on the
     // next request.
     const revoked = grants.at(-1)!;
-    await bot.click(revoked.user, 'jit_revoke', (await stack.store.getRequest(revoked.requestId))!.grantId!);
+    await bot.click(
+      revoked.user,
+      'jit_revoke',
+      (await stack.store.queries.getRequest(revoked.requestId))!.grantId!,
+    );
     await stack.standin.waitFor(
       'chat.postEphemeral',
       (c) => c.body.user === revoked.user && /revoked/i.test(String(c.body.text)),
@@ -85,7 +89,7 @@ describe('Two workers and two authorizers share one Redis', () => {
     // Past every expiry and timeout, with time for both workers to race on each job.
     const lastExpiry = Math.max(
       ...(await Promise.all(
-        grants.map(async (g) => (await stack.store.getRequest(g.requestId))!.expiresAt!),
+        grants.map(async (g) => (await stack.store.queries.getRequest(g.requestId))!.expiresAt!),
       )),
     );
     await sleep(Math.max(0, lastExpiry - Date.now()) + 300);
@@ -119,7 +123,7 @@ describe('Two workers and two authorizers share one Redis', () => {
 
     // Every approval message: posted once, and its final update (expired, revoked, timed out) sent once.
     for (const id of [...grants.map((g) => g.requestId), ...waiting]) {
-      const ref = (await stack.store.getRequest(id))!.message!;
+      const ref = (await stack.store.queries.getRequest(id))!.message!;
       expect(stack.standin.callsTo('chat.postMessage').filter((c) => c.response.ts === ref.ts)).toHaveLength(
         1,
       );
@@ -132,7 +136,7 @@ describe('Two workers and two authorizers share one Redis', () => {
     // Every audit event once: one expiry per grant that expired, one first use per grant.
     const events = await auditEvents();
     for (const g of grants) {
-      const gid = (await stack.store.getRequest(g.requestId))!.grantId;
+      const gid = (await stack.store.queries.getRequest(g.requestId))!.grantId;
       const of = (type: string) => events.filter((e) => e.type === type && e.grantId === gid);
       expect(of('grant.issued')).toHaveLength(1);
       expect(of('grant.redeemed')).toHaveLength(1);

@@ -45,7 +45,7 @@ describe('The worker is killed with grants outstanding', () => {
     await bot.click('U0ALICE', 'jit_approve', grantRequest);
     const token = await stack.redeem(authorizer.url, await redeemLinkFor(stack, 'U0BOB'));
     expect((await get(token)).status).toBe(200);
-    const { grantId, expiresAt } = (await stack.store.getRequest(grantRequest))!;
+    const { grantId, expiresAt } = (await stack.store.queries.getRequest(grantRequest))!;
     expect(decodeJwt(token).exp).toBe(Math.floor(expiresAt! / 1000));
 
     // A request that will time out undecided (pendingTimeout 2s).
@@ -62,14 +62,14 @@ describe('The worker is killed with grants outstanding', () => {
     expect(after.status).toBe(401);
     expect(((await after.json()) as { error: string }).error).toBe('grant_expired');
     expect(await stack.redis.exists(stack.keys.grant(grantId!))).toBe(0);
-    expect(await stack.store.liveGrant(grantId!)).toBeUndefined();
+    expect(await stack.store.queries.liveGrant(grantId!)).toBeUndefined();
     // Nobody has told anyone yet: that is the worker's part.
     expect(dmsMatching(stack, 'U0BOB', /ended|expired/i)).toHaveLength(0);
     expect(dmsMatching(stack, 'U0ERIN', /expired/i)).toHaveLength(0);
     // And the undecided request can no longer be approved, worker or not.
     await bot.click('U0ALICE', 'jit_approve', pendingRequest);
     await bot.bot.idle();
-    expect((await stack.store.getRequest(pendingRequest))?.grantId).toBeUndefined();
+    expect((await stack.store.queries.getRequest(pendingRequest))?.grantId).toBeUndefined();
 
     // A new worker comes: every missed effect goes out, once.
     await stack.startWorker();
@@ -88,14 +88,14 @@ describe('The worker is killed with grants outstanding', () => {
     await bot.bot.idle();
     expect(dmsMatching(stack, 'U0BOB', /expired|ended/i)).toHaveLength(1);
     expect(dmsMatching(stack, 'U0ERIN', /expired/i)).toHaveLength(1);
-    const grantMessage = (await stack.store.getRequest(grantRequest))!.message!;
-    const pendingMessage = (await stack.store.getRequest(pendingRequest))!.message!;
+    const grantMessage = (await stack.store.queries.getRequest(grantRequest))!.message!;
+    const pendingMessage = (await stack.store.queries.getRequest(pendingRequest))!.message!;
     const updatesSince = (ts: string) =>
       stack.standin.callsTo('chat.update').filter((c) => c.at > killedAt && c.body.ts === ts);
     expect(updatesSince(grantMessage.ts)).toHaveLength(1);
     expect(updatesSince(pendingMessage.ts)).toHaveLength(1);
     expect(JSON.stringify(updatesSince(grantMessage.ts)[0]!.body)).toMatch(/Expired/i);
-    expect((await stack.store.getRequest(grantRequest))?.grantStatus).toBe('expired');
-    expect((await stack.store.getRequest(pendingRequest))?.status).toBe('expired');
+    expect((await stack.store.queries.getRequest(grantRequest))?.grantStatus).toBe('expired');
+    expect((await stack.store.queries.getRequest(pendingRequest))?.status).toBe('expired');
   });
 });

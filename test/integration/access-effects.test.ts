@@ -136,7 +136,7 @@ describe('the use cases say what must follow', () => {
 
   it('when an extension is approved, then the original request’s message is updated too (its expiry moved)', async () => {
     const grantId = await granted();
-    const original = (await deps.store.getRequestOfGrant(grantId))!;
+    const original = (await deps.store.queries.getRequestOfGrant(grantId))!;
     const ext = await extendGrant(deps, { grantId, user: DEV, durationMs: 600_000, reason: 'more' });
     expect(ext.change).toBe('filed');
     expect(ext.effects[0]).toEqual({
@@ -195,16 +195,18 @@ describe('the use cases say what must follow', () => {
     await expect(cancelRequest(deps, request.id, ALICE)).rejects.toMatchObject({
       code: 'not_allowed_to_cancel',
     });
-    expect((await deps.store.getRequest(request.id))?.status).toBe('pending');
+    expect((await deps.store.queries.getRequest(request.id))?.status).toBe('pending');
   });
 
   const until = (at: number) => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now()) + 5));
 
   it('when an undecided request times out, then the requester is told and the message updated, and a repeat still owes both', async () => {
     const id = newRequestId();
-    await deps.store.createRequest(newRequestInput({ id, requester: DEV, pendingTimeoutMs: 100 }));
+    await deps.store.transitions.createRequest(
+      newRequestInput({ id, requester: DEV, pendingTimeoutMs: 100 }),
+    );
     expect(await timeOutRequest(deps, id)).toMatchObject({ change: 'unchanged', effects: [] });
-    await until((await deps.store.getRequest(id))!.pendingUntil);
+    await until((await deps.store.queries.getRequest(id))!.pendingUntil);
     const timedOut = await timeOutRequest(deps, id);
     const owed = [
       { type: 'tell-request-expired', requestId: id, to: DEV },
@@ -218,7 +220,7 @@ describe('the use cases say what must follow', () => {
     const id = newRequestId();
     const reminderBeforeMs = () => 0;
     const input = newRequestInput({ id, requester: DEV, durationMs: 300 });
-    const decision = await deps.store.createRequest(input, 'jitgate');
+    const { decision } = await deps.store.transitions.createRequest(input, 'jitgate');
     if (decision.outcome !== 'granted') throw new Error('expected a grant');
     const due = { requestId: id, grantId: decision.grantId, expiresAt: decision.expiresAt };
     expect(await endGrant({ ...deps, reminderBeforeMs }, due)).toMatchObject({

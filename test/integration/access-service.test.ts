@@ -224,7 +224,7 @@ describe('the access use cases', () => {
     const refusals: JitgateError[] = [];
     for (const attempt of [
       access.extend(grantId, holder, 60_000, 'more'),
-      store.redeem(link.searchParams.get('code') ?? ''),
+      store.codes.redeem(link.searchParams.get('code') ?? ''),
     ]) {
       await attempt.then(
         () => expect.fail('expected a refusal'),

@@ -15,13 +15,13 @@ describe('npm run audit', () => {
     t = await testRedis();
     env = { JITGATE_REDIS_PREFIX: t.prefix };
     const store = new AccessStore(t.redis, { prefix: t.prefix, clock: systemClock });
-    await store.appendAudit({
+    await store.transitions.appendAudit({
       type: 'access.denied',
       actor: 'U0ALICE',
       resource: 'grafana',
       reason: 'token_missing',
     });
-    await store.appendAudit({
+    await store.transitions.appendAudit({
       type: 'access.denied',
       actor: 'U0BOB',
       resource: 'grafana',

@@ -17,7 +17,7 @@ describe('the hash-chained audit log', () => {
     t = await testRedis();
     store = new AccessStore(t.redis, { prefix: t.prefix, clock: systemClock });
     const id = newRequestId();
-    await store.createRequest({
+    await store.transitions.createRequest({
       id,
       kind: 'access',
       requester: ALICE,
@@ -31,9 +31,9 @@ describe('the hash-chained audit log', () => {
       selfApproval: false,
       pendingTimeoutMs: 60_000,
     });
-    await store.approve(id, BOB);
-    await store.revoke(grantIdOf(id), BOB, 'done');
-    await store.appendAudit({
+    await store.transitions.approve(id, BOB);
+    await store.transitions.revoke(grantIdOf(id), BOB, 'done');
+    await store.transitions.appendAudit({
       type: 'access.denied',
       actor: ALICE,
       resource: 'grafana',

@@ -177,9 +177,9 @@ describe('the Slack notifier and the approval message, against real Redis and th
     expect(post?.args.channel).toBe(CHANNEL);
     expect(readable(post!.args)).toContain('INC-123 dashboards');
     expect(JSON.stringify(post!.args.blocks)).toContain(`"action_id":"jit_approve"`);
-    expect((await store.getRequest(request.id))?.message).toEqual(ref);
+    expect((await store.queries.getRequest(request.id))?.message).toEqual(ref);
     // A retried delivery posts nothing new.
-    expect(await sync.post((await store.getRequest(request.id))!)).toEqual(ref);
+    expect(await sync.post((await store.queries.getRequest(request.id))!)).toEqual(ref);
 
     const first = await access.approve(request.id, ALICE);
     expect(await sync.refreshOrQueue(first.request)).toBe(true);
@@ -297,7 +297,9 @@ describe('the Slack notifier and the approval message, against real Redis and th
     await scheduler.deliver(filedOutcome);
     const post = await slack.waitFor('chat.postMessage', (c) => c.args.channel === CHANNEL);
     expect(readable(post.args)).toContain('INC-9 from the sign-in page');
-    await expect.poll(async () => (await store.getRequest(filedOutcome.request.id))?.message).toBeDefined();
+    await expect
+      .poll(async () => (await store.queries.getRequest(filedOutcome.request.id))?.message)
+      .toBeDefined();
 
     await access.approve(filedOutcome.request.id, ALICE);
     const granted = await access.approve(filedOutcome.request.id, BOB);
@@ -310,7 +312,7 @@ describe('the Slack notifier and the approval message, against real Redis and th
     const link = /https:\/\/access\.example\.com\/_jitgate\/redeem\?code=([A-Za-z0-9_-]+)/.exec(
       (await dmsTo(CAROL)).join('\n'),
     );
-    expect(await store.redeem(link![1]!)).toBe(granted.request.grantId);
+    expect(await store.codes.redeem(link![1]!)).toBe(granted.request.grantId);
     await expect.poll(() => slack.callsTo('chat.update').length).toBeGreaterThan(0);
   });
 

@@ -62,16 +62,16 @@ describe.concurrent('jobs against real Redis and BullMQ', () => {
   it('when no worker runs, then a 2-second grant is still gone from Redis after its TTL', async (context) => {
     const { t, store } = await jobsContext(context);
     const req = request();
-    await store.createRequest(req);
-    const decision = await store.approve(req.id, BOB);
+    await store.transitions.createRequest(req);
+    const { decision } = await store.transitions.approve(req.id, BOB);
     expect(decision.outcome).toBe('granted');
     const gid = grantIdOf(req.id);
-    expect((await store.liveGrant(gid))?.status).toBe('active');
+    expect((await store.queries.liveGrant(gid))?.status).toBe('active');
     const pttl = await t.redis.pttl(t.keys.grant(gid));
     expect(pttl).toBeGreaterThan(1_000);
     expect(pttl).toBeLessThanOrEqual(2_000);
     await sleep(2_150);
-    expect(await store.liveGrant(gid)).toBeUndefined();
+    expect(await store.queries.liveGrant(gid)).toBeUndefined();
     expect(await t.redis.exists(t.keys.grant(gid))).toBe(0);
   });
 
@@ -79,8 +79,8 @@ describe.concurrent('jobs against real Redis and BullMQ', () => {
     const { t, store, scheduler, notifier, events, worker } = await jobsContext(context);
     worker();
     const req = request();
-    await store.createRequest(req);
-    const decision = await store.approve(req.id, BOB);
+    await store.transitions.createRequest(req);
+    const { decision } = await store.transitions.approve(req.id, BOB);
     if (decision.outcome !== 'granted') throw new Error('not granted');
     await scheduler.grantScheduled(req.id, decision.grantId, decision.expiresAt, 1_000);
     // Scheduling twice (a retried delivery) must not double anything.
@@ -103,29 +103,29 @@ describe.concurrent('jobs against real Redis and BullMQ', () => {
     const { store, scheduler, notifier, events, worker } = await jobsContext(context);
     worker();
     const req = request({ pendingTimeoutMs: 1_200 });
-    await store.createRequest(req);
-    const loaded = await store.getRequest(req.id);
+    await store.transitions.createRequest(req);
+    const loaded = await store.queries.getRequest(req.id);
     await scheduler.requestFiled(loaded!, 400);
     await notifier.waitFor('nudgeApprovers');
     const told = await notifier.waitFor('requestExpired');
     expect(told.request.status).toBe('expired');
     expect(events.filter((e) => e.type === 'request.expired')).toHaveLength(1);
-    expect(await store.pendingRequests()).toEqual([]);
+    expect(await store.queries.pendingRequests()).toEqual([]);
   });
 
   it('when a revoked grant reaches its expiry, then the expiry job changes nothing', async (context) => {
     const { store, scheduler, events, worker } = await jobsContext(context);
     const expiryJob = jobCompleted(worker(), (job) => job.name === 'grant-expire');
     const req = request({ durationMs: 1_000 });
-    await store.createRequest(req);
-    const decision = await store.approve(req.id, BOB);
+    await store.transitions.createRequest(req);
+    const { decision } = await store.transitions.approve(req.id, BOB);
     if (decision.outcome !== 'granted') throw new Error('not granted');
     await scheduler.grantScheduled(req.id, decision.grantId, decision.expiresAt, 0);
-    await store.revoke(decision.grantId, BOB, 'done');
+    await store.transitions.revoke(decision.grantId, BOB, 'done');
     expect(await expiryJob).toBe('noop');
     await queueSettled(scheduler.queue);
     expect(events.filter((e) => e.type === 'grant.expired')).toHaveLength(0);
-    expect((await store.getRequest(req.id))?.grantStatus).toBe('revoked');
+    expect((await store.queries.getRequest(req.id))?.grantStatus).toBe('revoked');
   });
 
   it('when the notifier fails, then the job is retried and the message goes out once', async (context) => {
@@ -133,8 +133,8 @@ describe.concurrent('jobs against real Redis and BullMQ', () => {
     worker();
     notifier.failTimes = 1;
     const req = request();
-    await store.createRequest(req);
-    const loaded = await store.getRequest(req.id);
+    await store.transitions.createRequest(req);
+    const loaded = await store.queries.getRequest(req.id);
     await scheduler.notify(loaded!, 'refresh-message');
     const call = await notifier.waitFor('refreshApprovalMessage', 8_000);
     expect(call.request.id).toBe(req.id);

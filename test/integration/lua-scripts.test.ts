@@ -84,71 +84,86 @@ async function everyBranch(store: AccessStore) {
   const req = (o: Partial<NewRequest> = {}) => newRequestInput(o);
   // create-request (pending), approve-request (pending, already_approved, granted), record-use, redeem-code.
   const a = req({ approvalsRequired: 2 });
-  await store.createRequest(a);
-  expect(await codeOf(store.approve(a.id, ALICE))).toBe('self_approval');
-  await store.approve(a.id, BOB);
-  await store.approve(a.id, BOB);
-  expect((await store.approve(a.id, CAROL)).outcome).toBe('granted');
+  await store.transitions.createRequest(a);
+  expect(await codeOf(store.transitions.approve(a.id, ALICE))).toBe('self_approval');
+  await store.transitions.approve(a.id, BOB);
+  await store.transitions.approve(a.id, BOB);
+  expect((await store.transitions.approve(a.id, CAROL)).decision.outcome).toBe('granted');
   const gid = grantIdOf(a.id);
-  expect(await store.recordUse(gid, 1)).toBe('first');
-  expect(await store.recordUse(gid, 2)).toBe('counted');
+  expect(await store.transitions.recordUse(gid, 1)).toBe('first');
+  expect(await store.transitions.recordUse(gid, 2)).toBe('counted');
   // person-access: the holder's grants for the resource by Slack user id and by e-mail, with a logout marker.
-  const bySlack = await store.personAccess('grafana', { kind: 'slack', user: ALICE, team: 'T0ACME' }, 'sid');
+  const bySlack = await store.queries.personAccess(
+    'grafana',
+    { kind: 'slack', user: ALICE, team: 'T0ACME' },
+    'sid',
+  );
   expect(bySlack.grants.map((g) => g.id)).toEqual([gid]);
-  const byEmail = await store.personAccess('grafana', { kind: 'email', email: 'alice@example.com' }, 'sid');
+  const byEmail = await store.queries.personAccess(
+    'grafana',
+    { kind: 'email', email: 'alice@example.com' },
+    'sid',
+  );
   expect(byEmail).toEqual(bySlack);
-  const code = await store.createRedeemCode(gid);
-  expect(await store.redeem(code)).toBe(gid);
-  expect(await codeOf(store.redeem(code))).toBe('code_used');
+  const code = await store.codes.createRedeemCode(gid);
+  expect(await store.codes.redeem(code)).toBe(gid);
+  expect(await codeOf(store.codes.redeem(code))).toBe('code_used');
   // Extensions: approved, auto-approved, and one whose grant ended while it waited.
   const ext = req({ kind: 'extension', extendsGrant: gid });
-  await store.createRequest(ext);
-  expect((await store.approve(ext.id, BOB)).outcome).toBe('granted');
-  expect((await store.createRequest(req({ kind: 'extension', extendsGrant: gid }), 'jitgate')).outcome).toBe(
-    'granted',
-  );
+  await store.transitions.createRequest(ext);
+  expect((await store.transitions.approve(ext.id, BOB)).decision.outcome).toBe('granted');
+  expect(
+    (await store.transitions.createRequest(req({ kind: 'extension', extendsGrant: gid }), 'jitgate')).decision
+      .outcome,
+  ).toBe('granted');
   const late = req({ kind: 'extension', extendsGrant: gid });
-  await store.createRequest(late);
-  const stale = await store.createRedeemCode(gid);
+  await store.transitions.createRequest(late);
+  const stale = await store.codes.createRedeemCode(gid);
   // revoke-grant: revoked, already revoked; then the waiting extension and the code find it ended.
-  expect((await store.revoke(gid, BOB, 'done')).outcome).toBe('revoked');
-  expect((await store.revoke(gid, BOB)).outcome).toBe('already_revoked');
-  expect(await codeOf(store.approve(late.id, BOB))).toBe('grant_not_active');
-  expect(await codeOf(store.redeem(stale))).toBe('grant_not_active');
-  expect(await codeOf(store.createRequest(req({ kind: 'extension', extendsGrant: gid }), 'jitgate'))).toBe(
-    'grant_not_active',
-  );
-  expect(await store.expireGrant(a.id, gid)).toEqual({ expired: false });
+  expect((await store.transitions.revoke(gid, BOB, 'done')).outcome).toBe('revoked');
+  expect((await store.transitions.revoke(gid, BOB)).outcome).toBe('already_revoked');
+  expect(await codeOf(store.transitions.approve(late.id, BOB))).toBe('grant_not_active');
+  expect(await codeOf(store.codes.redeem(stale))).toBe('grant_not_active');
+  expect(
+    await codeOf(store.transitions.createRequest(req({ kind: 'extension', extendsGrant: gid }), 'jitgate')),
+  ).toBe('grant_not_active');
+  const ended = await store.transitions.expireGrant(a.id, gid);
+  expect(ended.outcome).toBe('noop');
+  expect(ended.expiresAt).toBeUndefined();
   // deny-or-cancel-request: denied, cancelled, refused; expire-request: noop and expired, also on approve.
   const d = req();
-  await store.createRequest(d);
-  await store.deny(d.id, BOB, 'no');
-  expect(await codeOf(store.deny(d.id, BOB))).toBe('request_not_pending');
+  await store.transitions.createRequest(d);
+  await store.transitions.deny(d.id, BOB, 'no');
+  expect(await codeOf(store.transitions.deny(d.id, BOB))).toBe('request_not_pending');
   const c = req();
-  await store.createRequest(c);
-  expect(await codeOf(store.cancel(c.id, BOB))).toBe('not_allowed_to_cancel');
-  await store.cancel(c.id, ALICE);
+  await store.transitions.createRequest(c);
+  expect(await codeOf(store.transitions.cancel(c.id, BOB))).toBe('not_allowed_to_cancel');
+  await store.transitions.cancel(c.id, ALICE);
   // Nothing here depends on timing: what should be late is due at once, what should not has a minute.
   const fresh = req();
-  await store.createRequest(fresh);
-  expect(await store.expireRequest(fresh.id)).toBe(false);
+  await store.transitions.createRequest(fresh);
+  expect((await store.transitions.expireRequest(fresh.id)).expired).toBe(false);
   const overdue = [req({ pendingTimeoutMs: 1 }), req({ pendingTimeoutMs: 1 }), req({ pendingTimeoutMs: 1 })];
-  for (const s of overdue) await store.createRequest(s);
+  for (const s of overdue) await store.transitions.createRequest(s);
   // expire-grant: not yet (a minute left), expired (a 1 ms grant), then nothing left to do.
   const long = req();
-  await store.createRequest(long, 'jitgate');
-  expect(await store.expireGrant(long.id, grantIdOf(long.id))).toMatchObject({ expired: false });
+  await store.transitions.createRequest(long, 'jitgate');
+  expect((await store.transitions.expireGrant(long.id, grantIdOf(long.id))).outcome).toBe('not_yet');
   const short = req({ durationMs: 1 });
-  await store.createRequest(short, 'jitgate');
+  await store.transitions.createRequest(short, 'jitgate');
   await sleep(20);
-  expect(await store.expireRequest(overdue[0]!.id)).toBe(true);
-  expect(await codeOf(store.approve(overdue[1]!.id, BOB))).toBe('request_not_pending');
-  expect(await codeOf(store.cancel(overdue[2]!.id, ALICE))).toBe('request_not_pending');
-  expect(await store.expireGrant(short.id, grantIdOf(short.id))).toEqual({ expired: true });
-  expect(await store.expireGrant(short.id, grantIdOf(short.id))).toEqual({ expired: false });
-  expect(await store.recordUse(grantIdOf(short.id), 1)).toBe('gone');
+  expect((await store.transitions.expireRequest(overdue[0]!.id)).expired).toBe(true);
+  expect(await codeOf(store.transitions.approve(overdue[1]!.id, BOB))).toBe('request_not_pending');
+  expect(await codeOf(store.transitions.cancel(overdue[2]!.id, ALICE))).toBe('request_not_pending');
+  const expired = await store.transitions.expireGrant(short.id, grantIdOf(short.id));
+  expect(expired.outcome).toBe('expired');
+  expect(expired.expiresAt).toBeUndefined();
+  const twice = await store.transitions.expireGrant(short.id, grantIdOf(short.id));
+  expect(twice.outcome).toBe('noop');
+  expect(twice.expiresAt).toBeUndefined();
+  expect(await store.transitions.recordUse(grantIdOf(short.id), 1)).toBe('gone');
   // append-audit.
-  await store.appendAudit({ type: 'access.denied', actor: ALICE, reason: 'token_missing' });
+  await store.transitions.appendAudit({ type: 'access.denied', actor: ALICE, reason: 'token_missing' });
 }
 
 describe('the Lua scripts against real Redis', () => {
@@ -186,49 +201,49 @@ describe('the Lua scripts against real Redis', () => {
     const filed = await transitions.createRequest(a);
     expect(filed).toEqual({
       decision: { outcome: 'pending', approvals: 0 },
-      request: await store.getRequest(a.id),
+      request: await store.queries.getRequest(a.id),
     });
     expect(filed.request).toMatchObject({ id: a.id, status: 'pending', approvals: [] });
     const once = await transitions.approve(a.id, BOB);
     expect(once).toEqual({
       decision: { outcome: 'pending', approvals: 1 },
-      request: await store.getRequest(a.id),
+      request: await store.queries.getRequest(a.id),
     });
     const granted = await transitions.approve(a.id, CAROL);
-    expect(granted.request).toEqual(await store.getRequest(a.id));
+    expect(granted.request).toEqual(await store.queries.getRequest(a.id));
     expect(granted.request).toMatchObject({
       status: 'approved',
       grantStatus: 'active',
       approvals: [BOB, CAROL],
     });
     const revoked = await transitions.revoke(grantIdOf(a.id), BOB, 'done');
-    expect(revoked).toEqual({ outcome: 'revoked', request: await store.getRequest(a.id) });
+    expect(revoked).toEqual({ outcome: 'revoked', request: await store.queries.getRequest(a.id) });
     expect(revoked.request).toMatchObject({ grantStatus: 'revoked', endedBy: BOB });
     expect((await transitions.expireGrant(a.id, grantIdOf(a.id))).request).toEqual(revoked.request);
 
     const d = newRequestInput();
-    await store.createRequest(d);
-    expect(await transitions.deny(d.id, BOB, 'no')).toEqual(await store.getRequest(d.id));
+    await store.transitions.createRequest(d);
+    expect(await transitions.deny(d.id, BOB, 'no')).toEqual(await store.queries.getRequest(d.id));
     const fresh = newRequestInput();
-    await store.createRequest(fresh);
+    await store.transitions.createRequest(fresh);
     expect(await transitions.expireRequest(fresh.id)).toEqual({
       expired: false,
-      request: await store.getRequest(fresh.id),
+      request: await store.queries.getRequest(fresh.id),
     });
     const c = newRequestInput({ pendingTimeoutMs: 1 });
-    await store.createRequest(c);
+    await store.transitions.createRequest(c);
     await sleep(20);
     const expired = await transitions.expireRequest(c.id);
-    expect(expired).toEqual({ expired: true, request: await store.getRequest(c.id) });
+    expect(expired).toEqual({ expired: true, request: await store.queries.getRequest(c.id) });
     expect(expired.request.status).toBe('expired');
     const e = newRequestInput();
-    await store.createRequest(e);
+    await store.transitions.createRequest(e);
     expect((await transitions.cancel(e.id, ALICE)).status).toBe('cancelled');
 
     const f = newRequestInput();
-    await store.createRequest(f, 'jitgate');
-    const grant = await store.consumeRedeemCode(await store.createRedeemCode(grantIdOf(f.id)));
-    expect(grant).toEqual(await store.liveGrant(grantIdOf(f.id)));
+    await store.transitions.createRequest(f, 'jitgate');
+    const grant = await store.codes.consumeRedeemCode(await store.codes.createRedeemCode(grantIdOf(f.id)));
+    expect(grant).toEqual(await store.queries.liveGrant(grantIdOf(f.id)));
     expect(grant).toMatchObject({ id: grantIdOf(f.id), requestId: f.id, status: 'active', user: ALICE });
   });
 

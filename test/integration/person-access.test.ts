@@ -32,18 +32,18 @@ describe("a person's grants for a resource (the signed-in hot path's index)", ()
       team: 'T0ACME',
       email: 'Alice@Example.com',
     };
-    expect(await store.personAccess('grafana', SLACK_ALICE, 'sid-1')).toEqual({
+    expect(await store.queries.personAccess('grafana', SLACK_ALICE, 'sid-1')).toEqual({
       ended: false,
       grants: [expected],
     });
-    expect(await store.personAccess('grafana', EMAIL_ALICE, 'sid-1')).toEqual({
+    expect(await store.queries.personAccess('grafana', EMAIL_ALICE, 'sid-1')).toEqual({
       ended: false,
       grants: [expected],
     });
     // Another resource, another person: nothing.
-    expect((await store.personAccess('wiki', SLACK_ALICE, 'sid-1')).grants).toEqual([]);
+    expect((await store.queries.personAccess('wiki', SLACK_ALICE, 'sid-1')).grants).toEqual([]);
     expect(
-      (await store.personAccess('grafana', { kind: 'slack', user: BOB, team: 'T0ACME' }, 's')).grants,
+      (await store.queries.personAccess('grafana', { kind: 'slack', user: BOB, team: 'T0ACME' }, 's')).grants,
     ).toEqual([]);
     // The key lives a day past the grant's end.
     const ttl = await t.redis.pttl(t.keys.accessByUser('grafana', ALICE));
@@ -53,7 +53,10 @@ describe("a person's grants for a resource (the signed-in hot path's index)", ()
 
   it('when the session was ended by a logout, then the same read says so', async () => {
     await t.redis.set(t.keys.sessionEnded('sid-2'), '1');
-    expect(await store.personAccess('grafana', EMAIL_ALICE, 'sid-2')).toEqual({ ended: true, grants: [] });
+    expect(await store.queries.personAccess('grafana', EMAIL_ALICE, 'sid-2')).toEqual({
+      ended: true,
+      grants: [],
+    });
   });
 
   it('when grants are revoked, expire or are extended, then their entries say so (both keys), and the rest stay', async () => {
@@ -61,36 +64,36 @@ describe("a person's grants for a resource (the signed-in hot path's index)", ()
     const b = newRequestInput({ role: 'editor', durationMs: 120_000 });
     const short = newRequestInput({ durationMs: 1 });
     for (const r of [a, b, short]) await store.transitions.createRequest(r, 'jitgate');
-    await store.revoke(grantIdOf(a.id), BOB, 'done');
+    await store.transitions.revoke(grantIdOf(a.id), BOB, 'done');
     await new Promise((r) => setTimeout(r, 20));
     expect((await store.transitions.expireGrant(short.id, grantIdOf(short.id))).outcome).toBe('expired');
     const ext = newRequestInput({ kind: 'extension', extendsGrant: grantIdOf(b.id), durationMs: 30_000 });
     await store.transitions.createRequest(ext, 'jitgate');
 
     for (const holder of [SLACK_ALICE, EMAIL_ALICE]) {
-      const { grants } = await store.personAccess('grafana', holder, 'sid');
+      const { grants } = await store.queries.personAccess('grafana', holder, 'sid');
       const byId = new Map(grants.map((g) => [g.id, g]));
       expect(byId.get(grantIdOf(a.id))?.status).toBe('revoked');
       expect(byId.get(grantIdOf(short.id))?.status).toBe('expired');
       const extended = byId.get(grantIdOf(b.id))!;
       expect(extended).toMatchObject({ status: 'active', role: 'editor' });
-      expect(extended.expiresAt).toBe((await store.liveGrant(grantIdOf(b.id)))!.expiresAt);
+      expect(extended.expiresAt).toBe((await store.queries.liveGrant(grantIdOf(b.id)))!.expiresAt);
     }
   });
 
   it('when a request has no e-mail, then its grant is found by the Slack user id only', async () => {
     const r = newRequestInput({ email: '' });
     await store.transitions.createRequest(r, 'jitgate');
-    expect((await store.personAccess('grafana', SLACK_ALICE, 's')).grants).toHaveLength(1);
+    expect((await store.queries.personAccess('grafana', SLACK_ALICE, 's')).grants).toHaveLength(1);
     expect(await t.redis.exists(t.keys.accessByEmail('grafana', ''))).toBe(0);
   });
 
   it('when an approval mints the grant, then it is indexed as an auto-approved one is', async () => {
     const r = newRequestInput();
-    await store.createRequest(r);
-    expect((await store.personAccess('grafana', EMAIL_ALICE, 's')).grants).toEqual([]);
-    await store.approve(r.id, BOB);
-    expect((await store.personAccess('grafana', EMAIL_ALICE, 's')).grants.map((g) => g.id)).toEqual([
+    await store.transitions.createRequest(r);
+    expect((await store.queries.personAccess('grafana', EMAIL_ALICE, 's')).grants).toEqual([]);
+    await store.transitions.approve(r.id, BOB);
+    expect((await store.queries.personAccess('grafana', EMAIL_ALICE, 's')).grants.map((g) => g.id)).toEqual([
       grantIdOf(r.id),
     ]);
   });

@@ -77,7 +77,7 @@ async function keyCount(): Promise<number> {
 async function alicesAccessCookie(): Promise<{ alice: CookieBrowser; token: string }> {
   const gid = await grant({ resource: 'shared', role: 'viewer' });
   const alice = await signedIn(ALICE.sub, `${SHARED}/`);
-  const code = await h.store.createRedeemCode(gid);
+  const code = await h.store.codes.createRedeemCode(gid);
   await alice.follow(`http://${ACCESS_HOST}/_jitgate/redeem?code=${code}`);
   const token = alice.cookie(ACCESS_HOST, 'jitgate_shared');
   expect(token).toMatch(/^ey/);
@@ -117,7 +117,7 @@ describe('identity confusion', () => {
 
   it("when Alice's redeem link is forwarded, then Bob signed in, nobody from a command line, and Alice's other browser before she signs in all get nothing, and the link still works for Alice", async () => {
     const gid = await grant({ resource: 'shared', role: 'viewer' });
-    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.createRedeemCode(gid)}`;
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.codes.createRedeemCode(gid)}`;
     const bob = await signedIn(BOB.sub, `${SHARED}/`);
     const byBob = await bob.get(link);
     expect(byBob.status).toBe(403);

@@ -25,7 +25,7 @@ class Jar {
 
   async redeem(resource: string): Promise<void> {
     const { grantId } = await h.grant(resource);
-    const code = await h.store.createRedeemCode(grantId);
+    const code = await h.store.codes.createRedeemCode(grantId);
     const res = await send(h.url, `/_jitgate/redeem?code=${code}`, { headers: { accept: BROWSER } });
     for (const line of res.headers['set-cookie'] ?? []) {
       const [pair, ...attributes] = line.split(';').map((s) => s.trim());

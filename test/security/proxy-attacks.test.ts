@@ -405,7 +405,7 @@ describe('Request smuggling shapes over a raw socket never reach the upstream as
 describe('Redeem: no open redirect, and nothing with a code or a token is cached or referred', () => {
   async function code(resource = 'app'): Promise<string> {
     const { grantId } = await h.grant(resource);
-    return h.store.createRedeemCode(grantId);
+    return h.store.codes.createRedeemCode(grantId);
   }
   const browser = { accept: 'text/html,application/xhtml+xml' };
 

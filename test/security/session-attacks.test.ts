@@ -199,7 +199,7 @@ resources:
     expect(JSON.parse(hello).headers['x-jit-user']).toBe('U0ALICE');
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     const started = Date.now();
-    await h.store.revoke(gid, 'U0BOSS' as SlackUserId, 'test');
+    await h.store.transitions.revoke(gid, 'U0BOSS' as SlackUserId, 'test');
     await closed;
     expect(Date.now() - started).toBeLessThan(1_000);
   });

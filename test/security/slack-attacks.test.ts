@@ -87,7 +87,7 @@ async function granted(user: string) {
   const requestId = await request(user);
   await h.click(approver(), 'jit_approve', requestId);
   await h.waitForDm(user, /_jitgate\/redeem/);
-  const req = await h.deps.store.getRequest(requestId);
+  const req = await h.deps.store.queries.getRequest(requestId);
   return { requestId, grantId: req!.grantId! };
 }
 
@@ -347,7 +347,7 @@ describe('Replays and retries change nothing a second time', () => {
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     await h.waitForEphemeral(RACERS[0]!, /1 of 2/);
     await settled();
-    expect((await h.deps.store.getRequest(requestId))?.approvals).toEqual([RACERS[0]]);
+    expect((await h.deps.store.queries.getRequest(requestId))?.approvals).toEqual([RACERS[0]]);
     expect(h.ephemeralsTo(RACERS[0]!).filter((t) => t.includes(requestId) || /1 of 2/.test(t))).toHaveLength(
       1,
     );
@@ -389,7 +389,7 @@ describe('Replays and retries change nothing a second time', () => {
     await h.waitForDm(requester, /denied/);
     await settled();
     expect(h.dmsTo(requester).filter((c) => /denied/.test(json(c.body)))).toHaveLength(1);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('denied');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('denied');
   });
 
   it('when a revoke click is replayed, then the grant ends once and the holder is told once', async () => {
@@ -405,7 +405,7 @@ describe('Replays and retries change nothing a second time', () => {
     await h.waitForEphemeral(holder, /revoked/i);
     await settled();
     expect(h.ephemeralsTo(holder).filter((t) => /revoked/i.test(t))).toHaveLength(1);
-    expect((await h.deps.store.liveGrant(grantId as never))?.status).toBe('revoked');
+    expect((await h.deps.store.queries.liveGrant(grantId as never))?.status).toBe('revoked');
   });
 });
 
@@ -419,12 +419,12 @@ describe('Races: concurrent decisions make exactly one outcome', () => {
     await expect
       .poll(() => RACERS.filter((u) => h.ephemeralsTo(u).length > 0).length, { timeout: 8000 })
       .toBe(20);
-    const req = await h.deps.store.getRequest(requestId);
+    const req = await h.deps.store.queries.getRequest(requestId);
     expect(req?.status).toBe('approved');
     expect(req?.approvals).toHaveLength(2);
     expect(new Set(req?.approvals).size).toBe(2);
     expect(h.dmsTo(requester).filter((c) => json(c.body).includes('_jitgate/redeem'))).toHaveLength(1);
-    expect(await h.deps.store.activeGrantsOf(requester as never)).toHaveLength(1);
+    expect(await h.deps.store.queries.activeGrantsOf(requester as never)).toHaveLength(1);
   });
 
   it('when 10 approvals and 10 denials race, then the request is either approved with one grant or denied with none', async () => {
@@ -445,8 +445,8 @@ describe('Races: concurrent decisions make exactly one outcome', () => {
     );
     await h.waitForDm(requester, /redeem|denied/);
     await settled();
-    const req = await h.deps.store.getRequest(requestId);
-    const grants = await h.deps.store.activeGrantsOf(requester as never);
+    const req = await h.deps.store.queries.getRequest(requestId);
+    const grants = await h.deps.store.queries.activeGrantsOf(requester as never);
     const outcomeDms = h.dmsTo(requester).filter((c) => /_jitgate\/redeem|denied/.test(json(c.body)));
     expect(outcomeDms).toHaveLength(1);
     if (req?.status === 'approved') {
@@ -474,8 +474,8 @@ describe('Decisions out of order are refused', () => {
       { privateMetadata: requestId },
     );
     await settled();
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('approved');
-    expect((await h.deps.store.liveGrant(grantId as never))?.status).toBe('active');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('approved');
+    expect((await h.deps.store.queries.liveGrant(grantId as never))?.status).toBe('active');
     expect(
       h.standin
         .callsTo('views.open')
@@ -501,21 +501,21 @@ describe('Decisions out of order are refused', () => {
     const late = approver();
     await h.click(late, 'jit_approve', requestId);
     await h.waitForEphemeral(late, /already denied|already been decided/i);
-    const req = await h.deps.store.getRequest(requestId);
+    const req = await h.deps.store.queries.getRequest(requestId);
     expect(req?.status).toBe('denied');
     expect(req?.grantId).toBeUndefined();
-    expect(await h.deps.store.activeGrantsOf(requester as never)).toHaveLength(0);
+    expect(await h.deps.store.queries.activeGrantsOf(requester as never)).toHaveLength(0);
   });
 
   it('when a request that timed out undecided is approved, then it is refused and no grant is minted', async () => {
     const requester = person('ex');
     const requestId = await request(requester, 'brief 1h INC-40 too slow');
     // Real time passes the request's pending timeout (the timeout job may or may not have run yet).
-    const { pendingUntil } = (await h.deps.store.getRequest(requestId))!;
+    const { pendingUntil } = (await h.deps.store.queries.getRequest(requestId))!;
     await sleep(pendingUntil - Date.now() + 20);
     await h.click('U0ALICE', 'jit_approve', requestId);
     await h.waitForEphemeral('U0ALICE', /expired/i);
-    const req = await h.deps.store.getRequest(requestId);
+    const req = await h.deps.store.queries.getRequest(requestId);
     expect(req?.status).toBe('expired');
     expect(req?.grantId).toBeUndefined();
   });
@@ -528,8 +528,8 @@ describe('Decisions out of order are refused', () => {
     const late = approver();
     await h.click(late, 'jit_approve', requestId);
     await h.waitForEphemeral(late, /cancelled|already been decided/i);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('cancelled');
-    expect(await h.deps.store.activeGrantsOf(requester as never)).toHaveLength(0);
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('cancelled');
+    expect(await h.deps.store.queries.activeGrantsOf(requester as never)).toHaveLength(0);
   });
 
   it('when an approved request is cancelled by its requester, then the grant stands', async () => {
@@ -537,8 +537,8 @@ describe('Decisions out of order are refused', () => {
     const { requestId, grantId } = await granted(requester);
     await h.click(requester, 'jit_cancel', requestId);
     await h.waitForEphemeral(requester, /already|decided|not pending/i);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('approved');
-    expect((await h.deps.store.liveGrant(grantId as never))?.status).toBe('active');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('approved');
+    expect((await h.deps.store.queries.liveGrant(grantId as never))?.status).toBe('active');
   });
 
   it('when a revoked grant is approved again through its old request, then no second grant appears', async () => {
@@ -549,8 +549,8 @@ describe('Decisions out of order are refused', () => {
     const late = approver();
     await h.click(late, 'jit_approve', requestId);
     await h.waitForEphemeral(late, /already/i);
-    expect(await h.deps.store.activeGrantsOf(requester as never)).toHaveLength(0);
-    expect((await h.deps.store.getRequest(requestId))?.grantId).toBe(grantId);
+    expect(await h.deps.store.queries.activeGrantsOf(requester as never)).toHaveLength(0);
+    expect((await h.deps.store.queries.getRequest(requestId))?.grantId).toBe(grantId);
   });
 });
 
@@ -559,28 +559,28 @@ describe('People who may not decide', () => {
     const requestId = await request(person('or'));
     await h.click('U0DAVE', 'jit_approve', requestId);
     await h.waitForEphemeral('U0DAVE', /not an approver of grafana/);
-    expect((await h.deps.store.getRequest(requestId))?.approvals).toEqual([]);
+    expect((await h.deps.store.queries.getRequest(requestId))?.approvals).toEqual([]);
   });
 
   it('when an approver files a request and approves it herself (self-approval off), then she is refused', async () => {
     const requestId = await request('U0CAROL', 'grafana 1h INC-50 self');
     await h.click('U0CAROL', 'jit_approve', requestId);
     await h.waitForEphemeral('U0CAROL', /own request|yourself|self/i);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('pending');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('pending');
   });
 
   it('when an admin who is no approver approves, then they are refused (admins revoke, they do not approve)', async () => {
     const requestId = await request(person('adm'));
     await h.click('U0ADMIN', 'jit_approve', requestId);
     await h.waitForEphemeral('U0ADMIN', /not an approver/);
-    expect((await h.deps.store.getRequest(requestId))?.approvals).toEqual([]);
+    expect((await h.deps.store.queries.getRequest(requestId))?.approvals).toEqual([]);
   });
 
   it('when a stranger presses Revoke on someone else’s grant, then it stays active', async () => {
     const { grantId } = await granted(person('sg'));
     await h.click('U0MALLORY', 'jit_revoke', grantId);
     await h.waitForEphemeral('U0MALLORY', /Only the holder/);
-    expect((await h.deps.store.liveGrant(grantId as never))?.status).toBe('active');
+    expect((await h.deps.store.queries.liveGrant(grantId as never))?.status).toBe('active');
   });
 
   it('when the click claims an approver’s name but carries a stranger’s id, then the id decides', async () => {
@@ -594,7 +594,7 @@ describe('People who may not decide', () => {
     });
     await h.send({ body });
     await h.waitForEphemeral('U0MALLORY', /not an approver/);
-    expect((await h.deps.store.getRequest(requestId))?.approvals).toEqual([]);
+    expect((await h.deps.store.queries.getRequest(requestId))?.approvals).toEqual([]);
   });
 });
 
@@ -630,7 +630,7 @@ describe('Button values that are not what they claim: refused, nothing read or c
     const requestId = await request(requester);
     await h.click(requester, 'jit_revoke', requestId);
     await h.waitForEphemeral(requester, /no valid id/);
-    expect((await h.deps.store.getRequest(requestId))?.status).toBe('pending');
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('pending');
   });
 
   it('when a click carries two actions, then only the first is read', async () => {
@@ -649,8 +649,8 @@ describe('Button values that are not what they claim: refused, nothing read or c
     await h.send({ body: new URLSearchParams({ payload: json(base) }).toString() });
     await h.waitForEphemeral(decider, /Approved/);
     await settled();
-    expect((await h.deps.store.getRequest(first))?.status).toBe('approved');
-    expect((await h.deps.store.getRequest(second))?.status).toBe('pending');
+    expect((await h.deps.store.queries.getRequest(first))?.status).toBe('approved');
+    expect((await h.deps.store.queries.getRequest(second))?.status).toBe('pending');
   });
 
   it('when a click comes from a user id that is not Slack-shaped, then it is refused', async () => {
@@ -664,7 +664,7 @@ describe('Button values that are not what they claim: refused, nothing read or c
     const res = await h.send({ body });
     expect(res.status).toBe(200);
     await settled();
-    expect((await h.deps.store.getRequest(requestId))?.approvals).toEqual([]);
+    expect((await h.deps.store.queries.getRequest(requestId))?.approvals).toEqual([]);
   });
 });
 
@@ -678,7 +678,7 @@ describe.concurrent('Action and callback ids the bot does not know: never handle
     const requestId = await request(person('ua'));
     const res = await h.click('U0ALICE', actionId, requestId);
     expect(res.status).toBeGreaterThanOrEqual(400);
-    expect((await h.deps.store.getRequest(requestId))?.approvals).toEqual([]);
+    expect((await h.deps.store.queries.getRequest(requestId))?.approvals).toEqual([]);
   });
 
   it('when a form is submitted under an unknown callback id, then nothing is filed', async () => {
@@ -843,7 +843,7 @@ describe('Forms and text that try to reach past the policy', () => {
     const cmd = await h.command(mallory, `extend ${grantId} 1h mine now`);
     const reply = cmd.ack || (await cmd.reply());
     expect(reply).toMatch(/not yours|only the holder|your own|not allowed/i);
-    expect(await h.deps.store.pendingRequestsOf(mallory as never)).toHaveLength(0);
+    expect(await h.deps.store.queries.pendingRequestsOf(mallory as never)).toHaveLength(0);
   });
 
   it('when a granted link is asked for by someone else with list, then no id or link of theirs shows', async () => {

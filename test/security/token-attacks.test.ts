@@ -293,7 +293,7 @@ describe('Every binding claim altered and re-signed with OUR key still fails aga
 
   it('when gid names a revoked grant, then 401 grant_revoked', async () => {
     const revoked = await h.grant('app', 'viewer');
-    await h.store.revoke(revoked.grantId, 'U0BOSS' as SlackUserId, 'test');
+    await h.store.transitions.revoke(revoked.grantId, 'U0BOSS' as SlackUserId, 'test');
     const token = await signedByUs(claims({ gid: revoked.grantId }));
     expect(await refusedWith(token)).toMatchObject({ status: 401, error: 'grant_revoked' });
   });

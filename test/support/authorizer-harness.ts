@@ -169,8 +169,8 @@ export async function startHarness(
       pendingTimeoutMs: 60_000,
     };
     // Through the real lifecycle: filed, then approved by the resource's approver.
-    await store.createRequest(req);
-    const decision = await store.approve(req.id, 'U0BOSS' as SlackUserId);
+    await store.transitions.createRequest(req);
+    const { decision } = await store.transitions.approve(req.id, 'U0BOSS' as SlackUserId);
     if (decision.outcome !== 'granted') throw new Error(`not granted: ${decision.outcome}`);
     const token = await signAccessToken(
       keys,

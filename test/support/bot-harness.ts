@@ -248,7 +248,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
         timeoutMs,
       ),
     async approvalMessage(requestId) {
-      const ref = (await deps.store.getRequest(requestId))?.message;
+      const ref = (await deps.store.queries.getRequest(requestId))?.message;
       if (!ref) return undefined;
       return standin.calls
         .filter(

@@ -21,8 +21,8 @@ afterEach(() => t.cleanup());
 /** A grant through the real lifecycle: alice asks for grafana/editor, the approver approves. */
 async function mintGrant(): Promise<{ grantId: GrantId; expiresAt: number }> {
   const req = newRequestInput({ role: 'editor' });
-  await store.createRequest(req);
-  const decision = await store.approve(req.id, 'U0BOSS' as SlackUserId);
+  await store.transitions.createRequest(req);
+  const { decision } = await store.transitions.approve(req.id, 'U0BOSS' as SlackUserId);
   if (decision.outcome !== 'granted') throw new Error(`not granted: ${decision.outcome}`);
   return decision;
 }
@@ -52,7 +52,7 @@ function counting(reader: GrantReader): GrantReader & { reads: number } {
 describe('the grant check (real Redis)', () => {
   it("when the grant is active and is exactly the identity's, then it passes with one read and the grant's expiry", async () => {
     const { grantId, expiresAt } = await mintGrant();
-    const reader = counting(store);
+    const reader = counting(store.queries);
     const ctx = identified(grantId);
     expect(await grantCheck({ store: reader, clock: systemClock })(ctx)).toBeUndefined();
     expect(ctx.expiresAt).toBe(expiresAt);
@@ -61,9 +61,9 @@ describe('the grant check (real Redis)', () => {
 
   it('when the grant was revoked, then grant_revoked (401) on the very next check', async () => {
     const { grantId } = await mintGrant();
-    const check = grantCheck({ store, clock: systemClock });
+    const check = grantCheck({ store: store.queries, clock: systemClock });
     expect(await check(identified(grantId))).toBeUndefined();
-    await store.revoke(grantId, 'U0BOSS' as SlackUserId, 'done');
+    await store.transitions.revoke(grantId, 'U0BOSS' as SlackUserId, 'done');
     const refused = await check(identified(grantId));
     expect(refused?.code).toBe('grant_revoked');
     expect(statusFor(refused!.code)).toBe(401);
@@ -72,14 +72,16 @@ describe('the grant check (real Redis)', () => {
 
   it('when Redis has no such grant (its key expired with it), then grant_expired', async () => {
     const ctx = identified(`g_${'z'.repeat(26)}` as GrantId);
-    expect((await grantCheck({ store, clock: systemClock })(ctx))?.code).toBe('grant_expired');
+    expect((await grantCheck({ store: store.queries, clock: systemClock })(ctx))?.code).toBe('grant_expired');
     expect(ctx.expiresAt).toBeUndefined();
   });
 
   it('when the grant is still in Redis but its time is up, then grant_expired', async () => {
     const { grantId, expiresAt } = await mintGrant();
     const later = { now: () => expiresAt };
-    expect((await grantCheck({ store, clock: later })(identified(grantId)))?.code).toBe('grant_expired');
+    expect((await grantCheck({ store: store.queries, clock: later })(identified(grantId)))?.code).toBe(
+      'grant_expired',
+    );
   });
 
   it.each([
@@ -91,7 +93,9 @@ describe('the grant check (real Redis)', () => {
     "when the identity differs from the grant in its %s, then token_invalid: the grant is not that token's",
     async (_, over) => {
       const { grantId } = await mintGrant();
-      const refused = await grantCheck({ store, clock: systemClock })(identified(grantId, over));
+      const refused = await grantCheck({ store: store.queries, clock: systemClock })(
+        identified(grantId, over),
+      );
       expect(refused).toMatchObject({
         code: 'token_invalid',
         message: 'The access token does not match its grant.',
@@ -106,13 +110,13 @@ describe('the grant check (real Redis)', () => {
     await waitReady(gone);
     gone.disconnect();
     const offline = new AccessStore(gone, { prefix: t.prefix, clock: systemClock });
-    const refused = await grantCheck({ store: offline, clock: systemClock })(identified(grantId));
+    const refused = await grantCheck({ store: offline.queries, clock: systemClock })(identified(grantId));
     expect(refused?.code).toBe('unavailable');
     expect(statusFor(refused!.code)).toBe(503);
   });
 
   it('when no identity check ran before it, then it refuses (internal_error) without reading Redis', async () => {
-    const reader = counting(store);
+    const reader = counting(store.queries);
     const refused = await grantCheck({ store: reader, clock: systemClock })(routed());
     expect(refused?.code).toBe('internal_error');
     expect(reader.reads).toBe(0);

@@ -28,7 +28,7 @@ let reads: number;
 const reader: GrantReader = {
   liveGrant(grantId) {
     reads += 1;
-    return store.liveGrant(grantId);
+    return store.queries.liveGrant(grantId);
   },
 };
 
@@ -46,8 +46,8 @@ afterEach(() => t.cleanup());
 /** Alice's approved grafana/editor grant and a real token for it. */
 async function grantWithToken(): Promise<{ grantId: GrantId; token: string }> {
   const req = newRequestInput({ role: 'editor' });
-  await store.createRequest(req);
-  const decision = await store.approve(req.id, 'U0BOSS' as SlackUserId);
+  await store.transitions.createRequest(req);
+  const { decision } = await store.transitions.approve(req.id, 'U0BOSS' as SlackUserId);
   if (decision.outcome !== 'granted') throw new Error(`not granted: ${decision.outcome}`);
   const token = await signAccessToken(
     keys,
@@ -145,7 +145,7 @@ describe('the list of checks', () => {
     expect(await runChecks(list, allowed)).toBeUndefined();
     expect(isAuthorized(allowed)).toBe(true);
 
-    await store.revoke(grantId, 'U0BOSS' as SlackUserId);
+    await store.transitions.revoke(grantId, 'U0BOSS' as SlackUserId);
     expect((await runChecks(list, attempt({ target: '/grafana/api/x' })))?.code).toBe('grant_revoked');
   });
 });
@@ -194,7 +194,7 @@ describe('the list a database gateway would compose', () => {
 
   it('when the grant behind the password was revoked, then grant_revoked, as over HTTP', async () => {
     const { grantId, token } = await grantWithToken();
-    await store.revoke(grantId, 'U0BOSS' as SlackUserId);
+    await store.transitions.revoke(grantId, 'U0BOSS' as SlackUserId);
     expect((await runChecks(gateway(), startup('grafana', token)))?.code).toBe('grant_revoked');
   });
 

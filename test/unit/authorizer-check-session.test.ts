@@ -80,7 +80,7 @@ function counting(reader: PersonAccessReader) {
   return counted;
 }
 
-const check = (reader: PersonAccessReader = store) =>
+const check = (reader: PersonAccessReader = store.queries) =>
   sessionCheck({ openSession: createSessionOpener(sessionDeps()), store: reader, clock: systemClock });
 
 const at = (cookies: string, over: Partial<HttpAccess> = {}) => routed({ cookies, host: HOST, ...over });
@@ -88,14 +88,14 @@ const at = (cookies: string, over: Partial<HttpAccess> = {}) => routed({ cookies
 describe('the session check (real sealed sessions, real Redis)', () => {
   it("when a signed-in person holds a live grant, then it passes with ONE read, setting the grant's identity and expiry, and the grant check reads nothing more", async () => {
     const gid = await grant();
-    const reader = counting(store);
+    const reader = counting(store.queries);
     const ctx = at(await signedIn(BY_EMAIL));
     expect(await check(reader)(ctx)).toBeUndefined();
     expect(ctx).toMatchObject({ user: ALICE, email: 'alice@example.com', grantId: gid, roleName: 'viewer' });
-    expect(ctx.expiresAt).toBe((await store.liveGrant(gid))!.expiresAt);
+    expect(ctx.expiresAt).toBe((await store.queries.liveGrant(gid))!.expiresAt);
     expect(reader.reads).toBe(1);
     // Synchronous: no Redis call, not even an await.
-    expect(grantCheck({ store, clock: systemClock })(ctx)).toBeUndefined();
+    expect(grantCheck({ store: store.queries, clock: systemClock })(ctx)).toBeUndefined();
   });
 
   it('when signed in with Slack, then the grant is matched by the Slack user id, and by the workspace when the grant recorded one', async () => {
@@ -140,7 +140,7 @@ describe('the session check (real sealed sessions, real Redis)', () => {
 
     const gid = await grant({ durationMs: 60_000 });
     expect(await check()(at(cookie))).toBeUndefined();
-    await store.revoke(gid, 'U0BOSS' as SlackUserId, 'done');
+    await store.transitions.revoke(gid, 'U0BOSS' as SlackUserId, 'done');
     expect((await check()(at(cookie)))?.code).toBe('grant_revoked');
   });
 
@@ -181,7 +181,7 @@ describe('the session check (real sealed sessions, real Redis)', () => {
   });
 
   it('when the resource takes bearer tokens only (a pathPrefix one without browser: shared-origin), then a session gets nothing', async () => {
-    const reader = counting(store);
+    const reader = counting(store.queries);
     const refused = await check(reader)(at(await signedIn(BY_EMAIL), { resource: api, upstreamPath: '/x' }));
     expect(refused).toMatchObject({
       code: 'token_missing',

@@ -39,15 +39,18 @@ afterEach(() => t.cleanup());
 function gateWith(leaveOut?: string) {
   const log = createLogger('gate-test', 'silent');
   const verifier = createAccessTokenVerifier({ keys, issuer: ISSUER, clock: systemClock });
-  const checks = httpChecks({ policy: () => policy, verifier, store, clock: systemClock }).filter(
-    (check) => check.name !== leaveOut,
-  );
+  const checks = httpChecks({
+    policy: () => policy,
+    verifier,
+    store: store.queries,
+    clock: systemClock,
+  }).filter((check) => check.name !== leaveOut);
   return createGate({
     checks,
     resolveClient: clientResolver([]),
     assertions: createAssertionSigner({ keys, issuer: ISSUER, clock: systemClock }),
     store,
-    metrics: createMetrics({ countActiveGrants: () => store.countActiveGrants(), log }),
+    metrics: createMetrics({ countActiveGrants: () => store.queries.countActiveGrants(), log }),
     usage: createUsageRecorder({ store, log, clock: systemClock, flushEveryMs: 60_000 }),
     log,
   });
@@ -56,8 +59,8 @@ function gateWith(leaveOut?: string) {
 /** A request as the HTTP server would hand it over, from 127.0.0.1, with alice's editor token. */
 async function editorRequest(): Promise<IncomingMessage> {
   const input = newRequestInput({ role: 'editor' });
-  await store.createRequest(input);
-  const decision = await store.approve(input.id, 'U0BOSS' as SlackUserId);
+  await store.transitions.createRequest(input);
+  const { decision } = await store.transitions.approve(input.id, 'U0BOSS' as SlackUserId);
   if (decision.outcome !== 'granted') throw new Error(`not granted: ${decision.outcome}`);
   const token = await signAccessToken(
     keys,
