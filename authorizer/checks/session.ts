@@ -1,4 +1,5 @@
 import type { Clock } from '../../shared/clock.js';
+import { isLive } from '../../shared/grants/live.js';
 import type { PersonAccess, PersonGrant } from '../../shared/grants/store.js';
 import { messageOf } from '../../shared/messages.js';
 import { type Resource, roleAllows, takesBrowserCookies } from '../../shared/policy/index.js';
@@ -107,8 +108,6 @@ function holds(person: Session['person'], grant: PersonGrant): boolean {
   if (!isHolder(person, grant)) return false;
   return person.kind !== 'slack' || grant.team === undefined || grant.team === person.team;
 }
-
-const isLive = (g: PersonGrant, now: number) => g.status === 'active' && g.expiresAt > now;
 
 /**
  * The person's live grant for this request: one whose role allows it (the latest to expire), else
