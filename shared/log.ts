@@ -29,6 +29,10 @@ export function createLogger(name: string, level = 'info', destination?: pino.De
           'req.headers.cookie',
           'cookie',
           '*.cookie',
+          // ioredis puts the failed command on its errors, arguments included: a value being
+          // written (a session handed off, a request) would reach the log with the error.
+          'err.command.args',
+          '*.err.command.args',
         ],
         censor: '[redacted]',
       },
