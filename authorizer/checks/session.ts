@@ -65,10 +65,16 @@ export function sessionCheck(deps: SessionCheckDeps): Check<HttpAccess> {
     try {
       access = await deps.store.personAccess(resource.name, person, sid);
     } catch {
-      // Fail closed: without Redis neither the grants nor the logout can be known.
+      // Fail closed: without Redis neither the grants nor the logout can be known, so the session
+      // does not count as signed in either (no "Signed in as" on the refusal, no request form).
+      ctx.session = undefined;
       return refuse(ctx, 'unavailable', 'jitgate cannot complete sign-in right now, so it refuses.');
     }
-    if (access.ended) return needsSignIn(ctx, 'session_ended');
+    if (access.ended) {
+      // Signed out: the refusal must not greet the person as still signed in.
+      ctx.session = undefined;
+      return needsSignIn(ctx, 'session_ended');
+    }
     if (!takesBrowserCookies(resource)) {
       // On the shared origin a script on any other upstream's page could send this session too.
       return refuse(

@@ -165,6 +165,8 @@ describe('the session check (real sealed sessions, real Redis)', () => {
     expect((await check()(ended))?.message).toMatch(/signed out/);
     expect(ended.signInNeeded).toBe(true);
     expect(ended.grantId).toBeUndefined();
+    // A signed-out session is no session: nothing downstream greets it as signed in.
+    expect(ended.session).toBeUndefined();
   });
 
   it("when an access cookie's token belongs to someone else than the person signed in, then it is refused (a copied cookie)", async () => {
@@ -203,7 +205,10 @@ describe('the session check (real sealed sessions, real Redis)', () => {
     const away: PersonAccessReader = {
       personAccess: () => Promise.reject(new Error('connection is closed')),
     };
-    expect((await check(away)(at(await signedIn(BY_EMAIL))))?.code).toBe('unavailable');
+    const unknown = at(await signedIn(BY_EMAIL));
+    expect((await check(away)(unknown))?.code).toBe('unavailable');
+    // Whether it was signed out cannot be known: it does not count as signed in.
+    expect(unknown.session).toBeUndefined();
   });
 });
 
