@@ -32,17 +32,13 @@ export function sendCommandLineRedeem(
   const how = 'Redeem it from a terminal, put the "token" of the answer in TOKEN, then send it:';
   res.set({ 'X-Content-Type-Options': 'nosniff' });
   if (prefersHtml(args.accept)) {
+    const body =
+      `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(why)}</p><p>${escapeHtml(how)}</p>` +
+      `<pre id="commands">${commands.map(escapeHtml).join('\n')}</pre>`;
     res
       .status(200)
       .type('html')
-      .send(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>jitgate: ${escapeHtml(title)}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:48rem;margin:4rem auto;padding:0 1rem;color:#222}
-pre{background:#f3f3f3;padding:.6rem;border-radius:3px;white-space:pre-wrap;word-break:break-all}</style></head>
-<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(why)}</p><p>${escapeHtml(how)}</p>
-<pre id="commands">${commands.map(escapeHtml).join('\n')}</pre></body></html>
-`);
+      .send(htmlPage({ title, body, status: 200, code: 'command_line', style: PRE }));
     return;
   }
   res

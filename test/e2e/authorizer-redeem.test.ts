@@ -105,6 +105,8 @@ describe('authorizer: redeem links', () => {
     expect(page.headers['cache-control']).toBe('no-store');
     expect(page.headers['referrer-policy']).toBe('no-referrer');
     expect(page.text).toContain('local is reached with a token from the command line');
+    // The shell every page of jitgate's own has (authorizer/html-page.ts), footer included.
+    expect(page.text).toContain('jitgate · 200 · <code>command_line</code>');
     expect(page.text).toContain(
       `curl -H &#39;Accept: application/json&#39; &#39;${PUBLIC_URL}/_jitgate/redeem?code=${code}&#39;`,
     );
