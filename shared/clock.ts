@@ -5,3 +5,13 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * A time as people read it where no time zone of theirs is known (a page, Slack's fallback text),
+ * to the minute.
+ *
+ * @example utcMinute(1_700_000_000_000) // '2023-11-14 22:13 UTC'
+ */
+export function utcMinute(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

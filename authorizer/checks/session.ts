@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared/clock.js';
+import { type Clock, utcMinute } from '../../shared/clock.js';
 import { isLive } from '../../shared/grants/live.js';
 import type { PersonAccess, PersonGrant } from '../../shared/grants/store.js';
 import { messageOf } from '../../shared/messages.js';
@@ -161,10 +161,5 @@ function refuseWithout(
   ctx.roleName = latest.role;
   const what = `Your access to ${resource.name} (${latest.role})`;
   if (latest.status === 'revoked') return refuse(ctx, 'grant_revoked', `${what} was revoked.`);
-  return refuse(ctx, 'grant_expired', `${what} expired at ${utc(latest.expiresAt)}.`);
-}
-
-/** A time as people read it on a page: `2026-12-06 14:02 UTC`. */
-function utc(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return refuse(ctx, 'grant_expired', `${what} expired at ${utcMinute(latest.expiresAt)}.`);
 }

@@ -1,3 +1,4 @@
+import { utcMinute } from '../../shared/clock.js';
 import { formatDuration } from '../../shared/duration.js';
 
 /**
@@ -33,8 +34,7 @@ export function mentionList(actors: readonly string[]): string {
  * @example dateToken(1_700_000_000_000) // '<!date^1700000000^{date_short_pretty} at {time}|2023-11-14 22:13 UTC>'
  */
 export function dateToken(ms: number, format = '{date_short_pretty} at {time}'): string {
-  const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  return `<!date^${Math.floor(ms / 1000)}^${format}|${fallback}>`;
+  return `<!date^${Math.floor(ms / 1000)}^${format}|${utcMinute(ms)}>`;
 }
 
 /** Time left, to the minute once it is more than a minute: "1h12m", "45m", "30s". */
