@@ -122,14 +122,23 @@ export function registerAskRoutes(router: Router, ctx: AskContext): void {
         'Another request was being filed at the same moment. Open the resource again.',
       );
     }
-    await deps.scheduler.askFiled({
-      requestId: ask.id,
-      asker,
-      resource: resource.name,
-      role: checked.role,
-      durationMs: checked.durationMs,
-      reason: checked.reason,
-    });
+    try {
+      await deps.scheduler.askFiled({
+        requestId: ask.id,
+        asker,
+        resource: resource.name,
+        role: checked.role,
+        durationMs: checked.durationMs,
+        reason: checked.reason,
+      });
+    } catch (err) {
+      // Not queued: the ask must not stay "queued", where it would never move and would stand in
+      // for a new one (one at a time) until it expired. Refused, the next visit offers the form.
+      await asks
+        .note(JSON.stringify(ask), { ...ask, refused: 'Your request could not be sent; ask again.' })
+        .catch(() => undefined);
+      throw err;
+    }
     deps.log.info(
       { requestId: ask.id, resource: resource.name, sid: session.sid },
       'access asked for on a page',
