@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dmChannelOf, type SlackStandin, startSlackStandin } from '../../dev/slack/index.js';
 import { readAudit } from '../../shared/audit/chain.js';
+import { systemClock } from '../../shared/clock.js';
 import { SCRIPTS, type ScriptName } from '../../shared/grants/lua/load.js';
 import { grantIdOf, type NewRequest } from '../../shared/grants/store.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import { createLogger } from '../../shared/log.js';
+import { signAccessToken } from '../../shared/tokens/index.js';
 import { type System, startSystem } from '../../system/start.js';
 import type { CookieBrowser } from '../support/cookie-browser.js';
 import { REDIS_URL } from '../support/redis.js';
@@ -390,10 +392,8 @@ describe('several grants for one resource (roles)', () => {
 });
 
 describe('the cost of a signed-in request', () => {
-  it('when a signed-in person makes requests, then each costs exactly ONE Redis call (the person-access script) and nothing else', async () => {
-    await grant({ resource: 'hosted', role: 'access' });
-    const alice = await signedIn(ALICE.sub, `${HOSTED}/`);
-    expect((await alice.get(`${HOSTED}/warm`)).status).toBe(200); // the script is loaded on this connection
+  /** The Redis calls made under this test's prefix while `run` runs (scripts by name), usage writes aside. */
+  async function callsDuring(run: () => Promise<void>): Promise<string[]> {
     const bySha = new Map(
       (Object.keys(SCRIPTS) as ScriptName[]).map((name) => [
         createHash('sha1').update(SCRIPTS[name]).digest('hex'),
@@ -407,15 +407,64 @@ describe('the cost of a signed-in request', () => {
       calls.push(name === 'evalsha' ? (bySha.get(args[1]!) ?? 'evalsha?') : name);
     });
     try {
-      for (let i = 0; i < 5; i++) expect((await alice.get(`${HOSTED}/n/${i}`)).status).toBe(200);
+      await run();
       await h.test.redis.get(`{${h.test.prefix}}:end`);
       for (let i = 0; i < 100 && !calls.includes('get'); i++) await sleep(10);
     } finally {
       monitor.close();
     }
     // The usage counter writes in batches (record-use), never per request; everything else is the read.
-    const perRequest = calls.filter((c) => c !== 'record-use' && c !== 'get');
+    return calls.filter((c) => c !== 'record-use' && c !== 'get');
+  }
+
+  it('when a signed-in person makes requests, then each costs exactly ONE Redis call (the person-access script) and nothing else', async () => {
+    await grant({ resource: 'hosted', role: 'access' });
+    const alice = await signedIn(ALICE.sub, `${HOSTED}/`);
+    expect((await alice.get(`${HOSTED}/warm`)).status).toBe(200); // the script is loaded on this connection
+    const perRequest = await callsDuring(async () => {
+      for (let i = 0; i < 5; i++) expect((await alice.get(`${HOSTED}/n/${i}`)).status).toBe(200);
+    });
     expect(perRequest).toEqual(Array(5).fill('person-access'));
+  });
+
+  it("when the holder's browser sends its access cookie beside the session, then each request still costs ONE Redis call (the token's grant is not read as well)", async () => {
+    const { gid } = await grant({ resource: 'hosted', role: 'access' });
+    const alice = await signedIn(ALICE.sub, `${HOSTED}/`);
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${await h.store.codes.createRedeemCode(gid)}`;
+    expect((await alice.follow(link)).last.status).toBe(200);
+    expect(alice.cookie(HOSTED_HOST, 'jitgate_hosted')).toBeDefined();
+    const perRequest = await callsDuring(async () => {
+      for (let i = 0; i < 5; i++) expect((await alice.get(`${HOSTED}/c/${i}`)).status).toBe(200);
+    });
+    expect(perRequest).toEqual(Array(5).fill('person-access'));
+  });
+
+  it('when a command line sends a bearer token with sign-in on, then each request costs ONE Redis call (the grant read), as without sign-in', async () => {
+    const { gid, expiresAt } = await grant({ resource: 'app', role: 'access' });
+    const token = await signAccessToken(
+      h.keys,
+      {
+        issuer: h.publicUrl,
+        grantId: gid,
+        user: 'U0ALICE',
+        email: 'alice@example.com',
+        resource: 'app',
+        role: 'access',
+        expiresAt,
+      },
+      systemClock,
+    );
+    const terminal = h.browser();
+    const send = (path: string) =>
+      terminal.get(`http://${ACCESS_HOST}/app${path}`, {
+        accept: 'application/json',
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect((await send('/warm')).status).toBe(200);
+    const perRequest = await callsDuring(async () => {
+      for (let i = 0; i < 5; i++) expect((await send(`/b/${i}`)).status).toBe(200);
+    });
+    expect(perRequest).toEqual(Array(5).fill('hmget'));
   });
 });
 
