@@ -61,7 +61,7 @@ export function createSignIn(deps: SignInDeps) {
   const cookies = { secure: publicUrl.protocol === 'https:' };
   const issuer = deps.publicUrl;
   const openSession = createSessionOpener({ keys: deps.keys, issuer, cookies, clock: deps.clock });
-  const sessionOf = (req: Pick<IncomingMessage, 'headers'>) =>
+  const sessionOf = async (req: Pick<IncomingMessage, 'headers'>) =>
     openSession(req.headers.cookie, req.headers.host);
   const ctx: SignInContext = {
     idp: createIdp({

@@ -70,16 +70,17 @@ export async function sessionCookie(deps: SessionDeps, session: Session): Promis
  */
 export function createSessionReader(deps: SessionDeps & { cacheSize?: number }) {
   const open = createSessionOpener(deps);
-  return function sessionOf(req: Pick<IncomingMessage, 'headers'>): Promise<SessionOf> {
+  return async function sessionOf(req: Pick<IncomingMessage, 'headers'>): Promise<SessionOf> {
     return open(req.headers.cookie, req.headers.host);
   };
 }
 
 /**
  * The same from a `Cookie` header and a `Host`, for the gate's session check (which has no request
- * object, only what the transport adapter copied). Failures are never cached.
+ * object, only what the transport adapter copied). Failures are never cached. A cookie opened
+ * before is answered synchronously (no crypto, so nothing to await); a new one as a promise.
  *
- * @example const found = await open(ctx.cookies, ctx.host);
+ * @example const opened = open(ctx.cookies, ctx.host); const found = opened instanceof Promise ? await opened : opened;
  */
 export function createSessionOpener(deps: SessionDeps & { cacheSize?: number }) {
   const name = sessionCookieName(deps.cookies);
@@ -88,31 +89,42 @@ export function createSessionOpener(deps: SessionDeps & { cacheSize?: number }) 
   // so one text names one session); expiry and host are still checked on every use.
   const opened = new Map<string, Session>();
   const cacheSize = deps.cacheSize ?? 5_000;
-  return async function openSession(
+
+  async function openNew(value: string, host: string | undefined): Promise<SessionOf> {
+    const unsealed = await unseal(deps.keys, PURPOSE, value, { issuer: deps.issuer }, deps.clock);
+    if (!unsealed.ok)
+      return { ok: false, reason: unsealed.reason === 'expired' ? 'session_expired' : 'session_invalid' };
+    const parsed = Session.safeParse(unsealed.claims);
+    if (!parsed.success) return { ok: false, reason: 'session_invalid' };
+    if (cacheSize > 0) {
+      opened.set(value, parsed.data);
+      if (opened.size > cacheSize) opened.delete(opened.keys().next().value as string);
+    }
+    return onHost(parsed.data, host);
+  }
+
+  return function openSession(
     cookieHeader: string | undefined,
     host: string | undefined,
-  ): Promise<SessionOf> {
+  ): SessionOf | Promise<SessionOf> {
     const value = readCookie(cookieHeader, name);
-    if (!value) return { ok: false, reason: 'session_missing' };
-    let session = opened.get(value);
-    if (session === undefined) {
-      const unsealed = await unseal(deps.keys, PURPOSE, value, { issuer: deps.issuer }, deps.clock);
-      if (!unsealed.ok)
-        return { ok: false, reason: unsealed.reason === 'expired' ? 'session_expired' : 'session_invalid' };
-      const parsed = Session.safeParse(unsealed.claims);
-      if (!parsed.success) return { ok: false, reason: 'session_invalid' };
-      session = parsed.data;
-      if (cacheSize > 0) {
-        opened.set(value, session);
-        if (opened.size > cacheSize) opened.delete(opened.keys().next().value as string);
-      }
-    } else if (session.exp * 1000 <= deps.clock.now()) {
+    if (!value) return NO_SESSION;
+    const session = opened.get(value);
+    if (session === undefined) return openNew(value, host);
+    if (session.exp * 1000 <= deps.clock.now()) {
       opened.delete(value);
-      return { ok: false, reason: 'session_expired' };
+      return EXPIRED;
     }
-    if (session.host !== bareHost(host)) return { ok: false, reason: 'session_other_host' };
-    return { ok: true, session };
+    return onHost(session, host);
   };
+}
+
+const NO_SESSION: SessionOf = { ok: false, reason: 'session_missing' };
+const EXPIRED: SessionOf = { ok: false, reason: 'session_expired' };
+const OTHER_HOST: SessionOf = { ok: false, reason: 'session_other_host' };
+
+function onHost(session: Session, host: string | undefined): SessionOf {
+  return session.host === bareHost(host) ? { ok: true, session } : OTHER_HOST;
 }
 
 export type SessionOpener = ReturnType<typeof createSessionOpener>;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { sessionCookieName } from '../../authorizer/identity/cookies.js';
 import { seal } from '../../authorizer/identity/seal.js';
 import {
+  createSessionOpener,
   createSessionReader,
   hasEnded,
   newSessionId,
@@ -39,6 +40,23 @@ function requestWith(setCookie: string | undefined, host: string): IncomingMessa
 }
 
 describe('session cookies', () => {
+  it('when a cookie was opened before, then it is answered synchronously (nothing to await) and still checked for host and expiry', async () => {
+    const keys = await loadSigningKeys(JSON.stringify(await newKeys()));
+    let now = Date.now();
+    const deps = { keys, issuer, cookies, clock: { now: () => now } };
+    const open = createSessionOpener(deps);
+    const session = sessionFor('grafana.example.com', 60, Math.floor(now / 1000));
+    const header = (await sessionCookie(deps, session)).split(';')[0]!;
+    const first = open(header, 'grafana.example.com');
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toEqual({ ok: true, session });
+    expect(open(header, 'grafana.example.com')).toEqual({ ok: true, session });
+    expect(open(header, 'kibana.example.com')).toEqual({ ok: false, reason: 'session_other_host' });
+    expect(open(undefined, 'grafana.example.com')).toEqual({ ok: false, reason: 'session_missing' });
+    now += 61_000;
+    expect(open(header, 'grafana.example.com')).toEqual({ ok: false, reason: 'session_expired' });
+  });
+
   it('when a session is sealed, then it reads back on its host, HttpOnly, Lax, Secure, __Host- and ending with the session', async () => {
     const keys = await loadSigningKeys(JSON.stringify(await newKeys()));
     const deps = { keys, issuer, cookies, clock: systemClock };
