@@ -73,6 +73,20 @@ export function median(values: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/**
+ * What a variant's rounds add up to: the median throughput, latencies and CPU per request (each
+ * round's figure, then the middle one), and the rounds themselves for the report.
+ */
+export function medianFigures(rounds: LoadResult[], cpuUsPerRound: number[]) {
+  return {
+    rps: median(rounds.map((r) => r.rps)),
+    p50Us: median(rounds.map((r) => r.latencyUs.p50)),
+    p99Us: median(rounds.map((r) => r.latencyUs.p99)),
+    cpuUsPerRequest: median(cpuUsPerRound),
+    rounds,
+  };
+}
+
 /** Percentile (0..1) of a list of samples, nearest rank. */
 export function percentile(values: number[], q: number): number {
   if (values.length === 0) return Number.NaN;

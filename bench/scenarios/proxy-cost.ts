@@ -1,5 +1,5 @@
 import type { BenchContext } from '../context.js';
-import { median } from '../context.js';
+import { median, medianFigures } from '../context.js';
 import { markRevoked, tokensFor, writeGrants } from '../grants.js';
 import { type LoadResult, shareWithStatus } from '../load.js';
 import { callsDelta, commandCalls, sum } from '../redis-stats.js';
@@ -184,12 +184,8 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
     return {
       name: v.name,
       label: v.label,
-      rps: median(rs.map((r) => r.rps)),
-      p50Us: median(rs.map((r) => r.latencyUs.p50)),
-      p99Us: median(rs.map((r) => r.latencyUs.p99)),
-      cpuUsPerRequest: median(cpu.get(v.name)!),
+      ...medianFigures(rs, cpu.get(v.name)!),
       expectedShare: Math.min(...rs.map((r) => shareWithStatus(r, v.expect))),
-      rounds: rs,
     };
   });
   const perRound = (a: string, b: string, f: (r: LoadResult) => number) =>

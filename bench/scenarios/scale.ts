@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redisKeys } from '../../shared/redis/keys.js';
 import type { BenchContext } from '../context.js';
-import { median } from '../context.js';
+import { median, medianFigures } from '../context.js';
 import { benchGrantId, removeGrants, tokensFor, writeGrants } from '../grants.js';
 import type { LoadResult } from '../load.js';
 import { memoryUsage, usedMemory } from '../redis-stats.js';
@@ -94,14 +94,7 @@ export async function scale(ctx: BenchContext): Promise<ScaleResult> {
   return {
     sizes: SIZES.map((s) => {
       const rs = runs.get(s)!;
-      return {
-        activeGrants: s,
-        rps: median(rs.map((r) => r.rps)),
-        p50Us: median(rs.map((r) => r.latencyUs.p50)),
-        p99Us: median(rs.map((r) => r.latencyUs.p99)),
-        cpuUsPerRequest: median(cpu.get(s)!),
-        rounds: rs,
-      };
+      return { activeGrants: s, ...medianFigures(rs, cpu.get(s)!) };
     }),
     largestOverSmallestRps: median(large.map((r, i) => r.rps / small[i]!.rps)),
     largestOverSmallestP99: median(large.map((r, i) => r.latencyUs.p99 / small[i]!.latencyUs.p99)),

@@ -4,7 +4,7 @@ import { AccessStore } from '../../shared/grants/store.js';
 import { newRequestId, type SlackUserId } from '../../shared/ids.js';
 import { signAccessToken } from '../../shared/tokens/index.js';
 import type { BenchContext } from '../context.js';
-import { median } from '../context.js';
+import { median, medianFigures } from '../context.js';
 import { type LoadResult, shareWithStatus } from '../load.js';
 import { BENCH_ISSUER, BENCH_RESOURCE, BENCH_ROLE } from '../policy.js';
 import { callsDelta, sum } from '../redis-stats.js';
@@ -148,13 +148,9 @@ export async function signinCost(ctx: BenchContext): Promise<SigninCostResult> {
     return {
       name: v.name,
       label: v.label,
-      rps: median(rs.map((r) => r.rps)),
-      p50Us: median(rs.map((r) => r.latencyUs.p50)),
-      p99Us: median(rs.map((r) => r.latencyUs.p99)),
-      cpuUsPerRequest: median(cpu.get(v.name)!),
+      ...medianFigures(rs, cpu.get(v.name)!),
       commandsPerRequest: median(commands.get(v.name)!),
       expectedShare: Math.min(...rs.map((r) => shareWithStatus(r, [200]))),
-      rounds: rs,
     };
   });
   const ratio = (f: (r: LoadResult) => number) =>
