@@ -109,15 +109,6 @@ function needsSignIn(ctx: HttpAccess, reason: keyof typeof NO_SESSION) {
 }
 
 /**
- * Whether a grant is the person's: `isHolder` (the Slack user id for Sign in with Slack, the e-mail
- * otherwise), and for a Slack sign-in also the workspace, when the grant recorded one.
- */
-function holds(person: Session['person'], grant: PersonGrant): boolean {
-  if (!isHolder(person, grant)) return false;
-  return person.kind !== 'slack' || grant.team === undefined || grant.team === person.team;
-}
-
-/**
  * The person's live grant for this request: one whose role allows it (the latest to expire), else
  * any live one (the latest), which the role check then refuses with what would allow it.
  */
@@ -132,7 +123,7 @@ function choose(
   let allowing: PersonGrant | undefined;
   let any: PersonGrant | undefined;
   for (const g of grants) {
-    if (!isLive(g, now) || !holds(person, g)) continue;
+    if (!isLive(g, now) || !isHolder(person, g)) continue;
     if (any === undefined || g.expiresAt > any.expiresAt) any = g;
     const role = resource.roles.find((r) => r.name === g.role);
     if (
@@ -155,7 +146,7 @@ function refuseWithout(
 ) {
   let latest: PersonGrant | undefined;
   for (const g of grants) {
-    if (holds(person, g) && (latest === undefined || g.expiresAt > latest.expiresAt)) latest = g;
+    if (isHolder(person, g) && (latest === undefined || g.expiresAt > latest.expiresAt)) latest = g;
   }
   if (latest === undefined)
     return refuse(ctx, 'no_grant', messageOf('no_grant', { resource: resource.name }));

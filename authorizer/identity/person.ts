@@ -74,11 +74,17 @@ export function displayName(person: Person, email?: string): string {
 
 /**
  * Whether `person` holds what Slack user `user` (with e-mail `email`) holds: the same Slack user for
- * Sign in with Slack, else the same e-mail address (case and surrounding space aside).
+ * Sign in with Slack, in the workspace the grant was asked for in when it recorded one (`team`),
+ * else the same e-mail address (case and surrounding space aside). Every check of a person against
+ * a grant goes through here (the session's grants, the redeem link's binding), so they agree.
  *
- * @example isHolder(session.person, grant) // grant: { user: 'U0ALICE', email: 'alice@acme.com', … }
+ * @example isHolder(session.person, grant) // grant: { user: 'U0ALICE', email: 'alice@acme.com', team: 'T0ACME', … }
  */
-export function isHolder(person: Person, holder: { user: string; email: string }): boolean {
-  if (person.kind === 'slack') return person.user === holder.user;
+export function isHolder(
+  person: Person,
+  holder: { user: string; email: string; team?: string | undefined },
+): boolean {
+  if (person.kind === 'slack')
+    return person.user === holder.user && (holder.team === undefined || holder.team === person.team);
   return holder.email !== '' && holder.email.trim().toLowerCase() === person.email;
 }

@@ -65,7 +65,13 @@ export async function holderOnly(
     sendRefusal(res, link.json ? { ...refused, hint } : refused, req.headers.accept);
     return 'answered';
   }
-  if (isHolder(session.person, grant)) return 'redeem';
+  // A Slack sign-in holds the grant only in the workspace its request came from (when recorded),
+  // as on the session's path; the live grant does not carry it, its request does.
+  const request =
+    session.person.kind === 'slack' ? await deps.store.queries.getRequest(grant.requestId) : undefined;
+  const holder = session.person.kind === 'slack' ? request && { ...grant, team: request.team } : grant;
+  // No request to say which workspace: unknown, so not the holder (fail closed).
+  if (holder !== undefined && isHolder(session.person, holder)) return 'redeem';
 
   const openedBy = label(signedInAs(session));
   const client = label(deps.resolveClient(req.socket.remoteAddress, forwardedFor(req)).client?.toString());

@@ -296,6 +296,22 @@ describe('Sign in with Slack: the same address, another workspace', () => {
     const alice = await signedIn(h, 'alice', `${HOSTED}/`);
     expect((await alice.get(`${HOSTED}/`)).status).toBe(200);
   });
+
+  it("when Alice's user id signed in through another workspace opens her command-line redeem link, then it is refused as not the holder and nothing is consumed", async () => {
+    const gid = await grant(h, { team: 'T0ACME', resource: 'app' });
+    const code = await h.store.codes.createRedeemCode(gid);
+    const link = `http://${ACCESS_HOST}/_jitgate/redeem?code=${code}&for=command-line`;
+    const stranger = await signedIn(h, 'alice-other', `${HOSTED}/`);
+    const refused = await stranger.get(link);
+    expect(refused.status).toBe(403);
+    expect(refused.body).not.toMatch(/Bearer [\w-]+\.[\w-]+\./);
+    expect(await h.store.codes.redeemCodeGrant(code)).toBe(gid);
+    // The control: Alice in her own workspace gets the token page.
+    const alice = await signedIn(h, 'alice', `${HOSTED}/`);
+    const page = await alice.get(link);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('Your bearer token for app');
+  });
 });
 
 describe('Redis gone while signed in', () => {

@@ -63,6 +63,15 @@ describe('the holder of a grant', () => {
     expect(isHolder({ kind: 'slack', user: 'U0MALLORY' as SlackUserId, team: 'T0ACME' }, grant)).toBe(false);
   });
 
+  it('when signed in with Slack and the grant recorded its workspace, then only that workspace holds it; without one, the user id decides', () => {
+    const alice = (team: string) => ({ kind: 'slack', user: 'U0ALICE' as SlackUserId, team }) as const;
+    expect(isHolder(alice('T0ACME'), { ...grant, team: 'T0ACME' })).toBe(true);
+    expect(isHolder(alice('T0OTHER'), { ...grant, team: 'T0ACME' })).toBe(false);
+    expect(isHolder(alice('T0OTHER'), grant)).toBe(true);
+    // An e-mail sign-in has no workspace: the address decides.
+    expect(isHolder({ kind: 'email', email: 'alice@acme.com' }, { ...grant, team: 'T0ACME' })).toBe(true);
+  });
+
   it('when signed in by e-mail, then the same address holds it whatever its case, and an empty one never does', () => {
     expect(isHolder({ kind: 'email', email: 'alice@acme.com' }, grant)).toBe(true);
     expect(isHolder({ kind: 'email', email: 'mallory@acme.com' }, grant)).toBe(false);
