@@ -66,12 +66,6 @@ export function personFrom(matchBy: 'slack' | 'email', claims: Record<string, un
   return { ok: true, person: { kind: 'email', email: email.data }, name, email: email.data };
 }
 
-/** How a person is named on pages: the e-mail when known, else the Slack user id. */
-export function displayName(person: Person, email?: string): string {
-  if (person.kind === 'email') return person.email;
-  return email ?? person.user;
-}
-
 /**
  * Whether `person` holds what Slack user `user` (with e-mail `email`) holds: the same Slack user for
  * Sign in with Slack, in the workspace the grant was asked for in when it recorded one (`team`),
