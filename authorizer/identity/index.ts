@@ -13,7 +13,7 @@ import { CALLBACK_PATH } from './cookies.js';
 import { bareHost } from './hosts.js';
 import { createIdp } from './idp.js';
 import { liveSessionOf, registerSignIn, signInInstead, signInThenBack } from './routes.js';
-import { createSessionOpener, hasEnded, type Session, sessionEndedKey } from './session.js';
+import { createSessionOpener } from './session.js';
 
 /**
  * Identity at the proxy: sign-in with an OpenID provider (Sign in with Slack, or any IdP matched by
@@ -89,8 +89,6 @@ export function createSignIn(deps: SignInDeps) {
     sessionOf,
     /** The same from a Cookie header and a Host (the gate's session check; cached, no Redis). */
     openSession,
-    endedKey: (session: Pick<Session, 'sid'>) => sessionEndedKey(deps.redisKeys, session),
-    hasEnded,
     /** sessionOf plus the logout check, in its own Redis call (for routes off the hot path). */
     liveSessionOf: (req: Parameters<typeof sessionOf>[0]) => liveSessionOf(ctx, req),
     register: (router: Parameters<typeof registerSignIn>[0]) => registerSignIn(router, ctx),
