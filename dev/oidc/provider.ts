@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import type Provider from 'oidc-provider';
+import type { SignInConfig } from '../../shared/config.js';
 
 /**
  * A real OpenID provider (panva's oidc-provider) on loopback port 0, for sign-in tests and the
@@ -29,6 +30,8 @@ export interface TestIdp {
   addUser(user: TestUser): void;
   /** How many login interactions have run (each sign-in that reached the IdP's login). */
   logins(): number;
+  /** The authorizer's sign-in settings for this IdP (scopes `openid email profile`, a 1-hour session unless told). */
+  signInConfig(options?: { matchBy?: SignInConfig['matchBy']; sessionTtlMs?: number }): SignInConfig;
   close(): Promise<void>;
 }
 
@@ -175,6 +178,14 @@ export async function startOidcProvider(options: {
       users.set(user.sub, user);
     },
     logins: () => logins,
+    signInConfig: (options = {}) => ({
+      issuer,
+      clientId,
+      clientSecret,
+      scopes: ['openid', 'email', 'profile'],
+      sessionTtlMs: options.sessionTtlMs ?? 3_600_000,
+      matchBy: options.matchBy ?? 'email',
+    }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

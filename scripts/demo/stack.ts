@@ -97,14 +97,7 @@ export async function startLocalStack(options: {
   const authorizerPort = options.authorizerPort ?? (await freePort());
   const publicUrl = `http://127.0.0.1:${authorizerPort}`;
   const idp = options.signIn ? await startLocalIdp(publicUrl) : undefined;
-  const signIn: SignInConfig | undefined = idp && {
-    issuer: idp.issuer,
-    clientId: idp.clientId,
-    clientSecret: idp.clientSecret,
-    scopes: ['openid', 'email', 'profile'],
-    sessionTtlMs: 8 * 3_600_000,
-    matchBy: 'email',
-  };
+  const signIn: SignInConfig | undefined = idp?.signInConfig({ sessionTtlMs: 8 * 3_600_000 });
   const system = await startSystem({
     roles: ['authorizer', 'bot', 'worker'],
     overrides: {

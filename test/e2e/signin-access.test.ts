@@ -5,7 +5,7 @@ import { readAudit } from '../../shared/audit/chain.js';
 import { systemClock } from '../../shared/clock.js';
 import { SCRIPTS, type ScriptName } from '../../shared/grants/lua/load.js';
 import { grantIdOf, type NewRequest } from '../../shared/grants/store.js';
-import type { GrantId, SlackUserId } from '../../shared/ids.js';
+import type { SlackUserId } from '../../shared/ids.js';
 import { createLogger } from '../../shared/log.js';
 import { signAccessToken } from '../../shared/tokens/index.js';
 import { type System, startSystem } from '../../system/start.js';
@@ -53,14 +53,7 @@ beforeAll(async () => {
       publicUrl: h.publicUrl,
       log: createLogger('signin-access-worker', 'silent'),
       // The same sign-in settings as the authorizer's: the bot's side then gives plain URLs in DMs.
-      signIn: {
-        issuer: h.idp.issuer,
-        clientId: h.idp.clientId,
-        clientSecret: h.idp.clientSecret,
-        scopes: ['openid', 'email', 'profile'],
-        sessionTtlMs: 3_600_000,
-        matchBy: 'email',
-      },
+      signIn: h.idp.signInConfig(),
     },
   });
 });
@@ -80,12 +73,7 @@ async function signedIn(sub: string, url: string): Promise<CookieBrowser> {
 }
 
 /** A grant through the real store (auto-approved), held by alice unless told otherwise. */
-async function grant(over: Partial<NewRequest>): Promise<{ gid: GrantId; expiresAt: number }> {
-  const r = newRequestInput({ requester: 'U0ALICE' as SlackUserId, email: 'alice@example.com', ...over });
-  const { decision } = await h.store.transitions.createRequest(r, 'jitgate');
-  if (decision.outcome !== 'granted') throw new Error('not granted');
-  return { gid: grantIdOf(r.id), expiresAt: decision.expiresAt };
-}
+const grant = (over: Partial<NewRequest>) => h.grant(over);
 
 /** How many requests of grant `gid` the upstream has seen. */
 const echoedCount = (gid: string) => h.echo.requests.filter((r) => r.headers['x-jit-grant'] === gid).length;

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantIdOf, type NewRequest } from '../../shared/grants/store.js';
+import type { NewRequest } from '../../shared/grants/store.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import type { Answer, CookieBrowser } from '../support/cookie-browser.js';
 import { type CraftedIdp, startCraftedIdp } from '../support/crafted-idp.js';
-import { newRequestInput } from '../support/requests.js';
 import {
   ACCESS_HOST,
   HOSTED_HOST,
@@ -46,18 +45,7 @@ async function signedIn(sub: string, url: string): Promise<CookieBrowser> {
   return b;
 }
 
-async function grant(over: Partial<NewRequest> = {}): Promise<GrantId> {
-  const r = newRequestInput({
-    requester: 'U0ALICE' as SlackUserId,
-    email: 'alice@example.com',
-    resource: 'hosted',
-    role: 'access',
-    ...over,
-  });
-  const { decision } = await h.store.transitions.createRequest(r, 'jitgate');
-  if (decision.outcome !== 'granted') throw new Error('not granted');
-  return grantIdOf(r.id);
-}
+const grant = async (over: Partial<NewRequest> = {}): Promise<GrantId> => (await h.grant(over)).gid;
 
 const echoed = (a: Answer) => JSON.parse(a.body) as { headers: Record<string, string>; path: string };
 

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { grantIdOf, type NewRequest } from '../../shared/grants/store.js';
+import type { NewRequest } from '../../shared/grants/store.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import { createLogger } from '../../shared/log.js';
 import { loadPolicy } from '../../shared/policy/index.js';
@@ -9,7 +9,6 @@ import { connectRedis } from '../../shared/redis/connect.js';
 import { startSystem } from '../../system/start.js';
 import type { CookieBrowser } from '../support/cookie-browser.js';
 import { deletePrefix, REDIS_URL, waitReady } from '../support/redis.js';
-import { newRequestInput } from '../support/requests.js';
 import {
   ACCESS_HOST,
   HOSTED_HOST,
@@ -60,18 +59,8 @@ async function openSocket(h: SignInHarness, session: string): Promise<WebSocket>
   return socket;
 }
 
-async function grant(h: SignInHarness, over: Partial<NewRequest> = {}): Promise<GrantId> {
-  const r = newRequestInput({
-    requester: 'U0ALICE' as SlackUserId,
-    email: 'alice@example.com',
-    resource: 'hosted',
-    role: 'access',
-    ...over,
-  });
-  const { decision } = await h.store.transitions.createRequest(r, 'jitgate');
-  if (decision.outcome !== 'granted') throw new Error('not granted');
-  return grantIdOf(r.id);
-}
+const grant = async (h: SignInHarness, over: Partial<NewRequest> = {}): Promise<GrantId> =>
+  (await h.grant(over)).gid;
 
 describe('a session that outlives its TTL', () => {
   it('when JITGATE_SESSION_TTL (2 s) has passed, then the session counts on no host, though the grant is live', async () => {
@@ -150,14 +139,7 @@ resources:
         authorizerPort: 0,
         authorizerHost: '127.0.0.1',
         authorizerTimings: { upstreamTimeoutMs: 2_000, usageFlushMs: 200, shutdownGraceMs: 200 },
-        signIn: {
-          issuer: h.idp.issuer,
-          clientId: h.idp.clientId,
-          clientSecret: h.idp.clientSecret,
-          scopes: ['openid', 'email', 'profile'],
-          sessionTtlMs: 3_600_000,
-          matchBy: 'email',
-        },
+        signIn: h.idp.signInConfig(),
       },
     });
     try {

@@ -111,14 +111,7 @@ resources:
       authorizerPort: 0,
       authorizerHost: '127.0.0.1',
       authorizerTimings: { upstreamTimeoutMs: 2_000, usageFlushMs: 200, shutdownGraceMs: 500 },
-      signIn: {
-        issuer: idp.issuer,
-        clientId: idp.clientId,
-        clientSecret: idp.clientSecret,
-        scopes: ['openid', 'email', 'profile'],
-        sessionTtlMs: 3_600_000,
-        matchBy,
-      },
+      signIn: idp.signInConfig({ matchBy }),
     },
   });
   const { authorizer, port } = system.authorizer!;

@@ -1,7 +1,8 @@
 import type { Authorizer } from '../../authorizer/server.js';
 import { systemClock } from '../../shared/clock.js';
 import type { SignInConfig } from '../../shared/config.js';
-import { AccessStore } from '../../shared/grants/store.js';
+import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
+import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import { createLogger } from '../../shared/log.js';
 import { loadPolicy, type Policy } from '../../shared/policy/index.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
@@ -9,6 +10,7 @@ import { startSystem } from '../../system/start.js';
 import { CookieBrowser } from './cookie-browser.js';
 import { startOidcProvider, type TestIdp, type TestUser } from './oidc-provider.js';
 import { type TestRedis, testRedis } from './redis.js';
+import { newRequestInput } from './requests.js';
 import { type EchoUpstream, startEchoUpstream } from './upstreams.js';
 
 /** The sign-in host and a host-routed resource's host; a CookieBrowser maps both to the authorizer. */
@@ -27,6 +29,11 @@ export interface SignInHarness {
   authorizerPort: number;
   /** A fresh browser (empty cookie jar) that reaches the authorizer by its virtual hosts. */
   browser(): CookieBrowser;
+  /**
+   * A grant minted through the real store's transitions (auto-approved): alice's (U0ALICE,
+   * alice@example.com) on `hosted` with role `access` unless `over` says otherwise.
+   */
+  grant(over?: Partial<NewRequest>): Promise<{ gid: GrantId; expiresAt: number }>;
   close(): Promise<void>;
 }
 
@@ -93,12 +100,18 @@ ${options.extraResources ?? ''}`);
       authorizerHost: '127.0.0.1',
       authorizerTimings: { upstreamTimeoutMs: 2_000, usageFlushMs: 200, shutdownGraceMs: 500 },
       signIn: {
-        issuer: options.issuer?.url ?? idp.issuer,
-        clientId: options.issuer?.clientId ?? idp.clientId,
-        clientSecret: options.issuer?.clientSecret ?? idp.clientSecret,
-        scopes: ['openid', 'email', 'profile'],
-        sessionTtlMs: options.sessionTtlMs ?? 3_600_000,
-        matchBy: options.matchBy ?? 'email',
+        ...idp.signInConfig({
+          ...(options.matchBy ? { matchBy: options.matchBy } : {}),
+          ...(options.sessionTtlMs !== undefined ? { sessionTtlMs: options.sessionTtlMs } : {}),
+        }),
+        // Another issuer in front (the crafted IdP of the token attacks) replaces this one's client.
+        ...(options.issuer
+          ? {
+              issuer: options.issuer.url,
+              clientId: options.issuer.clientId,
+              clientSecret: options.issuer.clientSecret,
+            }
+          : {}),
       },
     },
   });
@@ -114,6 +127,18 @@ ${options.extraResources ?? ''}`);
     echo,
     authorizerPort: port,
     browser: () => new CookieBrowser({ [ACCESS_HOST]: port, [HOSTED_HOST]: port }),
+    async grant(over = {}) {
+      const r = newRequestInput({
+        requester: 'U0ALICE' as SlackUserId,
+        email: 'alice@example.com',
+        resource: 'hosted',
+        role: 'access',
+        ...over,
+      });
+      const { decision } = await store.transitions.createRequest(r, 'jitgate');
+      if (decision.outcome !== 'granted') throw new Error(`not granted: ${decision.outcome}`);
+      return { gid: grantIdOf(r.id), expiresAt: decision.expiresAt };
+    },
     async close() {
       await system.stop();
       await Promise.all([idp.close(), echo.close()]);
