@@ -26,6 +26,7 @@ function people(p: People | undefined, nobody: string): string {
 }
 
 function browserUse(resource: Resource): string {
+  if ('database' in resource.match) return 'the PostgreSQL gateway (the access token is the password)';
   if ('host' in resource.match) return 'cookies on its own host (after a redeem in the browser)';
   return takesBrowserCookies(resource)
     ? "cookies on the authorizer's shared origin (browser: shared-origin): a page on any other shared-origin resource can use them"
@@ -36,7 +37,9 @@ export function explain(policy: Policy, resource: Resource): string {
   const match =
     'pathPrefix' in resource.match
       ? `path prefix ${resource.match.pathPrefix}`
-      : `host ${resource.match.host}`;
+      : 'host' in resource.match
+        ? `host ${resource.match.host}`
+        : `database name ${resource.match.database} at the PostgreSQL gateway`;
   const lines = [
     `${resource.name}: ${resource.description || '(no description)'}`,
     `  routed by     ${match} → ${resource.upstream}`,
@@ -47,7 +50,7 @@ export function explain(policy: Policy, resource: Resource): string {
     `  duration      default ${formatDuration(resource.defaultDurationMs)}, at most ${formatDuration(resource.maxDurationMs)}`,
     `  undecided     nudge after ${formatDuration(resource.nudgeAfterMs)}, expires after ${formatDuration(resource.pendingTimeoutMs)}`,
     `  reminder      ${formatDuration(resource.reminderBeforeMs)} before expiry`,
-    `  roles         ${resource.roles.map((r) => `${r.name} (${r.methods.join(' ')} on ${r.paths.join(' ')})`).join('; ')}`,
+    `  roles         ${resource.roles.map((r) => (r.db ? `${r.name} (login ${r.db.user}${r.db.readOnly ? ', read-only' : ''})` : `${r.name} (${r.methods.join(' ')} on ${r.paths.join(' ')})`)).join('; ')}`,
     `  networks      ${resource.networks.length > 0 ? resource.networks.join(', ') : 'any address'}`,
     `  websocket     ${resource.websocket ? 'allowed' : 'refused'}`,
     `  browser       ${browserUse(resource)}`,

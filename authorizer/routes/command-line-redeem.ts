@@ -88,6 +88,7 @@ const PRE =
 /** Where a command line reaches the resource: its prefix on the public URL, or its own host. */
 function resourceUrl(resource: Resource, publicUrl: URL): string {
   if ('pathPrefix' in resource.match) return `${publicUrl.origin}${resource.match.pathPrefix}/`;
+  if (!('host' in resource.match)) return publicUrl.origin;
   const port = publicUrl.port ? `:${publicUrl.port}` : '';
   return `${publicUrl.protocol}//${resource.match.host.toLowerCase()}${port}/`;
 }

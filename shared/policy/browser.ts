@@ -53,5 +53,5 @@ export function browserUrl(resource: Resource, publicUrl: string): string | unde
   if ('host' in resource.match) {
     return `${base.protocol}//${resource.match.host.toLowerCase()}${base.port ? `:${base.port}` : ''}/`;
   }
-  return `${base.origin}${resource.match.pathPrefix}/`;
+  return 'pathPrefix' in resource.match ? `${base.origin}${resource.match.pathPrefix}/` : undefined;
 }

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { formatDuration } from '../duration.js';
 import { JitgateError } from '../errors.js';
 import type { SlackUserId } from '../ids.js';
+import { kindProblems, postgresRoles, postgresTarget } from './kinds.js';
 import {
   check,
   DefaultsFile,
@@ -27,7 +28,7 @@ const BUILT_IN = {
   approvalsRequired: 1,
   selfApproval: false,
 };
-type Match = ResourceFile['match'];
+type Match = NonNullable<ResourceFile['match']>;
 type DurationKey = 'defaultDuration' | 'maxDuration' | 'pendingTimeout' | 'nudgeAfter' | 'reminderBefore';
 
 const EVERYTHING: Role = { name: 'access', methods: ['*'], paths: ['/**'] };
@@ -65,7 +66,9 @@ export function loadPolicy(text: string, source?: string): Policy {
     if (resource) parsed.push([name, resource]);
     // Routes are compared even for a resource with other problems; its match was checked above.
     const match = resource?.match ?? MatchFile.safeParse(isRecord(body) ? body.match : undefined).data;
-    if (match) routes.push([name, match]);
+    // A postgres resource takes no HTTP route (its match is reported by resolve as a key it must not have).
+    const postgres = (resource?.kind ?? (isRecord(body) ? body.kind : undefined)) === 'postgres';
+    if (match && !postgres) routes.push([name, match]);
   }
   const resources = new Map<string, Resource>();
   // Without readable defaults, every resource would report problems that are really the defaults'.
@@ -238,7 +241,8 @@ function resolve(
       message: 'names nobody, so no one could ask for this resource; leave it out to let everyone ask',
     });
   }
-  if (raw.browser !== undefined && raw.match.host !== undefined) {
+  problems.push(...kindProblems(at, raw));
+  if (raw.browser !== undefined && raw.match?.host !== undefined) {
     problems.push({
       path: `${at}.browser`,
       message:
@@ -253,21 +257,28 @@ function resolve(
     });
   }
 
-  const roles = raw.roles
-    ? inFileOrder(Object.entries(raw.roles), roleOrder).map(([roleName, r]) => ({
-        name: roleName,
-        methods: [...new Set(r.methods)],
-        paths: r.paths,
-      }))
-    : [EVERYTHING];
+  const ordered = raw.roles ? inFileOrder(Object.entries(raw.roles), roleOrder) : [];
+  const postgres = raw.kind === 'postgres';
+  const roles: Role[] = postgres
+    ? postgresRoles(ordered)
+    : ordered.length > 0
+      ? ordered.map(([roleName, r]) => ({
+          name: roleName,
+          methods: [...new Set(r.methods ?? [])],
+          paths: r.paths ?? ['/**'],
+        }))
+      : [EVERYTHING];
   return {
     name,
+    kind: raw.kind,
     description: raw.description,
     upstream: raw.upstream.replace(/\/+$/, ''),
-    match:
-      raw.match.pathPrefix !== undefined
+    match: postgres
+      ? { database: name }
+      : raw.match?.pathPrefix !== undefined
         ? { pathPrefix: raw.match.pathPrefix }
-        : { host: raw.match.host ?? '' },
+        : { host: raw.match?.host ?? '' },
+    ...(postgres ? { postgres: postgresTarget(raw.upstream) } : {}),
     approvers: asPeople(raw.approvers),
     requesters: raw.requesters ? asPeople(raw.requesters) : undefined,
     approvalChannel: approvalChannel ?? '',
@@ -278,9 +289,9 @@ function resolve(
     reminderBeforeMs: ms('reminderBefore'),
     approvalsRequired,
     selfApproval: raw.selfApproval ?? defaults.selfApproval ?? BUILT_IN.selfApproval,
-    roles: roles.length > 0 ? roles : [EVERYTHING],
+    roles: roles.length > 0 || postgres ? roles : [EVERYTHING],
     networks: raw.networks,
-    websocket: raw.websocket,
+    websocket: raw.websocket ?? false,
     ...(raw.browser !== undefined ? { browser: raw.browser } : {}),
     breakGlass: raw.breakGlass,
     autoApprove: { users: raw.autoApprove.users as SlackUserId[], usergroups: [] },

@@ -102,7 +102,7 @@ function routes(policy: Policy): Routes {
     const prefixes = new Map<string, Resource>();
     for (const res of policy.resources.values()) {
       if ('host' in res.match) hosts.set(res.match.host.toLowerCase(), res);
-      else prefixes.set(res.match.pathPrefix, res);
+      else if ('pathPrefix' in res.match) prefixes.set(res.match.pathPrefix, res);
     }
     r = { hosts, prefixes };
     routeTables.set(policy, r);

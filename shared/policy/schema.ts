@@ -84,13 +84,36 @@ const pathGlob = text((p) => {
   return undefined;
 });
 
+/** A database login name as PostgreSQL spells an unquoted one (letters, digits, _ and $). */
+const dbUser = shaped(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'a database login name (e.g. jit_readonly)');
+
+const passwordFile = text((p) =>
+  p.startsWith('/') ? undefined : `${show(p)} must be an absolute path (e.g. /run/secrets/jit_readonly)`,
+);
+
+const envName = shaped(
+  /^[A-Z_][A-Z0-9_]{0,127}$/,
+  'an environment variable name (e.g. JITGATE_DB_READONLY_PASSWORD)',
+);
+
+/**
+ * A role: HTTP keys (methods, paths) for an HTTP resource, database keys (dbUser, the password's
+ * file or environment variable, readOnly) for a postgres one. Both sets are optional here; which
+ * set a role must use is checked against its resource's kind when the policy is resolved, so that
+ * the message can say why.
+ */
 const role = z.strictObject({
-  methods: z.array(method).min(1, 'is empty: name at least one method, or "*" for every method'),
+  methods: z.array(method).min(1, 'is empty: name at least one method, or "*" for every method').optional(),
   paths: z
     .array(pathGlob)
     .min(1, 'is empty: name at least one path glob, or leave paths out for "/**"')
-    .default(['/**']),
+    .optional(),
+  dbUser: dbUser.optional(),
+  passwordFile: passwordFile.optional(),
+  passwordEnv: envName.optional(),
+  readOnly: z.boolean().optional(),
 });
+export type RoleFile = z.infer<typeof role>;
 
 const cidr = text((s) => {
   try {
@@ -141,8 +164,8 @@ export const MatchFile = z
 const upstream = text((u) => {
   if (!URL.canParse(u)) return `${show(u)} is not a URL (e.g. http://127.0.0.1:3001)`;
   const url = new URL(u);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    return `${show(u)} must be an http:// or https:// URL`;
+  if (!['http:', 'https:', 'postgres:', 'postgresql:'].includes(url.protocol))
+    return `${show(u)} must be an http:// or https:// URL (or postgres:// with kind: postgres)`;
   if (url.hostname === '') return `${show(u)} names no host`;
   if (url.username !== '' || url.password !== '') return 'must not carry a user name or password';
   if (url.search !== '' || url.hash !== '') return `${show(u)} must not have a query or fragment`;
@@ -185,10 +208,23 @@ export type DefaultsFile = z.infer<typeof DefaultsFile>;
 
 export const PeopleFile = people;
 
+/** `kind`: http (the default) or postgres (reached through the PostgreSQL gateway). */
+export const KINDS = ['http', 'postgres'] as const;
+const kind = z.unknown().transform((value, ctx): (typeof KINDS)[number] => {
+  if (value === 'http' || value === 'postgres') return value;
+  ctx.addIssue({
+    code: 'custom',
+    message: `${show(value)} is not a kind: write http (the default) or postgres`,
+  });
+  return z.NEVER;
+});
+
 export const ResourceFile = z.strictObject({
+  kind: kind.default('http'),
   description: z.string().default(''),
   upstream,
-  match: MatchFile,
+  /** Required for HTTP resources; a postgres resource is matched by the database name instead. */
+  match: MatchFile.optional(),
   approvers: people,
   requesters: people.optional(),
   roles: z
@@ -199,7 +235,7 @@ export const ResourceFile = z.strictObject({
     )
     .optional(),
   networks: z.array(cidr).default([]),
-  websocket: z.boolean().default(false),
+  websocket: z.boolean().optional(),
   browser: browser.optional(),
   breakGlass: z.boolean().default(false),
   autoApprove: z.strictObject({ users: z.array(userId).default([]) }).default({ users: [] }),

@@ -9,16 +9,43 @@ export interface People {
 /** A role: the methods (upper case, or '*') and path globs (`/api/**`, `/d/*`) it may use. */
 export interface Role {
   name: string;
+  /** HTTP only; empty for a postgres role (no HTTP request ever reaches one). */
   methods: string[];
   paths: string[];
+  /** A postgres resource's role: the database login jitgate uses on the holder's behalf. */
+  db?: DbLogin | undefined;
+}
+
+/**
+ * The database login behind a postgres role. The password is never in the policy: it is read from
+ * a file or an environment variable of the authorizer when a session logs in (so a rotated password
+ * takes effect at the next login), and never shown to anyone.
+ */
+export interface DbLogin {
+  user: string;
+  password: { file: string } | { env: string } | undefined;
+  /** Sessions start with default_transaction_read_only on (a safety belt; the login's privileges are the wall). */
+  readOnly: boolean;
+}
+
+/** Where a postgres resource's database is (from `upstream: postgres://host:port/database`). */
+export interface PostgresTarget {
+  host: string;
+  port: number;
+  database: string;
 }
 
 /** A resource after the defaults have been merged in. Durations are milliseconds. */
 export interface Resource {
   name: string;
   description: string;
+  /** `http` (the default) or `postgres` (reached through the PostgreSQL gateway, never over HTTP). */
+  kind?: 'http' | 'postgres' | undefined;
   upstream: string;
-  match: { pathPrefix: string } | { host: string };
+  /** How requests find it: a path prefix or host (HTTP), or the database name a client asks for (postgres: the resource's name). */
+  match: { pathPrefix: string } | { host: string } | { database: string };
+  /** For kind postgres: the database behind it. */
+  postgres?: PostgresTarget | undefined;
   approvers: People;
   /** Who may request it; undefined means everyone in the workspace. */
   requesters: People | undefined;

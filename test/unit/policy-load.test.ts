@@ -56,7 +56,7 @@ const problemsOf = (err: JitgateError) => err.fields.problems as PolicyProblem[]
 describe('loadPolicy: a valid policy', () => {
   it('when the example policy loads, then defaults are merged into each resource', () => {
     const policy = loadPolicyFile('policy.example.yml');
-    expect([...policy.resources.keys()]).toEqual(['grafana', 'admin-api']);
+    expect([...policy.resources.keys()]).toEqual(['grafana', 'admin-api', 'prod-db']);
     const grafana = policy.resources.get('grafana')!;
     expect(grafana).toMatchObject({
       approvalChannel: 'C0APPROVALS',
