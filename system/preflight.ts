@@ -12,8 +12,8 @@ export interface SlackCredentials {
 
 const NO_KEYS =
   'JITGATE_SIGNING_KEYS is not set. The authorizer signs and verifies access tokens with it.\n' +
-  'Generate a key set with `npm run keys -- generate` and set JITGATE_SIGNING_KEYS to the JSON it\n' +
-  'prints (or to the path of a file holding it). The bot and every authorizer must share it.';
+  'Make a key set with `npm run keys -- generate --out keys.json` and set\n' +
+  'JITGATE_SIGNING_KEYS=./keys.json (or to the JSON itself). Every authorizer must share it.';
 
 /**
  * The Slack credentials the roles need, checked before anything starts: the bot needs its token and

@@ -89,7 +89,7 @@ export async function startLocalStack(options: {
   }
   const upstream = await startSampleUpstream();
   const policy = loadPolicy(demoPolicy(upstream.url), 'the demo policy');
-  const signing = await loadSigningKeys(JSON.stringify(await generateSigningKeySet()));
+  const signing = await loadSigningKeys(JSON.stringify(await generateSigningKeySet('ES256')));
   // The demo's own store connection, lent to the system, so that stop() can delete the demo's keys.
   const redis = connectRedis(options.redisUrl);
   redis.on('error', () => {});

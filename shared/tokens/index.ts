@@ -22,7 +22,13 @@ export {
   MAX_ASSERTION_LIFETIME_SEC,
   verifyAssertion,
 } from './assertion.js';
-export { generateSigningKeySet, loadSigningKeys, type SigningAlg, type SigningKeys } from './keys.js';
+export {
+  generateSigningKeySet,
+  KEYS_HOW,
+  loadSigningKeys,
+  type SigningAlg,
+  type SigningKeys,
+} from './keys.js';
 export {
   AccessClaims,
   type AccessTokenVerifier,

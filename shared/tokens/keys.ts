@@ -36,7 +36,10 @@ export interface SigningKeys {
   deriveSecret(kid: string, info: string): Uint8Array | undefined;
 }
 
-const HOW = 'run npm run keys -- generate for a new set (or -- generate --add <old set> to rotate)';
+/** The advice of every key problem: commands that work as written (see the README, step 3). */
+export const KEYS_HOW =
+  'make a set with `npm run keys -- generate --out keys.json` and set JITGATE_SIGNING_KEYS=./keys.json ' +
+  '(to rotate: `npm run keys -- generate --add keys.json --out keys.json`)';
 
 const CURVES = { OKP: { crv: 'Ed25519', alg: 'EdDSA' }, EC: { crv: 'P-256', alg: 'ES256' } } as const;
 
@@ -75,7 +78,7 @@ const PrivateJwkSet = z.object(
 
 // Messages name the key by position and kid only: never a value that could be key material.
 function invalid(problem: string, fields: Record<string, unknown> = {}): JitgateError {
-  return new JitgateError('keys_invalid', `JITGATE_SIGNING_KEYS ${problem}; ${HOW}.`, fields);
+  return new JitgateError('keys_invalid', `JITGATE_SIGNING_KEYS ${problem}; ${KEYS_HOW}.`, fields);
 }
 
 function readKeySetText(value: string): string {
@@ -101,11 +104,16 @@ function readKeySetText(value: string): string {
  */
 export async function loadSigningKeys(value: string): Promise<SigningKeys> {
   let json: unknown;
+  const text = readKeySetText(value);
   try {
-    json = JSON.parse(readKeySetText(value));
-  } catch (err) {
+    json = JSON.parse(text);
+  } catch {
     // JSON.parse's own message quotes the text, which would be key material.
-    if (err instanceof JitgateError) throw err;
+    if (/^\s*> \S+@\S+ /.test(text))
+      throw invalid(
+        "is not valid JSON: it begins with npm's banner (`> jitgate@… keys`), written by " +
+          '`npm run keys -- generate > file` without -s',
+      );
     throw invalid('is not valid JSON');
   }
   const set = PrivateJwkSet.safeParse(json);
@@ -183,7 +191,9 @@ async function checkPair(k: PrivateJwk, pub: JWK, i: number): Promise<CryptoKey>
 
 /**
  * A new private JWK Set with one key and a fresh `kid` (for `npm run keys -- generate`, the demo
- * and tests). Keep it secret: it holds the private part.
+ * and tests). Keep it secret: it holds the private part. What operators get is ES256 (the command
+ * line and the demo ask for it: every JWT library verifies it); EdDSA stays the default here, for
+ * the tests written against it.
  *
  * @example
  *   const keys = await loadSigningKeys(JSON.stringify(await generateSigningKeySet('ES256')));

@@ -109,12 +109,14 @@ export async function startHarness(
     publicUrl?: string;
     /** Collects the authorizer's JSON log lines (otherwise it is silent). */
     logLines?: string[];
+    /** The authorizer's key set (default: a fresh EdDSA one). */
+    signingKeys?: SigningKeys;
   } = {},
 ): Promise<Harness> {
   const [echo, ws, downPort] = await Promise.all([startEchoUpstream(), startWsEchoUpstream(), closedPort()]);
   const policy = policyFor(echo, ws, downPort);
   const publicUrl = options.publicUrl ?? PUBLIC_URL;
-  const keys = await loadSigningKeys(JSON.stringify(await generateSigningKeySet()));
+  const keys = options.signingKeys ?? (await loadSigningKeys(JSON.stringify(await generateSigningKeySet())));
   const redis = connectRedis(options.redisUrl ?? REDIS_URL);
   redis.on('error', () => {});
   await waitReady(redis);
