@@ -1,8 +1,9 @@
 /**
- * `npm run audit -- verify` checks the hash chain; `npm run audit -- export [--since 24h]` prints
- * the events as JSON lines. Exit codes: 0 fine, 1 the chain is broken, 2 bad usage, 3 Redis unreachable.
+ * `npm run audit -- verify` checks the hash chain; `npm run audit -- export [--since …] [--until …]
+ * [--after <id>]` prints the events as JSON lines (the same lines as the JSON log's `audit`).
+ * Exit codes: 0 fine, 1 the chain is broken, 2 bad usage, 3 Redis unreachable, 4 no events at all.
  */
-import { exportAudit, verifyAudit } from '../shared/audit/chain.js';
+import { auditLine, type ExportRange, exportAudit, STREAM_ID, verifyAudit } from '../shared/audit/chain.js';
 import { loadConfig } from '../shared/config.js';
 import { parseDuration } from '../shared/duration.js';
 import { isJitgateError } from '../shared/errors.js';
@@ -11,33 +12,69 @@ import { redisKeys } from '../shared/redis/keys.js';
 import { type CliIo, runWhenEntry } from './cli.js';
 
 const USAGE = `usage: npm run audit -- verify
-       npm run audit -- export [--since <duration, e.g. 24h>]`;
+       npm run audit -- export [--since <time>] [--until <time>] [--after <id>]
+         <time> is a duration before now (24h, 30d) or an ISO 8601 time (2026-12-01T00:00:00Z);
+         <id> is the "id" of the last line of an earlier export, to resume after it`;
 
 class UsageError extends Error {}
 
-/** The command and, for export, the oldest time to print (ms since the epoch; 0 for all). */
-function parseArgs(argv: string[]): { command: 'verify' | 'export'; sinceMs: number } {
+type Command = { command: 'verify' } | ({ command: 'export' } & ExportRange);
+
+const EXPORT_FLAGS = ['--since', '--until', '--after'] as const;
+
+function parseArgs(argv: string[], now: number): Command {
   const [command, ...rest] = argv;
   if (command !== 'verify' && command !== 'export')
     throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
   if (command === 'verify') {
     if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
-    return { command, sinceMs: 0 };
+    return { command };
   }
-  if (rest.length > 0 && (rest[0] !== '--since' || rest.length !== 2))
-    throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
-  if (rest[1] === undefined) return { command, sinceMs: 0 };
-  try {
-    return { command, sinceMs: Date.now() - parseDuration(rest[1]) };
-  } catch (err) {
-    throw new UsageError(isJitgateError(err) ? err.message : String(err));
+  const range: ExportRange = {};
+  const seen = new Set<string>();
+  for (let i = 0; i < rest.length; i += 2) {
+    const flag = rest[i]!;
+    const value = rest[i + 1];
+    if (!(EXPORT_FLAGS as readonly string[]).includes(flag))
+      throw new UsageError(`unexpected argument: ${flag}`);
+    if (seen.has(flag)) throw new UsageError(`${flag} is given twice`);
+    seen.add(flag);
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    if (flag === '--after') {
+      if (!STREAM_ID.test(value))
+        throw new UsageError(
+          `--after ${value}: not an audit id (an export line's "id", like 1764806400000-0)`,
+        );
+      range.after = value;
+    } else if (flag === '--since') range.sinceMs = parseTime(flag, value, now);
+    else range.untilMs = parseTime(flag, value, now);
   }
+  if (range.sinceMs !== undefined && range.untilMs !== undefined && range.untilMs <= range.sinceMs)
+    throw new UsageError('--until must be later than --since');
+  return { command, ...range };
+}
+
+/** A duration before now (`24h`) or an ISO 8601 time with its zone (`2026-12-01T00:00:00Z`). */
+function parseTime(flag: string, value: string, now: number): number {
+  if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}(T.*)?$/.test(value)) {
+    const at = Date.parse(value);
+    if (Number.isFinite(at)) return at;
+  } else {
+    try {
+      return now - parseDuration(value);
+    } catch {
+      // worded below, with both forms
+    }
+  }
+  throw new UsageError(
+    `${flag} ${value}: not a duration (like 24h or 30d) or an ISO 8601 time (like 2026-12-01T00:00:00Z)`,
+  );
 }
 
 /** `npm run audit -- <argv>`: answers the exit code. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   try {
-    return await audit(parseArgs(argv), io);
+    return await audit(parseArgs(argv, Date.now()), io);
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr(`${err.message}\n${USAGE}\n`);
@@ -48,10 +85,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function audit(
-  { command, sinceMs }: { command: 'verify' | 'export'; sinceMs: number },
-  io: CliIo,
-): Promise<number> {
+async function audit(command: Command, io: CliIo): Promise<number> {
   const config = loadConfig(io.env);
   const redis = connectRedis(config.REDIS_URL, { enableOfflineQueue: true, retryStrategy: () => null });
   redis.on('error', () => {}); // a failed ping below says it, with what to do
@@ -59,13 +93,22 @@ async function audit(
   try {
     await redis.ping();
   } catch {
-    io.stderr(`cannot reach Redis at ${config.REDIS_URL}; is it running? (REDIS_URL sets where)\n`);
+    io.stderr(
+      `cannot reach Redis at ${withoutCredentials(config.REDIS_URL)}; is it running? (REDIS_URL sets where)\n`,
+    );
     redis.disconnect();
     return 3;
   }
   try {
-    if (command === 'verify') {
+    if (command.command === 'verify') {
       const result = await verifyAudit(redis, keys);
+      if (result.ok && result.entries === 0) {
+        io.stdout(
+          `no audit events under the prefix ${config.JITGATE_REDIS_PREFIX} on ${withoutCredentials(config.REDIS_URL)}: nothing to verify. ` +
+            'Is JITGATE_REDIS_PREFIX (or REDIS_URL) the one the bot uses?\n',
+        );
+        return 4;
+      }
       if (result.ok) {
         io.stdout(`audit chain intact: ${result.entries} events, head ${result.head}\n`);
         return 0;
@@ -75,13 +118,18 @@ async function audit(
       );
       return 1;
     }
-    for await (const entry of exportAudit(redis, keys, sinceMs)) {
-      io.stdout(`${JSON.stringify({ id: entry.id, ...entry.event, prev: entry.prev, hash: entry.hash })}\n`);
+    for await (const entry of exportAudit(redis, keys, command)) {
+      io.stdout(`${JSON.stringify(auditLine(entry.event, entry))}\n`);
     }
     return 0;
   } finally {
     redis.disconnect();
   }
+}
+
+/** A Redis URL to print: its password (`redis://:secret@host`) stays out of the terminal. */
+function withoutCredentials(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
 }
 
 runWhenEntry(import.meta.url, run);

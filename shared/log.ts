@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import { type AuditLink, auditLine } from './audit/chain.js';
 
 export type { Logger };
 
@@ -41,7 +42,11 @@ export function createLogger(name: string, level = 'info', destination?: pino.De
   );
 }
 
-/** An audit sink that writes every event to the log, for a SIEM to collect. */
+/**
+ * An audit sink that writes every event to the log, for a SIEM to collect: the same line as
+ * `npm run audit -- export` writes, with the entry's stream id and chain hashes.
+ */
 export function auditToLog(log: Logger) {
-  return (event: Record<string, unknown>) => log.info({ audit: event }, `audit ${String(event.type)}`);
+  return (event: Record<string, unknown>, link: AuditLink) =>
+    log.info({ audit: auditLine(event, link) }, `audit ${String(event.type)}`);
 }

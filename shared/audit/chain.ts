@@ -28,11 +28,38 @@ export const AuditEvent = z
   .loose();
 export type AuditEvent = z.infer<typeof AuditEvent>;
 
-export interface AuditEntry {
+/** Where an event sits in the chain: its stream id, the hash before it and its own. */
+export interface AuditLink {
   id: string;
-  event: AuditEvent;
   prev: string;
   hash: string;
+}
+
+export interface AuditEntry extends AuditLink {
+  event: AuditEvent;
+}
+
+/**
+ * The one line shape for a SIEM, the same in `npm run audit -- export` and in the JSON log: the
+ * stream id, the time as ISO 8601 beside the epoch (`at`, ms), the event's fields, then the chain's
+ * hashes (so that a copy can be checked against the chain).
+ *
+ * Each field keeps one type in every event. Redis's Lua JSON encoder writes an empty list as `{}`;
+ * no event has object-valued fields, so an empty object is written as the empty list it was.
+ *
+ * @example auditLine({ type: 'grant.issued', at: 0, approvers: {} }, link) // { …, approvers: [] }
+ */
+export function auditLine(event: Record<string, unknown>, link: AuditLink): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(event)) fields[name] = isEmptyObject(value) ? [] : value;
+  const at = typeof event.at === 'number' ? event.at : Number(link.id.split('-')[0]);
+  return { id: link.id, time: new Date(at).toISOString(), ...fields, at, prev: link.prev, hash: link.hash };
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0
+  );
 }
 
 export type VerifyResult =
@@ -120,10 +147,36 @@ export async function verifyAudit(redis: Redis, keys: RedisKeys): Promise<Verify
   return { ok: true, entries, head: expectedPrev };
 }
 
-/** Events at or after `sinceMs`, oldest first, each with its stream id and hashes. */
-export async function* exportAudit(redis: Redis, keys: RedisKeys, sinceMs = 0): AsyncGenerator<AuditEntry> {
-  // Stream ids start with the time in ms at which Redis appended them.
-  for await (const { id, fields } of readAudit(redis, keys, sinceMs > 0 ? `${sinceMs}-0` : '-')) {
+/** Which part of the stream to export; every bound is optional. */
+export interface ExportRange {
+  /** Events at or after this time (ms since the epoch). */
+  sinceMs?: number;
+  /** Events before this time (ms since the epoch). */
+  untilMs?: number;
+  /** Events after this stream id: the `id` of the last line of an earlier export, to resume it. */
+  after?: string;
+}
+
+/** A stream id as Redis writes them (`<ms>-<seq>`), for a resume cursor given by a person. */
+export const STREAM_ID = /^[0-9]{1,16}-[0-9]{1,16}$/;
+
+/**
+ * Events in the range, oldest first, each with its stream id and hashes. Stream ids start with the
+ * time in ms at which Redis appended them, so both time bounds and the cursor are stream positions.
+ *
+ * @example for await (const e of exportAudit(redis, keys, { after: lastId })) archive(auditLine(e.event, e));
+ */
+export async function* exportAudit(
+  redis: Redis,
+  keys: RedisKeys,
+  range: ExportRange = {},
+): AsyncGenerator<AuditEntry> {
+  const { sinceMs = 0, untilMs, after } = range;
+  if (after !== undefined && !STREAM_ID.test(after)) throw new Error(`not a stream id: ${after}`);
+  const start = after !== undefined ? `(${after}` : sinceMs > 0 ? `${sinceMs}-0` : '-';
+  for await (const { id, fields } of readAudit(redis, keys, start)) {
+    if (untilMs !== undefined && Number(id.split('-')[0]) >= untilMs) return;
+    if (after !== undefined && sinceMs > 0 && Number(id.split('-')[0]) < sinceMs) continue;
     const event = AuditEvent.safeParse(JSON.parse(fields.e ?? 'null'));
     if (!event.success) continue;
     yield { id, event: event.data, prev: fields.p ?? '', hash: fields.h ?? '' };

@@ -53,6 +53,75 @@ describe('npm run audit', () => {
     expect(lines[1].prev).toBe(lines[0].hash);
   });
 
+  it('when exporting, then each line has its id, an ISO time beside the epoch and its hashes', async () => {
+    const r = await audit(['export'], env);
+    const [line] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(Object.keys(line).slice(0, 2)).toEqual(['id', 'time']);
+    expect(new Date(line.time).getTime()).toBe(line.at);
+    expect(line.hash).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it('when an export resumes with --after the last id, then it prints only what came after', async () => {
+    const all = (await audit(['export'], env)).stdout.trim().split('\n');
+    const first = JSON.parse(all[0]!);
+    const rest = await audit(['export', '--after', first.id], env);
+    expect(rest.code).toBe(0);
+    expect(rest.stdout.trim().split('\n')).toEqual(all.slice(1));
+  });
+
+  it('when --since and --until are ISO 8601 times, then only events between them come out', async () => {
+    const lines = (await audit(['export'], env)).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const inside = await audit(['export', '--since', lines[0].time, '--until', lines[1].time], env);
+    expect(inside.code).toBe(0);
+    const ids = inside.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id);
+    expect(ids).toContain(lines[0].id);
+    if (lines[1].at > lines[0].at) expect(ids).not.toContain(lines[1].id);
+    const none = await audit(['export', '--until', '2001-01-01T00:00:00Z'], env);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe('');
+  });
+
+  it('when the prefix holds no events at all, then verify says so and exits 4, not "intact"', async () => {
+    const r = await audit(['verify'], { ...env, JITGATE_REDIS_PREFIX: `${t.prefix}-nothing-here` });
+    expect(r.code).toBe(4);
+    expect(r.stdout).toContain('no audit events under the prefix');
+    expect(r.stdout).toContain('JITGATE_REDIS_PREFIX');
+    expect(r.stdout).not.toContain('intact');
+  });
+
+  it('when a Redis URL carries a password, then no message prints it', async () => {
+    const r = await audit(['verify'], { ...env, REDIS_URL: 'redis://:s3cret-placeholder@127.0.0.1:1' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).not.toContain('s3cret-placeholder');
+  });
+
+  it('when an export range is wrong, then it exits 2 and says which flag and how to write it', async () => {
+    const cases: [string[], string][] = [
+      [['export', '--after', 'last-time'], 'not an audit id'],
+      [['export', '--until', 'tomorrow'], 'ISO 8601 time'],
+      [['export', '--since', '2026-13-45'], '--since 2026-13-45'],
+      [['export', '--since', '1h', '--since', '2h'], 'given twice'],
+      [['export', '--since'], 'needs a value'],
+      [['export', '--since', '1h', '--until', '2h'], '--until must be later than --since'],
+      [['export', '--follow'], 'unexpected argument'],
+    ];
+    for (const [args, says] of cases) {
+      const r = await audit(args, env);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(says);
+      expect(r.stderr).toContain('usage: npm run audit');
+    }
+  });
+
   it('when the usage is wrong, then it exits 2 with the usage', async () => {
     const r = await audit(['frobnicate'], env);
     expect(r.code).toBe(2);

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exportAudit, verifyAudit } from '../../shared/audit/chain.js';
+import { type AuditLink, auditLine, exportAudit, verifyAudit } from '../../shared/audit/chain.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore, grantIdOf } from '../../shared/grants/store.js';
-import { newRequestId, type SlackUserId } from '../../shared/ids.js';
+import { newRequestId, type RequestId, type SlackUserId } from '../../shared/ids.js';
 import { type TestRedis, testRedis } from '../support/redis.js';
 
 const ALICE = 'U0ALICE' as SlackUserId;
@@ -89,9 +89,118 @@ describe('the hash-chained audit log', () => {
   it('when exporting since a time, then only later events come out', async () => {
     const since = Number(ids[3]!.split('-')[0]);
     const out: string[] = [];
-    for await (const entry of exportAudit(t.redis, t.keys, since)) out.push(entry.id);
+    for await (const entry of exportAudit(t.redis, t.keys, { sinceMs: since })) out.push(entry.id);
     expect(out).toContain(ids[3]);
     expect(out).toContain(ids[4]);
     expect(out).not.toContain(ids[0]);
+  });
+
+  it('when exporting up to a time, then later events stay out', async () => {
+    const until = Number(ids[3]!.split('-')[0]);
+    const out: string[] = [];
+    for await (const entry of exportAudit(t.redis, t.keys, { untilMs: until })) out.push(entry.id);
+    expect(out).toEqual(ids.filter((id) => Number(id.split('-')[0]) < until));
+    expect(out).not.toContain(ids[3]);
+  });
+
+  it('when an export resumes after the id of its last line, then together they are the whole log once', async () => {
+    const first: string[] = [];
+    for await (const entry of exportAudit(t.redis, t.keys, { untilMs: Number(ids[2]!.split('-')[0]) + 1 })) {
+      first.push(entry.id);
+    }
+    const rest: string[] = [];
+    for await (const entry of exportAudit(t.redis, t.keys, { after: first.at(-1)! })) rest.push(entry.id);
+    expect([...first, ...rest]).toEqual(ids);
+  });
+});
+
+describe('the audit lines a SIEM takes', () => {
+  let t: TestRedis;
+  let logged: Record<string, unknown>[];
+  let store: AccessStore;
+
+  beforeEach(async () => {
+    t = await testRedis();
+    logged = [];
+    store = new AccessStore(t.redis, {
+      prefix: t.prefix,
+      clock: systemClock,
+      auditSink: (event: Record<string, unknown>, link: AuditLink) => logged.push(auditLine(event, link)),
+    });
+  });
+  afterEach(async () => t.cleanup());
+
+  const request = (id: RequestId, breakGlass: boolean) => ({
+    id,
+    kind: 'access' as const,
+    requester: ALICE,
+    email: 'alice@example.com',
+    resource: 'grafana',
+    role: 'viewer',
+    durationMs: 60_000,
+    reason: 'INC-7',
+    breakGlass,
+    approvalsRequired: 1,
+    selfApproval: false,
+    pendingTimeoutMs: 60_000,
+  });
+
+  async function everyKindOfEvent(): Promise<void> {
+    const approved = newRequestId();
+    await store.transitions.createRequest(request(approved, false));
+    await store.transitions.approve(approved, BOB);
+    await store.transitions.revoke(grantIdOf(approved), BOB, 'done');
+    // Granted at once: nobody approved it, so its list of approvers is empty.
+    const broken = newRequestId();
+    await store.transitions.createRequest(request(broken, true), ALICE);
+    const denied = newRequestId();
+    await store.transitions.createRequest(request(denied, false));
+    await store.transitions.deny(denied, BOB, 'not now');
+    await store.transitions.appendAudit({
+      type: 'access.denied',
+      actor: 'anonymous',
+      reason: 'token_missing',
+    });
+  }
+
+  async function exported(): Promise<Record<string, unknown>[]> {
+    const lines: Record<string, unknown>[] = [];
+    for await (const entry of exportAudit(t.redis, t.keys)) lines.push(auditLine(entry.event, entry));
+    return lines;
+  }
+
+  it('when events of every kind are written, then each field has one JSON type in all of them', async () => {
+    await everyKindOfEvent();
+    const lines = await exported();
+    const types = new Map<string, Set<string>>();
+    for (const line of lines) {
+      for (const [name, value] of Object.entries(line)) {
+        const type = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+        types.set(name, (types.get(name) ?? new Set()).add(type));
+      }
+    }
+    const mixed = [...types]
+      .filter(([, seen]) => seen.size > 1)
+      .map(([name, seen]) => `${name}: ${[...seen]}`);
+    expect(mixed).toEqual([]);
+    const issued = lines.filter((l) => l.type === 'grant.issued');
+    expect(issued.map((l) => l.approvers)).toEqual([[BOB], []]);
+  });
+
+  it('when an event is exported, then it carries its time as ISO 8601 beside the epoch', async () => {
+    await everyKindOfEvent();
+    for (const line of await exported()) {
+      expect(line.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(Date.parse(String(line.time))).toBe(line.at);
+    }
+  });
+
+  it('when the log and the export are compared, then they are the same lines, hashes included', async () => {
+    await everyKindOfEvent();
+    const lines = await exported();
+    expect(logged).toEqual(lines);
+    // A SIEM's copy checks against the chain: each line's hash follows the one before it.
+    for (let i = 1; i < logged.length; i += 1) expect(logged[i]!.prev).toBe(logged[i - 1]!.hash);
+    expect(await t.redis.get(t.keys.auditHead)).toBe(logged.at(-1)!.hash);
   });
 });

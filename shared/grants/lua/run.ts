@@ -1,11 +1,15 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { AuditLink } from '../../audit/chain.js';
 import { ERROR_CODES, type ErrorCode, errorFor, JitgateError, unavailable } from '../../errors.js';
 import type { RedisKeys } from '../../redis/keys.js';
 import { SCRIPTS, type ScriptName } from './load.js';
 
-/** Receives every audit event the store writes, already chained in Redis (for the JSON log / SIEM). */
-export type AuditSink = (event: Record<string, unknown>) => void;
+/**
+ * Receives every audit event the store writes, already chained in Redis (for the JSON log / SIEM),
+ * with its place in the chain: the stream id and the hashes (see shared/audit/chain.ts).
+ */
+export type AuditSink = (event: Record<string, unknown>, link: AuditLink) => void;
 
 /** What a script call needs besides its own keys and arguments. */
 export interface ScriptContext {
@@ -19,6 +23,12 @@ export interface ScriptContext {
 export const LuaList = z
   .union([z.array(z.string()), z.object({}).strict()])
   .transform((v): string[] => (Array.isArray(v) ? v : []));
+
+/** One appended entry, as audit-chain.lua reports it. */
+const Appended = z
+  .string()
+  .transform((s) => JSON.parse(s) as unknown)
+  .pipe(z.object({ id: z.string(), e: z.string(), p: z.string(), h: z.string() }));
 
 const Envelope = z.looseObject({
   ok: z.boolean(),
@@ -64,7 +74,10 @@ export async function runScript(
     throw unavailable(err);
   }
   const reply = Envelope.parse(JSON.parse(String(raw)));
-  for (const e of reply.events) ctx.sink(JSON.parse(e) as Record<string, unknown>);
+  for (const raw of reply.events) {
+    const entry = Appended.parse(raw);
+    ctx.sink(JSON.parse(entry.e) as Record<string, unknown>, { id: entry.id, prev: entry.p, hash: entry.h });
+  }
   if (!reply.ok) throw refusal(reply.code ?? 'unavailable', reply.detail);
   return reply;
 }

@@ -3,7 +3,8 @@
 
   Conventions: KEYS[1] is the audit stream and KEYS[2] the audit chain's head (see audit-chain);
   ARGV[1] is the time in ms. A script answers one JSON object: { ok, code?, detail?, events, ... },
-  where events are the audit events it appended (as JSON), even when it failed part-way.
+  where events are the audit entries it appended (each as JSON: { id, e, p, h }, see audit-chain),
+  even when it failed part-way.
 
   rcall(command, key, ...) is redis.call on a declared key only. Redis Cluster refuses a script that
   touches a key it was not given in KEYS; a single Redis lets it pass silently, so the check is made
