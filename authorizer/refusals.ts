@@ -23,6 +23,8 @@ export interface HintContext {
   path?: string | undefined;
   /** Sign-in is on: a redeem link then gives its token only in the holder's signed-in browser. */
   signIn?: boolean | undefined;
+  /** A WebSocket upgrade: the hint names a role that may open one. */
+  websocket?: boolean | undefined;
 }
 
 const STATUS: Partial<Record<RefusalCode, number>> = {
@@ -86,7 +88,10 @@ export function accessCommand(resource: Resource, roleName?: string): string {
   return `/access ${resource.name}${role ? `/${role.name}` : ''} ${duration} <reason>`;
 }
 
-function hintFor(code: RefusalCode, { resource, role, method, path, signIn }: HintContext): string {
+function hintFor(
+  code: RefusalCode,
+  { resource, role, method, path, signIn, websocket }: HintContext,
+): string {
   switch (code) {
     case 'token_missing':
       if (resource && !takesBrowserCookies(resource)) {
@@ -109,7 +114,11 @@ function hintFor(code: RefusalCode, { resource, role, method, path, signIn }: Hi
       return resource ? accessCommand(resource) : '/access resources';
     case 'method_not_allowed': {
       if (!resource) return '/access resources';
-      const fitting = method && path ? resource.roles.find((r) => roleAllows(r, method, path)) : undefined;
+      const fitting = websocket
+        ? resource.roles.find((r) => r.websocket === true)
+        : method && path
+          ? resource.roles.find((r) => roleAllows(r, method, path))
+          : undefined;
       return fitting
         ? accessCommand(resource, fitting.name)
         : `No role of ${resource.name} allows this; ask its approvers (/access resources).`;

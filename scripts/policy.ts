@@ -33,6 +33,14 @@ function browserUse(resource: Resource): string {
     : 'bearer tokens only (no browser cookies on the shared origin; give it its own host for browsers)';
 }
 
+function webSockets(resource: Resource): string {
+  if (!resource.websocket) return 'refused (the resource does not accept them)';
+  const roles = resource.roles.filter((r) => r.websocket).map((r) => r.name);
+  return roles.length > 0
+    ? `allowed for ${roles.join(', ')} (a role opens them only with websocket: true)`
+    : "refused: no role has websocket: true (a role's methods do not imply it)";
+}
+
 export function explain(policy: Policy, resource: Resource): string {
   const match =
     'pathPrefix' in resource.match
@@ -50,9 +58,9 @@ export function explain(policy: Policy, resource: Resource): string {
     `  duration      default ${formatDuration(resource.defaultDurationMs)}, at most ${formatDuration(resource.maxDurationMs)}`,
     `  undecided     nudge after ${formatDuration(resource.nudgeAfterMs)}, expires after ${formatDuration(resource.pendingTimeoutMs)}`,
     `  reminder      ${formatDuration(resource.reminderBeforeMs)} before expiry`,
-    `  roles         ${resource.roles.map((r) => (r.db ? `${r.name} (login ${r.db.user}${r.db.readOnly ? ', read-only' : ''})` : `${r.name} (${r.methods.join(' ')} on ${r.paths.join(' ')})`)).join('; ')}`,
+    `  roles         ${resource.roles.map((r) => (r.db ? `${r.name} (login ${r.db.user}${r.db.readOnly ? ', read-only' : ''})` : `${r.name} (${r.methods.join(' ')} on ${r.paths.join(' ')}${r.websocket ? '; WebSockets' : ''})`)).join('; ')}`,
     `  networks      ${resource.networks.length > 0 ? resource.networks.join(', ') : 'any address'}`,
-    `  websocket     ${resource.websocket ? 'allowed' : 'refused'}`,
+    `  websocket     ${webSockets(resource)}`,
     `  browser       ${browserUse(resource)}`,
     `  break-glass   ${resource.breakGlass ? 'allowed (--break-glass grants at once and posts loudly)' : 'not allowed'}`,
     `  auto-approve  ${people(resource.autoApprove, 'nobody')}`,

@@ -94,7 +94,7 @@ export function refuse(
   ctx: AccessContext,
   code: RefusalCode,
   message?: string,
-  hint?: Pick<HintContext, 'method' | 'path' | 'signIn'>,
+  hint?: Pick<HintContext, 'method' | 'path' | 'signIn' | 'websocket'>,
 ): Refusal {
   return refusal(code, { resource: ctx.resource, role: ctx.roleName, ...hint }, message);
 }

@@ -12,6 +12,7 @@ import { roleCheck } from './role.js';
 import { routeCheck } from './route.js';
 import { type SessionCheckDeps, sessionCheck } from './session.js';
 import { tokenCheck } from './token.js';
+import { websocketCheck } from './websocket.js';
 
 /** An attempt that came as an HTTP request or WebSocket upgrade: where HTTP carries route and token. */
 export interface HttpAccess extends AccessContext {
@@ -72,7 +73,7 @@ export interface HttpCheckDeps {
 
 /**
  * The decision for an HTTP request or upgrade, in the order of DESIGN.md: route, token (found, then
- * verified) — with sign-in on, token else session —, grant, role, network. The first refusal wins,
+ * verified) — with sign-in on, token else session —, grant, role (an upgrade: its websocket too), network. The first refusal wins,
  * so this order is the order in which refusals are reported. One Redis round trip either way: the
  * grant check's for a token, the session check's for a signed-in person (the grant check then has
  * nothing left to read).
@@ -88,6 +89,7 @@ export function httpChecks(deps: HttpCheckDeps): Check<HttpAccess>[] {
     session ? tokenElseSession(token, session) : token,
     grantCheck({ store: deps.store, clock: deps.clock }),
     roleCheck,
+    websocketCheck,
     networkCheck,
   ];
 }

@@ -20,13 +20,22 @@ export function takesBrowserCookies(resource: Resource): boolean {
 }
 
 /**
- * What a valid policy still exposes, one warning per resource (for `npm run policy -- check`).
+ * What a valid policy still exposes or silently refuses, at most one warning of each kind per resource (for `npm run policy -- check`).
  *
  * @example for (const w of policyWarnings(policy)) console.warn(`${w.path}: ${w.message}`);
  */
 export function policyWarnings(policy: Policy): PolicyProblem[] {
   const warnings: PolicyProblem[] = [];
   for (const resource of policy.resources.values()) {
+    if (resource.websocket && !resource.roles.some((r) => r.websocket === true)) {
+      warnings.push({
+        path: `resources.${resource.name}.websocket`,
+        message:
+          `is true, but no role of ${resource.name} may open WebSockets, so every upgrade is refused: ` +
+          `give the roles that need them websocket: true (e.g. roles.${resource.roles[0]?.name ?? 'viewer'}.websocket: true); ` +
+          `a role's methods do not imply it`,
+      });
+    }
     if (!('pathPrefix' in resource.match) || resource.browser !== 'shared-origin') continue;
     warnings.push({
       path: `resources.${resource.name}.browser`,

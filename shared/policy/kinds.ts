@@ -3,13 +3,13 @@ import type { PostgresTarget, Role } from './types.js';
 
 /**
  * The two kinds of resource and the keys each may use. An HTTP resource is routed (`match`) and
- * judged per request (`methods`, `paths`, `websocket`, `browser`); a postgres resource is reached
+ * judged per request (`methods`, `paths`, `websocket` of roles and resource, `browser`); a postgres resource is reached
  * through the PostgreSQL gateway by its name as the database, and each role names the login jitgate
  * uses (`dbUser`, `passwordFile` or `passwordEnv`, `readOnly`). A key of the other kind is an error
  * with its path, never silently ignored: it would say something the gateway does not do.
  */
 
-const HTTP_ROLE_KEYS = ['methods', 'paths'] as const;
+const HTTP_ROLE_KEYS = ['methods', 'paths', 'websocket'] as const;
 const DB_ROLE_KEYS = ['dbUser', 'passwordFile', 'passwordEnv', 'readOnly'] as const;
 const HTTP_RESOURCE_KEYS = ['match', 'websocket', 'browser'] as const;
 

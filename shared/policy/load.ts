@@ -259,6 +259,20 @@ function resolve(
 
   const ordered = raw.roles ? inFileOrder(Object.entries(raw.roles), roleOrder) : [];
   const postgres = raw.kind === 'postgres';
+  const websocket = raw.websocket === true;
+  if (!postgres) {
+    for (const [roleName, r] of ordered) {
+      if (r.websocket === true && !websocket) {
+        problems.push({
+          path: `${at}.roles.${roleName}.websocket`,
+          message: `is true but ${name} does not accept WebSockets: set ${at}.websocket: true as well, or leave the role's websocket out`,
+        });
+      }
+    }
+  }
+  // Without `roles`, the one role has every method on every path: it opens WebSockets wherever the
+  // resource accepts them. Named roles open them only when they say `websocket: true`.
+  const everything: Role = { ...EVERYTHING, websocket };
   const roles: Role[] = postgres
     ? postgresRoles(ordered)
     : ordered.length > 0
@@ -266,8 +280,9 @@ function resolve(
           name: roleName,
           methods: [...new Set(r.methods ?? [])],
           paths: r.paths ?? ['/**'],
+          websocket: r.websocket === true,
         }))
-      : [EVERYTHING];
+      : [everything];
   return {
     name,
     kind: raw.kind,
@@ -289,7 +304,7 @@ function resolve(
     reminderBeforeMs: ms('reminderBefore'),
     approvalsRequired,
     selfApproval: raw.selfApproval ?? defaults.selfApproval ?? BUILT_IN.selfApproval,
-    roles: roles.length > 0 || postgres ? roles : [EVERYTHING],
+    roles: roles.length > 0 || postgres ? roles : [everything],
     networks: raw.networks,
     websocket: raw.websocket ?? false,
     ...(raw.browser !== undefined ? { browser: raw.browser } : {}),

@@ -112,6 +112,8 @@ const role = z.strictObject({
   passwordFile: passwordFile.optional(),
   passwordEnv: envName.optional(),
   readOnly: z.boolean().optional(),
+  // May open WebSockets (only where the resource allows them); methods never imply it.
+  websocket: z.boolean().optional(),
 });
 export type RoleFile = z.infer<typeof role>;
 

@@ -12,6 +12,11 @@ export interface Role {
   /** HTTP only; empty for a postgres role (no HTTP request ever reaches one). */
   methods: string[];
   paths: string[];
+  /**
+   * May open WebSockets (only on a resource with `websocket: true`): its methods never imply it.
+   * Absent means no.
+   */
+  websocket?: boolean | undefined;
   /** A postgres resource's role: the database login jitgate uses on the holder's behalf. */
   db?: DbLogin | undefined;
 }

@@ -42,6 +42,10 @@ describe('npm run policy', () => {
     expect(r.stdout).toContain('approved by   <@U0ALICE>, <@U0CAROL>, <!subteam^S0SRE>');
     expect(r.stdout).toContain('at most 4h');
     expect(r.stdout).toContain('/access grafana/viewer 1h <reason>');
+    expect(r.stdout).toContain('viewer (GET HEAD on /**); editor (* on /api/**; WebSockets)');
+    expect(r.stdout).toContain(
+      'websocket     allowed for editor (a role opens them only with websocket: true)',
+    );
     const unknown = await policyCli(['explain', 'kibana'], { JITGATE_POLICY: 'policy.example.yml' });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('Known resources');
@@ -74,6 +78,31 @@ resources:
       expect(api.stdout).toContain('browser       bearer tokens only');
       const example = await policyCli(['check', 'policy.example.yml']);
       expect(example.stderr).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when a resource accepts WebSockets but none of its roles says websocket: true, then check warns and explain says upgrades are refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jitgate-policy-'));
+    const file = join(dir, 'policy.yml');
+    writeFileSync(
+      file,
+      `defaults: { approvalChannel: C0APPROVALS }
+resources:
+  live: { upstream: http://127.0.0.1:3001, match: { host: live.example.com }, websocket: true, approvers: { users: [U0ALICE] }, roles: { viewer: { methods: [GET] } } }
+`,
+    );
+    try {
+      const r = await policyCli(['check', file]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(
+        'warning: resources.live.websocket: is true, but no role of live may open WebSockets',
+      );
+      const live = await policyCli(['explain', 'live', '--file', file]);
+      expect(live.stdout).toContain(
+        "websocket     refused: no role has websocket: true (a role's methods do not imply it)",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -30,8 +30,9 @@ export const PUBLIC_URL = 'http://127.0.0.1:8080';
 
 /**
  * The test policy: every kind of resource the authorizer must handle, on real local upstreams. app,
- * other and live take browser cookies on the shared origin; lan, local and down take bearer tokens
- * only, like every pathPrefix resource that does not say `browser: shared-origin`.
+ * other and live take browser cookies on the shared origin; lan, local, stream and down take bearer
+ * tokens only, like every pathPrefix resource that does not say `browser: shared-origin`. stream
+ * accepts WebSockets for its talker role only.
  */
 function policyFor(echo: EchoUpstream, ws: WsUpstream, downPort: number): Policy {
   return loadPolicy(`
@@ -70,6 +71,15 @@ resources:
     browser: shared-origin
     approvers: { users: [U0BOSS] }
     websocket: true
+  stream:
+    upstream: ${ws.url}
+    match: { pathPrefix: /stream }
+    approvers: { users: [U0BOSS] }
+    websocket: true
+    roles:
+      viewer: { methods: [GET, HEAD] }
+      admin: { methods: ["*"] }
+      talker: { methods: [GET], websocket: true }
   down:
     upstream: http://127.0.0.1:${downPort}
     match: { pathPrefix: /down }

@@ -68,13 +68,14 @@ async function grantWithToken(): Promise<{ grantId: GrantId; token: string }> {
 const http = () => httpChecks({ policy: () => policy, verifier, store: reader, clock: systemClock });
 
 describe('the list of checks', () => {
-  it('when the HTTP list is built, then it is route, credential, token, grant, role, network, in that order', () => {
+  it('when the HTTP list is built, then it is route, credential, token, grant, role, websocket, network, in that order', () => {
     expect(http().map((check) => check.name)).toEqual([
       'route',
       'credential',
       'token',
       'grant',
       'role',
+      'websocket',
       'network',
     ]);
   });

@@ -76,8 +76,8 @@ describe('loadPolicy: a valid policy', () => {
       autoApprove: { users: ['U0ONCALL'], usergroups: [] },
     });
     expect(grafana.roles).toEqual([
-      { name: 'viewer', methods: ['GET', 'HEAD'], paths: ['/**'] },
-      { name: 'editor', methods: ['*'], paths: ['/api/**'] },
+      { name: 'viewer', methods: ['GET', 'HEAD'], paths: ['/**'], websocket: false },
+      { name: 'editor', methods: ['*'], paths: ['/api/**'], websocket: true },
     ]);
     const adminApi = policy.resources.get('admin-api')!;
     expect(adminApi).toMatchObject({
@@ -123,7 +123,7 @@ describe('loadPolicy: a valid policy', () => {
 
   it('when a resource has no roles, then it gets one role for every method and path', () => {
     expect(loadPolicy(stringify(base())).resources.get('grafana')!.roles).toEqual([
-      { name: 'access', methods: ['*'], paths: ['/**'] },
+      { name: 'access', methods: ['*'], paths: ['/**'], websocket: false },
     ]);
   });
 
@@ -633,5 +633,77 @@ describe('browser: which resources take cookies', () => {
     expect(warnings.map((w) => w.path)).toEqual(['resources.grafana.browser']);
     expect(warnings[0]!.message).toContain("a visitor's grafana cookie");
     expect(warnings[0]!.message).toContain('Give grafana its own host instead');
+  });
+});
+
+describe('loadPolicy: WebSockets are a permission of each role', () => {
+  const roles = (r: Tree) => ({ roles: r });
+
+  it('when a role says websocket: true on a resource that accepts WebSockets, then that role may open them and the others may not', () => {
+    const grafana = loadPolicy(
+      withGrafana({
+        websocket: true,
+        ...roles({
+          viewer: { methods: ['GET', 'HEAD'] },
+          live: { methods: ['GET'], websocket: true },
+          editor: { methods: ['*'], websocket: false },
+        }),
+      }),
+    ).resources.get('grafana')!;
+    expect(grafana.roles.map((r) => [r.name, r.websocket])).toEqual([
+      ['viewer', false],
+      ['live', true],
+      ['editor', false],
+    ]);
+  });
+
+  it('when a role says websocket: true on a resource without websocket: true, then the policy is refused at the role, saying how to fix it', () => {
+    for (const resourceSays of [{}, { websocket: false }]) {
+      const err = refusal(
+        withGrafana({ ...resourceSays, ...roles({ viewer: { methods: ['GET'], websocket: true } }) }),
+      );
+      expect(problemsOf(err)).toEqual([
+        {
+          path: 'resources.grafana.roles.viewer.websocket',
+          message: expect.stringContaining('set resources.grafana.websocket: true as well'),
+        },
+      ]);
+    }
+  });
+
+  it('when a role says websocket in a shape that is not true or false, then the policy is refused at its key path', () => {
+    for (const value of ['yes', 1, null, ['GET']]) {
+      const err = refusal(
+        withGrafana({ websocket: true, ...roles({ viewer: { methods: ['GET'], websocket: value } }) }),
+      );
+      expect(problemsOf(err).map((p) => p.path)).toEqual(['resources.grafana.roles.viewer.websocket']);
+    }
+  });
+
+  it('when a resource without roles accepts WebSockets, then its one role (every method, every path) may open them; without websocket: true it may not', () => {
+    const on = loadPolicy(withGrafana({ websocket: true })).resources.get('grafana')!;
+    expect(on.roles).toEqual([{ name: 'access', methods: ['*'], paths: ['/**'], websocket: true }]);
+    const off = loadPolicy(withGrafana({})).resources.get('grafana')!;
+    expect(off.roles[0]!.websocket).toBe(false);
+  });
+
+  it('when a resource accepts WebSockets but none of its named roles says websocket: true (a policy written before the setting), then every role is refused upgrades and the policy warns, naming the fix', () => {
+    const policy = loadPolicy(
+      withGrafana({
+        websocket: true,
+        ...roles({ viewer: { methods: ['GET'] }, editor: { methods: ['*'] } }),
+      }),
+    );
+    expect(policy.resources.get('grafana')!.roles.every((r) => r.websocket === false)).toBe(true);
+    const warnings = policyWarnings(policy);
+    expect(warnings.map((w) => w.path)).toEqual(['resources.grafana.websocket']);
+    expect(warnings[0]!.message).toContain('roles.viewer.websocket: true');
+  });
+
+  it('when a role may open WebSockets, then no warning about them', () => {
+    const policy = loadPolicy(
+      withGrafana({ websocket: true, ...roles({ live: { methods: ['GET'], websocket: true } }) }),
+    );
+    expect(policyWarnings(policy)).toEqual([]);
   });
 });
