@@ -120,6 +120,12 @@ describe('policy: kind postgres', () => {
       'resources.pg.roles.ro.dbUser',
       'database login name',
     ],
+    [
+      'a WebSocket role',
+      db({ roles: { ro: { dbUser: 'ro', websocket: true } } }),
+      'resources.pg.roles.ro.websocket',
+      'is for HTTP resources',
+    ],
     ['no roles', db({ roles: undefined }), 'resources.pg.roles', 'is required for kind: postgres'],
     [
       'an http upstream',
