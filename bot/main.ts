@@ -1,14 +1,13 @@
-import { loadConfig } from '../shared/config.js';
 import { handleSignals } from '../shared/lifecycle.js';
 import { exitOnFailure } from '../system/entry.js';
 import { startSystem } from '../system/start.js';
 
 /** `npm run start:bot`: the Slack bot, and the worker too unless JITGATE_WORKER=off. */
 exitOnFailure(async () => {
-  const config = loadConfig(process.env);
+  // A value other than on or off is reported with the rest of the environment's problems.
   const system = await startSystem({
-    roles: config.JITGATE_WORKER === 'on' ? ['bot', 'worker'] : ['bot'],
-    config,
+    roles: process.env.JITGATE_WORKER === 'off' ? ['bot'] : ['bot', 'worker'],
+    env: process.env,
   });
   handleSignals(system.log, {
     reload: system.reloadPolicy,

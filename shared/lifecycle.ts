@@ -9,8 +9,13 @@ import type { Policy } from './policy/types.js';
  *
  * @example const policy = livePolicy(config.JITGATE_POLICY, log); policy.current().resources.get('grafana');
  */
-export function livePolicy(path: string, log: Logger): { current: () => Policy; reload(): boolean } {
-  let policy = loadPolicyFile(path);
+export function livePolicy(
+  path: string,
+  log: Logger,
+  /** The file as already read at start (else it is read here). */
+  loaded?: Policy,
+): { current: () => Policy; reload(): boolean } {
+  let policy = loaded ?? loadPolicyFile(path);
   return {
     current: () => policy,
     reload() {

@@ -2,16 +2,16 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BotDeps, SlackRetry } from '../bot/deps.js';
 import { type Clock, systemClock } from '../shared/clock.js';
-import { type Config, loadConfig, type SignInConfig, signInConfig } from '../shared/config.js';
+import { type Config, type SignInConfig, signInConfig } from '../shared/config.js';
 import { livePolicy } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy/types.js';
 import { type RedisKeys, redisKeys } from '../shared/redis/keys.js';
-import { loadSigningKeys, type SigningKeys } from '../shared/tokens/index.js';
+import type { SigningKeys } from '../shared/tokens/index.js';
 import { type AuthorizerRole, type AuthorizerTimings, startAuthorizerRole } from './authorizer-role.js';
 import type { BotRole, SlackSide } from './bot-role.js';
 import { openConnections } from './connections.js';
-import { requireSigningKeys, type SlackCredentials, slackCredentials } from './preflight.js';
+import { preflight, type SlackCredentials } from './preflight.js';
 
 /** What a process can run: the Slack bot, the BullMQ worker, the identity-aware proxy. */
 export type Role = 'bot' | 'worker' | 'authorizer';
@@ -60,7 +60,12 @@ export interface SystemOverrides {
 export interface SystemOptions {
   /** Which roles run in this process; 'bot' with 'worker' runs the worker beside the bot. */
   roles: readonly Role[];
-  /** The parsed environment (default: DESIGN.md's defaults, as `loadConfig({})` gives them). */
+  /**
+   * The environment: the entry files pass `process.env`, whose problems are then reported together
+   * with those of the Slack credentials, the keys and the policy.
+   */
+  env?: Record<string, string | undefined>;
+  /** Or the parsed environment (default: DESIGN.md's defaults, as `loadConfig({})` gives them). */
   config?: Config;
   overrides?: SystemOverrides;
 }
@@ -68,6 +73,8 @@ export interface SystemOptions {
 /** A started system. Installs no signal handlers: the caller owns the process. */
 export interface System {
   log: Logger;
+  /** The configuration it started with. */
+  config: Config;
   /** The store's connection (the caller's when lent). */
   redis: Redis;
   prefix: string;
@@ -91,27 +98,30 @@ export interface System {
  * Starts any set of roles from a parsed configuration: the one place where jitgate is wired up. The
  * entry files, the demo, the test harnesses and the bench all start through it. Checks come first
  * (Slack credentials, then signing keys, then the policy), so a misconfigured process fails before
- * it opens anything; the authorizer starts before the bot.
+ * it opens anything, with every problem of the environment, the Slack credentials, the keys and the
+ * policy reported at once (`preflight`); the authorizer starts before the bot.
  *
  * @example
- *   const system = await startSystem({ roles: ['bot', 'worker'], config: loadConfig(process.env) });
+ *   const system = await startSystem({ roles: ['bot', 'worker'], env: process.env });
  *   handleSignals(system.log, { stop: system.stop, reload: system.reloadPolicy });
  */
 export async function startSystem(options: SystemOptions): Promise<System> {
   const roles = new Set(options.roles);
-  const config = options.config ?? loadConfig({});
   const o = options.overrides ?? {};
+  const checked = await preflight({
+    roles,
+    overrides: o,
+    ...(options.config ? { config: options.config } : { env: options.env ?? {} }),
+  });
+  const { config, slack, signingKeys } = checked;
   const slackSide = roles.has('bot') || roles.has('worker');
-  const slack = slackSide ? (o.slack ?? slackCredentials(config, roles.has('bot'))) : undefined;
-  const keySource = roles.has('authorizer') && !o.signingKeys ? requireSigningKeys(config) : undefined;
 
   const log = o.log ?? createLogger(loggerName(roles), config.LOG_LEVEL);
   // Several roles in one process: each one's lines say which.
   const logOf = (role: string) =>
     roles.has('authorizer') && roles.size > 1 ? log.child({ component: role }) : log;
-  const policySource = policyFrom(o.policy ?? config.JITGATE_POLICY, log);
+  const policySource = policyFrom(o.policy ?? config.JITGATE_POLICY, checked.policy, log);
   const policy = policySource.current;
-  const signingKeys = o.signingKeys ?? (keySource ? await loadSigningKeys(keySource) : undefined);
 
   const prefix = o.prefix ?? config.JITGATE_REDIS_PREFIX;
   const publicUrl = o.publicUrl ?? config.JITGATE_PUBLIC_URL;
@@ -180,6 +190,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   let stopping: Promise<void> | undefined;
   return {
     log,
+    config,
     redis: connections.redis,
     prefix,
     keys: redisKeys(prefix),
@@ -203,7 +214,11 @@ function loggerName(roles: ReadonlySet<Role>): string {
 }
 
 /** The policy file, re-read on demand; or a policy object, which has nothing to re-read. */
-function policyFrom(source: Policy | string, log: Logger): { current: () => Policy; reload(): boolean } {
-  if (typeof source === 'string') return livePolicy(source, log);
+function policyFrom(
+  source: Policy | string,
+  loaded: Policy | undefined,
+  log: Logger,
+): { current: () => Policy; reload(): boolean } {
+  if (typeof source === 'string') return livePolicy(source, log, loaded);
   return { current: () => source, reload: () => false };
 }
