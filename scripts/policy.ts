@@ -58,6 +58,7 @@ export function explain(policy: Policy, resource: Resource): string {
     `  duration      default ${formatDuration(resource.defaultDurationMs)}, at most ${formatDuration(resource.maxDurationMs)}`,
     `  undecided     nudge after ${formatDuration(resource.nudgeAfterMs)}, expires after ${formatDuration(resource.pendingTimeoutMs)}`,
     `  reminder      ${formatDuration(resource.reminderBeforeMs)} before expiry`,
+    `  reason        ${resource.reasonPattern === undefined ? 'any (required, at most 500 characters)' : `must match ${resource.reasonPattern} (the matched ticket id goes into the audit events)`}`,
     `  roles         ${resource.roles.map((r) => (r.db ? `${r.name} (login ${r.db.user}${r.db.readOnly ? ', read-only' : ''})` : `${r.name} (${r.methods.join(' ')} on ${r.paths.join(' ')}${r.websocket ? '; WebSockets' : ''})`)).join('; ')}`,
     `  networks      ${resource.networks.length > 0 ? resource.networks.join(', ') : 'any address'}`,
     `  websocket     ${webSockets(resource)}`,

@@ -90,6 +90,9 @@ export const INPUT_PROBLEMS = {
   unreadable: (f: ErrorFields) => `jitgate could not read this ${text(f.what) ?? 'input'}; try again.`,
   stale_button: () => 'This button carries no valid id; it may belong to an old message.',
   reason_missing: () => 'Say why you need access, e.g. INC-123 checking dashboards.',
+  reason_pattern: (f: ErrorFields) =>
+    `The reason for ${text(f.resource) ?? 'this resource'} must match ${text(f.pattern) ?? 'its pattern'} ` +
+    `(usually a ticket id first, like INC-123); try again: ${text(f.command) ?? '/access'} <ticket> <what you will do>.`,
   reason_too_long: (f: ErrorFields) =>
     `The reason is too long (${text(f.length) ?? 'too many'} characters); keep it to ${text(f.max) ?? 500} at most.`,
 } as const;

@@ -1,6 +1,7 @@
+import { formatDuration } from '../duration.js';
 import { errorFor } from '../errors.js';
 import { type GrantId, newRequestId, type SlackUserId } from '../ids.js';
-import { checkExtension, checkNote, checkReason, getResource, isAutoApproved } from '../policy/index.js';
+import { checkExtension, checkNote, checkReasonFor, getResource, isAutoApproved } from '../policy/index.js';
 import type { AccessDeps } from './deps.js';
 import type { Outcome } from './effects.js';
 import { loadActiveGrant } from './load.js';
@@ -28,7 +29,11 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
   }
   const resource = getResource(deps.policy(), original.resource);
   checkExtension(resource, (original.expiresAt ?? 0) - deps.clock.now(), durationMs);
-  const reason = checkReason(checkNote(input.reason) || original.reason);
+  const { reason, ticket } = checkReasonFor(
+    resource,
+    checkNote(input.reason) || original.reason,
+    `/access extend ${grantId} ${formatDuration(durationMs)}`,
+  );
   const id = newRequestId();
   const decided = await deps.store.transitions.createRequest(
     {
@@ -40,6 +45,7 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
       role: original.role,
       durationMs,
       reason,
+      ...(ticket ? { ticket } : {}),
       breakGlass: false,
       approvalsRequired: resource.approvalsRequired,
       selfApproval: resource.selfApproval,

@@ -4,7 +4,7 @@ import type { Decided } from '../grants/store.js';
 import { newRequestId, type RequestId, type SlackUserId } from '../ids.js';
 import {
   checkDuration,
-  checkReason,
+  checkReasonFor,
   getResource,
   isAutoApproved,
   mayRequest,
@@ -54,7 +54,11 @@ export async function requestAccess(deps: AccessDeps, input: RequestInput): Prom
   }
   const role = resolveRole(resource, input.role);
   const durationMs = checkDuration(resource, input.durationMs);
-  const reason = checkReason(input.reason);
+  const { reason, ticket } = checkReasonFor(
+    resource,
+    input.reason,
+    `/access ${resource.name}/${role.name} ${formatDuration(durationMs)}${input.breakGlass ? ' --break-glass' : ''}`,
+  );
   if (input.breakGlass && !resource.breakGlass) throw breakGlassRefused(resource, durationMs, reason);
   const id = input.id ?? newRequestId();
   const autoApprovedBy = input.breakGlass
@@ -72,6 +76,7 @@ export async function requestAccess(deps: AccessDeps, input: RequestInput): Prom
       role: role.name,
       durationMs,
       reason,
+      ...(ticket ? { ticket } : {}),
       breakGlass: Boolean(input.breakGlass),
       approvalsRequired: resource.approvalsRequired,
       selfApproval: resource.selfApproval,

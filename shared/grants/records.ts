@@ -47,6 +47,7 @@ const RequestHash = z.object({
   grantId: optStr,
   extendsGrant: optStr,
   team: optStr,
+  ticket: optStr,
   channel: optStr,
   ts: optStr,
   grantStatus: z.enum(GRANT_STATUSES).optional(),
@@ -80,6 +81,8 @@ export interface AccessRequest {
   extendsGrant?: GrantId | undefined;
   /** The Slack workspace (team id) the request was made in, when known: a Slack sign-in must be of it. */
   team?: string | undefined;
+  /** The ticket id in the reason, when the resource has a reasonPattern: a field of its audit events. */
+  ticket?: string | undefined;
   /** Where the bot posted the approval message (the bot writes it: bot/slack/message-refs.ts). */
   message?: SlackMessageRef | undefined;
   grantStatus?: GrantStatus | undefined;

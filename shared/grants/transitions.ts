@@ -25,6 +25,7 @@ export type NewRequest = Pick<
   | 'selfApproval'
   | 'extendsGrant'
   | 'team'
+  | 'ticket'
 > & { pendingTimeoutMs: number };
 
 /**
@@ -61,6 +62,7 @@ export class Transitions {
     };
     if (req.extendsGrant) fields.extendsGrant = req.extendsGrant;
     if (req.team) fields.team = req.team;
+    if (req.ticket) fields.ticket = req.ticket;
     return scripts.createRequest(this.ctx, {
       id: req.id,
       holder: { requester: req.requester, resource: req.resource, email: req.email },

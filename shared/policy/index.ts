@@ -21,6 +21,7 @@ export {
   checkExtension,
   checkNote,
   checkReason,
+  checkReasonFor,
   MAX_REASON,
   resolveRole,
 } from './rules.js';

@@ -304,6 +304,7 @@ function resolve(
     reminderBeforeMs: ms('reminderBefore'),
     approvalsRequired,
     selfApproval: raw.selfApproval ?? defaults.selfApproval ?? BUILT_IN.selfApproval,
+    ...withReasonPattern(raw.reasonPattern ?? defaults.reasonPattern),
     roles: roles.length > 0 || postgres ? roles : [everything],
     networks: raw.networks,
     websocket: raw.websocket ?? false,
@@ -311,6 +312,10 @@ function resolve(
     breakGlass: raw.breakGlass,
     autoApprove: { users: raw.autoApprove.users as SlackUserId[], usergroups: [] },
   };
+}
+
+function withReasonPattern(pattern: string | undefined): { reasonPattern?: string } {
+  return pattern === undefined ? {} : { reasonPattern: pattern };
 }
 
 /** Two resources must never claim the same request: same host, same prefix, or one prefix inside another. */

@@ -25,6 +25,37 @@ export function checkReason(text: string): string {
   return reason;
 }
 
+/** The longest ticket id kept from a reason (see reasonTicket). */
+const MAX_TICKET = 64;
+
+/**
+ * A reason checked against its resource's `reasonPattern` as well (checkReason first), and the
+ * ticket id in it: the text the pattern matched, or its group named `ticket` when it has one.
+ * `input_invalid` (problem `reason_pattern`) with the pattern and the command to retry otherwise.
+ *
+ * @example checkReasonFor(prodDb, 'INC-42 slow queries', '/access prod-db 1h') // { reason: 'INC-42 slow queries', ticket: 'INC-42' }
+ */
+export function checkReasonFor(
+  resource: Resource,
+  text: string,
+  command: string,
+): { reason: string; ticket?: string } {
+  const reason = checkReason(text);
+  if (resource.reasonPattern === undefined) return { reason };
+  const match = new RegExp(resource.reasonPattern, 'u').exec(reason);
+  if (!match) {
+    throw errorFor('input_invalid', {
+      problem: 'reason_pattern',
+      field: 'reason',
+      resource: resource.name,
+      pattern: resource.reasonPattern,
+      command,
+    });
+  }
+  const ticket = (match.groups?.ticket ?? match[0]).trim().slice(0, MAX_TICKET);
+  return ticket === '' ? { reason } : { reason, ticket };
+}
+
 /**
  * An optional note (why a grant is revoked, a request denied, a grant extended): spaces collapsed,
  * empty allowed, at most MAX_REASON characters.

@@ -189,8 +189,27 @@ const browser = z.unknown().transform((value, ctx): typeof SHARED_ORIGIN => {
   return z.NEVER;
 });
 
+/**
+ * A pattern a request's reason must match (`^(INC|CHG)-[0-9]+`): a JavaScript regular expression,
+ * at most 200 characters, without a repeated group that itself repeats (`(a+)+`), which can take
+ * exponential time on a crafted reason and would stall the bot.
+ */
+const reasonPattern = text((p) => {
+  if (p.length === 0) return 'is empty: leave reasonPattern out to accept any reason';
+  if (p.length > 200) return `is ${p.length} characters long; keep it to 200`;
+  try {
+    new RegExp(p, 'u');
+  } catch (err) {
+    return `${show(p)} is not a regular expression (${(err as Error).message})`;
+  }
+  if (/\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/.test(p))
+    return `${show(p)} repeats a group that itself repeats (like (a+)+), which can take exponential time; write it without the nested repetition`;
+  return undefined;
+});
+
 /** Keys that a resource may set and that `defaults` sets for every resource. */
 const tunables = {
+  reasonPattern: reasonPattern.optional(),
   approvalChannel: channelId.optional(),
   defaultDuration: durationMs.optional(),
   maxDuration: durationMs.optional(),

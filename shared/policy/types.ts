@@ -62,6 +62,8 @@ export interface Resource {
   reminderBeforeMs: number;
   approvalsRequired: number;
   selfApproval: boolean;
+  /** A regular expression (source, matched with the `u` flag) that a request's reason must match; any reason when absent. */
+  reasonPattern?: string | undefined;
   /** In policy order; never empty (a resource without roles gets one role named `access`: every method, every path). */
   roles: Role[];
   /** CIDRs; empty means any address. */

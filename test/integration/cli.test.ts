@@ -46,6 +46,9 @@ describe('npm run policy', () => {
     expect(r.stdout).toContain(
       'websocket     allowed for editor (a role opens them only with websocket: true)',
     );
+    expect(r.stdout).toContain('reason        any (required, at most 500 characters)');
+    const db = await policyCli(['explain', 'prod-db'], { JITGATE_POLICY: 'policy.example.yml' });
+    expect(db.stdout).toContain('reason        must match ^(INC|CHG)-[0-9]+');
     const unknown = await policyCli(['explain', 'kibana'], { JITGATE_POLICY: 'policy.example.yml' });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('Known resources');

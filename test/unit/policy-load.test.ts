@@ -121,6 +121,24 @@ describe('loadPolicy: a valid policy', () => {
     });
   });
 
+  it('when defaults set a reasonPattern, then every resource gets it unless it sets its own', () => {
+    const text = withResource('db', {
+      upstream: 'http://127.0.0.1:3002',
+      match: { pathPrefix: '/db' },
+      approvers: { users: ['U0ALICE'] },
+      reasonPattern: '^CHG-[0-9]+',
+    });
+    const tree = loadPolicy(
+      text.replace(
+        'approvalChannel: C0APPROVALS',
+        'approvalChannel: C0APPROVALS\n  reasonPattern: ^(INC|CHG)-[0-9]+',
+      ),
+    );
+    expect(tree.resources.get('grafana')!.reasonPattern).toBe('^(INC|CHG)-[0-9]+');
+    expect(tree.resources.get('db')!.reasonPattern).toBe('^CHG-[0-9]+');
+    expect(loadPolicy(withGrafana({})).resources.get('grafana')!.reasonPattern).toBeUndefined();
+  });
+
   it('when a resource has no roles, then it gets one role for every method and path', () => {
     expect(loadPolicy(stringify(base())).resources.get('grafana')!.roles).toEqual([
       { name: 'access', methods: ['*'], paths: ['/**'], websocket: false },
@@ -219,6 +237,36 @@ describe('loadPolicy: a broken policy', () => {
       withGrafana({ match: { host: 'grafana.example.com' }, browser: 'shared-origin' }),
       'resources.grafana.browser',
       'a host resource already has its own origin',
+    ],
+    [
+      'a reason pattern that is not a regular expression',
+      withGrafana({ reasonPattern: '^(INC|CHG-[0-9]+' }),
+      'resources.grafana.reasonPattern',
+      'is not a regular expression',
+    ],
+    [
+      'a reason pattern with a repeated group that repeats (exponential time)',
+      withGrafana({ reasonPattern: '^(INC-[0-9]+)+$' }),
+      'resources.grafana.reasonPattern',
+      'repeats a group that itself repeats',
+    ],
+    [
+      'a reason pattern with nested stars',
+      withGrafana({}, (t) => Object.assign(t.defaults as Tree, { reasonPattern: '(a*b*)*c' })),
+      'defaults.reasonPattern',
+      'without the nested repetition',
+    ],
+    [
+      'an empty reason pattern',
+      withGrafana({ reasonPattern: '' }),
+      'resources.grafana.reasonPattern',
+      'is empty',
+    ],
+    [
+      'a reason pattern longer than 200 characters',
+      withGrafana({ reasonPattern: `^${'x'.repeat(200)}` }),
+      'resources.grafana.reasonPattern',
+      'keep it to 200',
     ],
     [
       'an unparsable duration',

@@ -51,7 +51,7 @@ rcall('PEXPIREAT', ak, tonumber(hget(rk, 'pendingUntil')) + RETAIN_MS)
 local count = rcall('SCARD', ak)
 local id = hget(rk, 'id')
 audit({ type = 'request.approved', actor = approver, subject = requester, resource = hget(rk, 'resource'),
-  role = hget(rk, 'role'), requestId = id, approvals = count, approvalsRequired = tonumber(hget(rk, 'approvalsRequired')) })
+  role = hget(rk, 'role'), requestId = id, ticket = hget(rk, 'ticket'), approvals = count, approvalsRequired = tonumber(hget(rk, 'approvalsRequired')) })
 if count < tonumber(hget(rk, 'approvalsRequired')) then
   return reply(withRequest({ ok = true, outcome = 'pending', approvals = count }, rk, ak))
 end

@@ -43,7 +43,7 @@ rcall('HSET', rk, unpack(fields))
 local id = hget(rk, 'id')
 local requester = hget(rk, 'requester')
 local ev = { type = 'request.created', actor = requester, subject = requester, resource = hget(rk, 'resource'),
-  role = hget(rk, 'role'), requestId = id, reason = hget(rk, 'reason'), durationMs = tonumber(hget(rk, 'durationMs')),
+  role = hget(rk, 'role'), requestId = id, ticket = hget(rk, 'ticket'), reason = hget(rk, 'reason'), durationMs = tonumber(hget(rk, 'durationMs')),
   kind = hget(rk, 'kind'), breakGlass = (hget(rk, 'breakGlass') == '1') }
 if hget(rk, 'extendsGrant') then ev['grantId'] = hget(rk, 'extendsGrant') end
 audit(ev)
@@ -52,7 +52,7 @@ if autoBy ~= '' then
   -- Auto-approved or break-glass: decided in the same step, no pending state.
   rcall('HSET', rk, 'status', 'approved', 'decidedAt', NOW, 'decidedBy', autoBy)
   audit({ type = 'request.approved', actor = autoBy, subject = requester, resource = hget(rk, 'resource'),
-    role = hget(rk, 'role'), requestId = id, reason = (hget(rk, 'breakGlass') == '1') and 'break-glass' or 'auto-approve' })
+    role = hget(rk, 'role'), requestId = id, ticket = hget(rk, 'ticket'), reason = (hget(rk, 'breakGlass') == '1') and 'break-glass' or 'auto-approve' })
   local expiresAt
   if hget(rk, 'kind') == 'extension' then
     expiresAt = extend(rk, ak, gk, ork, oak, activeKey, ugk, uak, eak, gid)

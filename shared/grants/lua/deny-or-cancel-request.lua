@@ -35,5 +35,5 @@ if reason ~= '' then rcall('HSET', rk, 'denyReason', reason) end
 finishRequest(rk, pk, uk)
 retain(rk, ak, NOW)
 audit({ type = 'request.' .. newStatus, actor = actor, subject = requester, resource = hget(rk, 'resource'),
-  role = hget(rk, 'role'), requestId = hget(rk, 'id'), reason = reason })
+  role = hget(rk, 'role'), requestId = hget(rk, 'id'), ticket = hget(rk, 'ticket'), reason = reason })
 return reply(withRequest({ ok = true, outcome = newStatus }, rk, ak))

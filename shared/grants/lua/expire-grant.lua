@@ -44,6 +44,6 @@ rcall('ZREM', activeKey, gid)
 rcall('ZREM', ugk, gid)
 accessUpdate(uak, eak, gid, 'expired', nil)
 audit({ type = 'grant.expired', actor = 'jitgate', subject = holder, resource = hget(rk, 'resource'),
-  role = hget(rk, 'role'), requestId = hget(rk, 'id'), grantId = gid, expiresAt = expiresAt })
+  role = hget(rk, 'role'), requestId = hget(rk, 'id'), ticket = hget(rk, 'ticket'), grantId = gid, expiresAt = expiresAt })
 rcall('PUBLISH', channel, gid)
 return reply(withRequest({ ok = true, outcome = 'expired' }, rk, ak))

@@ -48,6 +48,6 @@ rcall('ZREM', activeKey, gid)
 rcall('ZREM', ugk, gid)
 accessUpdate(uak, eak, gid, 'revoked', nil)
 audit({ type = 'grant.revoked', actor = actor, subject = holder, resource = hget(rk, 'resource'),
-  role = hget(rk, 'role'), requestId = rid, grantId = gid, reason = reason })
+  role = hget(rk, 'role'), requestId = rid, ticket = hget(rk, 'ticket'), grantId = gid, reason = reason })
 rcall('PUBLISH', channel, gid)
 return reply(withRequest({ ok = true, outcome = 'revoked', requestId = rid }, rk, ak))

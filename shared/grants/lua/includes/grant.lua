@@ -37,7 +37,7 @@ local function mint(rk, ak, gk, activeKey, ugk, uak, eak, gid, approvers)
   rcall('ZREMRANGEBYSCORE', ugk, '-inf', NOW)
   accessSet(uak, eak, gid, 'active', expiresAt, f['role'], f['requester'], f['team'], f['email'])
   audit({ type = 'grant.issued', actor = f['decidedBy'] or f['requester'], subject = f['requester'],
-    resource = f['resource'], role = f['role'], requestId = f['id'], grantId = gid,
+    resource = f['resource'], role = f['role'], requestId = f['id'], ticket = f['ticket'], grantId = gid,
     reason = f['reason'], approvers = approvers, expiresAt = expiresAt,
     breakGlass = (f['breakGlass'] == '1') })
   return expiresAt
@@ -62,6 +62,6 @@ local function extend(rk, ak, gk, ork, oak, activeKey, ugk, uak, eak, gid)
   accessUpdate(uak, eak, gid, 'active', expiresAt)
   audit({ type = 'grant.extended', actor = hget(rk, 'decidedBy'), subject = user,
     resource = hget(gk, 'resource'), role = hget(gk, 'role'), requestId = hget(rk, 'id'),
-    grantId = gid, reason = hget(rk, 'reason'), previousExpiresAt = old, expiresAt = expiresAt })
+    ticket = hget(rk, 'ticket'), grantId = gid, reason = hget(rk, 'reason'), previousExpiresAt = old, expiresAt = expiresAt })
   return expiresAt
 end

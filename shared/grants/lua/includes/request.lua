@@ -42,6 +42,6 @@ local function expireIfLate(rk, ak, pk, uk)
   finishRequest(rk, pk, uk)
   retain(rk, ak, NOW)
   audit({ type = 'request.expired', actor = 'jitgate', subject = requester, resource = hget(rk, 'resource'),
-    role = hget(rk, 'role'), requestId = hget(rk, 'id'), reason = 'no decision in time' })
+    role = hget(rk, 'role'), requestId = hget(rk, 'id'), ticket = hget(rk, 'ticket'), reason = 'no decision in time' })
   return true
 end
