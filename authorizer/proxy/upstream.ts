@@ -1,4 +1,4 @@
-import http, { type IncomingMessage, ServerResponse } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
@@ -6,10 +6,13 @@ import type { Logger } from '../../shared/log.js';
 import type { Resource } from '../../shared/policy/index.js';
 import type { Metrics } from '../metrics.js';
 import { refuseSocket, sendRefusal } from '../refusal-response.js';
-import { refusal } from '../refusals.js';
+import { type Refusal, refusal } from '../refusals.js';
 
 export interface UpstreamOptions {
-  /** How long an upstream may stay silent before the client gets 504. */
+  /**
+   * How long an upstream may stay silent, and how long it may take to send a complete head once the
+   * request has been sent (a head dripped line by line is never silent), before the client gets 504.
+   */
   timeoutMs: number;
   metrics: Metrics;
   log: Logger;
@@ -31,15 +34,79 @@ export function createUpstreams(options: UpstreamOptions) {
   const handlers = new WeakMap<Resource, RequestHandler>();
   const timedOut = new WeakSet<IncomingMessage>();
   const upgraded = new WeakSet<Duplex>();
+  /** The upstream's answer to a client request, once its head has arrived. */
+  const answers = new WeakMap<IncomingMessage, IncomingMessage>();
+  /** Responses already failed: a bad answer is reported once, however many events it raises. */
+  const failed = new WeakSet<ServerResponse>();
 
   function onError(resource: Resource, err: Error & { code?: string }, req: IncomingMessage, out: unknown) {
     const kind = timedOut.has(req) ? 'timeout' : 'unreachable';
     options.metrics.upstreamErrors.inc({ resource: resource.name, kind });
     options.log.warn({ resource: resource.name, kind, code: err.code, msg: err.message }, 'upstream failed');
     const r = refusal(kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable', { resource });
-    if (out instanceof ServerResponse) sendRefusal(out, r, req.headers.accept);
+    if (out instanceof ServerResponse) fail(out, req, r);
     else if (out && !upgraded.has(out as Duplex)) refuseSocket(out as Duplex, r, req.headers.accept);
     else (out as Duplex | undefined)?.destroy();
+  }
+
+  /**
+   * Ends a response whose upstream went wrong: a refusal of our own when nothing of the answer has
+   * reached the client yet (its headers, status line and body dropped), the connection cut when
+   * some of it has, nothing when the client already has the whole answer.
+   */
+  function fail(res: ServerResponse, req: IncomingMessage, r: Refusal): void {
+    if (failed.has(res)) return;
+    failed.add(res);
+    const answer = answers.get(req);
+    if (answer) {
+      answer.unpipe(res);
+      answer.destroy();
+    }
+    if (res.writableEnded || res.destroyed) return;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    res.statusMessage = '';
+    sendRefusal(res, r, req.headers.accept);
+  }
+
+  /**
+   * Watches one proxied request to its end, whatever the upstream does: a head that does not arrive
+   * in time (dripped header lines, endless 1xx answers), a request closed with no answer at all (a
+   * 101 to a plain request), an answer cut short, a client that leaves before the answer ends (the
+   * upstream request is then aborted, not left streaming into nothing).
+   */
+  function watch(resource: Resource, proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse) {
+    const unreachable = () => refusal('upstream_unreachable', { resource });
+    proxyReq.once('timeout', () => timedOut.add(req));
+    let headDue: NodeJS.Timeout | undefined;
+    const armHeadDeadline = () => {
+      headDue = setTimeout(() => {
+        timedOut.add(req);
+        proxyReq.destroy(new Error('the upstream sent no complete head in time'));
+      }, options.timeoutMs);
+      headDue.unref();
+    };
+    if (proxyReq.writableFinished) armHeadDeadline();
+    else proxyReq.once('finish', armHeadDeadline);
+    proxyReq.once('response', (answer: IncomingMessage) => {
+      clearTimeout(headDue);
+      answers.set(req, answer);
+      answer.on('error', () => {});
+      answer.once('close', () => {
+        if (!answer.complete) fail(res, req, unreachable());
+      });
+    });
+    proxyReq.once('close', () => {
+      clearTimeout(headDue);
+      if (!answers.has(req)) fail(res, req, unreachable());
+    });
+    res.on('error', (err) => options.log.debug({ err }, 'client response error'));
+    res.once('close', () => {
+      if (!answers.get(req)?.complete) proxyReq.destroy();
+    });
   }
 
   function build(resource: Resource): RequestHandler {
@@ -58,9 +125,7 @@ export function createUpstreams(options: UpstreamOptions) {
       plugins: [
         (proxy) => {
           proxy.on('error', (err, req, out) => onError(resource, err, req, out));
-          proxy.on('proxyReq', (proxyReq, req) => {
-            proxyReq.once('timeout', () => timedOut.add(req));
-          });
+          proxy.on('proxyReq', (proxyReq, req, res) => watch(resource, proxyReq, req, res));
           proxy.on('proxyReqWs', (proxyReq, req, socket) => {
             proxyReq.once('upgrade', (_res, upstream: Duplex) => {
               upgraded.add(socket);

@@ -34,7 +34,7 @@ export const PUBLIC_URL = 'http://127.0.0.1:8080';
  * tokens only, like every pathPrefix resource that does not say `browser: shared-origin`. stream
  * accepts WebSockets for its talker role only.
  */
-function policyFor(echo: EchoUpstream, ws: WsUpstream, downPort: number): Policy {
+function policyFor(echo: EchoUpstream, ws: WsUpstream, downPort: number, extra = ''): Policy {
   return loadPolicy(`
 defaults: { approvalChannel: C0APPROVALS, defaultDuration: 1h }
 resources:
@@ -84,7 +84,7 @@ resources:
     upstream: http://127.0.0.1:${downPort}
     match: { pathPrefix: /down }
     approvers: { users: [U0BOSS] }
-`);
+${extra}`);
 }
 
 export interface Harness {
@@ -121,10 +121,12 @@ export async function startHarness(
     logLines?: string[];
     /** The authorizer's key set (default: a fresh EdDSA one). */
     signingKeys?: SigningKeys;
+    /** More resources, as policy YAML indented under `resources:` (e.g. on a hostile upstream). */
+    resources?: string;
   } = {},
 ): Promise<Harness> {
   const [echo, ws, downPort] = await Promise.all([startEchoUpstream(), startWsEchoUpstream(), closedPort()]);
-  const policy = policyFor(echo, ws, downPort);
+  const policy = policyFor(echo, ws, downPort, options.resources);
   const publicUrl = options.publicUrl ?? PUBLIC_URL;
   const keys = options.signingKeys ?? (await loadSigningKeys(JSON.stringify(await generateSigningKeySet())));
   const redis = connectRedis(options.redisUrl ?? REDIS_URL);
