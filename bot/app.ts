@@ -4,11 +4,15 @@ import type { BotDeps, BotSettings } from './deps.js';
 import { InFlight } from './listeners/in-flight.js';
 import { registerListeners } from './listeners/index.js';
 import { botAuthorize, slackClientOptions } from './slack-client.js';
+import { socketTransport } from './socket-transport.js';
 import { boltLogger, httpTransport } from './transport.js';
 
 export interface Bot {
   app: App;
-  /** HTTP mode: listens on `port` (0 picks a free one) and answers with the port taken. Socket Mode: connects. */
+  /**
+   * Listens on `port` (0 picks a free one: `/slack/events` in HTTP mode, the health check in both)
+   * and answers with the port taken; in Socket Mode it then connects to Slack.
+   */
   start(port?: number): Promise<{ port: number }>;
   /** Stops taking work, lets handlers in flight finish, closes Bolt and HTTP. The worker and Redis are the caller's. */
   stop(): Promise<void>;
@@ -26,9 +30,14 @@ export interface Bot {
  * @example const bot = createBot(deps, settings); const { port } = await bot.start(3000);
  */
 export function createBot(deps: BotDeps, settings: BotSettings): Bot {
-  const socketMode = Boolean(settings.appToken);
-  const http = socketMode
-    ? undefined
+  const clientOptions = slackClientOptions(settings, deps.log);
+  const transport = settings.appToken
+    ? socketTransport({
+        appToken: settings.appToken,
+        log: deps.log,
+        clientOptions: slackClientOptions(settings, deps.log),
+        pingTimeoutMs: settings.socketPingTimeoutMs,
+      })
     : httpTransport({
         signingSecret: settings.signingSecret,
         log: deps.log,
@@ -36,9 +45,9 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
         unhandledRequestTimeoutMs: settings.unhandledRequestTimeoutMs,
       });
   const app = new App({
-    ...(http ? { receiver: http.receiver } : { socketMode: true, appToken: settings.appToken }),
+    receiver: transport.receiver,
     authorize: botAuthorize(deps.client, settings.botToken, deps.log),
-    clientOptions: slackClientOptions(settings, deps.log),
+    clientOptions,
     logger: boltLogger(deps.log),
     extendedErrorHandler: true,
   });
@@ -52,23 +61,19 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
       // (Slack retrying what reached the bot we replace) would be told "cannot reach the state
       // store". Give the connection a moment; if Redis is really away, start anyway and say so.
       await connected(deps.store.redis, 5_000);
-      if (!http) {
-        await app.start();
-        deps.log.info('bot connected to Slack over Socket Mode');
-        return { port: 0 };
-      }
-      const started = await http.start(port);
-      deps.log.info({ port: started.port }, 'bot listening on /slack/events');
+      const started = await transport.start(port);
+      deps.log.info(
+        { port: started.port },
+        settings.appToken
+          ? 'bot connected to Slack over Socket Mode; health check on the port'
+          : 'bot listening on /slack/events',
+      );
       return started;
     },
     idle: () => inFlight.drained(),
     async stop() {
       inFlight.refuseNew();
-      if (http) await http.stop(() => inFlight.drained());
-      else
-        await app
-          .stop()
-          .catch((err: unknown) => deps.log.warn({ err }, 'socket mode: error while disconnecting'));
+      await transport.stop(() => inFlight.drained());
       await inFlight.drained();
     },
   };

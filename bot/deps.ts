@@ -46,6 +46,11 @@ export interface BotSettings {
    * what the bot must not handle set it shorter.
    */
   unhandledRequestTimeoutMs?: number | undefined;
+  /**
+   * Socket Mode: how long a pong from Slack may take before the connection counts as lost, which is
+   * also the pause before reconnecting. Unset: @slack/socket-mode's 5 s; tests set it shorter.
+   */
+  socketPingTimeoutMs?: number | undefined;
 }
 
 /** Web API retries: 429s wait for Retry-After; 5xx and network errors back off between `minMs` and `maxMs`. */

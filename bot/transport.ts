@@ -1,24 +1,30 @@
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Logger as BoltLogger, HTTPReceiver, LogLevel } from '@slack/bolt';
+import type { IncomingMessage } from 'node:http';
+import { type Logger as BoltLogger, HTTPReceiver, LogLevel, type Receiver } from '@slack/bolt';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
+import { botHttpServer } from './ops-server.js';
 
 /** Slack signs each request with a timestamp; one more than this far from our clock, either way, is refused. */
 export const MAX_CLOCK_SKEW_SEC = 5 * 60;
 const EVENTS_PATH = '/slack/events';
+
+/** How Slack reaches the bot (a Bolt receiver), with the bot's own HTTP server on BOT_PORT beside it. */
+export interface BotTransport {
+  receiver: Receiver;
+  /** Listens on `port` (0: a free one) and answers the port taken; Socket Mode then connects to Slack. */
+  start(port: number): Promise<{ port: number }>;
+  /** Stops taking deliveries, lets the ones in flight finish (up to `graceMs`), then closes every connection. */
+  stop(drained: () => Promise<void>, graceMs?: number): Promise<void>;
+}
 
 /**
  * The HTTP side of the bot: Bolt's HTTPReceiver (signature over the raw body, stale timestamps
  * refused) behind a server of our own that also refuses timestamps from the future, which Bolt lets
  * through, answers a health check, and can be stopped cleanly.
  */
-export interface HttpTransport {
+export interface HttpTransport extends BotTransport {
   receiver: HTTPReceiver;
-  start(port: number): Promise<{ port: number }>;
-  /** Stops taking requests, lets the ones in flight finish (up to `graceMs`), then closes every connection. */
-  stop(drained: () => Promise<void>, graceMs?: number): Promise<void>;
 }
 
 export function httpTransport(options: {
@@ -41,14 +47,7 @@ export function httpTransport(options: {
       ? { unhandledRequestTimeoutMillis: options.unhandledRequestTimeoutMs }
       : {}),
   });
-  let server: Server | undefined;
-
-  const listener = (req: IncomingMessage, res: ServerResponse) => {
-    const path = routedPath(req.url);
-    if (req.method === 'GET' && path === '/_jitgate/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-      return;
-    }
+  const server = botHttpServer((req, res, path) => {
     if (path === EVENTS_PATH && !freshTimestamp(req, clock.now())) {
       log.warn(
         { path, timestamp: req.headers['x-slack-request-timestamp'] },
@@ -63,43 +62,13 @@ export function httpTransport(options: {
       // Bolt throws for routes it does not serve.
       if (!res.headersSent) res.writeHead(404).end();
     }
-  };
+  });
 
   return {
     receiver,
-    async start(port) {
-      const s = createServer(listener);
-      server = s;
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(port, () => resolve());
-      });
-      return { port: (s.address() as AddressInfo).port };
-    },
-    async stop(drained, graceMs = 10_000) {
-      const s = server;
-      if (!s) return;
-      server = undefined;
-      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-      s.closeIdleConnections();
-      await Promise.race([drained(), delay(graceMs)]);
-      s.closeAllConnections();
-      await closed;
-    },
+    start: (port) => server.start(port),
+    stop: (drained, graceMs) => server.stop(drained, graceMs),
   };
-}
-
-/**
- * The path as Bolt routes on it (`new URL(req.url, base).pathname`: dot segments resolved, an
- * absolute-form target reduced to its path), so that `/x/../slack/events` cannot reach Bolt
- * without passing the timestamp guard.
- */
-function routedPath(url: string | undefined): string {
-  try {
-    return new URL(url ?? '/', 'http://localhost').pathname;
-  } catch {
-    return '';
-  }
 }
 
 function freshTimestamp(req: IncomingMessage, nowMs: number): boolean {
@@ -111,8 +80,6 @@ function freshTimestamp(req: IncomingMessage, nowMs: number): boolean {
 function hashBody(raw: unknown): string {
   return Buffer.isBuffer(raw) ? createHash('sha256').update(raw).digest('base64url') : '';
 }
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** Bolt's logger interface over our JSON logger. */
 export function boltLogger(log: Logger): BoltLogger {

@@ -14,9 +14,9 @@ import type { SlackCredentials } from './preflight.js';
 /** A started Slack bot. */
 export interface BotRole {
   bot: Bot;
-  /** The HTTP port (0 in Socket Mode). */
+  /** The HTTP port (the health check's only, in Socket Mode). */
   port: number;
-  /** `http://127.0.0.1:port`: `/slack/events` is under it. */
+  /** `http://127.0.0.1:port`: `/slack/events` (HTTP mode) and `/_jitgate/healthz` are under it. */
   url: string;
 }
 
@@ -48,6 +48,7 @@ export async function startSlackSide(input: {
   log: Logger;
   port: number;
   unhandledRequestTimeoutMs: number | undefined;
+  socketPingTimeoutMs?: number | undefined;
   /** Sign-in is on at the authorizer (the same JITGATE_OIDC_* settings): DMs give plain URLs. */
   signIn?: boolean | undefined;
 }): Promise<SlackSide> {
@@ -90,6 +91,7 @@ export async function startSlackSide(input: {
       apiUrl: input.apiUrl,
       retry: input.retry,
       unhandledRequestTimeoutMs: input.unhandledRequestTimeoutMs,
+      socketPingTimeoutMs: input.socketPingTimeoutMs,
     });
     try {
       const { port } = await app.start(input.port);

@@ -46,6 +46,8 @@ export interface SystemOverrides {
   botPort?: number;
   /** HTTP mode: how long Bolt waits for a listener's ack before answering 404 itself (default: Bolt's). */
   botUnhandledRequestTimeoutMs?: number | undefined;
+  /** Socket Mode: the pong timeout, also the pause before reconnecting (default: @slack/socket-mode's 5 s). */
+  botSocketPingTimeoutMs?: number | undefined;
   /** Instead of AUTHORIZER_PORT (0 picks a free one). */
   authorizerPort?: number;
   /** Instead of JITGATE_TRUSTED_PROXIES. */
@@ -179,6 +181,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         log: logOf('bot'),
         port: o.botPort ?? config.BOT_PORT,
         unhandledRequestTimeoutMs: o.botUnhandledRequestTimeoutMs,
+        socketPingTimeoutMs: o.botSocketPingTimeoutMs,
         signIn: (o.signIn ?? signInConfig(config)) !== undefined,
       });
     }

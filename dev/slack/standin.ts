@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type SocketModeOptions, SocketModeStandin } from './socket-mode.js';
 import {
   type AnswerState,
   answerFor,
@@ -50,6 +51,11 @@ export interface SlackStandinOptions {
   /** When given, Web API calls with any other token are `invalid_auth` (no token at all is `not_authed`). */
   tokens?: readonly string[];
   latencyMs?: number;
+  /**
+   * Socket Mode on: `apps.connections.open` takes this app-level token and answers a `ws://` URL on
+   * the stand-in's port, and `socketMode` delivers envelopes over it (see socket-mode.ts).
+   */
+  socketMode?: SocketModeOptions;
 }
 
 /**
@@ -65,6 +71,8 @@ export interface SlackStandinOptions {
  */
 export class SlackStandin {
   readonly calls: SlackCall[] = [];
+  /** Set when started with `socketMode`: deliveries to the app over its WebSocket connections. */
+  readonly socketMode: SocketModeStandin | undefined;
   private readonly server: Server;
   private readonly events = new EventEmitter();
   private readonly failures = new FailureQueue();
@@ -116,6 +124,14 @@ export class SlackStandin {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ ok: false, error: 'standin_error', detail: String(err) }));
       });
+    });
+    this.socketMode = options.socketMode
+      ? new SocketModeStandin(options.socketMode, () => `ws://127.0.0.1:${this.port}`)
+      : undefined;
+    this.server.on('upgrade', (req, socket, head) => {
+      if (!this.socketMode?.upgrade(req, socket, head)) {
+        socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      }
     });
   }
 
@@ -229,6 +245,7 @@ export class SlackStandin {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve, reject) => {
       this.events.emit('close');
+      void this.socketMode?.close();
       this.server.close((err) => (err ? reject(err) : resolve()));
       // WebClient keeps connections alive; without this close() would wait for them to time out.
       this.server.closeAllConnections();
@@ -288,6 +305,12 @@ export class SlackStandin {
       response: { ok: false, error },
     });
     if (method === 'response_url') return { status: 200, headers: {}, response: { ok: true } };
+    // App-level tokens open Socket Mode connections and nothing else; bot tokens cannot open them.
+    if (method === 'apps.connections.open') {
+      if (this.socketMode) return { status: 200, headers: {}, response: this.socketMode.open(token) };
+      return refused(token === undefined ? 'not_authed' : 'invalid_auth');
+    }
+    if (token?.startsWith('xapp-')) return refused('not_allowed_token_type');
     if (knowsMethod(method)) {
       if (token === undefined) return refused('not_authed');
       if (this.tokens && !this.tokens.has(token)) return refused('invalid_auth');

@@ -23,12 +23,16 @@ import {
   type ViewInputValue,
   viewSubmissionBody,
 } from '../../dev/slack/requests.js';
+import type { SocketModeStandin } from '../../dev/slack/socket-mode.js';
 import {
   type SlackCall,
   type SlackStandin,
   type StandinUser,
   startSlackStandin,
 } from '../../dev/slack/standin.js';
+import { type Delivered, httpDriver, type SlackTransport, socketDriver } from './slack-driver.js';
+
+export { type SlackTransport, TRANSPORTS } from './slack-driver.js';
 
 export interface BotHarnessOptions {
   /** The policy as YAML text. */
@@ -46,6 +50,13 @@ export interface BotHarnessOptions {
   log?: Logger;
   /** How long Bolt waits for an ack before answering 404 itself (default: Bolt's 3 s, as in production). */
   unhandledRequestTimeoutMs?: number;
+  /**
+   * How Slack reaches the bot: signed HTTP requests (the default) or Socket Mode, where the stand-in
+   * hands out the WebSocket and delivers every command, click, submission and event in an envelope.
+   */
+  transport?: SlackTransport;
+  /** Socket Mode: every n-th envelope arrives twice (default 1: every one, so each test also checks that nothing acts twice). */
+  duplicateEvery?: number;
 }
 
 /** What a slash command got back: the HTTP ack, and what the bot posted to its response_url afterwards. */
@@ -62,7 +73,10 @@ export interface CommandResult {
 
 export interface BotHarness {
   standin: SlackStandin;
-  /** The bot's base URL (`/slack/events` is under it). */
+  transport: SlackTransport;
+  /** Socket Mode's side of the stand-in (connections, envelopes, acks); undefined over HTTP. */
+  socket: SocketModeStandin | undefined;
+  /** The bot's base URL (`/slack/events` under it over HTTP; `/_jitgate/healthz` either way). */
   baseUrl: string;
   secret: string;
   botToken: string;
@@ -97,7 +111,7 @@ export interface BotHarness {
     userId: string,
     options?: { eventId?: string; headers?: Record<string, string> },
   ): Promise<{ status: number }>;
-  /** Any body, signed with the bot's secret unless `signature` is given. */
+  /** Any body, signed with the bot's secret unless `signature` is given (HTTP only). */
   send(input: Omit<SendToBotInput, 'secret'> & { secret?: string }): Promise<Response>;
   /** Ephemeral messages (chat.postEphemeral) shown to `userId`, oldest first. */
   ephemeralsTo(userId: string): string[];
@@ -118,11 +132,14 @@ export interface BotHarness {
 }
 
 const FAST_RETRY: SlackRetry = { retries: 3, minMs: 10, maxMs: 50 };
+/** Socket Mode in tests: pongs within 1.5 s, and so a reconnect 1.5 s after a disconnect (not 5 s). */
+const SOCKET_PING_TIMEOUT_MS = 1500;
 
 /**
  * A real bot (`startSystem`, as `npm run start:bot` starts it) on port 0 in front of the Slack stand-in and a real Redis under a key
  * prefix of its own, with the worker, driven by correctly signed HTTP requests exactly as Slack sends
- * them. Used by the bot's e2e tests, the demo and the security suites.
+ * them, or (`transport: 'socket'`) over Socket Mode, in envelopes on the WebSocket the bot opened.
+ * Used by the bot's e2e tests, the demo and the security suites.
  *
  * @example
  *   const h = await startBotHarness({ policy: POLICY_YAML });
@@ -131,9 +148,17 @@ const FAST_RETRY: SlackRetry = { retries: 3, minMs: 10, maxMs: 50 };
  *   await h.stop();
  */
 export async function startBotHarness(options: BotHarnessOptions): Promise<BotHarness> {
+  const transport = options.transport ?? 'http';
   const botToken = `xoxb-test-${randomBytes(8).toString('hex')}`;
+  const appToken = `xapp-1-A0JITGATE-${randomBytes(8).toString('hex')}`;
   // Only the bot's token is accepted, and people not named get a profile made from their id.
-  const standin = await startSlackStandin({ unknownUsers: 'derived', tokens: [botToken] });
+  const standin = await startSlackStandin({
+    unknownUsers: 'derived',
+    tokens: [botToken],
+    ...(transport === 'socket'
+      ? { socketMode: { appToken, duplicateEvery: options.duplicateEvery ?? 1 } }
+      : {}),
+  });
   for (const [id, user] of Object.entries(options.users ?? {})) standin.setUser(id, user);
   for (const [id, members] of Object.entries(options.usergroups ?? {})) standin.setUsergroup(id, members);
 
@@ -147,13 +172,14 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
       redisUrl: REDIS_URL,
       prefix: test.prefix,
       policy,
-      slack: { botToken, signingSecret: secret },
+      slack: { botToken, signingSecret: secret, ...(transport === 'socket' ? { appToken } : {}) },
       slackApiUrl: standin.apiUrl,
       slackRetry: options.slackRetry ?? FAST_RETRY,
       publicUrl: 'http://127.0.0.1:8080',
       log: options.log ?? createLogger('bot-test', process.env.LOG_LEVEL ?? 'silent'),
       botPort: 0,
       botUnhandledRequestTimeoutMs: options.unhandledRequestTimeoutMs,
+      botSocketPingTimeoutMs: SOCKET_PING_TIMEOUT_MS,
       ...(options.clock ? { clock: options.clock } : {}),
     },
   });
@@ -162,13 +188,18 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
   const baseUrl = system.bot!.url;
   let seq = 0;
 
-  const send: BotHarness['send'] = (input) =>
-    sendToBot(baseUrl, { ...input, secret: input.secret ?? secret });
+  const send: BotHarness['send'] = (input) => {
+    if (transport === 'socket') throw new Error('send() signs HTTP requests; the bot is in Socket Mode');
+    return sendToBot(baseUrl, { ...input, secret: input.secret ?? secret });
+  };
+  const driver = standin.socketMode ? socketDriver(standin.socketMode) : httpDriver(baseUrl, secret);
   const textOf = (call: SlackCall) => String(call.body.text ?? '');
   const dmChannel = (userId: string) => `D${userId.slice(1)}`;
 
   const harness: BotHarness = {
     standin,
+    transport,
+    socket: standin.socketMode,
     baseUrl,
     secret,
     botToken,
@@ -188,8 +219,8 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
         responseUrl,
         ...(opts.channelId ? { channelId: opts.channelId } : {}),
       });
-      const res = await send({ body, ...(opts.headers ? { headers: opts.headers } : {}) });
-      const ack = await ackText(res);
+      const res = await driver.deliver('command', body, opts.headers);
+      const ack = ackText(res);
       const mine = (c: SlackCall) => c.path === `/respond/${encodeURIComponent(id)}`;
       return {
         status: res.status,
@@ -204,8 +235,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
     async click(userId, actionId, value, opts = {}) {
       const { headers, ...input } = opts;
       const body = blockActionsBody({ messageTs: '1700000000.000100', ...input, userId, actionId, value });
-      const res = await send({ body, ...(headers ? { headers } : {}) });
-      await res.arrayBuffer();
+      const res = await driver.deliver('interaction', body, headers);
       return { status: res.status };
     },
     async submitView(userId, callbackId, values, opts = {}) {
@@ -215,14 +245,12 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
         values,
         ...(opts.privateMetadata !== undefined ? { privateMetadata: opts.privateMetadata } : {}),
       });
-      const res = await send({ body });
-      const text = await res.text();
-      return { status: res.status, json: text === '' ? null : (JSON.parse(text) as unknown) };
+      const res = await driver.deliver('interaction', body);
+      return { status: res.status, json: res.json };
     },
     async openHome(userId, opts = {}) {
       const body = appHomeOpenedBody({ userId, ...(opts.eventId ? { eventId: opts.eventId } : {}) });
-      const res = await send({ body, ...(opts.headers ? { headers: opts.headers } : {}) });
-      await res.arrayBuffer();
+      const res = await driver.deliver('event', body, opts.headers);
       return { status: res.status };
     },
     send,
@@ -278,15 +306,10 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
   return harness;
 }
 
-async function ackText(res: Response): Promise<string> {
-  const text = await res.text();
-  if (text === '') return '';
-  try {
-    const json = JSON.parse(text) as { text?: unknown };
-    return typeof json.text === 'string' ? json.text : text;
-  } catch {
-    return text;
-  }
+/** The text of a command's ack: its `text` when it is a message, else the body as it came. */
+function ackText(res: Delivered): string {
+  const json = res.json as { text?: unknown } | null;
+  return json && typeof json === 'object' && typeof json.text === 'string' ? json.text : res.text;
 }
 
 async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
