@@ -52,18 +52,29 @@ export interface SocketDelivery {
   extraAcks: number;
   /** Set when every attempt went unacknowledged. */
   gaveUp: boolean;
+  /** Sends and acks lost on the way on purpose (`deliver`'s `lose`). */
+  lost: { sends: number; acks: number };
+}
+
+/** What `deliver` loses on purpose: the first `sends` envelopes never reach the app, its first `acks` never reach Slack. */
+export interface LoseOnPurpose {
+  sends?: number;
+  acks?: number;
 }
 
 interface Connection {
   ws: WebSocket;
   ready: boolean;
-  /** Deliveries sent on this connection and not yet acknowledged. */
-  inFlight: Set<SocketDelivery>;
+  /** Envelopes sent on this connection and not yet acknowledged, by envelope id. */
+  inFlight: Map<string, DeliveryState>;
 }
 
 interface DeliveryState {
   delivery: SocketDelivery;
   twice: boolean;
+  lose: Required<LoseOnPurpose>;
+  /** Copies that reached the app and are not answered yet, by envelope id. */
+  unanswered: Map<string, number>;
   retryReason: string;
   timer: NodeJS.Timeout | undefined;
   settle: () => void;
@@ -126,12 +137,13 @@ export class SocketModeStandin {
 
   /**
    * Sends a payload as Slack would and resolves with its delivery once it is acknowledged, or once
-   * every attempt went unanswered (`gaveUp`). `twice` sends this one twice whatever `duplicateEvery` says.
+   * every attempt went unanswered (`gaveUp`). `twice` sends this one twice whatever `duplicateEvery`
+   * says; `lose` drops sends or acks on the way, so that it is sent again.
    */
   deliver(
     type: EnvelopeType,
     payload: SlackBody,
-    options: { twice?: boolean } = {},
+    options: { twice?: boolean; lose?: LoseOnPurpose } = {},
   ): Promise<SocketDelivery> {
     this.count += 1;
     const delivery: SocketDelivery = {
@@ -142,6 +154,7 @@ export class SocketModeStandin {
       ack: undefined,
       extraAcks: 0,
       gaveUp: false,
+      lost: { sends: 0, acks: 0 },
     };
     this.deliveries.push(delivery);
     const twice = options.twice ?? (this.duplicateEvery > 0 && this.count % this.duplicateEvery === 0);
@@ -149,12 +162,44 @@ export class SocketModeStandin {
       const state: DeliveryState = {
         delivery,
         twice,
+        lose: { sends: options.lose?.sends ?? 0, acks: options.lose?.acks ?? 0 },
+        unanswered: new Map(),
         retryReason: '',
         timer: undefined,
         settle: () => resolve(delivery),
       };
       this.dispatch(state);
     });
+  }
+
+  /**
+   * Resolves once every copy of `delivery` that reached the app has been acknowledged (or it gave
+   * up): then the app has seen each of them, the duplicates too.
+   */
+  allAcked(delivery: SocketDelivery, timeoutMs = 5000): Promise<void> {
+    const state = this.stateOf(delivery);
+    const waiting = () => [...(state?.unanswered.values() ?? [])].reduce((a, b) => a + b, 0);
+    const done = () => delivery.gaveUp || (delivery.ack !== undefined && waiting() === 0);
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        this.events.off('ack', check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.events.off('ack', check);
+        reject(new Error(`${waiting()} of ${delivery.sends} copies not acknowledged`));
+      }, timeoutMs);
+      this.events.on('ack', check);
+      check();
+    });
+  }
+
+  /** Calls `listener` with each envelope as it is sent (or lost on purpose); returns an unsubscribe. */
+  onEnvelope(listener: (envelope: Record<string, unknown>) => void): () => void {
+    this.events.on('envelope', listener);
+    return () => this.events.off('envelope', listener);
   }
 
   /** From now on every n-th envelope is sent twice (0: none). */
@@ -219,7 +264,7 @@ export class SocketModeStandin {
   }
 
   private accept(ws: WebSocket): void {
-    const connection: Connection = { ws, ready: true, inFlight: new Set() };
+    const connection: Connection = { ws, ready: true, inFlight: new Map() };
     this.connections.add(connection);
     this.connectionsOpened += 1;
     ws.on('message', (data, isBinary) => {
@@ -229,11 +274,15 @@ export class SocketModeStandin {
     ws.on('close', () => {
       this.connections.delete(connection);
       // What was in flight on a connection that went away is sent again on another (or the next) one.
-      for (const delivery of connection.inFlight) {
-        const state = this.stateOf(delivery);
-        if (state) this.retry(state, 'connection_closed');
-      }
+      // Copies on a connection that went away will not be answered; an envelope whose latest attempt
+      // was among them is sent again on another (or the next) connection.
+      const latest = [...connection.inFlight].filter(
+        ([id, state]) => state.delivery.envelopeIds.at(-1) === id,
+      );
+      for (const [envelopeId, state] of connection.inFlight) state.unanswered.delete(envelopeId);
       connection.inFlight.clear();
+      for (const [, state] of latest) this.retry(state, 'connection_closed');
+      this.events.emit('ack');
     });
     ws.send(
       JSON.stringify({
@@ -264,19 +313,26 @@ export class SocketModeStandin {
     delivery.envelopeIds.push(envelopeId);
     this.byEnvelope.set(envelopeId, state);
     const attempt = delivery.envelopeIds.length - 1;
-    const envelope = JSON.stringify({
+    const message = {
       envelope_id: envelopeId,
       type: delivery.type,
       payload: delivery.payload,
       accepts_response_payload: delivery.type !== 'events_api',
       ...(delivery.type === 'events_api' ? { retry_attempt: attempt, retry_reason: state.retryReason } : {}),
-    });
-    connection.inFlight.add(delivery);
-    const copies = state.twice && attempt === 0 ? 2 : 1;
-    for (let i = 0; i < copies; i += 1) connection.ws.send(envelope);
-    delivery.sends += copies;
+    };
+    const envelope = JSON.stringify(message);
+    this.events.emit('envelope', message);
+    connection.inFlight.set(envelopeId, state);
+    if (state.lose.sends > 0) {
+      state.lose.sends -= 1;
+      delivery.lost.sends += 1;
+    } else {
+      const copies = state.twice && attempt === 0 ? 2 : 1;
+      for (let i = 0; i < copies; i += 1) connection.ws.send(envelope);
+      delivery.sends += copies;
+      state.unanswered.set(envelopeId, copies);
+    }
     state.timer = setTimeout(() => {
-      connection.inFlight.delete(delivery);
       this.retry(state, 'timeout');
     }, this.redeliverAfterMs);
     state.timer.unref();
@@ -314,19 +370,34 @@ export class SocketModeStandin {
       this.strayAcks.push(message);
       return;
     }
+    const envelopeId = m.envelope_id as string;
+    const left = (state.unanswered.get(envelopeId) ?? 1) - 1;
+    if (left > 0) state.unanswered.set(envelopeId, left);
+    else {
+      state.unanswered.delete(envelopeId);
+      for (const c of this.connections) c.inFlight.delete(envelopeId);
+    }
     const { delivery } = state;
     if (delivery.ack || delivery.gaveUp) {
       delivery.extraAcks += 1;
+      this.events.emit('ack');
+      return;
+    }
+    if (state.lose.acks > 0) {
+      // Lost on the way: Slack never hears of it and sends the envelope again when its time is up.
+      state.lose.acks -= 1;
+      delivery.lost.acks += 1;
+      this.events.emit('ack');
       return;
     }
     clearTimeout(state.timer);
-    for (const c of this.connections) c.inFlight.delete(delivery);
     const payload =
       delivery.type !== 'events_api' && m.payload && typeof m.payload === 'object'
         ? (m.payload as SlackBody)
         : undefined;
-    delivery.ack = { envelopeId: m.envelope_id as string, payload, at: Date.now() };
+    delivery.ack = { envelopeId, payload, at: Date.now() };
     state.settle();
+    this.events.emit('ack');
   }
 
   private stateOf(delivery: SocketDelivery): DeliveryState | undefined {

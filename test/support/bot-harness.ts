@@ -57,6 +57,10 @@ export interface BotHarnessOptions {
   transport?: SlackTransport;
   /** Socket Mode: every n-th envelope arrives twice (default 1: every one, so each test also checks that nothing acts twice). */
   duplicateEvery?: number;
+  /** Socket Mode: an envelope not acknowledged this long is sent again (default 3 s, as Slack). */
+  redeliverAfterMs?: number;
+  /** Socket Mode: the app-level token the bot is given, when it should not be the one the stand-in takes. */
+  botAppToken?: string;
 }
 
 /** What a slash command got back: the HTTP ack, and what the bot posted to its response_url afterwards. */
@@ -156,7 +160,13 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
     unknownUsers: 'derived',
     tokens: [botToken],
     ...(transport === 'socket'
-      ? { socketMode: { appToken, duplicateEvery: options.duplicateEvery ?? 1 } }
+      ? {
+          socketMode: {
+            appToken,
+            duplicateEvery: options.duplicateEvery ?? 1,
+            ...(options.redeliverAfterMs !== undefined ? { redeliverAfterMs: options.redeliverAfterMs } : {}),
+          },
+        }
       : {}),
   });
   for (const [id, user] of Object.entries(options.users ?? {})) standin.setUser(id, user);
@@ -165,6 +175,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
   const test = await testRedis();
   const policy = loadPolicy(options.policy, 'the test policy');
   const secret = randomBytes(16).toString('hex');
+  // A bot that does not start leaves nothing behind (the stand-in, the Redis keys).
   const system = await startSystem({
     roles: options.worker === false ? ['bot'] : ['bot', 'worker'],
     overrides: {
@@ -172,7 +183,11 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
       redisUrl: REDIS_URL,
       prefix: test.prefix,
       policy,
-      slack: { botToken, signingSecret: secret, ...(transport === 'socket' ? { appToken } : {}) },
+      slack: {
+        botToken,
+        signingSecret: secret,
+        ...(transport === 'socket' ? { appToken: options.botAppToken ?? appToken } : {}),
+      },
       slackApiUrl: standin.apiUrl,
       slackRetry: options.slackRetry ?? FAST_RETRY,
       publicUrl: 'http://127.0.0.1:8080',
@@ -182,6 +197,10 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
       botSocketPingTimeoutMs: SOCKET_PING_TIMEOUT_MS,
       ...(options.clock ? { clock: options.clock } : {}),
     },
+  }).catch(async (err: unknown) => {
+    await test.cleanup();
+    await standin.close();
+    throw err;
   });
   const deps = system.deps!;
   const bot = system.bot!.bot;
