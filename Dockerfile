@@ -24,6 +24,8 @@ WORKDIR /app
 COPY --from=production-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json policy.example.yml manifest.yml ./
+# npm start's pre-script: with no sources here it builds nothing, and node runs dist/ as it is.
+COPY scripts/ensure-build.mjs ./scripts/
 USER node
 EXPOSE 3000 8080
 # Override with dist/bot/worker-main.js or dist/authorizer/main.js (see docker-compose.yml).

@@ -1,11 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { type FileWatchTimings, watchFileContent } from './file-watch.js';
 import type { Logger } from './log.js';
-import { loadPolicyFile } from './policy/load.js';
+import { loadPolicy } from './policy/load.js';
 import type { Policy } from './policy/types.js';
 
+/** The policy a process runs with, kept up to date with its file. */
+export interface LivePolicy {
+  current: () => Policy;
+  /** Re-reads the file now (SIGHUP): true when it was taken, false when it is bad (the current one stays). */
+  reload(): boolean;
+  /** Stops following the file. */
+  stop(): void;
+}
+
 /**
- * The policy a process runs with, re-read on demand (`startSystem` hands `reload` to the entry files,
- * which call it on SIGHUP). A bad file is reported and the current policy stays: a typo never takes
- * access control down.
+ * The policy a process runs with, following its file: a change takes effect without a restart,
+ * however the process was started (the file's folder is watched, so an editor's rename, a
+ * `kubectl apply` of a ConfigMap and `cp` all count; see `watchFileContent`), and `reload` re-reads
+ * it on demand (the entry files call it on SIGHUP). A bad file is reported and the current policy
+ * stays: a typo never takes access control down.
  *
  * @example const policy = livePolicy(config.JITGATE_POLICY, log); policy.current().resources.get('grafana');
  */
@@ -14,20 +27,48 @@ export function livePolicy(
   log: Logger,
   /** The file as already read at start (else it is read here). */
   loaded?: Policy,
-): { current: () => Policy; reload(): boolean } {
-  let policy = loaded ?? loadPolicyFile(path);
+  timings?: FileWatchTimings,
+): LivePolicy {
+  const initial = readFileSync(path, 'utf8');
+  let policy = loaded ?? loadPolicy(initial, path);
+  const take = (text: string, trigger: 'file' | 'signal'): boolean => {
+    try {
+      policy = loadPolicy(text, path);
+      log.info({ resources: policy.resources.size, trigger }, 'policy reloaded');
+      return true;
+    } catch (err) {
+      log.error({ err: String(err), trigger }, 'policy not reloaded; keeping the current one');
+      return false;
+    }
+  };
+  const watch = watchFileContent(
+    path,
+    initial,
+    (text) => take(text, 'file'),
+    (err) =>
+      log.error(
+        { err: (err as NodeJS.ErrnoException).code ?? String(err), trigger: 'file' },
+        `policy file ${path} cannot be read; keeping the current policy`,
+      ),
+    timings,
+  );
   return {
     current: () => policy,
     reload() {
+      let text: string;
       try {
-        policy = loadPolicyFile(path);
-        log.info({ resources: policy.resources.size }, 'policy reloaded');
-        return true;
+        text = readFileSync(path, 'utf8');
       } catch (err) {
-        log.error({ err: String(err) }, 'policy not reloaded; keeping the current one');
+        log.error(
+          { err: (err as NodeJS.ErrnoException).code ?? String(err), trigger: 'signal' },
+          'policy not reloaded; keeping the current one',
+        );
         return false;
       }
+      watch.settled(text);
+      return take(text, 'signal');
     },
+    stop: () => watch.stop(),
   };
 }
 

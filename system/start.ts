@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { BotDeps, SlackRetry } from '../bot/deps.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { type Config, type SignInConfig, signInConfig } from '../shared/config.js';
-import { livePolicy } from '../shared/lifecycle.js';
+import type { FileWatchTimings } from '../shared/file-watch.js';
+import { type LivePolicy, livePolicy } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy/types.js';
 import { type RedisKeys, redisKeys } from '../shared/redis/keys.js';
@@ -27,8 +28,13 @@ export interface SystemOverrides {
   redisUrl?: string;
   /** Instead of JITGATE_REDIS_PREFIX. */
   prefix?: string;
-  /** A policy object (then `reloadPolicy` has nothing to re-read) or a file path, instead of JITGATE_POLICY. */
+  /**
+   * A policy object (then `reloadPolicy` has nothing to re-read) or a file path, instead of
+   * JITGATE_POLICY. A file is followed: a change takes effect without a restart.
+   */
   policy?: Policy | string;
+  /** How the policy file is followed (default: 300 ms of quiet after a change, a comparison every 10 s). */
+  policyWatch?: FileWatchTimings;
   /** Instead of JITGATE_SIGNING_KEYS. */
   signingKeys?: SigningKeys;
   /** Instead of SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_APP_TOKEN. */
@@ -87,7 +93,10 @@ export interface System {
   bot: BotRole | undefined;
   worker: Worker | undefined;
   authorizer: AuthorizerRole | undefined;
-  /** Re-reads the policy file; a bad file is reported and the current policy stays (false). */
+  /**
+   * Re-reads the policy file now (SIGHUP); a bad file is reported and the current policy stays
+   * (false). Changes to the file are taken without it too: the file is watched.
+   */
   reloadPolicy(): boolean;
   /**
    * Stops once: no new work (the bot and the authorizer finish what they hold), then the worker, the
@@ -122,7 +131,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   // Several roles in one process: each one's lines say which.
   const logOf = (role: string) =>
     roles.has('authorizer') && roles.size > 1 ? log.child({ component: role }) : log;
-  const policySource = policyFrom(o.policy ?? config.JITGATE_POLICY, checked.policy, log);
+  const policySource = policyFrom(o.policy ?? config.JITGATE_POLICY, checked.policy, log, o.policyWatch);
   const policy = policySource.current;
 
   const prefix = o.prefix ?? config.JITGATE_REDIS_PREFIX;
@@ -139,6 +148,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   let authorizer: AuthorizerRole | undefined;
   let side: SlackSide | undefined;
   const stopRoles = async () => {
+    policySource.stop();
     const stopped = await Promise.allSettled([side?.stop(), authorizer?.stop()]);
     await connections.close();
     const failed = stopped.find((r) => r.status === 'rejected');
@@ -221,7 +231,8 @@ function policyFrom(
   source: Policy | string,
   loaded: Policy | undefined,
   log: Logger,
-): { current: () => Policy; reload(): boolean } {
-  if (typeof source === 'string') return livePolicy(source, log, loaded);
-  return { current: () => source, reload: () => false };
+  timings: FileWatchTimings | undefined,
+): LivePolicy {
+  if (typeof source === 'string') return livePolicy(source, log, loaded, timings);
+  return { current: () => source, reload: () => false, stop: () => {} };
 }
