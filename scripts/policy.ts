@@ -6,7 +6,13 @@
  */
 import { formatDuration } from '../shared/duration.js';
 import { isJitgateError } from '../shared/errors.js';
-import { getResource, loadPolicyFile, policyWarnings, takesBrowserCookies } from '../shared/policy/index.js';
+import {
+  describeAutoApprove,
+  getResource,
+  loadPolicyFile,
+  policyWarnings,
+  takesBrowserCookies,
+} from '../shared/policy/index.js';
 import type { People, Policy, Resource } from '../shared/policy/types.js';
 import { type CliIo, runWhenEntry } from './cli.js';
 
@@ -64,7 +70,7 @@ export function explain(policy: Policy, resource: Resource): string {
     `  websocket     ${webSockets(resource)}`,
     `  browser       ${browserUse(resource)}`,
     `  break-glass   ${resource.breakGlass ? 'allowed (--break-glass grants at once and posts loudly)' : 'not allowed'}`,
-    `  auto-approve  ${people(resource.autoApprove, 'nobody')}`,
+    `  auto-approve  ${describeAutoApprove(resource.autoApprove, (p) => people(p, ''))}`,
     `  admins        ${people(policy.admins, 'nobody')} (may revoke any grant)`,
     `  to request    /access ${resource.name}/${resource.roles[0]?.name ?? 'access'} ${formatDuration(resource.defaultDurationMs)} <reason>`,
   ];

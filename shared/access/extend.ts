@@ -28,7 +28,12 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
     throw errorFor('not_allowed_to_request', { grantId });
   }
   const resource = getResource(deps.policy(), original.resource);
-  checkExtension(resource, (original.expiresAt ?? 0) - deps.clock.now(), durationMs);
+  const now = deps.clock.now();
+  const leftMs = (original.expiresAt ?? 0) - now;
+  checkExtension(resource, leftMs, durationMs);
+  // Auto-approval's maxDuration bounds what the grant would have from now, not the step alone.
+  const ask = { user, role: original.role, durationMs: leftMs + durationMs, at: now };
+  const autoApproved = await isAutoApproved(resource, ask, deps.usergroups);
   const { reason, ticket } = checkReasonFor(
     resource,
     checkNote(input.reason) || original.reason,
@@ -53,7 +58,7 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
       extendsGrant: grantId,
       ...(original.team ? { team: original.team } : {}),
     },
-    isAutoApproved(resource, user) ? 'jitgate' : undefined,
+    autoApproved ? 'jitgate' : undefined,
   );
   return filed(deps, resource, decided);
 }

@@ -61,9 +61,10 @@ export async function requestAccess(deps: AccessDeps, input: RequestInput): Prom
   );
   if (input.breakGlass && !resource.breakGlass) throw breakGlassRefused(resource, durationMs, reason);
   const id = input.id ?? newRequestId();
+  const ask = { user: input.user, role: role.name, durationMs, at: deps.clock.now() };
   const autoApprovedBy = input.breakGlass
     ? input.user
-    : isAutoApproved(resource, input.user)
+    : (await isAutoApproved(resource, ask, deps.usergroups))
       ? 'jitgate'
       : undefined;
   const decided = await deps.store.transitions.createRequest(

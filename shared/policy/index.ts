@@ -3,6 +3,8 @@
  * routed and checked. `loadPolicy`/`loadPolicyFile` read it; everything else is a pure question
  * about a loaded policy (user-group membership comes from an injected lookup).
  */
+
+export { type AutoApproveAsk, describeAutoApprove, inWorkingHours, isAutoApproved } from './auto-approve.js';
 export { browserUrl, policyWarnings, takesBrowserCookies } from './browser.js';
 export { loadPolicy, loadPolicyFile } from './load.js';
 export { pathMatches, roleAllows } from './paths.js';
@@ -11,7 +13,6 @@ export {
   getResource,
   isAdmin,
   isApprover,
-  isAutoApproved,
   matchResource,
   mayRequest,
   requestableResources,

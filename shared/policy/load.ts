@@ -14,7 +14,7 @@ import {
   type PolicyProblem,
   ResourceFile,
 } from './schema.js';
-import type { People, Policy, Resource, Role } from './types.js';
+import type { AutoApprove, People, Policy, Resource, Role } from './types.js';
 
 export type { PolicyProblem };
 
@@ -283,6 +283,7 @@ function resolve(
           websocket: r.websocket === true,
         }))
       : [everything];
+  problems.push(...autoApproveProblems(at, raw, roles, ms('maxDuration')));
   return {
     name,
     kind: raw.kind,
@@ -310,7 +311,63 @@ function resolve(
     websocket: raw.websocket ?? false,
     ...(raw.browser !== undefined ? { browser: raw.browser } : {}),
     breakGlass: raw.breakGlass,
-    autoApprove: { users: raw.autoApprove.users as SlackUserId[], usergroups: [] },
+    autoApprove: autoApproveOf(raw.autoApprove),
+  };
+}
+
+/** autoApprove's own contradictions: a role the resource lacks, a rule naming nobody, a limit that cannot limit. */
+function autoApproveProblems(
+  at: string,
+  raw: ResourceFile,
+  roles: Role[],
+  maxDurationMs: number,
+): PolicyProblem[] {
+  const auto = raw.autoApprove;
+  if (auto === undefined) return [];
+  const problems: PolicyProblem[] = [];
+  const here = `${at}.autoApprove`;
+  const known = roles.map((r) => r.name);
+  auto.roles.forEach((role, i) => {
+    if (!known.includes(role))
+      problems.push({
+        path: `${here}.roles[${i}]`,
+        message: `${role} is not a role of this resource (its roles: ${known.join(', ')})`,
+      });
+  });
+  if (auto.users.length + auto.usergroups.length + auto.roles.length === 0) {
+    problems.push({
+      path: here,
+      message:
+        'names no users, usergroups or roles, so it would approve nothing; name them, or leave autoApprove out',
+    });
+  }
+  if (auto.maxDuration !== undefined && auto.maxDuration >= maxDurationMs) {
+    problems.push({
+      path: `${here}.maxDuration`,
+      message: `${formatDuration(auto.maxDuration)} is not shorter than the resource's maxDuration (${formatDuration(maxDurationMs)}), so it limits nothing; make it shorter or leave it out`,
+    });
+  }
+  return problems;
+}
+
+function autoApproveOf(raw: ResourceFile['autoApprove']): AutoApprove {
+  if (raw === undefined) return { users: [], usergroups: [], roles: [] };
+  const { hours } = raw;
+  return {
+    users: raw.users as SlackUserId[],
+    usergroups: raw.usergroups,
+    roles: raw.roles,
+    ...(raw.maxDuration !== undefined ? { maxDurationMs: raw.maxDuration } : {}),
+    ...(hours
+      ? {
+          hours: {
+            days: hours.days ?? ['mon', 'tue', 'wed', 'thu', 'fri'],
+            fromMinute: hours.from,
+            toMinute: hours.to,
+            timezone: hours.timezone,
+          },
+        }
+      : {}),
   };
 }
 

@@ -14,7 +14,7 @@ export function getResource(policy: Policy, name: string): Resource {
 }
 
 /** True when `user` is named or is in one of the groups. A failed group lookup rejects: fail closed. */
-async function isAmong(people: People, user: SlackUserId, lookup: UsergroupLookup): Promise<boolean> {
+export async function isAmong(people: People, user: SlackUserId, lookup: UsergroupLookup): Promise<boolean> {
   if (people.users.includes(user)) return true;
   const members = await Promise.all(people.usergroups.map((group) => lookup(group)));
   return members.some((m) => m.includes(user));
@@ -76,15 +76,6 @@ export function isApprover(resource: Resource, user: SlackUserId, lookup: Usergr
  */
 export function isAdmin(policy: Policy, user: SlackUserId, lookup: UsergroupLookup): Promise<boolean> {
   return isAmong(policy.admins, user, lookup);
-}
-
-/**
- * Whether requests by `user` for `resource` need no approval (`autoApprove.users`).
- *
- * @example if (isAutoApproved(grafana, requester)) await grantNow(…);
- */
-export function isAutoApproved(resource: Resource, user: SlackUserId): boolean {
-  return resource.autoApprove.users.includes(user);
 }
 
 interface Routes {

@@ -240,6 +240,60 @@ const kind = z.unknown().transform((value, ctx): (typeof KINDS)[number] => {
   return z.NEVER;
 });
 
+/** Days of the week as the policy writes them. */
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const weekday = z.string().transform((d, ctx) => {
+  const day = d.toLowerCase().slice(0, 3);
+  if ((WEEKDAYS as readonly string[]).includes(day) && /^[a-z]+$/i.test(d))
+    return day as (typeof WEEKDAYS)[number];
+  ctx.addIssue({
+    code: 'custom',
+    message: `${show(d)} is not a day (write mon, tue, wed, thu, fri, sat or sun)`,
+  });
+  return z.NEVER;
+});
+/** `09:00` → minutes after midnight. */
+const clockTime = z.string().transform((t, ctx) => {
+  const m = /^([01][0-9]|2[0-3]):([0-5][0-9])$/.exec(t);
+  if (m) return Number(m[1]) * 60 + Number(m[2]);
+  ctx.addIssue({
+    code: 'custom',
+    message: `${show(t)} is not a time of day (write it as HH:MM, e.g. 09:00 or 18:30)`,
+  });
+  return z.NEVER;
+});
+const timezone = text((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return undefined;
+  } catch {
+    return `${show(tz)} is not a time zone (write an IANA name like Europe/Berlin, America/New_York or UTC)`;
+  }
+});
+const hours = z
+  .strictObject({
+    days: z
+      .array(weekday)
+      .min(1, 'is empty: name at least one day, or leave days out for mon to fri')
+      .optional(),
+    from: clockTime,
+    to: clockTime,
+    timezone: timezone.default('UTC'),
+  })
+  .refine((h) => h.from !== h.to, { message: 'from and to are the same time: the window would be empty' });
+
+/**
+ * Who needs no approval: `users` and `usergroups` (for any role) and `roles` (for anyone who may
+ * request), limited to grants of at most `maxDuration` and, with `hours`, to working hours.
+ */
+const autoApprove = z.strictObject({
+  users: z.array(userId).default([]),
+  usergroups: z.array(usergroupId).default([]),
+  roles: z.array(name).default([]),
+  maxDuration: durationMs.optional(),
+  hours: hours.optional(),
+});
+
 export const ResourceFile = z.strictObject({
   kind: kind.default('http'),
   description: z.string().default(''),
@@ -259,7 +313,7 @@ export const ResourceFile = z.strictObject({
   websocket: z.boolean().optional(),
   browser: browser.optional(),
   breakGlass: z.boolean().default(false),
-  autoApprove: z.strictObject({ users: z.array(userId).default([]) }).default({ users: [] }),
+  autoApprove: autoApprove.optional(),
   ...tunables,
 });
 export type ResourceFile = z.infer<typeof ResourceFile>;

@@ -76,7 +76,26 @@ export interface Resource {
    */
   browser?: 'shared-origin' | undefined;
   breakGlass: boolean;
-  autoApprove: People;
+  /** Requests granted without approvers; nobody's when its users, usergroups and roles are all empty. */
+  autoApprove: AutoApprove;
+}
+
+/**
+ * When a request needs no approval: its requester is among `users`/`usergroups`, or its role is
+ * among `roles`; and it asks for at most `maxDurationMs` (when set) within `hours` (when set).
+ */
+export interface AutoApprove extends People {
+  roles: string[];
+  maxDurationMs?: number | undefined;
+  hours?: WorkingHours | undefined;
+}
+
+/** A weekly window: on `days`, from `fromMinute` to `toMinute` (minutes after midnight) in `timezone`; across midnight when to < from. */
+export interface WorkingHours {
+  days: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
+  fromMinute: number;
+  toMinute: number;
+  timezone: string;
 }
 
 export interface Policy {

@@ -77,14 +77,13 @@ describe('npm run audit', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    const inside = await audit(['export', '--since', lines[0].time, '--until', lines[1].time], env);
+    const until = new Date(lines[0].at + 1).toISOString();
+    const inside = await audit(['export', '--since', lines[0].time, '--until', until], env);
     expect(inside.code).toBe(0);
-    const ids = inside.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l).id);
-    expect(ids).toContain(lines[0].id);
-    if (lines[1].at > lines[0].at) expect(ids).not.toContain(lines[1].id);
+    const out = inside.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(out.map((l) => l.id)).toContain(lines[0].id);
+    // Both bounds are kept: from the first event's millisecond up to, not including, the next one.
+    expect(out.map((l) => l.id)).toEqual(lines.filter((l) => l.at === lines[0].at).map((l) => l.id));
     const none = await audit(['export', '--until', '2001-01-01T00:00:00Z'], env);
     expect(none.code).toBe(0);
     expect(none.stdout).toBe('');

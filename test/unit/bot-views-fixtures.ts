@@ -31,7 +31,7 @@ export const grafana: Resource = {
   networks: [],
   websocket: true,
   breakGlass: true,
-  autoApprove: { users: [], usergroups: [] },
+  autoApprove: { users: [], usergroups: [], roles: [] },
 };
 
 export function pending(overrides: Partial<AccessRequest> = {}): AccessRequest {

@@ -9,7 +9,6 @@ import {
   getResource,
   isAdmin,
   isApprover,
-  isAutoApproved,
   loadPolicy,
   matchResource,
   mayRequest,
@@ -177,12 +176,6 @@ describe('who may request, approve or administer', () => {
     expect(await isAdmin(policy, u('U0BOSS'), lookup)).toBe(true);
     expect(await isAdmin(policy, u('U0ROOT'), lookup)).toBe(true);
     expect(await isAdmin(policy, u('U0ALICE'), lookup)).toBe(false);
-  });
-
-  it('when a requester is listed under autoApprove, then they are auto-approved there only', () => {
-    expect(isAutoApproved(grafana(), u('U0ONCALL'))).toBe(true);
-    expect(isAutoApproved(grafana(), u('U0ALICE'))).toBe(false);
-    expect(isAutoApproved(getResource(policy, 'admin'), u('U0ONCALL'))).toBe(false);
   });
 
   it('when a group lookup fails, then the question rejects instead of answering yes or no', async () => {
