@@ -149,20 +149,28 @@ export async function verifyAudit(redis: Redis, keys: RedisKeys): Promise<Verify
 
 /** Which part of the stream to export; every bound is optional. */
 export interface ExportRange {
-  /** Events at or after this time (ms since the epoch). */
+  /** Events whose time (`at`) is at or after this (ms since the epoch). */
   sinceMs?: number;
-  /** Events before this time (ms since the epoch). */
+  /** Events whose time (`at`) is before this (ms since the epoch). */
   untilMs?: number;
   /** Events after this stream id: the `id` of the last line of an earlier export, to resume it. */
   after?: string;
 }
+
+/**
+ * How far an event's time (`at`, the clock of the process that made the change) may be from its
+ * stream id's (Redis's clock): the time bounds scan this much wider and then compare `at` itself.
+ */
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** A stream id as Redis writes them (`<ms>-<seq>`), for a resume cursor given by a person. */
 export const STREAM_ID = /^[0-9]{1,16}-[0-9]{1,16}$/;
 
 /**
  * Events in the range, oldest first, each with its stream id and hashes. Stream ids start with the
- * time in ms at which Redis appended them, so both time bounds and the cursor are stream positions.
+ * time in ms at which Redis appended them, so the scan starts and stops there (with room for the
+ * two clocks to differ) and the bounds are then checked on each event's own time, the `time` its
+ * line shows.
  *
  * @example for await (const e of exportAudit(redis, keys, { after: lastId })) archive(auditLine(e.event, e));
  */
@@ -171,14 +179,20 @@ export async function* exportAudit(
   keys: RedisKeys,
   range: ExportRange = {},
 ): AsyncGenerator<AuditEntry> {
-  const { sinceMs = 0, untilMs, after } = range;
+  const { sinceMs, untilMs, after } = range;
   if (after !== undefined && !STREAM_ID.test(after)) throw new Error(`not a stream id: ${after}`);
-  const start = after !== undefined ? `(${after}` : sinceMs > 0 ? `${sinceMs}-0` : '-';
+  const start =
+    after !== undefined
+      ? `(${after}`
+      : sinceMs !== undefined && sinceMs > CLOCK_SKEW_MS
+        ? `${sinceMs - CLOCK_SKEW_MS}-0`
+        : '-';
   for await (const { id, fields } of readAudit(redis, keys, start)) {
-    if (untilMs !== undefined && Number(id.split('-')[0]) >= untilMs) return;
-    if (after !== undefined && sinceMs > 0 && Number(id.split('-')[0]) < sinceMs) continue;
+    if (untilMs !== undefined && Number(id.split('-')[0]) >= untilMs + CLOCK_SKEW_MS) return;
     const event = AuditEvent.safeParse(JSON.parse(fields.e ?? 'null'));
     if (!event.success) continue;
+    if (sinceMs !== undefined && event.data.at < sinceMs) continue;
+    if (untilMs !== undefined && event.data.at >= untilMs) continue;
     yield { id, event: event.data, prev: fields.p ?? '', hash: fields.h ?? '' };
   }
 }

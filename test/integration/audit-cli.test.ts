@@ -80,7 +80,10 @@ describe('npm run audit', () => {
     const until = new Date(lines[0].at + 1).toISOString();
     const inside = await audit(['export', '--since', lines[0].time, '--until', until], env);
     expect(inside.code).toBe(0);
-    const out = inside.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const out = inside.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(out.map((l) => l.id)).toContain(lines[0].id);
     // Both bounds are kept: from the first event's millisecond up to, not including, the next one.
     expect(out.map((l) => l.id)).toEqual(lines.filter((l) => l.at === lines[0].at).map((l) => l.id));

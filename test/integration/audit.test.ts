@@ -43,6 +43,13 @@ describe('the hash-chained audit log', () => {
   });
   afterEach(async () => t.cleanup());
 
+  /** The time an entry's event carries (`at`), which the export's bounds compare. */
+  const atOf = async (id: string): Promise<number> => {
+    const [entry] = (await t.redis.xrange(t.keys.auditStream, id, id)) as [string, string[]][];
+    const fields = entry![1];
+    return JSON.parse(fields[fields.indexOf('e') + 1]!).at;
+  };
+
   it('when nothing was touched, then the chain verifies and lists every transition in order', async () => {
     const result = await verifyAudit(t.redis, t.keys);
     expect(result).toEqual({ ok: true, entries: 5, head: expect.any(String) });
@@ -87,7 +94,7 @@ describe('the hash-chained audit log', () => {
   });
 
   it('when exporting since a time, then only later events come out', async () => {
-    const since = Number(ids[3]!.split('-')[0]);
+    const since = await atOf(ids[3]!);
     const out: string[] = [];
     for await (const entry of exportAudit(t.redis, t.keys, { sinceMs: since })) out.push(entry.id);
     expect(out).toContain(ids[3]);
@@ -96,16 +103,18 @@ describe('the hash-chained audit log', () => {
   });
 
   it('when exporting up to a time, then later events stay out', async () => {
-    const until = Number(ids[3]!.split('-')[0]);
+    const until = await atOf(ids[3]!);
     const out: string[] = [];
     for await (const entry of exportAudit(t.redis, t.keys, { untilMs: until })) out.push(entry.id);
-    expect(out).toEqual(ids.filter((id) => Number(id.split('-')[0]) < until));
+    const before: string[] = [];
+    for (const id of ids) if ((await atOf(id)) < until) before.push(id);
+    expect(out).toEqual(before);
     expect(out).not.toContain(ids[3]);
   });
 
   it('when an export resumes after the id of its last line, then together they are the whole log once', async () => {
     const first: string[] = [];
-    for await (const entry of exportAudit(t.redis, t.keys, { untilMs: Number(ids[2]!.split('-')[0]) + 1 })) {
+    for await (const entry of exportAudit(t.redis, t.keys, { untilMs: (await atOf(ids[2]!)) + 1 })) {
       first.push(entry.id);
     }
     const rest: string[] = [];
