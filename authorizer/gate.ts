@@ -10,6 +10,7 @@ import { pathOnly } from './checks/path.js';
 import { runChecks } from './checks/run.js';
 import type { Metrics } from './metrics.js';
 import { rewriteUpstreamHeaders } from './proxy/headers.js';
+import type { PublicAddress } from './proxy/public-address.js';
 import { type Refusal, refusal } from './refusals.js';
 import type { UsageRecorder } from './usage.js';
 
@@ -17,6 +18,8 @@ export interface GateDeps {
   /** The decision, in order (httpChecks, or a list with a sign-in check in it). */
   checks: readonly Check<HttpAccess>[];
   resolveClient: ClientResolver;
+  /** Where people reach each resource (publicAddresses(JITGATE_PUBLIC_URL)). */
+  publicAddress: (resource: Resource) => PublicAddress;
   assertions: ReturnType<typeof createAssertionSigner>;
   store: Pick<AccessStore, 'transitions'>;
   metrics: Metrics;
@@ -105,7 +108,7 @@ async function allow(deps: GateDeps, req: IncomingMessage, ctx: Authorized<HttpA
     // No token of the request's own (an identity from elsewhere): only our cookies are removed.
     tokenFrom: ctx.tokenFrom ?? 'cookie',
     client: ctx.client,
-    encrypted: 'encrypted' in req.socket && req.socket.encrypted === true,
+    address: deps.publicAddress(resource),
     websocket: ctx.websocket,
   });
   req.url = ctx.upstreamPath;

@@ -20,6 +20,7 @@ import { httpChecks } from './checks/http.js';
 import { createGate } from './gate.js';
 import { createSignIn, endedSessionOf } from './identity/index.js';
 import { createMetrics } from './metrics.js';
+import { publicAddresses } from './proxy/public-address.js';
 import { createUpgradeHandler } from './proxy/upgrade.js';
 import { createUpstreams } from './proxy/upstream.js';
 import { createSocketRegistry } from './proxy/websockets.js';
@@ -28,6 +29,7 @@ import { refusal } from './refusals.js';
 import { subscribeRevocations } from './revocations.js';
 import { accessLog, pathGuard } from './routes/middleware.js';
 import { registerOps } from './routes/ops.js';
+import { prefixSlash } from './routes/prefix-slash.js';
 import { proxiedRequests } from './routes/proxied.js';
 import { registerRedeem } from './routes/redeem.js';
 import { createUsageRecorder } from './usage.js';
@@ -75,8 +77,10 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   const metrics = createMetrics({ countActiveGrants: () => deps.store.queries.countActiveGrants(), log });
   const usage = createUsageRecorder({ store: deps.store, log, clock, flushEveryMs: deps.usageFlushMs });
   const sockets = createSocketRegistry({ clock, metrics, log });
+  const publicAddress = publicAddresses(deps.publicUrl);
   const upstreams = createUpstreams({
     timeoutMs: deps.upstreamTimeoutMs ?? 30_000,
+    publicAddress,
     metrics,
     log,
     onUpgraded: (_req, client, upstream) => sockets.attachUpstream(client, upstream),
@@ -106,6 +110,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       signIn: signIn ? { openSession: signIn.openSession, store: deps.store.queries } : undefined,
     }),
     resolveClient,
+    publicAddress,
     assertions,
     store: deps.store,
     metrics,
@@ -151,6 +156,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   app.use('/_jitgate', (req: Request, res: Response) =>
     sendRefusal(res, refusal('no_such_resource'), req.headers.accept),
   );
+  app.use(prefixSlash(deps.policy));
   app.use(
     proxiedRequests({ gate, upstreams, sendToSignIn: signIn?.sendToSignIn, offerRequest: asks?.offer }),
   );

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ClientInfo } from '../checks/client-address.js';
 import { withoutOurCookies } from '../checks/credential.js';
+import type { PublicAddress } from './public-address.js';
 
 /** Who the upstream is told it is talking to. */
 export interface Identity {
@@ -29,15 +30,32 @@ const OVERRIDES = new Set([
   'x-original-url',
   'x-rewrite-url',
 ]);
-/** Forwarding headers we only believe from a trusted proxy. */
-const FORWARDING = [
+/**
+ * Forwarding headers we only believe from a trusted proxy: what the usual frameworks read as the
+ * client's address, scheme, host or path prefix (Express, Rails, Django, Spring, ASP.NET, Symfony).
+ */
+const FORWARDING = new Set([
   'forwarded',
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
   'x-forwarded-port',
+  'x-forwarded-server',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-forwarded-protocol',
+  'x-url-scheme',
+  'front-end-https',
+  'x-original-host',
+  'x-host',
   'x-real-ip',
-];
+  'x-client-ip',
+  'true-client-ip',
+  'x-cluster-client-ip',
+  'client-ip',
+]);
+/** Ours alone, even behind a trusted proxy: the prefix is where jitgate mounts the resource. */
+const PREFIX = 'x-forwarded-prefix';
 
 /**
  * Rewrites a request's headers, in place, into what the upstream receives: the token gone (the
@@ -52,7 +70,8 @@ export function rewriteUpstreamHeaders(
     identity: Identity;
     tokenFrom: 'bearer' | 'cookie';
     client: ClientInfo;
-    encrypted: boolean;
+    /** Where people reach the resource (JITGATE_PUBLIC_URL): the scheme, host and prefix the upstream is told. */
+    address: PublicAddress;
     websocket: boolean;
   },
 ): void {
@@ -72,10 +91,13 @@ export function rewriteUpstreamHeaders(
   else delete headers.connection;
 
   // Node lower-cases header names, so this catches X-JIT-User, x-Jit-user and the rest; `x_jit_user`
-  // goes too, because CGI-style upstreams read `_` and `-` as the same (HTTP_X_JIT_USER).
+  // goes too, because CGI-style upstreams read `_` and `-` as the same (HTTP_X_JIT_USER). So does an
+  // underscore spelling of a forwarding header (`X_Forwarded_Host`): no proxy sends one, and a
+  // CGI-style upstream would read it as the real one.
   for (const name of Object.keys(headers)) {
     const dashed = name.replaceAll('_', '-');
-    if (dashed.startsWith('x-jit-') || OVERRIDES.has(dashed)) delete headers[name];
+    if (dashed.startsWith('x-jit-') || OVERRIDES.has(dashed) || dashed === PREFIX) delete headers[name];
+    else if (dashed !== name && FORWARDING.has(dashed)) delete headers[name];
   }
   // We already answered `Expect: 100-continue` ourselves; passed on, it would also keep http-proxy from
   // emitting proxyReq, where the upstream timeout is noticed.
@@ -88,7 +110,7 @@ export function rewriteUpstreamHeaders(
     else headers.cookie = kept;
   }
 
-  setForwarded(headers, opts.client, opts.encrypted);
+  setForwarded(headers, opts.client, opts.address);
 
   const { identity } = opts;
   headers['x-jit-user'] = identity.user;
@@ -99,23 +121,26 @@ export function rewriteUpstreamHeaders(
 }
 
 /**
- * X-Forwarded-For/Proto/Host. From a trusted proxy we extend its chain; from anyone else the
- * client's own X-Forwarded-* and Forwarded headers are replaced, so an upstream never reads a
- * spoofed client address.
+ * X-Forwarded-For/Proto/Host/Prefix. From a trusted proxy (JITGATE_TRUSTED_PROXIES) we extend its
+ * chain and keep the scheme and host it says; from anyone else every forwarding header the client
+ * sent is replaced by our own: the socket peer as the client, and the scheme and host of the public
+ * URL (a host resource's own host), never the request's Host header, so an upstream that builds
+ * links from them builds ours. A pathPrefix resource's prefix always goes in X-Forwarded-Prefix,
+ * so that an application can build its links under it.
  */
-function setForwarded(headers: IncomingHttpHeaders, client: ClientInfo, encrypted: boolean): void {
+function setForwarded(headers: IncomingHttpHeaders, client: ClientInfo, address: PublicAddress): void {
   // http/https for upgrades too, as most reverse proxies send it: upstreams build URLs from it.
-  const ownProto = encrypted ? 'https' : 'http';
-  const host = headers.host;
+  const ownProto = address.protocol.replace(/:$/, '');
+  if (address.prefix !== undefined) headers[PREFIX] = address.prefix;
   if (client.peerTrusted) {
     const chain = headers['x-forwarded-for'];
     headers['x-forwarded-for'] = chain ? `${chain}, ${client.peer}` : client.peer;
     headers['x-forwarded-proto'] ??= ownProto;
-    if (host !== undefined) headers['x-forwarded-host'] ??= host;
+    headers['x-forwarded-host'] ??= address.host;
     return;
   }
   for (const name of FORWARDING) delete headers[name];
   headers['x-forwarded-for'] = client.peer;
   headers['x-forwarded-proto'] = ownProto;
-  if (host !== undefined) headers['x-forwarded-host'] = host;
+  headers['x-forwarded-host'] = address.host;
 }

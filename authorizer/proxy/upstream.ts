@@ -7,6 +7,8 @@ import type { Resource } from '../../shared/policy/index.js';
 import type { Metrics } from '../metrics.js';
 import { refuseSocket, sendRefusal } from '../refusal-response.js';
 import { type Refusal, refusal } from '../refusals.js';
+import type { PublicAddress } from './public-address.js';
+import { ownResponseHeaders } from './response-headers.js';
 
 export interface UpstreamOptions {
   /**
@@ -16,6 +18,8 @@ export interface UpstreamOptions {
   timeoutMs: number;
   metrics: Metrics;
   log: Logger;
+  /** Where people reach each resource: the upstream's redirects to its own address are rewritten to it. */
+  publicAddress: (resource: Resource) => PublicAddress;
   /** Called when an upstream accepts a WebSocket upgrade, before the 101 reaches the client. */
   onUpgraded(req: IncomingMessage, client: Duplex, upstream: Duplex): void;
 }
@@ -109,6 +113,17 @@ export function createUpstreams(options: UpstreamOptions) {
     });
   }
 
+  /** The answer's headers made ours (response-headers.ts), before http-proxy copies them to the client. */
+  function own(resource: Resource, headers: IncomingMessage['headers']): void {
+    const dropped = ownResponseHeaders(headers, resource, options.publicAddress(resource));
+    if (dropped.length > 0) {
+      options.log.warn(
+        { resource: resource.name, cookies: dropped },
+        "upstream tried to set jitgate's cookies",
+      );
+    }
+  }
+
   function build(resource: Resource): RequestHandler {
     const target = new URL(resource.upstream);
     return createProxyMiddleware<IncomingMessage, ServerResponse>({
@@ -126,8 +141,12 @@ export function createUpstreams(options: UpstreamOptions) {
         (proxy) => {
           proxy.on('error', (err, req, out) => onError(resource, err, req, out));
           proxy.on('proxyReq', (proxyReq, req, res) => watch(resource, proxyReq, req, res));
+          proxy.on('proxyRes', (proxyRes) => own(resource, proxyRes.headers));
           proxy.on('proxyReqWs', (proxyReq, req, socket) => {
-            proxyReq.once('upgrade', (_res, upstream: Duplex) => {
+            // Registered before http-proxy's own listeners: the headers are ours before it writes them.
+            proxyReq.once('response', (answer: IncomingMessage) => own(resource, answer.headers));
+            proxyReq.once('upgrade', (answer: IncomingMessage, upstream: Duplex) => {
+              own(resource, answer.headers);
               upgraded.add(socket);
               options.onUpgraded(req, socket, upstream);
             });

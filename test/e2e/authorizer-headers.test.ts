@@ -96,7 +96,7 @@ describe('authorizer: what the upstream receives', () => {
     expect(seen.headers.cookie).toBeUndefined();
   });
 
-  it('when an untrusted client sends X-Forwarded-*, then the upstream sees the socket address and our own values', async () => {
+  it('when an untrusted client sends X-Forwarded-*, then the upstream sees the socket address and our own values (the public URL, never the Host it sent)', async () => {
     const { token } = await h.grant('app');
     const seen = (
       await send(h.url, '/app/', {
@@ -109,10 +109,10 @@ describe('authorizer: what the upstream receives', () => {
         },
       })
     ).json<Echoed>();
-    const port = new URL(h.url).port;
     expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(seen.headers['x-forwarded-proto']).toBe('http');
-    expect(seen.headers['x-forwarded-host']).toBe(`127.0.0.1:${port}`);
+    expect(seen.headers['x-forwarded-host']).toBe(new URL(PUBLIC_URL).host);
+    expect(seen.headers['x-forwarded-prefix']).toBe('/app');
     expect(seen.headers.forwarded).toBeUndefined();
     expect(seen.headers.host).toBe(new URL(h.echo.url).host);
   });

@@ -74,10 +74,37 @@ describe('authorizer: paths are judged as the upstream will see them', () => {
     expect(res.json<Echoed>().path).toBe('/d/a%20b%C3%A9?q=%2F');
   });
 
-  it('when the prefix is the whole path or followed by a query, then the upstream sees / with the query', async () => {
+  it('when the prefix is the whole path or followed by a query, then 308 to the prefix with its slash (query kept, any method), and the upstream sees / with the query there', async () => {
     const { token } = await h.grant('app');
-    expect((await send(h.url, '/app', { headers: bearer(token) })).json<Echoed>().path).toBe('/');
-    expect((await send(h.url, '/app?x=1', { headers: bearer(token) })).json<Echoed>().path).toBe('/?x=1');
+    const before = h.echo.requests.length;
+    for (const [method, target, location] of [
+      ['GET', '/app', '/app/'],
+      ['GET', '/app?x=1', '/app/?x=1'],
+      ['POST', '/app?x=1&y=%2F', '/app/?x=1&y=%2F'],
+      ['HEAD', '/lan', '/lan/'],
+    ] as const) {
+      const res = await send(h.url, target, {
+        method,
+        headers: bearer(token),
+        body: method === 'POST' ? 'a=1' : undefined,
+      });
+      expect(res.status).toBe(308);
+      expect(res.headers.location).toBe(location);
+      expect(res.headers['cache-control']).toBe('no-store');
+    }
+    // Without a token too: the slash is not a secret, and nothing reaches the upstream.
+    expect((await send(h.url, '/app')).headers.location).toBe('/app/');
+    expect(h.echo.requests.length).toBe(before);
+    expect((await send(h.url, '/app/?x=1', { headers: bearer(token) })).json<Echoed>().path).toBe('/?x=1');
+    // Only the prefix itself: a longer first segment is another path (no resource), never redirected.
+    expect((await send(h.url, '/apps', { headers: bearer(token) })).status).toBe(404);
+    // A host resource has no prefix: its /app is its own path.
+    const hosted = await h.grant('hosted');
+    const onHost = await send(h.url, '/app', {
+      headers: { ...bearer(hosted.token), host: 'hosted.test.local' },
+    });
+    expect(onHost.status).toBe(200);
+    expect(onHost.json<Echoed>().path).toBe('/app');
   });
 
   it('when a raw NUL or a CONNECT arrives, then the answer is 400 and nothing is forwarded', async () => {

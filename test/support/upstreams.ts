@@ -26,7 +26,8 @@ export interface EchoUpstream {
 /**
  * An HTTP upstream that answers every request with JSON `{method, path, headers, body}` of what it
  * received. Query switches: `delay=<ms>` answers late, `status=<n>` answers with that status,
- * `setcookie=1` also sets a `jitgate_app` cookie and an ordinary one.
+ * `setcookie=1` also sets a `jitgate_app` cookie and an ordinary one, `set.<header>=<value>`
+ * (repeatable) sets any answer header.
  */
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const requests: EchoRequest[] = [];
@@ -49,6 +50,12 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     if (query.get('setcookie') === '1') {
       res.setHeader('Set-Cookie', ['jitgate_app=planted; Path=/', 'upstream_session=kept; Path=/']);
     }
+    // `set.<header>=<value>`, repeatable: a hostile upstream's answer headers, as the test spells them.
+    const set = new Map<string, string[]>();
+    for (const [key, value] of query) {
+      if (key.startsWith('set.')) set.set(key.slice(4), [...(set.get(key.slice(4)) ?? []), value]);
+    }
+    for (const [name, values] of set) res.setHeader(name, values.length === 1 ? values[0]! : values);
     const text = JSON.stringify(seen);
     res.writeHead(Number(query.get('status') ?? 200), {
       'content-type': 'application/json',
@@ -88,6 +95,11 @@ export async function startWsEchoUpstream(): Promise<WsUpstream> {
     res.end('WebSocket only');
   });
   const wss = new WebSocketServer({ server });
+  // `?set.set-cookie=<value>` (repeatable) on the upgrade: a hostile upstream's 101 sets cookies.
+  wss.on('headers', (headers, req) => {
+    const query = new URL(req.url ?? '/', 'http://upstream').searchParams;
+    for (const cookie of query.getAll('set.set-cookie')) headers.push(`Set-Cookie: ${cookie}`);
+  });
   wss.on('connection', (ws, req) => {
     const seen = { path: req.url ?? '', headers: req.headers };
     upgrades.push(seen);

@@ -5,6 +5,7 @@ import { clientResolver } from '../../authorizer/checks/client-address.js';
 import { httpChecks } from '../../authorizer/checks/http.js';
 import { createGate } from '../../authorizer/gate.js';
 import { createMetrics } from '../../authorizer/metrics.js';
+import { publicAddresses } from '../../authorizer/proxy/public-address.js';
 import { statusFor } from '../../authorizer/refusals.js';
 import { createUsageRecorder } from '../../authorizer/usage.js';
 import { systemClock } from '../../shared/clock.js';
@@ -48,6 +49,7 @@ function gateWith(leaveOut?: string) {
   return createGate({
     checks,
     resolveClient: clientResolver([]),
+    publicAddress: publicAddresses(ISSUER),
     assertions: createAssertionSigner({ keys, issuer: ISSUER, clock: systemClock }),
     store,
     metrics: createMetrics({ countActiveGrants: () => store.queries.countActiveGrants(), log }),

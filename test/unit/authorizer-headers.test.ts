@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { clientResolver } from '../../authorizer/checks/client-address.js';
 import { cookieValue, findToken, withoutOurCookies } from '../../authorizer/checks/credential.js';
 import { rewriteUpstreamHeaders } from '../../authorizer/proxy/headers.js';
+import type { PublicAddress } from '../../authorizer/proxy/public-address.js';
 
 const identity = {
   user: 'U0ALICE',
@@ -12,6 +13,19 @@ const identity = {
   assertion: 'a.b.c',
 };
 const direct = clientResolver([])('::ffff:198.51.100.9', undefined);
+/** A resource on the public URL `http://access.example.com`, without a prefix. */
+const HOSTED: PublicAddress = {
+  protocol: 'http:',
+  host: 'access.example.com',
+  prefix: undefined,
+  base: 'http://access.example.com',
+};
+const PREFIXED: PublicAddress = {
+  protocol: 'https:',
+  host: 'access.example.com:8443',
+  prefix: '/grafana',
+  base: 'https://access.example.com:8443/grafana',
+};
 
 function rewrite(
   headers: IncomingHttpHeaders,
@@ -22,7 +36,7 @@ function rewrite(
     identity,
     tokenFrom: 'bearer',
     client: direct,
-    encrypted: false,
+    address: HOSTED,
     websocket: false,
     ...opts,
   });
@@ -109,6 +123,70 @@ describe('rewriteUpstreamHeaders', () => {
     expect(out['x-forwarded-for']).toBe('203.0.113.5, 10.0.0.2');
     expect(out['x-forwarded-proto']).toBe('https');
     expect(out['x-forwarded-host']).toBe('a.example');
+  });
+
+  it('when an untrusted client sends forwarding headers in every spelling, then none survives and ours are set from the public URL, never from Host', () => {
+    const out = rewrite(
+      {
+        host: 'evil.example',
+        'x-forwarded-for': '10.0.0.1, 10.0.0.2',
+        x_forwarded_for: '10.0.0.3',
+        'x-forwarded-host': 'evil.example, access.example.com',
+        x_forwarded_host: 'evil.example',
+        'x-forwarded-proto': 'http',
+        'x-forwarded-prefix': '/admin',
+        x_forwarded_prefix: '/admin',
+        'x-forwarded-port': '1',
+        'x-forwarded-server': 'evil',
+        'x-forwarded-scheme': 'http',
+        'x-forwarded-ssl': 'off',
+        'front-end-https': 'off',
+        'x-original-host': 'evil.example',
+        'x-host': 'evil.example',
+        forwarded: 'for=10.0.0.1;host=evil.example;proto=http, for=10.0.0.2',
+        'x-real-ip': '10.0.0.1',
+        'true-client-ip': '10.0.0.1',
+        'x-client-ip': '10.0.0.1',
+      },
+      { address: PREFIXED },
+    );
+    const forwarding = Object.keys(out).filter((k) =>
+      /forward|real-ip|client-ip|original-host|x-host|front-end/.test(k),
+    );
+    expect(forwarding.sort()).toEqual([
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-prefix',
+      'x-forwarded-proto',
+    ]);
+    expect(out['x-forwarded-for']).toBe('198.51.100.9');
+    expect(out['x-forwarded-host']).toBe('access.example.com:8443');
+    expect(out['x-forwarded-proto']).toBe('https');
+    expect(out['x-forwarded-prefix']).toBe('/grafana');
+  });
+
+  it('when the resource has no prefix, then a client-sent X-Forwarded-Prefix is dropped, not passed on', () => {
+    const out = rewrite({ 'x-forwarded-prefix': '/admin', x_forwarded_prefix: '/x' });
+    expect(Object.keys(out).filter((k) => k.includes('prefix'))).toEqual([]);
+  });
+
+  it('when a trusted proxy forwards, then its address, scheme and host are believed but the prefix is ours and underscore spellings go', () => {
+    const client = clientResolver(['10.0.0.0/8'])('10.0.0.2', '203.0.113.5');
+    const out = rewrite(
+      {
+        'x-forwarded-for': '203.0.113.5',
+        'x-forwarded-host': 'a.example',
+        'x-forwarded-prefix': '/other',
+        x_forwarded_host: 'evil.example',
+        x_real_ip: '10.9.9.9',
+      },
+      { client, address: PREFIXED },
+    );
+    expect(out['x-forwarded-host']).toBe('a.example');
+    expect(out['x-forwarded-proto']).toBe('https');
+    expect(out['x-forwarded-prefix']).toBe('/grafana');
+    expect(out.x_forwarded_host).toBeUndefined();
+    expect(out.x_real_ip).toBeUndefined();
   });
 
   it('when a WebSocket is upgraded, then Upgrade and Connection: upgrade stay; otherwise Upgrade goes', () => {
