@@ -23,7 +23,14 @@ const EnvSchema = z.object({
   JITGATE_SIGNING_KEYS: z.string().min(1).optional(),
   SLACK_BOT_TOKEN: z.string().min(1).optional(),
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
-  SLACK_APP_TOKEN: z.string().min(1).optional(),
+  // A bot token here would make Socket Mode retry apps.connections.open forever (not_allowed_token_type).
+  SLACK_APP_TOKEN: z
+    .string()
+    .refine(
+      (s) => s.startsWith('xapp-'),
+      'must be the app-level token (xapp-…): Basic Information → App-Level Tokens, scope connections:write',
+    )
+    .optional(),
   SLACK_API_URL: z
     .string()
     .refine((s) => URL.canParse(s), 'must be a URL such as http://127.0.0.1:4000/api/')

@@ -71,6 +71,14 @@ describe('loadConfig', () => {
       'xapp-y',
     );
   });
+
+  it('when SLACK_APP_TOKEN is not an app-level token (a bot token pasted twice), then it is refused with where to make one', () => {
+    for (const token of ['xoxb-123-456', 'xoxp-1', 'app-token']) {
+      expect(problemsOf({ SLACK_APP_TOKEN: token })).toMatch(
+        /SLACK_APP_TOKEN: must be the app-level token \(xapp-…\)[^\n]*connections:write/,
+      );
+    }
+  });
 });
 
 describe('sign-in configuration', () => {
