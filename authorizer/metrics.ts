@@ -31,6 +31,11 @@ export function createMetrics(options: { countActiveGrants: () => Promise<number
     help: 'WebSocket connections this authorizer currently proxies.',
     registers: [registry],
   });
+  const openPostgresSessions = new Gauge({
+    name: 'jitgate_postgres_sessions',
+    help: 'PostgreSQL sessions this authorizer currently relays.',
+    registers: [registry],
+  });
   new Gauge({
     name: 'jitgate_active_grants',
     help: 'Grants active now (all resources, read from Redis at scrape time).',
@@ -44,7 +49,7 @@ export function createMetrics(options: { countActiveGrants: () => Promise<number
       }
     },
   });
-  return { registry, decisions, requestDuration, upstreamErrors, openWebSockets };
+  return { registry, decisions, requestDuration, upstreamErrors, openWebSockets, openPostgresSessions };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

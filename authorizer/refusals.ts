@@ -94,6 +94,9 @@ function hintFor(
 ): string {
   switch (code) {
     case 'token_missing':
+      if (resource?.kind === 'postgres') {
+        return `Send your jitgate access token as the password (PGPASSWORD); npm run psql -- '<your redeem link>' connects you. No grant yet? ${accessCommand(resource, role)}`;
+      }
       if (resource && !takesBrowserCookies(resource)) {
         const redeem = signIn
           ? 'your redeem link, opened in a browser signed in as yourself, shows the token.'

@@ -20,6 +20,7 @@ import { httpChecks } from './checks/http.js';
 import { createGate } from './gate.js';
 import { createSignIn, endedSessionOf } from './identity/index.js';
 import { createMetrics } from './metrics.js';
+import { createPostgresGateway, type PostgresGatewayOptions } from './postgres/gateway.js';
 import { publicAddresses } from './proxy/public-address.js';
 import { createUpgradeHandler } from './proxy/upgrade.js';
 import { createUpstreams } from './proxy/upstream.js';
@@ -63,6 +64,8 @@ export interface AuthorizerDeps {
    * is only audited and logged.
    */
   scheduler?: Pick<JobScheduler, 'askFiled' | 'redeemRefused'> | undefined;
+  /** The PostgreSQL gateway's settings (JITGATE_POSTGRES_*); off when undefined. */
+  postgres?: PostgresGatewayOptions | undefined;
 }
 
 /**
@@ -97,6 +100,19 @@ export function createAuthorizer(deps: AuthorizerDeps) {
         redisKeys: deps.store.keys,
         policy: deps.policy,
         log,
+      })
+    : undefined;
+
+  const postgres = deps.postgres
+    ? createPostgresGateway({
+        ...deps.postgres,
+        policy: deps.policy,
+        verifier,
+        store: deps.store,
+        clock,
+        log,
+        metrics,
+        usage,
       })
     : undefined;
 
@@ -177,10 +193,15 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     channel: deps.store.keys.revocations,
     onRevoked: (message) => {
       const sid = endedSessionOf(message);
-      if (sid === undefined) sockets.closeGrant(message, 'revoked');
-      else sockets.closeSession(sid);
+      if (sid === undefined) {
+        sockets.closeGrant(message, 'revoked');
+        void postgres?.closeGrant(message);
+      } else sockets.closeSession(sid);
     },
-    onReconnect: () => void recheckOpenSockets(),
+    onReconnect: () => {
+      void recheckOpenSockets();
+      void postgres?.recheck();
+    },
     log,
   });
 
@@ -209,6 +230,8 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     server,
     /** Sign-in (sessionOf and the logout check), when configured. */
     signIn,
+    /** The PostgreSQL gateway, when configured (started by its own `start`). */
+    postgres,
     /** Listens (port 0 picks a free one) and resolves with the address. */
     start(port = 0, host?: string): Promise<AddressInfo & { url: string }> {
       return new Promise((resolve, reject) => {
@@ -230,9 +253,11 @@ export function createAuthorizer(deps: AuthorizerDeps) {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         sockets.closeAll();
+        const pgStopped = postgres?.stop();
         const grace = setTimeout(() => server.closeAllConnections(), deps.shutdownGraceMs ?? 10_000);
         await closed;
         clearTimeout(grace);
+        await pgStopped;
         await usage.stop();
         await revocations.close();
         upstreams.close();

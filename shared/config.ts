@@ -72,6 +72,11 @@ const EnvSchema = z.object({
     .refine(isDuration, 'must be a duration such as 30m, 8h or 1d')
     .transform((s) => parseDuration(s))
     .refine((ms) => ms >= 60_000, 'must be at least 1m'),
+  JITGATE_POSTGRES_PORT: Port.optional(),
+  /** A PEM certificate (chain) and its key, or the paths of files holding them. */
+  JITGATE_POSTGRES_TLS_CERT: z.string().min(1).optional(),
+  JITGATE_POSTGRES_TLS_KEY: z.string().min(1).optional(),
+  JITGATE_POSTGRES_PLAINTEXT: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -96,6 +101,10 @@ const HOW_TO_FIX: Record<string, string> = {
   JITGATE_OIDC_CLIENT_SECRET: 'the client secret, or the path of a file holding it',
   JITGATE_OIDC_SCOPES: 'e.g. JITGATE_OIDC_SCOPES="openid email profile"',
   JITGATE_SESSION_TTL: 'e.g. JITGATE_SESSION_TTL=12h',
+  JITGATE_POSTGRES_PORT: 'e.g. JITGATE_POSTGRES_PORT=6432; unset turns the PostgreSQL gateway off',
+  JITGATE_POSTGRES_TLS_CERT: 'the path of a PEM certificate file (or the PEM itself)',
+  JITGATE_POSTGRES_TLS_KEY: 'the path of the PEM key file of JITGATE_POSTGRES_TLS_CERT (or the PEM itself)',
+  JITGATE_POSTGRES_PLAINTEXT: 'JITGATE_POSTGRES_PLAINTEXT=on only behind a proxy that terminates TLS',
 };
 
 /** Why an issuer URL is refused, or undefined. `http://` only on loopback: tests and the demo. */
@@ -114,12 +123,22 @@ function issuerProblem(s: string): string | undefined {
 
 /** Problems between variables: sign-in needs its client credentials. */
 function crossProblems(env: Record<string, string>): { name: string; message: string }[] {
-  if (!env.JITGATE_OIDC_ISSUER) return [];
-  const missing = ['JITGATE_OIDC_CLIENT_ID', 'JITGATE_OIDC_CLIENT_SECRET'].filter((name) => !env[name]);
-  return missing.map((name) => ({
-    name,
-    message: 'not set, but JITGATE_OIDC_ISSUER is (sign-in needs the client registered at the IdP)',
-  }));
+  const problems: { name: string; message: string }[] = [];
+  if (env.JITGATE_OIDC_ISSUER) {
+    const missing = ['JITGATE_OIDC_CLIENT_ID', 'JITGATE_OIDC_CLIENT_SECRET'].filter((name) => !env[name]);
+    problems.push(
+      ...missing.map((name) => ({
+        name,
+        message: 'not set, but JITGATE_OIDC_ISSUER is (sign-in needs the client registered at the IdP)',
+      })),
+    );
+  }
+  const [cert, key] = ['JITGATE_POSTGRES_TLS_CERT', 'JITGATE_POSTGRES_TLS_KEY'];
+  if (env[cert] && !env[key!])
+    problems.push({ name: key!, message: `not set, but ${cert} is (TLS needs both)` });
+  if (env[key!] && !env[cert!])
+    problems.push({ name: cert!, message: `not set, but ${key} is (TLS needs both)` });
+  return problems;
 }
 
 /**
@@ -179,6 +198,29 @@ export function signInConfig(config: Config): SignInConfig | undefined {
     scopes: config.JITGATE_OIDC_SCOPES,
     sessionTtlMs: config.JITGATE_SESSION_TTL,
     matchBy: config.JITGATE_OIDC_ISSUER === 'https://slack.com' ? 'slack' : 'email',
+  };
+}
+
+/** The PostgreSQL gateway's listener, when JITGATE_POSTGRES_PORT is set. */
+export interface PostgresListenerConfig {
+  port: number;
+  /** Each a PEM text or the path of a file holding one (read when the authorizer starts). */
+  tls: { cert: string; key: string } | undefined;
+  plaintext: boolean;
+}
+
+/**
+ * The gateway's listener settings, or undefined when it is off (JITGATE_POSTGRES_PORT unset).
+ *
+ * @example const pg = postgresListenerConfig(config); if (pg) console.log(pg.port);
+ */
+export function postgresListenerConfig(config: Config): PostgresListenerConfig | undefined {
+  if (config.JITGATE_POSTGRES_PORT === undefined) return undefined;
+  const { JITGATE_POSTGRES_TLS_CERT: cert, JITGATE_POSTGRES_TLS_KEY: key } = config;
+  return {
+    port: config.JITGATE_POSTGRES_PORT,
+    tls: cert && key ? { cert, key } : undefined,
+    plaintext: config.JITGATE_POSTGRES_PLAINTEXT === 'on',
   };
 }
 

@@ -2,14 +2,19 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BotDeps, SlackRetry } from '../bot/deps.js';
 import { type Clock, systemClock } from '../shared/clock.js';
-import { type Config, type SignInConfig, signInConfig } from '../shared/config.js';
+import { type Config, postgresListenerConfig, type SignInConfig, signInConfig } from '../shared/config.js';
 import type { FileWatchTimings } from '../shared/file-watch.js';
 import { type LivePolicy, livePolicy } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy/types.js';
 import { type RedisKeys, redisKeys } from '../shared/redis/keys.js';
 import type { SigningKeys } from '../shared/tokens/index.js';
-import { type AuthorizerRole, type AuthorizerTimings, startAuthorizerRole } from './authorizer-role.js';
+import {
+  type AuthorizerRole,
+  type AuthorizerTimings,
+  type PostgresListener,
+  startAuthorizerRole,
+} from './authorizer-role.js';
 import type { BotRole, SlackSide } from './bot-role.js';
 import { openConnections } from './connections.js';
 import { preflight, type SlackCredentials } from './preflight.js';
@@ -63,6 +68,8 @@ export interface SystemOverrides {
   authorizerTimings?: AuthorizerTimings;
   /** Sign-in at the proxy instead of the JITGATE_OIDC_* settings. */
   signIn?: SignInConfig;
+  /** The PostgreSQL gateway instead of the JITGATE_POSTGRES_* settings (port 0 picks a free one). */
+  postgres?: PostgresListener;
 }
 
 export interface SystemOptions {
@@ -171,6 +178,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         timings: o.authorizerTimings ?? {},
         signIn,
         queueRedis: connections.queueRedis,
+        postgres: o.postgres ?? postgresListenerConfig(config),
       });
     }
     if (slack && connections.queueRedis) {

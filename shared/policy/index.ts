@@ -27,5 +27,5 @@ export {
   resolveRole,
 } from './rules.js';
 export { METHODS, NAME_PATTERN, type PolicyProblem } from './schema.js';
-export type { People, Policy, Resource, Role, UsergroupLookup } from './types.js';
+export type { DbLogin, People, Policy, PostgresTarget, Resource, Role, UsergroupLookup } from './types.js';
 export { cachedUsergroupLookup } from './usergroups.js';
