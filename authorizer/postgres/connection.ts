@@ -89,7 +89,7 @@ export async function handleConnection(raw: Socket, deps: ConnectionDeps): Promi
   function close(message?: Buffer): void {
     finished = true;
     clearTimeout(deadline);
-    source.release();
+    source.abort();
     if (message && socket.writable) socket.end(message);
     else socket.destroy();
     // A client that never reads the message must not keep the socket open.

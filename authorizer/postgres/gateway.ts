@@ -29,6 +29,8 @@ export interface PostgresGatewayOptions {
   upstreamTimeoutMs?: number | undefined;
   /** Connections still logging in at once (default 1000); more are refused at once. */
   maxStarting?: number | undefined;
+  /** The same from one client address (default 100), so that one address's flood leaves room for everyone else. */
+  maxStartingPerClient?: number | undefined;
   /** Bytes of each statement's text written to the log (default 2048). */
   maxStatementLog?: number | undefined;
 }
@@ -63,7 +65,9 @@ export function createPostgresGateway(deps: PostgresGatewayDeps) {
     },
   });
   const maxStarting = deps.maxStarting ?? 1000;
+  const maxPerClient = deps.maxStartingPerClient ?? 100;
   let starting = 0;
+  const startingBy = new Map<string, number>();
   /** Connections not logged in yet (a stop closes them; sessions are ended with a message). */
   const startingSockets = new Set<Socket>();
 
@@ -98,16 +102,22 @@ export function createPostgresGateway(deps: PostgresGatewayDeps) {
   };
 
   const server = createServer({ noDelay: true }, (socket) => {
-    if (starting >= maxStarting) {
-      socket.end(protocolViolation('too many connections are logging in; retry in a moment'));
+    const from = socket.remoteAddress ?? '';
+    const fromThere = startingBy.get(from) ?? 0;
+    if (starting >= maxStarting || fromThere >= maxPerClient) {
       socket.on('error', () => socket.destroy());
+      socket.end(protocolViolation('too many connections are logging in; retry in a moment'));
       setTimeout(() => socket.destroy(), 1_000).unref();
       return;
     }
     starting += 1;
+    startingBy.set(from, fromThere + 1);
     startingSockets.add(socket);
     void handleConnection(socket, connection).finally(() => {
       starting -= 1;
+      const left = (startingBy.get(from) ?? 1) - 1;
+      if (left === 0) startingBy.delete(from);
+      else startingBy.set(from, left);
       startingSockets.delete(socket);
     });
   });

@@ -186,7 +186,16 @@ export class PacketReader {
     if (this.size < 4) return undefined;
     const length = this.peek(4).readInt32BE(0);
     if (length < 8) return { error: `invalid startup packet length ${length}` };
-    if (length > MAX_STARTUP_LENGTH) return { error: `startup packet of ${length} bytes is too long` };
+    if (length > MAX_STARTUP_LENGTH) {
+      const first = this.peek(1)[0]!;
+      // A typed message where the startup packet belongs: its type letter reads as a huge length.
+      if (first >= 0x41 && first <= 0x7a) {
+        return {
+          error: `a ${JSON.stringify(String.fromCharCode(first))} message before the startup packet (a password before the server asked for one?)`,
+        };
+      }
+      return { error: `startup packet of ${length} bytes is too long` };
+    }
     if (this.size < length) return undefined;
     return this.take(length);
   }

@@ -48,8 +48,13 @@ function hmac(key: Buffer, data: string): Buffer {
  * iteration count is absurd); `verify(serverFinal)` checks the server's signature, so that a server
  * that does not know the password cannot pretend it accepted it.
  */
-export function scramClient(password: string, nonce = randomBytes(18).toString('base64')) {
-  const clientFirstBare = `n=,r=${nonce}`;
+export function scramClient(
+  password: string,
+  nonce = randomBytes(18).toString('base64'),
+  // PostgreSQL takes the user from the startup message and ignores this one (libpq sends it empty).
+  user = '',
+) {
+  const clientFirstBare = `n=${user},r=${nonce}`;
   let expectedSignature: Buffer | undefined;
   return {
     mechanism: 'SCRAM-SHA-256',

@@ -60,6 +60,13 @@ export class PacketSource {
     this.attach();
   }
 
+  /** Gives up: a pending wait rejects (ClientGone), and nothing more is read. */
+  abort(): void {
+    this.gone = true;
+    this.wake?.();
+    this.detach();
+  }
+
   /** Stops reading; answers the bytes already buffered (sent ahead of the login's end). */
   release(): Buffer {
     this.detach();

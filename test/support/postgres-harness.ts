@@ -65,6 +65,7 @@ export async function startPgHarness(
     startupTimeoutMs?: number;
     logLines?: boolean;
     maxStarting?: number;
+    maxStartingPerClient?: number;
   } = {},
 ): Promise<PgHarness> {
   await prepareMainDatabase();
@@ -107,6 +108,7 @@ resources:
       clear: { dbUser: jit_clear, passwordEnv: ${envName} }
       wrong: { dbUser: jit_scram, passwordFile: ${join(secrets, 'md5')} }
       missing: { dbUser: jit_scram, passwordFile: ${join(secrets, 'nothing-here')} }
+      unset: { dbUser: jit_clear, passwordEnv: JIT_TEST_NEVER_SET }
   web:
     upstream: http://127.0.0.1:9
     match: { pathPrefix: /web }
@@ -142,6 +144,7 @@ resources:
         startupTimeoutMs: options.startupTimeoutMs ?? 2_000,
         upstreamTimeoutMs: 3_000,
         maxStarting: options.maxStarting,
+        maxStartingPerClient: options.maxStartingPerClient,
       },
     },
   });

@@ -113,6 +113,24 @@ export const SCRATCH_PG = {
   passwords: { jit_scram: 'scram-secret-1', jit_md5: 'md5-secret-2', jit_clear: 'clear-secret-3' },
 };
 
+/** Enough for the 100 concurrent sessions test and the rest running beside it. */
+const SCRATCH_MAX_CONNECTIONS = 300;
+
+async function scratchMaxConnections(): Promise<number> {
+  const client = new pg.Client({
+    host: SCRATCH_PG.host,
+    port: SCRATCH_PG.port,
+    user: 'postgres',
+    database: 'postgres',
+  });
+  await client.connect();
+  try {
+    return Number((await client.query('SHOW max_connections')).rows[0].max_connections);
+  } finally {
+    await client.end();
+  }
+}
+
 async function scratchAnswers(): Promise<boolean> {
   try {
     await run(`${SCRATCH_PG.bin}/pg_isready`, ['-h', SCRATCH_PG.host, '-p', String(SCRATCH_PG.port), '-q']);
@@ -129,7 +147,8 @@ let scratch: Promise<boolean> | undefined;
 export function scratchPostgres(): Promise<boolean> {
   scratch ??= (async () => {
     if (!existsSync(`${SCRATCH_PG.bin}/initdb`) || process.getuid?.() !== 0) return false;
-    if (!(await scratchAnswers())) {
+    const up = await scratchAnswers();
+    if (!up || (await scratchMaxConnections()) < SCRATCH_MAX_CONNECTIONS) {
       const lock = `${SCRATCH_PG.dir}.lock`;
       let mine = false;
       try {
@@ -156,8 +175,9 @@ export function scratchPostgres(): Promise<boolean> {
               ].join('\n'),
             );
           }
+          if (await scratchAnswers()) await asPostgres(`${bin}/pg_ctl -D ${dir} -m fast -w stop >/dev/null`);
           await asPostgres(
-            `${bin}/pg_ctl -D ${dir} -l ${dir}/log -w -o "-p ${port} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null`,
+            `${bin}/pg_ctl -D ${dir} -l ${dir}/log -w -o "-p ${port} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=${SCRATCH_MAX_CONNECTIONS}" start >/dev/null`,
           );
         } finally {
           rmSync(lock, { recursive: true, force: true });

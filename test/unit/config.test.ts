@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, requireSlack, signInConfig } from '../../shared/config.js';
+import { loadConfig, postgresListenerConfig, requireSlack, signInConfig } from '../../shared/config.js';
 import { JitgateError } from '../../shared/errors.js';
 
 function problemsOf(env: Record<string, string>): string {
@@ -153,5 +153,45 @@ describe('sign-in configuration', () => {
     expect(message).toMatch(/JITGATE_OIDC_ISSUER: must be an https:\/\/ URL/);
     expect(message).toMatch(/JITGATE_OIDC_SCOPES: must include openid/);
     expect(message).toMatch(/JITGATE_SESSION_TTL: must be a duration/);
+  });
+});
+
+describe('PostgreSQL gateway configuration', () => {
+  it('when the port is unset, then the gateway is off', () => {
+    expect(postgresListenerConfig(loadConfig({}))).toBeUndefined();
+  });
+
+  it('when the port, certificate and key are set, then TLS is on', () => {
+    const pg = postgresListenerConfig(
+      loadConfig({
+        JITGATE_POSTGRES_PORT: '6432',
+        JITGATE_POSTGRES_TLS_CERT: '/c.pem',
+        JITGATE_POSTGRES_TLS_KEY: '/k.pem',
+      }),
+    );
+    expect(pg).toEqual({ port: 6432, tls: { cert: '/c.pem', key: '/k.pem' }, plaintext: false });
+  });
+
+  it('when only the port is set, then there is no TLS and plaintext stays off unless said', () => {
+    expect(postgresListenerConfig(loadConfig({ JITGATE_POSTGRES_PORT: '6432' }))).toEqual({
+      port: 6432,
+      tls: undefined,
+      plaintext: false,
+    });
+    expect(
+      postgresListenerConfig(loadConfig({ JITGATE_POSTGRES_PORT: '6432', JITGATE_POSTGRES_PLAINTEXT: 'on' }))
+        ?.plaintext,
+    ).toBe(true);
+  });
+
+  it('when a certificate comes without its key, a bad port or a bad plaintext value, then each is named with its fix', () => {
+    const text = problemsOf({
+      JITGATE_POSTGRES_PORT: 'x',
+      JITGATE_POSTGRES_TLS_CERT: '/c.pem',
+      JITGATE_POSTGRES_PLAINTEXT: 'yes',
+    });
+    expect(text).toContain('JITGATE_POSTGRES_PORT: must be a port number');
+    expect(text).toContain('JITGATE_POSTGRES_TLS_KEY: not set, but JITGATE_POSTGRES_TLS_CERT is');
+    expect(text).toContain('JITGATE_POSTGRES_PLAINTEXT: must be on or off');
   });
 });
