@@ -245,3 +245,10 @@ export function requireSlack(config: Config): { botToken: string; signingSecret:
     ...(config.SLACK_APP_TOKEN ? { appToken: config.SLACK_APP_TOKEN } : {}),
   };
 }
+
+/**
+ * The name of every variable the environment is read for (deployment files are checked against it).
+ *
+ * @example ENVIRONMENT_VARIABLES.includes('REDIS_URL') // true
+ */
+export const ENVIRONMENT_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
