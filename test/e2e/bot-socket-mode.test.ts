@@ -1,4 +1,8 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appHomeOpenedBody,
@@ -7,8 +11,10 @@ import {
   type SocketDelivery,
   sendToBot,
   slashCommandBody,
+  startSlackStandin,
 } from '../../dev/slack/index.js';
 import { BOT_TEST_POLICY, type BotHarness, requestIdIn, startBotHarness } from '../support/bot-harness.js';
+import { REDIS_URL, testRedis } from '../support/redis.js';
 
 /**
  * What only Socket Mode has: the connection (app-level token, hello, refresh, drops), Slack's
@@ -199,5 +205,80 @@ describe('Socket Mode: Slack recycles the connection', () => {
     await h.bot.idle();
     expect(cmd.replies()).toHaveLength(1);
     expect(approvalsFor('INC-420 dropped')).toHaveLength(1);
+  });
+});
+
+describe('Socket Mode: npm run start:bot as a user starts it', () => {
+  it('when only SLACK_BOT_TOKEN and SLACK_APP_TOKEN are set, then the process connects, answers a command, serves its health check on BOT_PORT, and stops cleanly on SIGTERM', async () => {
+    const appToken = `xapp-1-A0JITGATE-${randomBytes(6).toString('hex')}`;
+    const botToken = `xoxb-${randomBytes(6).toString('hex')}`;
+    const slack = await startSlackStandin({
+      unknownUsers: 'derived',
+      tokens: [botToken],
+      socketMode: { appToken },
+    });
+    const redis = await testRedis();
+    const dir = mkdtempSync(join(tmpdir(), 'jitgate-socket-'));
+    const policyFile = join(dir, 'policy.yml');
+    writeFileSync(policyFile, BOT_TEST_POLICY);
+    // The entry file itself, as `npm run dev:bot` runs it: no signing secret, the port chosen by the OS.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], {
+      env: {
+        ...process.env,
+        REDIS_URL,
+        JITGATE_REDIS_PREFIX: redis.prefix,
+        JITGATE_POLICY: policyFile,
+        SLACK_BOT_TOKEN: botToken,
+        SLACK_APP_TOKEN: appToken,
+        SLACK_SIGNING_SECRET: '',
+        SLACK_API_URL: slack.apiUrl,
+        BOT_PORT: '0',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      let out = '';
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no start line: ${out.slice(-800)}`)), 20_000);
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /"port":(\d+)[^\n]*Socket Mode/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        });
+        child.stderr!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+        });
+        void exited.then((code) => reject(new Error(`the bot exited with ${code}: ${out.slice(-800)}`)));
+      });
+      expect(slack.socketMode!.openConnections).toBe(1);
+      const health = await fetch(`http://127.0.0.1:${port}/_jitgate/healthz`);
+      expect(health.status).toBe(200);
+
+      const responseUrl = slack.responseUrl('proc');
+      const payload = Object.fromEntries(
+        new URLSearchParams(
+          slashCommandBody({ userId: 'U0BOB', text: 'grafana 1h INC-430 from a process', responseUrl }),
+        ),
+      );
+      expect((await slack.socketMode!.deliver('slash_commands', payload)).ack).toBeDefined();
+      expect(String((await slack.waitFor('response_url')).body.text)).toMatch(/Asked for 1h of \*grafana/);
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(slack.socketMode!.openConnections).toBe(0);
+      expect(out).not.toContain(appToken);
+      expect(out).not.toContain(botToken);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+      await redis.cleanup();
+      await slack.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
