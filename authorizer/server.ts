@@ -165,6 +165,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     binding: signIn
       ? { signIn, store: deps.store, jobs: deps.scheduler, policy: deps.policy, resolveClient, clock, log }
       : undefined,
+    postgresAt: postgres ? () => postgres.address(deps.publicUrl) : undefined,
   });
   signIn?.register(ops);
   asks?.register(ops);

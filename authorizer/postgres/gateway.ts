@@ -10,6 +10,7 @@ import { isLive } from '../checks/grant.js';
 import type { Metrics } from '../metrics.js';
 import type { UsageRecorder } from '../usage.js';
 import { postgresChecks } from './checks.js';
+import type { GatewayAddress } from './connect-info.js';
 import { handleConnection } from './connection.js';
 import { protocolViolation } from './errors.js';
 import { auditRefusal, openSession } from './session.js';
@@ -135,8 +136,18 @@ export function createPostgresGateway(deps: PostgresGatewayDeps) {
     }
   }
 
+  let listening: AddressInfo | undefined;
   return {
     registry,
+    /** Where people reach it: the public URL's host, the port it listens on, and whether TLS is on. */
+    address(publicUrl: string): GatewayAddress | undefined {
+      if (!listening) return undefined;
+      return {
+        host: new URL(publicUrl).hostname.replace(/^\[|\]$/g, ''),
+        port: listening.port,
+        tls: tls !== undefined,
+      };
+    },
     /** Listens; refuses to start without TLS on a non-loopback address unless plaintext is allowed. */
     start(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
       if (!tls && !deps.plaintext && !LOOPBACK.test(host)) {
@@ -148,7 +159,8 @@ export function createPostgresGateway(deps: PostgresGatewayDeps) {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
-          resolve(server.address() as AddressInfo);
+          listening = server.address() as AddressInfo;
+          resolve(listening);
         });
       });
     },

@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import type { Resource } from '../../shared/policy/index.js';
 import { escapeHtml, htmlPage } from '../html-page.js';
+import type { PostgresConnection } from '../postgres/connect-info.js';
 import { prefersHtml } from '../refusal-response.js';
 
 /**
@@ -17,19 +18,40 @@ export const FOR_COMMAND_LINE = 'for=command-line';
  */
 export function sendCommandLineRedeem(
   res: Response,
-  args: { resource: Resource; pathPrefix: string; origin: string; code: string; accept: string | undefined },
+  args: {
+    resource: Resource;
+    pathPrefix: string;
+    origin: string;
+    code: string;
+    accept: string | undefined;
+    /** For a postgres resource: how psql reaches it. */
+    postgres?: PostgresConnection | undefined;
+  },
 ): void {
   const redeemUrl = `${args.origin}/_jitgate/redeem?code=${encodeURIComponent(args.code)}`;
   const resourceUrl = `${args.origin}${args.pathPrefix}/`;
-  const commands = [
-    `curl -H 'Accept: application/json' '${redeemUrl}'`,
-    `curl -H "Authorization: Bearer $TOKEN" ${resourceUrl}`,
-  ];
-  const title = `${args.resource.name} is reached with a token from the command line`;
-  const why =
-    `${args.resource.name} takes bearer tokens only, not browser cookies, so this link has not been ` +
-    'used: it still works once, for 10 minutes from when it was sent.';
-  const how = 'Redeem it from a terminal, put the "token" of the answer in TOKEN, then send it:';
+  const database = args.resource.kind === 'postgres';
+  const commands = database
+    ? [
+        `npm run psql -- '${redeemUrl}'`,
+        '# or by hand: the "token" of this answer is the password',
+        `curl -H 'Accept: application/json' '${redeemUrl}'`,
+        `PGPASSWORD="$TOKEN" psql "${args.postgres?.psql ?? `dbname=${args.resource.name} sslmode=require`}"`,
+      ]
+    : [
+        `curl -H 'Accept: application/json' '${redeemUrl}'`,
+        `curl -H "Authorization: Bearer $TOKEN" ${resourceUrl}`,
+      ];
+  const title = database
+    ? `${args.resource.name} is a database: connect with psql`
+    : `${args.resource.name} is reached with a token from the command line`;
+  const why = database
+    ? 'A browser cannot use this access, so this link has not been used: it still works once, for 10 minutes from when it was sent.'
+    : `${args.resource.name} takes bearer tokens only, not browser cookies, so this link has not been ` +
+      'used: it still works once, for 10 minutes from when it was sent.';
+  const how = database
+    ? 'From a terminal in a jitgate checkout, the first command redeems it and starts psql with your token as the password; or redeem it yourself:'
+    : 'Redeem it from a terminal, put the "token" of the answer in TOKEN, then send it:';
   res.set({ 'X-Content-Type-Options': 'nosniff' });
   if (prefersHtml(args.accept)) {
     const body =
@@ -55,12 +77,25 @@ export function sendCommandLineRedeem(
  */
 export function sendBearerTokenPage(
   res: Response,
-  args: { resource: Resource; publicUrl: URL; token: string; expiresAt: number; accept: string | undefined },
+  args: {
+    resource: Resource;
+    publicUrl: URL;
+    token: string;
+    expiresAt: number;
+    accept: string | undefined;
+    postgres?: PostgresConnection | undefined;
+  },
 ): void {
-  const commands = [
-    `export TOKEN='${args.token}'`,
-    `curl -H "Authorization: Bearer $TOKEN" ${resourceUrl(args.resource, args.publicUrl)}`,
-  ];
+  const commands =
+    args.resource.kind === 'postgres'
+      ? [
+          `export PGPASSWORD='${args.token}'`,
+          `psql "${args.postgres?.psql ?? `dbname=${args.resource.name} sslmode=require`}"`,
+        ]
+      : [
+          `export TOKEN='${args.token}'`,
+          `curl -H "Authorization: Bearer $TOKEN" ${resourceUrl(args.resource, args.publicUrl)}`,
+        ];
   const title = `Your bearer token for ${args.resource.name}`;
   const until = `It works until ${new Date(args.expiresAt).toISOString()}, from any terminal.`;
   const once =

@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/log.js';
 import { type Policy, type Resource, takesBrowserCookies } from '../../shared/policy/index.js';
 import type { SigningKeys } from '../../shared/tokens/index.js';
 import { cookieNameOf } from '../checks/credential.js';
+import { type GatewayAddress, postgresConnection } from '../postgres/connect-info.js';
 import { prefersHtml, sendRefusal } from '../refusal-response.js';
 import { type RefusalCode, refusal } from '../refusals.js';
 import { FOR_COMMAND_LINE, sendBearerTokenPage, sendCommandLineRedeem } from './command-line-redeem.js';
@@ -21,6 +22,8 @@ export interface RedeemDeps {
   log: Logger;
   /** With sign-in on: a link opened in a browser is its holder's only (see redeem-binding.ts). */
   binding?: RedeemBindingDeps | undefined;
+  /** Where the PostgreSQL gateway is reached, once it listens (undefined when it is off). */
+  postgresAt?: (() => GatewayAddress | undefined) | undefined;
 }
 
 /**
@@ -38,6 +41,10 @@ export function registerRedeem(router: Router, deps: RedeemDeps): void {
   const publicUrl = new URL(deps.publicUrl);
   const secure = publicUrl.protocol === 'https:';
   const useCase: RedeemUseCaseDeps = { ...deps, issuer: deps.publicUrl };
+  const connection = (resource: Resource) => {
+    const at = resource.kind === 'postgres' ? deps.postgresAt?.() : undefined;
+    return at ? postgresConnection(resource, at) : undefined;
+  };
 
   router.get('/_jitgate/redeem', async (req, res) => {
     // The URL holds a one-time code: no cache may keep the answer, no Referer may carry it on.
@@ -67,7 +74,15 @@ export function registerRedeem(router: Router, deps: RedeemDeps): void {
       if (tokenPage && redeemed.next === 'token' && (asked || !takesBrowserCookies(resource))) {
         deps.log.info({ grantId: grant.id, resource: resource.name, as: 'page' }, 'redeemed');
         const { token } = redeemed;
-        sendBearerTokenPage(res, { resource, publicUrl, token, expiresAt: grant.expiresAt, accept });
+        const postgres = connection(resource);
+        sendBearerTokenPage(res, {
+          resource,
+          publicUrl,
+          token,
+          expiresAt: grant.expiresAt,
+          accept,
+          postgres,
+        });
         return;
       }
       if (redeemed.next === 'command-line') {
@@ -76,7 +91,15 @@ export function registerRedeem(router: Router, deps: RedeemDeps): void {
           'redeem in a browser for a bearer-only resource',
         );
         const { pathPrefix } = redeemed;
-        sendCommandLineRedeem(res, { resource, pathPrefix, origin: publicUrl.origin, code, accept });
+        const postgres = connection(resource);
+        sendCommandLineRedeem(res, {
+          resource,
+          pathPrefix,
+          origin: publicUrl.origin,
+          code,
+          accept,
+          postgres,
+        });
         return;
       }
       if (redeemed.next === 'hand-over') {
@@ -100,6 +123,8 @@ export function registerRedeem(router: Router, deps: RedeemDeps): void {
           role: grant.role,
           expiresAt: new Date(grant.expiresAt).toISOString(),
           grantId: grant.id,
+          // A database: where psql connects, with the token as the password.
+          ...(resource.kind === 'postgres' ? { postgres: connection(resource) } : {}),
         });
         return;
       }

@@ -4,6 +4,7 @@ import { PermanentFailure } from '../../shared/jobs/notifier.js';
 import { approversOf } from '../../shared/policy/index.js';
 import { sendDm } from '../slack/dm.js';
 import { isPermanentSlackError } from '../slack/slack-errors.js';
+import { databaseGrantedDm } from '../views/database-dm.js';
 import {
   breakGlassAlert,
   deniedDm,
@@ -43,6 +44,9 @@ export async function carryOut(deps: EffectDeps, effect: Effect, request: Access
       // Delivered through the queue, the effect carries no link: one is made now, just before the DM.
       if (!effect.redeemUrl && !deps.access) throw new PermanentFailure('no way to make a redeem link here');
       const link = effect.redeemUrl ?? (await deps.access!.redeemLink(effect.grantId));
+      if (deps.policy().resources.get(request.resource)?.kind === 'postgres') {
+        return sendDm(client, effect.to, databaseGrantedDm(request, link, deps.openUrl !== undefined));
+      }
       return sendDm(
         client,
         effect.to,

@@ -10,6 +10,7 @@ export {
   nudgeDm,
   requestExpiredDm,
 } from './dm.js';
+export { databaseGrantedDm } from './database-dm.js';
 export { type HomeData, homeView } from './home.js';
 export {
   DENY_MODAL,

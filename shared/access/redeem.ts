@@ -88,7 +88,8 @@ export async function redeemGrant(deps: RedeemDeps, input: RedeemInput): Promise
 
 /**
  * A browser cannot use a token for a pathPrefix resource without `browser: shared-origin` (it takes
- * no cookie), so its link is read without being consumed, to stay usable from the command line.
+ * no cookie), nor for a database, so its link is read without being consumed, to stay usable from
+ * the command line.
  */
 async function bearerOnlyGrant(
   deps: RedeemDeps,
@@ -98,6 +99,9 @@ async function bearerOnlyGrant(
   const grant = grantId ? await deps.store.queries.liveGrant(grantId) : undefined;
   if (!isLive(grant, deps.clock.now())) return undefined;
   const resource = deps.policy().resources.get(grant.resource);
-  if (!resource || takesBrowserCookies(resource) || !('pathPrefix' in resource.match)) return undefined;
+  if (!resource || takesBrowserCookies(resource)) return undefined;
+  // A database takes no browser at all: its token is a password for psql.
+  if (resource.kind === 'postgres') return { grant, resource, pathPrefix: '' };
+  if (!('pathPrefix' in resource.match)) return undefined;
   return { grant, resource, pathPrefix: resource.match.pathPrefix };
 }

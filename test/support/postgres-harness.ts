@@ -33,6 +33,8 @@ export const ALICE = 'U0ALICE' as SlackUserId;
 export const PUBLIC_URL = 'http://127.0.0.1:8080';
 
 export interface PgHarness {
+  /** The authorizer's HTTP base URL (redeem links). */
+  url: string;
   /** The gateway's address. */
   host: string;
   port: number;
@@ -192,6 +194,7 @@ resources:
   }
 
   return {
+    url: system.authorizer!.url,
     host: gateway.host,
     port: gateway.port,
     redis,
