@@ -43,7 +43,10 @@ function pipedPsql(io: { out: string; err: string }): LaunchPsql {
 describe('getting connected to a database grant', () => {
   it('when the redeem link is asked for JSON, then it gives the token and where psql connects', async () => {
     const { link, grantId } = await redeemLink('app-db', 'readonly');
-    const body = await (await fetch(link, { headers: { accept: 'application/json' } })).json();
+    const body = (await (await fetch(link, { headers: { accept: 'application/json' } })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(body).toMatchObject({ tokenType: 'Bearer', resource: 'app-db', role: 'readonly', grantId });
     expect(body.postgres).toEqual({
       host: '127.0.0.1',
