@@ -114,7 +114,9 @@ export function rewriteUpstreamHeaders(
 
   const { identity } = opts;
   headers['x-jit-user'] = identity.user;
-  headers['x-jit-email'] = identity.email;
+  // No e-mail (a resource with requireEmail: false, a person Slack has none for): no header at all,
+  // never an empty one that every such person would share.
+  if (identity.email !== '') headers['x-jit-email'] = identity.email;
   headers['x-jit-grant'] = identity.grantId;
   headers['x-jit-role'] = identity.role;
   headers['x-jit-assertion'] = identity.assertion;

@@ -8,7 +8,8 @@ export type SlackBody = Record<string, unknown>;
 
 /** A person as users.info describes them; every field has a default derived from the id. */
 export interface StandinUser {
-  email?: string;
+  /** Left out: `<id>@example.com`; null: the profile has no e-mail at all (a bot, a guest, no users:read.email). */
+  email?: string | null;
   name?: string;
   realName?: string;
   tz?: string;
@@ -142,7 +143,7 @@ function userInfo(id: string, state: AnswerState): SlackBody {
       tz_label: tz,
       tz_offset: tzOffsetSec(tz),
       profile: {
-        email: u.email ?? `${id.toLowerCase()}@example.com`,
+        ...(u.email === null ? {} : { email: u.email ?? `${id.toLowerCase()}@example.com` }),
         real_name: realName,
         display_name: name,
         team: state.teamId,

@@ -1,5 +1,5 @@
 import { createLocalJWKSet, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { SigningKeys } from './keys.js';
 import { AccessClaims, checkCompactHeader, fromJoseError, tokenInvalid } from './verifier.js';
@@ -55,7 +55,13 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
       const hit = cache.get(key);
       if (hit && hit.exp - now > renewBefore) return hit.token;
       const exp = now + lifetime;
-      const token = await new SignJWT({ gid: input.grantId, role: input.role, email: input.email })
+      // No e-mail, no claim: an upstream must never see one empty address shared by everyone without one.
+      const claims = {
+        gid: input.grantId,
+        role: input.role,
+        ...(input.email !== '' ? { email: input.email } : {}),
+      };
+      const token = await new SignJWT(claims)
         .setProtectedHeader({ alg: keys.signing.alg, kid: keys.signing.kid, typ: ASSERTION_TYPE })
         .setIssuer(issuer)
         .setSubject(input.user)
@@ -71,8 +77,13 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
   };
 }
 
-/** An assertion carries an access token's identity claims, without `nbf` or `jti`. */
-export const AssertionClaims = AccessClaims.omit({ nbf: true, jti: true });
+/**
+ * An assertion carries an access token's identity claims, without `nbf` or `jti`; `email` is absent
+ * for a person without one (never empty).
+ */
+export const AssertionClaims = AccessClaims.omit({ nbf: true, jti: true, email: true }).extend({
+  email: z.string().min(1).optional(),
+});
 export type AssertionClaims = z.infer<typeof AssertionClaims>;
 
 /**

@@ -61,6 +61,21 @@ describe('rewriteUpstreamHeaders', () => {
     expect(out.x_jit_user).toBeUndefined();
   });
 
+  it('when the grant has no e-mail, then the upstream gets no X-JIT-Email at all, whatever the client sent', () => {
+    for (const sent of [
+      {},
+      { 'x-jit-email': 'boss@example.com' },
+      { 'x-jit-email': '' },
+      { x_jit_email: 'x' },
+    ]) {
+      const out = rewrite({ ...sent, host: 'a.example' }, { identity: { ...identity, email: '' } });
+      expect(Object.keys(out).filter((k) => k.replaceAll('_', '-').toLowerCase() === 'x-jit-email')).toEqual(
+        [],
+      );
+      expect(out['x-jit-user']).toBe('U0ALICE');
+    }
+  });
+
   it('when Connection names headers, then those headers and Connection itself are dropped', () => {
     const out = rewrite({
       connection: 'keep-alive, X-Custom, x-jit-user',

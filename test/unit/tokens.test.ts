@@ -176,6 +176,19 @@ describe('access tokens', () => {
     expect(await refusal(verifier().verify(badGid))).toBe('token_invalid:claims');
   });
 
+  it('when the grant has no e-mail, then its assertion carries no email claim (never an empty one) and verifies', async () => {
+    const token = await createAssertionSigner({ keys, issuer: ISSUER, clock }).get({ ...grant, email: '' });
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as object;
+    expect(payload).not.toHaveProperty('email');
+    const verified = await verifyAssertion(keys.publicJwks(), token, {
+      issuer: ISSUER,
+      resource: 'grafana',
+      clock,
+    });
+    expect(verified.email).toBeUndefined();
+    expect(verified.sub).toBe(grant.user);
+  });
+
   it('when an assertion is presented as an access token, then it is refused by type, and the other way round', async () => {
     const assertion = await createAssertionSigner({ keys, issuer: ISSUER, clock }).get(grant);
     expect(await refusal(verifier().verify(assertion, 'grafana'))).toBe('token_invalid:type');
