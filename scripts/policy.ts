@@ -65,6 +65,8 @@ export function explain(policy: Policy, resource: Resource): string {
     `  undecided     nudge after ${formatDuration(resource.nudgeAfterMs)}, expires after ${formatDuration(resource.pendingTimeoutMs)}`,
     `  reminder      ${formatDuration(resource.reminderBeforeMs)} before expiry`,
     `  reason        ${resource.reasonPattern === undefined ? 'any (required, at most 500 characters)' : `must match ${resource.reasonPattern} (the matched ticket id goes into the audit events)`}`,
+    `  limits        at most ${resource.maxPendingRequests} undecided request(s) per person, ${resource.maxPendingPerResource} for this resource, one extension per grant`,
+    `  e-mail        ${resource.requireEmail ? 'required (a person Slack has no e-mail for cannot request)' : 'optional (a grant without one sends no X-JIT-Email)'}`,
     `  roles         ${resource.roles.map((r) => (r.db ? `${r.name} (login ${r.db.user}${r.db.readOnly ? ', read-only' : ''})` : `${r.name} (${r.methods.join(' ')} on ${r.paths.join(' ')}${r.websocket ? '; WebSockets' : ''})`)).join('; ')}`,
     `  networks      ${resource.networks.length > 0 ? resource.networks.join(', ') : 'any address'}`,
     `  websocket     ${webSockets(resource)}`,

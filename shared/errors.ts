@@ -21,6 +21,10 @@ export const ERROR_CODES = [
   'no_such_role',
   'not_allowed_to_request',
   'break_glass_not_allowed',
+  'email_required',
+  'too_many_pending',
+  'extension_pending',
+  'extension_at_maximum',
   // lifecycle
   'no_such_request',
   'request_exists',

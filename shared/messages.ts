@@ -1,3 +1,4 @@
+import { formatDuration } from './duration.js';
 import type { ErrorCode, ErrorFields } from './errors.js';
 import type { TokenFailure } from './tokens/verifier.js';
 
@@ -39,6 +40,32 @@ export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => str
   break_glass_not_allowed: (f) =>
     `${text(f.resource) ?? 'This resource'} does not allow --break-glass; file a normal request` +
     (f.command !== undefined ? `: ${text(f.command)}` : '.'),
+  // A resource with requireEmail: the upstream knows people by e-mail, and Slack gave none.
+  email_required: (f) =>
+    `${text(f.resource) ?? 'This resource'} needs your e-mail address, and Slack gives jitgate none for you ` +
+    '(your profile has no e-mail, or Slack could not be asked just now): nothing was filed. ' +
+    'Add an e-mail address to your Slack profile, or ask the jitgate operators.',
+  // fields.scope: 'person' (all their undecided requests) or 'resource'; fields.pending: those requests.
+  too_many_pending: (f) =>
+    (f.scope === 'resource'
+      ? `You already have ${count(f.pending, 'a request')} for ${text(f.resource) ?? 'this resource'} waiting for a decision` +
+        ` (at most ${text(f.limit) ?? 1} at a time): ${pendingList(f.pending)}.`
+      : `You already have ${count(f.pending, 'a request')} waiting for a decision, the most jitgate takes from one person` +
+        ` at a time (${text(f.limit) ?? '?'}): ${pendingList(f.pending)}.`) +
+    ` Nothing was filed. Cancel one you no longer need with \`/access cancel <request-id>\` (or its Cancel button in` +
+    ' App Home), or wait: each ends when it is approved or denied, or after its timeout.',
+  extension_pending: (f) => {
+    const id = firstPendingId(f.pending);
+    return (
+      `${f.grantId !== undefined ? `Grant ${text(f.grantId)}` : 'This grant'} already has an extension waiting for a decision` +
+      `${id ? ` (${id})` : ''}: nothing was filed. Wait for it, or cancel it with \`/access cancel ${id ?? '<request-id>'}\` and ask again.`
+    );
+  },
+  // The extension would add nothing: the grant already has the resource's maxDuration (or nearly) left.
+  extension_at_maximum: (f) =>
+    `${f.grantId !== undefined ? `Grant ${text(f.grantId)}` : 'This grant'} already has ${ms(f.leftMs) ?? 'the most time'} left, ` +
+    `and its resource allows at most ${ms(f.maxMs) ?? 'that'} at a time: nothing was added. ` +
+    'Try again once some of that time has passed.',
 
   no_such_request: () => 'There is no such request (it may have been cleaned up long ago).',
   request_exists: () => 'A request with this id already exists.',
@@ -133,6 +160,34 @@ export function messageOf(code: ErrorCode, fields: ErrorFields = {}): string {
 export function quoted(word: string): string {
   const plain = word.replace(/`/g, "'");
   return `\`${plain.length > 40 ? `${plain.slice(0, 40)}…` : plain}\``;
+}
+
+/** `3 requests` from a list (or `one` for a single one). */
+function count(list: unknown, one: string): string {
+  const n = Array.isArray(list) ? list.length : 0;
+  return n === 1 ? one : `${n} requests`;
+}
+
+/** The pending requests a refusal names (`{id, resource, kind, grantId?}` each), as `r_… (grafana)`. */
+function pendingList(list: unknown): string {
+  if (!Array.isArray(list)) return 'see /access list';
+  return list
+    .map((p) => {
+      const e = (p ?? {}) as Record<string, unknown>;
+      const what = e.kind === 'extension' ? `more time on ${text(e.grantId) ?? 'a grant'}` : text(e.resource);
+      return `${text(e.id) ?? '?'} (${what ?? '?'})`;
+    })
+    .join(', ');
+}
+
+function firstPendingId(list: unknown): string | undefined {
+  const first = Array.isArray(list) ? ((list[0] ?? {}) as Record<string, unknown>) : {};
+  return text(first.id);
+}
+
+/** A duration field in ms as people write it (`1h30m`). */
+function ms(value: unknown): string | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? formatDuration(Math.max(0, value)) : undefined;
 }
 
 /** A field as text; fields can hold anything a caller passed (even what String() refuses), so only plain values are shown. */

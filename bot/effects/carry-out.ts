@@ -3,6 +3,7 @@ import type { AccessRequest } from '../../shared/grants/records.js';
 import { PermanentFailure } from '../../shared/jobs/notifier.js';
 import { approversOf } from '../../shared/policy/index.js';
 import { sendDm } from '../slack/dm.js';
+import { claimNudges, releaseNudges } from '../slack/nudge-budget.js';
 import { isPermanentSlackError } from '../slack/slack-errors.js';
 import { databaseGrantedDm } from '../views/database-dm.js';
 import {
@@ -70,9 +71,10 @@ export async function carryOut(deps: EffectDeps, effect: Effect, request: Access
 }
 
 /**
- * DMs every approver who has not approved yet (never the requester) the request with its buttons.
- * One approver Slack cannot reach does not stop the others; it fails (to be retried) only when
- * nobody could be reached for a reason that may pass.
+ * DMs every approver who has not approved yet (never the requester) the request with its buttons,
+ * each once per request and within their hourly bound (claimNudges). One approver Slack cannot
+ * reach does not stop the others; it fails (to be retried) only when nobody could be reached for a
+ * reason that may pass.
  */
 async function nudgeApprovers(deps: EffectDeps, request: AccessRequest): Promise<void> {
   const { policy, usergroups, log } = deps;
@@ -84,14 +86,32 @@ async function nudgeApprovers(deps: EffectDeps, request: AccessRequest): Promise
     );
     return;
   }
-  const approvers = [...(await approversOf(resource, usergroups))].filter(
+  const waiting = [...(await approversOf(resource, usergroups))].filter(
     (user) => user !== request.requester && !request.approvals.includes(user),
   );
+  const { store } = deps;
+  const approvers = store
+    ? await claimNudges(store.redis, store.keys, request.id, waiting, deps.clock.now())
+    : waiting;
+  if (approvers.length < waiting.length) {
+    log.info(
+      { requestId: request.id, skipped: waiting.length - approvers.length },
+      'nudge: some approvers were nudged about it already, or had their hourly share of nudges',
+    );
+  }
   const message = nudgeDm(request, resource);
   const results = await Promise.allSettled(approvers.map((user) => sendDm(deps.client, user, message)));
   const failed = results.flatMap((r, i) =>
-    r.status === 'rejected' ? [{ user: approvers[i], err: r.reason }] : [],
+    r.status === 'rejected' ? [{ user: approvers[i]!, err: r.reason }] : [],
   );
+  if (store && failed.length > 0) {
+    await releaseNudges(
+      store.redis,
+      store.keys,
+      request.id,
+      failed.map((f) => f.user),
+    ).catch((err: unknown) => log.warn({ err }, 'nudge: could not give back the failed nudges'));
+  }
   for (const { user, err } of failed)
     log.warn({ err, user, requestId: request.id }, 'nudge: could not DM an approver');
   const retryable = failed.filter(({ err }) => !isPermanentSlackError(err));

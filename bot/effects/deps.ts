@@ -14,8 +14,11 @@ export interface EffectDeps {
   usergroups: UsergroupLookup;
   clock: Clock;
   log: Logger;
-  /** To re-read a request an effect names (an extension's original); absent, such an effect is skipped. */
-  store?: Pick<AccessStore, 'queries'>;
+  /**
+   * To re-read a request an effect names (an extension's original; absent, such an effect is
+   * skipped), and to keep nudges within their bounds (bot/slack/nudge-budget.ts; absent, unbounded).
+   */
+  store?: Pick<AccessStore, 'queries' | 'redis' | 'keys'>;
   /**
    * With sign-in on at the authorizer (and only then present): the plain URL a browser opens a
    * resource at (undefined for a bearer-only one), which the grant DM gives instead of sending the

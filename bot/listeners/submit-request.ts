@@ -14,10 +14,10 @@ export async function submitRequest(
   input: RequestAsk,
   tell: Tell,
 ): Promise<void> {
-  // The e-mail only labels the grant for the upstream (X-JIT-Email); a Slack that cannot say it must
-  // not stand between an engineer and an approval.
+  // The e-mail labels the grant for the upstream (X-JIT-Email). Without one, the use case refuses
+  // where the resource requires it (requireEmail, the default) and otherwise files a grant with none.
   const email = await deps.people.emailOf(user).catch((err: unknown) => {
-    deps.log.warn({ err: String(err), user }, 'no e-mail address from Slack; filing the request without one');
+    deps.log.warn({ err: String(err), user }, 'no e-mail address from Slack for this person');
     return '';
   });
   await applyOutcome(deps, await deps.access.request({ ...input, user, email }), { actor: user, tell });

@@ -7,6 +7,7 @@ import { button, context, section } from './blocks.js';
 import { dateToken, escapeText, mention, mentionList, resourceRole } from './mrkdwn.js';
 import {
   approvalsProgress,
+  cappedNote,
   decideButtons,
   flagLines,
   pendingContext,
@@ -84,7 +85,7 @@ function grantBlocks(request: AccessRequest, now: number): KnownBlock[] {
   if (request.expiresAt === undefined) return [];
   if (request.kind === 'extension') {
     // The grant itself (and its Revoke button) lives on the original message.
-    return [section(`:clock3: The grant now ends ${dateToken(request.expiresAt)}.`)];
+    return [section(`:clock3: The grant now ends ${dateToken(request.expiresAt)}${cappedNote(request)}.`)];
   }
   const status =
     request.grantStatus === 'active' && request.expiresAt <= now ? 'expired' : request.grantStatus;

@@ -6,7 +6,14 @@ import type { Resource } from '../../shared/policy/types.js';
 import { OPEN_LINK_ACTION_ID, type SlackMessage } from './actions.js';
 import { context, header, linkButton, section } from './blocks.js';
 import { dateToken, escapeText, mention, resourceRole, timeLeft } from './mrkdwn.js';
-import { decideButtons, flagLines, pendingContext, requesterLine, requestFields } from './request-summary.js';
+import {
+  cappedNote,
+  decideButtons,
+  flagLines,
+  pendingContext,
+  requesterLine,
+  requestFields,
+} from './request-summary.js';
 
 /**
  * Direct messages. None of them ever carries a token: a grant is handed over as a one-time redeem
@@ -30,7 +37,7 @@ export function grantedDm(
   const until = request.expiresAt !== undefined ? ` until ${dateToken(request.expiresAt)}` : '';
   const extended = request.kind === 'extension';
   const title = extended
-    ? `:white_check_mark: Your access to *${what}* was extended${until}.`
+    ? `:white_check_mark: Your access to *${what}* was extended${until}${cappedNote(request)}.`
     : `:white_check_mark: You have access to *${what}*${until} (${formatDuration(request.durationMs)}).`;
   const blocks: KnownBlock[] = [
     section(title, linkButton(`Open ${truncateName(request.resource)}`, OPEN_LINK_ACTION_ID, redeemUrl)),
@@ -47,7 +54,7 @@ export function grantedDm(
       context(`Grant \`${request.grantId}\` · end it early with \`/access revoke ${request.grantId}\``),
     );
   const text = extended
-    ? `Your access to ${what} was extended${until}.`
+    ? `Your access to ${what} was extended${until}${cappedNote(request)}.`
     : `You have access to ${what}${until}. Open the link in this message within 10 minutes.`;
   // A link preview fetched by Slack would spend the one-time code before its owner could.
   return { text, blocks, unfurl_links: false, unfurl_media: false };
@@ -89,7 +96,7 @@ function signedInGrantedDm(
   const until = request.expiresAt !== undefined ? ` until ${dateToken(request.expiresAt)}` : '';
   const title =
     request.kind === 'extension'
-      ? `:white_check_mark: Your access to *${what}* was extended${until}.`
+      ? `:white_check_mark: Your access to *${what}* was extended${until}${cappedNote(request)}.`
       : `:white_check_mark: You have access to *${what}*${until} (${formatDuration(request.durationMs)}).`;
   const tokenUrl = commandLineLink(redeemUrl);
   const getToken =

@@ -69,3 +69,14 @@ export function oneLine(request: AccessRequest): string {
       : `asks for ${what} for ${formatDuration(request.durationMs)}`;
   return `${mention(request.requester)} ${verb}: ${escapeText(request.reason)}`;
 }
+
+/**
+ * For an extension capped when it was approved (the grant may never have more than the resource's
+ * maxDuration left): what it added instead of what was asked for; '' otherwise.
+ *
+ * @example cappedNote(extension) // ' (capped at the resource's maximum: 45m added, not the 2h asked for)'
+ */
+export function cappedNote(request: AccessRequest): string {
+  if (request.kind !== 'extension' || !request.capped || request.addedMs === undefined) return '';
+  return ` (capped at the resource's maximum: ${formatDuration(request.addedMs)} added, not the ${formatDuration(request.durationMs)} asked for)`;
+}

@@ -17,7 +17,11 @@ export async function approveRequest(
   approver: SlackUserId,
 ): Promise<Outcome> {
   const { resource } = await loadDecidable(deps, requestId, approver);
-  const { decision, request } = await deps.store.transitions.approve(requestId, approver);
+  const { decision, request } = await deps.store.transitions.approve(
+    requestId,
+    approver,
+    resource.maxDurationMs,
+  );
   if (decision.outcome === 'already_approved') {
     return { request, resource, change: 'already-approved', effects: [] };
   }

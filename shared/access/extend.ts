@@ -5,7 +5,7 @@ import { checkExtension, checkNote, checkReasonFor, getResource, isAutoApproved 
 import type { AccessDeps } from './deps.js';
 import type { Outcome } from './effects.js';
 import { loadActiveGrant } from './load.js';
-import { filed } from './request.js';
+import { checkEmail, filed, limitsOf } from './request.js';
 
 /** Asking for more time on a grant: which one, how much more, and why ('' keeps the grant's reason). */
 export interface ExtendInput {
@@ -17,7 +17,9 @@ export interface ExtendInput {
 
 /**
  * Asks for more time on an active grant, approved like a new request (at once where the holder is
- * auto-approved). Only the holder may, and never past the resource's longest access at a time.
+ * auto-approved). Only the holder may, one extension at a time per grant, and never past the
+ * resource's longest access at a time: the time asked for is checked here, and again when it is
+ * approved, where the grant is capped so that it has at most maxDuration left from then.
  *
  * @example await extendGrant(deps, { grantId, user, durationMs: 30 * 60_000, reason: 'still on INC-1' });
  */
@@ -39,6 +41,7 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
     checkNote(input.reason) || original.reason,
     `/access extend ${grantId} ${formatDuration(durationMs)}`,
   );
+  checkEmail(resource, original.email);
   const id = newRequestId();
   const decided = await deps.store.transitions.createRequest(
     {
@@ -55,6 +58,8 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
       approvalsRequired: resource.approvalsRequired,
       selfApproval: resource.selfApproval,
       pendingTimeoutMs: resource.pendingTimeoutMs,
+      // One pending extension per grant (not the per-resource limit, which is for new access).
+      limits: { ...limitsOf(resource), pendingPerResource: 0 },
       extendsGrant: grantId,
       ...(original.team ? { team: original.team } : {}),
     },

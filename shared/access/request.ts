@@ -1,5 +1,6 @@
 import { formatDuration } from '../duration.js';
 import { errorFor, type JitgateError } from '../errors.js';
+import type { RequestLimits } from '../grants/lua/scripts.js';
 import type { Decided } from '../grants/store.js';
 import { newRequestId, type RequestId, type SlackUserId } from '../ids.js';
 import {
@@ -21,7 +22,10 @@ import { followGrant, refreshHomes } from './follow-up.js';
  */
 export interface RequestInput {
   user: SlackUserId;
-  /** Labels the grant for the upstream (X-JIT-Email); '' when unknown. */
+  /**
+   * Labels the grant for the upstream (X-JIT-Email); '' when unknown: refused where the resource
+   * has `requireEmail` (the default), else the grant carries no e-mail at all.
+   */
   email: string;
   resource: string;
   role?: string | undefined;
@@ -60,6 +64,7 @@ export async function requestAccess(deps: AccessDeps, input: RequestInput): Prom
     `/access ${resource.name}/${role.name} ${formatDuration(durationMs)}${input.breakGlass ? ' --break-glass' : ''}`,
   );
   if (input.breakGlass && !resource.breakGlass) throw breakGlassRefused(resource, durationMs, reason);
+  checkEmail(resource, input.email);
   const id = input.id ?? newRequestId();
   const ask = { user: input.user, role: role.name, durationMs, at: deps.clock.now() };
   const autoApprovedBy = input.breakGlass
@@ -82,11 +87,32 @@ export async function requestAccess(deps: AccessDeps, input: RequestInput): Prom
       approvalsRequired: resource.approvalsRequired,
       selfApproval: resource.selfApproval,
       pendingTimeoutMs: resource.pendingTimeoutMs,
+      limits: limitsOf(resource),
       ...(input.team ? { team: input.team } : {}),
     },
     autoApprovedBy,
   );
   return filed(deps, resource, decided);
+}
+
+/**
+ * What a new request is held to, atomically where it is filed: the resource's longest access at a
+ * time (an auto-approved extension is capped there), and how many undecided requests one person may
+ * have, in all and for this resource (see create-request.lua).
+ */
+export function limitsOf(resource: Resource): RequestLimits {
+  return {
+    maxDurationMs: resource.maxDurationMs,
+    pendingPerPerson: resource.maxPendingRequests,
+    pendingPerResource: resource.maxPendingPerResource,
+  };
+}
+
+/** With `requireEmail`, no e-mail from Slack means no request (`email_required`), before anything is stored. */
+export function checkEmail(resource: Resource, email: string): void {
+  if (resource.requireEmail && email.trim() === '') {
+    throw errorFor('email_required', { resource: resource.name });
+  }
 }
 
 /**

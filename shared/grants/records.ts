@@ -55,6 +55,8 @@ const RequestHash = z.object({
   expiresAt: optNum,
   endedAt: optNum,
   endedBy: optStr,
+  addedMs: optNum,
+  capped: flag,
 });
 
 /** An access request (or a request to extend a grant) and, once approved, its grant's story. */
@@ -90,6 +92,12 @@ export interface AccessRequest {
   expiresAt?: number | undefined;
   endedAt?: number | undefined;
   endedBy?: SlackUserId | undefined;
+  /**
+   * An approved extension: the time it added to its grant, less than `durationMs` when it was capped
+   * (`capped`) so that the grant had no more than the resource's maxDuration left.
+   */
+  addedMs?: number | undefined;
+  capped?: boolean | undefined;
 }
 
 export function parseRequest(hash: Record<string, string>, approvals: string[]): AccessRequest | undefined {

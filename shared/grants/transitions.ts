@@ -2,13 +2,15 @@ import type { Clock } from '../clock.js';
 import { type GrantId, grantIdOf, type RequestId, requestIdOf, type SlackUserId } from '../ids.js';
 import { guard } from './guard.js';
 import { refusal, type ScriptContext } from './lua/run.js';
-import type { Decided, Holder } from './lua/scripts.js';
+import type { Decided, Holder, RequestLimits } from './lua/scripts.js';
 import * as scripts from './lua/scripts.js';
 import type { AccessRequest } from './records.js';
 
 /**
  * A request as a use case files it: the stored record's own fields before any decision (the store
- * stamps `createdAt` and `pendingUntil = createdAt + pendingTimeoutMs`).
+ * stamps `createdAt` and `pendingUntil = createdAt + pendingTimeoutMs`), and the limits it is held
+ * to (the resource's; left out, none: `limits.maxDurationMs` is also kept on the request, so that
+ * its approval is capped by the maximum it was filed under).
  */
 export type NewRequest = Pick<
   AccessRequest,
@@ -26,7 +28,7 @@ export type NewRequest = Pick<
   | 'extendsGrant'
   | 'team'
   | 'ticket'
-> & { pendingTimeoutMs: number };
+> & { pendingTimeoutMs: number; limits?: RequestLimits | undefined };
 
 /**
  * The lifecycle's transitions, each one Lua script (see `./lua/`) that checks the state, changes it
@@ -63,17 +65,22 @@ export class Transitions {
     if (req.extendsGrant) fields.extendsGrant = req.extendsGrant;
     if (req.team) fields.team = req.team;
     if (req.ticket) fields.ticket = req.ticket;
+    if (req.limits?.maxDurationMs) fields.maxDurationMs = req.limits.maxDurationMs;
     return scripts.createRequest(this.ctx, {
       id: req.id,
       holder: { requester: req.requester, resource: req.resource, email: req.email },
       grantId: req.kind === 'extension' && req.extendsGrant ? req.extendsGrant : grantIdOf(req.id),
       autoApprovedBy: autoApprovedBy ?? '',
+      limits: req.limits ?? {},
       fields: Object.entries(fields).flatMap(([k, v]) => [k, String(v)]),
     });
   }
 
-  /** One approver's approval. Distinct approvers count once; the one reaching the threshold mints the grant. */
-  async approve(id: RequestId, approver: SlackUserId): Promise<Decided> {
+  /**
+   * One approver's approval. Distinct approvers count once; the one reaching the threshold mints the
+   * grant, or extends it, capped so that it has at most `maxDurationMs` (the resource's now) left.
+   */
+  async approve(id: RequestId, approver: SlackUserId, maxDurationMs?: number): Promise<Decided> {
     const { redis, keys } = this.ctx;
     const [requester, extendsGrant, resource, email] = await guard(() =>
       redis.hmget(keys.request(id), 'requester', 'extendsGrant', 'resource', 'email'),
@@ -84,6 +91,7 @@ export class Transitions {
       holder: { requester: requester as SlackUserId, resource: resource ?? '', email: email ?? '' },
       grantId: (extendsGrant as GrantId | null) ?? grantIdOf(id),
       approver,
+      ...(maxDurationMs !== undefined ? { maxDurationMs } : {}),
     });
   }
 

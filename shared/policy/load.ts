@@ -27,6 +27,9 @@ const BUILT_IN = {
   reminderBefore: 5 * 60_000,
   approvalsRequired: 1,
   selfApproval: false,
+  maxPendingRequests: 5,
+  maxPendingPerResource: 1,
+  requireEmail: true,
 };
 type Match = NonNullable<ResourceFile['match']>;
 type DurationKey = 'defaultDuration' | 'maxDuration' | 'pendingTimeout' | 'nudgeAfter' | 'reminderBefore';
@@ -305,6 +308,10 @@ function resolve(
     reminderBeforeMs: ms('reminderBefore'),
     approvalsRequired,
     selfApproval: raw.selfApproval ?? defaults.selfApproval ?? BUILT_IN.selfApproval,
+    maxPendingRequests: raw.maxPendingRequests ?? defaults.maxPendingRequests ?? BUILT_IN.maxPendingRequests,
+    maxPendingPerResource:
+      raw.maxPendingPerResource ?? defaults.maxPendingPerResource ?? BUILT_IN.maxPendingPerResource,
+    requireEmail: raw.requireEmail ?? defaults.requireEmail ?? BUILT_IN.requireEmail,
     ...withReasonPattern(raw.reasonPattern ?? defaults.reasonPattern),
     roles: roles.length > 0 || postgres ? roles : [everything],
     networks: raw.networks,

@@ -207,6 +207,13 @@ const reasonPattern = text((p) => {
   return undefined;
 });
 
+/** A whole number of at least 1 (approvals, limits). */
+const atLeastOne = z
+  .number()
+  .int({ error: (i) => `must be a whole number, not ${show(i.input)}` })
+  .min(1, { error: (i) => `must be at least 1, not ${show(i.input)}` })
+  .max(1000, { error: (i) => `must be at most 1000, not ${show(i.input)}` });
+
 /** Keys that a resource may set and that `defaults` sets for every resource. */
 const tunables = {
   reasonPattern: reasonPattern.optional(),
@@ -216,12 +223,11 @@ const tunables = {
   pendingTimeout: durationMs.optional(),
   nudgeAfter: durationMs.optional(),
   reminderBefore: durationMs.optional(),
-  approvalsRequired: z
-    .number()
-    .int({ error: (i) => `must be a whole number, not ${show(i.input)}` })
-    .min(1, { error: (i) => `must be at least 1, not ${show(i.input)}` })
-    .optional(),
+  approvalsRequired: atLeastOne.optional(),
   selfApproval: z.boolean().optional(),
+  maxPendingRequests: atLeastOne.optional(),
+  maxPendingPerResource: atLeastOne.optional(),
+  requireEmail: z.boolean().optional(),
 };
 
 export const DefaultsFile = z.strictObject(tunables);

@@ -64,6 +64,12 @@ export interface Resource {
   selfApproval: boolean;
   /** A regular expression (source, matched with the `u` flag) that a request's reason must match; any reason when absent. */
   reasonPattern?: string | undefined;
+  /** The most undecided requests (extensions included) a person may have when filing one here. */
+  maxPendingRequests: number;
+  /** The most undecided requests for this resource a person may have (extensions: one per grant). */
+  maxPendingPerResource: number;
+  /** A person Slack gives no e-mail address for may not request it (else their grant carries none). */
+  requireEmail: boolean;
   /** In policy order; never empty (a resource without roles gets one role named `access`: every method, every path). */
   roles: Role[];
   /** CIDRs; empty means any address. */

@@ -27,10 +27,17 @@ export function redisKeys(prefix: string) {
       `${p}:access:${resource}:email:${email.toLowerCase()}`,
     userGrants: (user: SlackUserId | string) => `${p}:user:${user}:grants`,
     userRequests: (user: SlackUserId | string) => `${p}:user:${user}:requests`,
+    /**
+     * A person's undecided requests as the limits read them (hash: request id →
+     * `pendingUntil|kind|resource|extended grant`), kept by the request scripts beside `userRequests`.
+     */
+    userPending: (user: SlackUserId | string) => `${p}:user:${user}:pending`,
     pendingRequests: `${p}:pending`,
     activeGrants: `${p}:active`,
     redeemCode: (codeHash: string) => `${p}:code:${codeHash}`,
     redeemCodeUsed: (codeHash: string) => `${p}:code:${codeHash}:used`,
+    /** The requests an approver was nudged about by DM in the current hour (hash: request id → time). */
+    nudgesTo: (approver: SlackUserId | string) => `${p}:nudges:${approver}`,
     /** Marks a Slack delivery as handled, so a replay or retry changes nothing twice. */
     delivery: (id: string) => `${p}:delivery:${id}`,
     auditStream: `${p}:audit`,

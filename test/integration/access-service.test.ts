@@ -81,7 +81,7 @@ describe('the access use cases', () => {
 
   it('when a request is decided, then its timeout and nudge jobs are removed', async () => {
     const a = await access.request({ user: DEV, email: 'd@x', resource: 'grafana', reason: 'a' });
-    const b = await access.request({ user: DEV, email: 'd@x', resource: 'grafana', reason: 'b' });
+    const b = await access.request({ user: DEV, email: 'd@x', resource: 'selfie', reason: 'b' });
     expect(await scheduler.queue.getDelayedCount()).toBe(4);
     await access.approve(a.request.id, u('U0ALICE'));
     await access.deny(b.request.id, u('U0ALICE'), 'no');
@@ -201,7 +201,7 @@ describe('the access use cases', () => {
 
   it('when listing, then the user sees active grants and pending requests, and approvers what awaits them', async () => {
     const pending = await access.request({ user: DEV, email: 'd@x', resource: 'grafana', reason: 'a' });
-    const other = await access.request({ user: DEV, email: 'd@x', resource: 'grafana', reason: 'b' });
+    const other = await access.request({ user: DEV, email: 'd@x', resource: 'selfie', reason: 'b' });
     await access.approve(other.request.id, u('U0ALICE'));
     const list = await access.list(DEV);
     expect(list.pending.map((r) => r.id)).toEqual([pending.request.id]);

@@ -636,7 +636,8 @@ describe('Button values that are not what they claim: refused, nothing read or c
   it('when a click carries two actions, then only the first is read', async () => {
     const requester = person('two');
     const first = await request(requester, 'grafana 1h INC-60 first');
-    const second = await request(requester, 'grafana 1h INC-61 second');
+    // Another person's: one person has one undecided request per resource.
+    const second = await request(person('two-b'), 'grafana 1h INC-61 second');
     const decider = approver();
     const base = JSON.parse(
       decodeURIComponent(

@@ -24,6 +24,9 @@ export const grafana: Resource = {
   reminderBeforeMs: 5 * MIN,
   approvalsRequired: 2,
   selfApproval: false,
+  maxPendingRequests: 5,
+  maxPendingPerResource: 1,
+  requireEmail: true,
   roles: [
     { name: 'viewer', methods: ['GET', 'HEAD'], paths: ['/**'] },
     { name: 'editor', methods: ['*'], paths: ['/api/**'] },

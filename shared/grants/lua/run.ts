@@ -34,6 +34,8 @@ const Envelope = z.looseObject({
   ok: z.boolean(),
   code: z.string().optional(),
   detail: z.string().optional(),
+  /** What a refusal's message names (e.g. the pending requests of `too_many_pending`). */
+  fields: z.record(z.string(), z.unknown()).optional(),
   events: LuaList,
 });
 
@@ -41,8 +43,8 @@ const Envelope = z.looseObject({
  * The error a refused transition throws: the script's failure code, worded by the catalogue
  * (shared/messages.ts) with its detail (e.g. `grant_not_active` with `revoked`).
  */
-export function refusal(code: string, detail?: string): JitgateError {
-  const fields = detail === undefined ? {} : { detail };
+export function refusal(code: string, detail?: string, more: Record<string, unknown> = {}): JitgateError {
+  const fields = detail === undefined ? { ...more } : { ...more, detail };
   if (isErrorCode(code)) return errorFor(code, fields);
   // A code that ERROR_CODES does not list is a script's bug; say so plainly.
   return new JitgateError('unavailable', 'That could not be done; try again.', { ...fields, script: code });
@@ -78,7 +80,7 @@ export async function runScript(
     const entry = Appended.parse(raw);
     ctx.sink(JSON.parse(entry.e) as Record<string, unknown>, { id: entry.id, prev: entry.p, hash: entry.h });
   }
-  if (!reply.ok) throw refusal(reply.code ?? 'unavailable', reply.detail);
+  if (!reply.ok) throw refusal(reply.code ?? 'unavailable', reply.detail, reply.fields);
   return reply;
 }
 

@@ -78,12 +78,32 @@ function grantingKeys(keys: RedisKeys, id: RequestId, holder: Holder, grantId: G
     keys.activeGrants,
     keys.userGrants(requester),
     ...accessKeys(keys, holder),
+    keys.userPending(requester),
   ];
 }
 
 /** The keys of a script that only changes a request. */
 function requestKeys(keys: RedisKeys, id: RequestId, requester: SlackUserId): string[] {
-  return [keys.request(id), keys.requestApprovals(id), keys.pendingRequests, keys.userRequests(requester)];
+  return [
+    keys.request(id),
+    keys.requestApprovals(id),
+    keys.pendingRequests,
+    keys.userRequests(requester),
+    keys.userPending(requester),
+  ];
+}
+
+/**
+ * The limits a new request is held to, in ms and counts; 0 (or left out) is no limit. The use cases
+ * pass the resource's (`maxDurationMs`, `maxPendingRequests`, `maxPendingPerResource`).
+ */
+export interface RequestLimits {
+  /** An extension never leaves its grant more than this from now. */
+  maxDurationMs?: number | undefined;
+  /** The most undecided requests one person may have. */
+  pendingPerPerson?: number | undefined;
+  /** The most undecided requests for one resource one person may have. */
+  pendingPerResource?: number | undefined;
 }
 
 /**
@@ -92,17 +112,35 @@ function requestKeys(keys: RedisKeys, id: RequestId, requester: SlackUserId): st
  */
 export async function createRequest(
   ctx: ScriptContext,
-  p: { id: RequestId; holder: Holder; grantId: GrantId; autoApprovedBy: string; fields: string[] },
+  p: {
+    id: RequestId;
+    holder: Holder;
+    grantId: GrantId;
+    autoApprovedBy: string;
+    limits: RequestLimits;
+    fields: string[];
+  },
 ): Promise<Decided> {
   const keys = grantingKeys(ctx.keys, p.id, p.holder, p.grantId);
-  const reply = await runScript(ctx, 'create-request', keys, [p.grantId, p.autoApprovedBy, ...p.fields]);
+  const { maxDurationMs, pendingPerPerson, pendingPerResource } = p.limits;
+  const reply = await runScript(ctx, 'create-request', keys, [
+    p.grantId,
+    p.autoApprovedBy,
+    maxDurationMs ?? 0,
+    pendingPerPerson ?? 0,
+    pendingPerResource ?? 0,
+    ...p.fields,
+  ]);
   return DecidedReply.parse(reply);
 }
 
-/** `approve-request.lua`. `grantId` as for `createRequest`; `holder` names the user's indexes. */
+/**
+ * `approve-request.lua`. `grantId` as for `createRequest`; `holder` names the user's indexes;
+ * `maxDurationMs` (the resource's now) caps an extension when it is approved.
+ */
 export async function approveRequest(
   ctx: ScriptContext,
-  p: { id: RequestId; holder: Holder; grantId: GrantId; approver: SlackUserId },
+  p: { id: RequestId; holder: Holder; grantId: GrantId; approver: SlackUserId; maxDurationMs?: number },
 ): Promise<Decided> {
   const keys = grantingKeys(ctx.keys, p.id, p.holder, p.grantId);
   const { requester, resource, email } = p.holder;
@@ -112,6 +150,7 @@ export async function approveRequest(
     requester,
     resource,
     email,
+    p.maxDurationMs ?? 0,
   ]);
   return DecidedReply.parse(reply);
 }

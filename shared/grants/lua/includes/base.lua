@@ -34,6 +34,7 @@ local function reply(t)
   return cjson.encode(t)
 end
 
-local function fail(code, detail)
-  return reply({ ok = false, code = code, detail = detail })
+-- A refusal: its code, an optional detail and optional fields for its message (see run.ts refusal).
+local function fail(code, detail, fields)
+  return reply({ ok = false, code = code, detail = detail, fields = fields })
 end

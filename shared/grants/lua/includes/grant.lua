@@ -43,25 +43,50 @@ local function mint(rk, ak, gk, activeKey, ugk, uak, eak, gid, approvers)
   return expiresAt
 end
 
--- Lengthens an active grant by the extension request's (rk, ak) duration: the live key, its TTL,
--- the indexes and the original request. Nil when the grant is no longer active.
-local function extend(rk, ak, gk, ork, oak, activeKey, ugk, uak, eak, gid)
-  if hget(gk, 'status') ~= 'active' then return nil end
+-- The least an extension adds: less than this (a grant already at its maximum) is refused instead.
+local MIN_EXTENSION_MS = 60000
+
+-- Where an extension asking for addMs would end its grant (gk), judged now: the grant's end plus the
+-- time asked for, but never more than maxMs from now (the resource's maxDuration; 0 for none), and
+-- never earlier than it ends already. Answers the new end and whether it was capped, or nil and
+-- why not: 'grant_not_active', or 'extension_at_maximum' when the cap leaves less than a minute
+-- (or than what was asked, if that was less) to add.
+local function extensionEnd(add, gk, maxMs)
+  if hget(gk, 'status') ~= 'active' then return nil, 'grant_not_active' end
   local old = tonumber(hget(gk, 'expiresAt'))
-  local add = tonumber(hget(rk, 'durationMs'))
-  local expiresAt = old + add
+  if old == nil or old <= NOW then return nil, 'grant_not_active' end
+  local expiresAt, capped = old + add, false
+  if maxMs > 0 and expiresAt > NOW + maxMs then
+    expiresAt, capped = NOW + maxMs, true
+  end
+  if expiresAt - old < math.min(add, MIN_EXTENSION_MS) then return nil, 'extension_at_maximum' end
+  return expiresAt, capped
+end
+
+-- The fields of an extension_at_maximum refusal: which grant, what it has left, the maximum.
+local function atMaximum(gk, gid, maxMs)
+  return { grantId = gid, leftMs = tonumber(hget(gk, 'expiresAt')) - NOW, maxMs = maxMs }
+end
+
+-- Lengthens an active grant to expiresAt (from extensionEnd) for the extension request (rk, ak):
+-- the live key, its TTL, the indexes and the original request. The extension records what it
+-- added (addedMs), less than it asked for when capped.
+local function extend(rk, ak, gk, ork, oak, activeKey, ugk, uak, eak, gid, expiresAt, capped)
+  local old = tonumber(hget(gk, 'expiresAt'))
   local user = hget(gk, 'user')
   rcall('HSET', gk, 'expiresAt', expiresAt)
   rcall('PEXPIREAT', gk, expiresAt)
   rcall('HSET', ork, 'expiresAt', expiresAt)
   retain(ork, oak, expiresAt)
-  rcall('HSET', rk, 'grantId', gid, 'expiresAt', expiresAt)
+  rcall('HSET', rk, 'grantId', gid, 'expiresAt', expiresAt, 'addedMs', expiresAt - old,
+    'capped', capped and '1' or '0')
   retain(rk, ak, expiresAt)
   rcall('ZADD', activeKey, expiresAt, gid)
   rcall('ZADD', ugk, expiresAt, gid)
   accessUpdate(uak, eak, gid, 'active', expiresAt)
   audit({ type = 'grant.extended', actor = hget(rk, 'decidedBy'), subject = user,
     resource = hget(gk, 'resource'), role = hget(gk, 'role'), requestId = hget(rk, 'id'),
-    ticket = hget(rk, 'ticket'), grantId = gid, reason = hget(rk, 'reason'), previousExpiresAt = old, expiresAt = expiresAt })
+    ticket = hget(rk, 'ticket'), grantId = gid, reason = hget(rk, 'reason'), previousExpiresAt = old, expiresAt = expiresAt,
+    askedMs = tonumber(hget(rk, 'durationMs')), addedMs = expiresAt - old, capped = capped })
   return expiresAt
 end

@@ -1,0 +1,50 @@
+import type { Redis } from 'ioredis';
+import type { SlackUserId } from '../../shared/ids.js';
+import type { RedisKeys } from '../../shared/redis/keys.js';
+
+/** The most nudge DMs one approver gets in an hour; past it the approval channel and App Home must do. */
+export const NUDGES_PER_APPROVER_PER_HOUR = 20;
+const WINDOW_MS = 3_600_000;
+
+/**
+ * Which approvers may be nudged about a request now: each at most once per request (the scheduled
+ * nudge and the fallback for an unposted message are one nudge), and none more than
+ * NUDGES_PER_APPROVER_PER_HOUR times an hour, however many requests wait. One key per approver
+ * (`keys.nudgesTo`, request id → time), changed in one MULTI; a DM that then fails is given back
+ * with `release`, so that a retried nudge tries again.
+ *
+ * @example const allowed = await claimNudges(redis, keys, request.id, approvers, Date.now());
+ */
+export async function claimNudges(
+  redis: Redis,
+  keys: RedisKeys,
+  requestId: string,
+  approvers: readonly SlackUserId[],
+  now: number,
+): Promise<SlackUserId[]> {
+  if (approvers.length === 0) return [];
+  const multi = redis.multi();
+  for (const approver of approvers) {
+    const key = keys.nudgesTo(approver);
+    multi.hsetnx(key, requestId, String(now)).hlen(key).pexpire(key, WINDOW_MS, 'NX');
+  }
+  const replies = (await multi.exec()) ?? [];
+  return approvers.filter((_, i) => {
+    const added = replies[i * 3]?.[1];
+    const count = Number(replies[i * 3 + 1]?.[1] ?? Number.POSITIVE_INFINITY);
+    return added === 1 && count <= NUDGES_PER_APPROVER_PER_HOUR;
+  });
+}
+
+/** Gives back the nudges of a request whose DM could not be sent. */
+export async function releaseNudges(
+  redis: Redis,
+  keys: RedisKeys,
+  requestId: string,
+  approvers: readonly SlackUserId[],
+): Promise<void> {
+  if (approvers.length === 0) return;
+  const multi = redis.multi();
+  for (const approver of approvers) multi.hdel(keys.nudgesTo(approver), requestId);
+  await multi.exec();
+}
