@@ -58,8 +58,17 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
       approvalsRequired: resource.approvalsRequired,
       selfApproval: resource.selfApproval,
       pendingTimeoutMs: resource.pendingTimeoutMs,
-      // One pending extension per grant (not the per-resource limit, which is for new access).
-      limits: { ...limitsOf(resource), pendingPerResource: 0 },
+      // One pending extension per grant (not the per-resource limit, which is for new access); an
+      // auto-approved one is capped in the script at the auto-approval's own maximum as well, so
+      // that extensions fired together cannot each pass the check above on a stale `leftMs`.
+      limits: {
+        ...limitsOf(resource),
+        pendingPerResource: 0,
+        maxDurationMs: Math.min(
+          resource.maxDurationMs,
+          (autoApproved && resource.autoApprove.maxDurationMs) || resource.maxDurationMs,
+        ),
+      },
       extendsGrant: grantId,
       ...(original.team ? { team: original.team } : {}),
     },

@@ -32,6 +32,12 @@ resources:
     match: { pathPrefix: /oncall }
     approvers: { users: [U0ALICE] }
     autoApprove: { users: [U0ONCALL] }
+  quick:
+    upstream: http://127.0.0.1:3003
+    match: { pathPrefix: /quick }
+    approvers: { users: [U0ALICE] }
+    maxDuration: 2h
+    autoApprove: { users: [U0ONCALL], maxDuration: 1h }
 `;
 const u = (s: string) => s as SlackUserId;
 const DEV = u('U0DEV');
@@ -149,6 +155,22 @@ describe('extensions and maxDuration', () => {
     // The grant's other records moved with it, and no later one went past them.
     const original = await access.load(filed.request.id);
     expect((original.expiresAt ?? 0) - now).toBe(2 * H);
+  });
+
+  it('when auto-approved extensions race past the auto-approval’s own maximum, then the grant stops there too', async () => {
+    const filed = await access.request({
+      user: ONCALL,
+      email: 'o@x',
+      resource: 'quick',
+      durationMs: 30 * M,
+      reason: 'a',
+    });
+    expect(filed.change).toBe('granted');
+    const gid = grantIdOf(filed.request.id);
+    await Promise.all(
+      Array.from({ length: 20 }, () => access.extend(gid, ONCALL, 30 * M, 'more').catch((e) => e)),
+    );
+    expect(await leftOn(gid)).toBe(H);
   });
 
   it('when auto-approved extensions of different sizes race, then each is capped and the total stays at the maximum', async () => {
