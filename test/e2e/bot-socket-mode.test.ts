@@ -118,7 +118,7 @@ describe('Socket Mode: the connection', () => {
 
 describe('Socket Mode: delivered at least once, acted on once', () => {
   it('when the ack of a command is lost, then Slack sends it again under a new envelope id, and one request is filed', async () => {
-    const cmd = await command('U0BOB', 'grafana 1h INC-401 lost ack', { lose: { acks: 1 } });
+    const cmd = await command('U0LOSTACK', 'grafana 1h INC-401 lost ack', { lose: { acks: 1 } });
     expect(cmd.delivery.lost.acks).toBe(1);
     expect(ids(cmd.delivery)).toBeGreaterThanOrEqual(2);
     const reply = await cmd.reply();
@@ -129,7 +129,7 @@ describe('Socket Mode: delivered at least once, acted on once', () => {
   });
 
   it('when a command arrives twice and its ack is lost too, then one request is filed', async () => {
-    const cmd = await command('U0BOB', 'grafana 1h INC-402 twice', { twice: true, lose: { acks: 2 } });
+    const cmd = await command('U0TWICE', 'grafana 1h INC-402 twice', { twice: true, lose: { acks: 2 } });
     expect(cmd.delivery.sends).toBeGreaterThanOrEqual(3);
     await cmd.reply();
     await h.bot.idle();
@@ -138,7 +138,7 @@ describe('Socket Mode: delivered at least once, acted on once', () => {
   });
 
   it('when an envelope is lost on its way to the bot, then it is sent again and handled', async () => {
-    const cmd = await command('U0BOB', 'grafana 1h INC-403 lost envelope', { lose: { sends: 1 } });
+    const cmd = await command('U0LOSTENV', 'grafana 1h INC-403 lost envelope', { lose: { sends: 1 } });
     expect(cmd.delivery.lost.sends).toBe(1);
     expect(cmd.delivery.ack).toBeDefined();
     expect(await cmd.reply()).toMatch(/Asked for 1h of \*grafana/);
@@ -183,7 +183,8 @@ describe('Socket Mode: Slack recycles the connection', () => {
     const opened = h.socket!.connectionsOpened;
     expect(h.socket!.disconnect('refresh_requested')).toBe(1);
     const sent = await Promise.all(
-      [1, 2, 3].map((n) => command('U0CAROL', `grafana 1h INC-41${n} during refresh`, { twice: true })),
+      // Three people: one person has one undecided request per resource.
+      [1, 2, 3].map((n) => command(`U0CAROL${n}`, `grafana 1h INC-41${n} during refresh`, { twice: true })),
     );
     await h.socket!.waitForConnections(opened + 1);
     for (const cmd of sent) expect(await cmd.reply()).toMatch(/Asked for 1h/);
@@ -197,7 +198,7 @@ describe('Socket Mode: Slack recycles the connection', () => {
 
   it('when the connection drops without a word, then the bot reconnects and what was in flight is handled once', async () => {
     const opened = h.socket!.connectionsOpened;
-    const pending = command('U0CAROL', 'grafana 1h INC-420 dropped', { twice: true });
+    const pending = command('U0CAROL4', 'grafana 1h INC-420 dropped', { twice: true });
     h.socket!.drop();
     const cmd = await pending;
     await h.socket!.waitForConnections(opened + 1);
