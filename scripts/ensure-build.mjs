@@ -19,6 +19,8 @@ function newestSource() {
         newest = Math.max(newest, statSync(join(dir, file)).mtimeMs);
     }
   }
+  // No TypeScript here (the image holds dist/ and package.json only): nothing to build from.
+  if (newest === 0) return 0;
   for (const file of SOURCE_FILES) if (existsSync(file)) newest = Math.max(newest, statSync(file).mtimeMs);
   return newest;
 }

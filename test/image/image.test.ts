@@ -1,10 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSlackStandin } from '../../dev/slack/standin.js';
 import { connectRedis } from '../../shared/redis/connect.js';
 import { generateSigningKeySet } from '../../shared/tokens/index.js';
 import { deletePrefix, REDIS_URL } from '../support/redis.js';
@@ -59,6 +60,8 @@ describe('the image, built from exactly what the Dockerfile copies', () => {
       'dist/bot/worker-main.js',
       'dist/authorizer/main.js',
       'dist/scripts/demo.js',
+      'dist/shared/file-watch.js',
+      'scripts/ensure-build.mjs',
       'policy.example.yml',
       'node_modules/@slack/bolt/package.json',
     ];
@@ -92,6 +95,71 @@ describe('the image, built from exactly what the Dockerfile copies', () => {
       expect(await exited).toBe(0);
     } finally {
       child.kill('SIGKILL');
+      const redis = connectRedis(REDIS_URL);
+      await deletePrefix(redis, prefix).catch(() => {});
+      redis.disconnect();
+    }
+  });
+
+  it('when npm start runs in the image, then it runs the build as it is (no sources, nothing to build): bot, worker and authorizer answer and follow a policy change', async () => {
+    const prefix = `t-image-${randomUUID().slice(0, 8)}`;
+    const standin = await startSlackStandin({ tokens: ['xoxb-image'], unknownUsers: 'derived' });
+    const dir = mkdtempSync(join(tmpdir(), 'jitgate-image-policy-'));
+    const policy = (name: string) =>
+      `defaults: { approvalChannel: C0APPROVALS }\nresources:\n  ${name}:\n    upstream: http://127.0.0.1:9\n    match: { pathPrefix: /${name} }\n    approvers: { users: [U0ALICE] }\n`;
+    writeFileSync(join(dir, 'policy.yml'), policy('app'));
+    const child = spawn('npm', ['start'], {
+      cwd: image.dir,
+      detached: true,
+      env: imageEnv({
+        REDIS_URL,
+        JITGATE_SIGNING_KEYS: JSON.stringify(await generateSigningKeySet('ES256')),
+        JITGATE_POLICY: join(dir, 'policy.yml'),
+        AUTHORIZER_PORT: '0',
+        BOT_PORT: '0',
+        JITGATE_REDIS_PREFIX: prefix,
+        SLACK_BOT_TOKEN: 'xoxb-image',
+        SLACK_SIGNING_SECRET: 'image-secret',
+        SLACK_API_URL: standin.apiUrl,
+        LOG_LEVEL: 'info',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const logged = async (pattern: RegExp) => {
+      for (let i = 0; i < 600; i++) {
+        const m = pattern.exec(out);
+        if (m) return m;
+        if (child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`not in the output (${pattern}):\n${out}`);
+    };
+    try {
+      const started = await logged(/"botPort":(\d+),"authorizerPort":(\d+)[^\n]*"jitgate started/);
+      expect(out).not.toContain('building it'); // the image has dist/ and no sources
+      const authorizer = `http://127.0.0.1:${started[2]}`;
+      expect((await fetch(`${authorizer}/_jitgate/readyz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${started[1]}/_jitgate/healthz`)).status).toBe(200);
+      expect((await fetch(`${authorizer}/app/`)).status).toBe(401);
+      writeFileSync(join(dir, 'policy.next'), policy('other'));
+      renameSync(join(dir, 'policy.next'), join(dir, 'policy.yml'));
+      await logged(/"trigger":"file"[^\n]*"policy reloaded"/);
+      expect((await fetch(`${authorizer}/other/`)).status).toBe(401);
+    } finally {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone (its output is in the failure above)
+      }
+      await standin.close();
+      rmSync(dir, { recursive: true, force: true });
       const redis = connectRedis(REDIS_URL);
       await deletePrefix(redis, prefix).catch(() => {});
       redis.disconnect();
