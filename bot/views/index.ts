@@ -1,6 +1,7 @@
 /** Block Kit views: every message, modal and App Home jitgate renders. Pure functions, no I/O. */
 export { ACTION_IDS, type JitActionId, OPEN_LINK_ACTION_ID, type SlackMessage } from './actions.js';
 export { approvalMessage } from './approval-message.js';
+export { databaseGrantedDm } from './database-dm.js';
 export {
   breakGlassAlert,
   deniedDm,
@@ -10,7 +11,6 @@ export {
   nudgeDm,
   requestExpiredDm,
 } from './dm.js';
-export { databaseGrantedDm } from './database-dm.js';
 export { type HomeData, homeView } from './home.js';
 export {
   DENY_MODAL,

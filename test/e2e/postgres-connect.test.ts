@@ -23,8 +23,12 @@ function captured(): CliIo & { out: string; err: string } {
     out: '',
     err: '',
     env: process.env,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
+    stdout: (t: string) => {
+      io.out += t;
+    },
+    stderr: (t: string) => {
+      io.err += t;
+    },
   };
   return io;
 }
@@ -114,7 +118,11 @@ describe('getting connected to a database grant', () => {
     await fetch(link, { headers: { accept: 'application/json' } });
     const io = captured();
     let launched = false;
-    expect(await psqlCli([link], io, async () => ((launched = true), 0))).toBe(1);
+    const launch = async () => {
+      launched = true;
+      return 0;
+    };
+    expect(await psqlCli([link], io, launch)).toBe(1);
     expect(io.err).toContain('jitgate refused the link');
     expect(launched).toBe(false);
   });
