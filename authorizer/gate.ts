@@ -102,7 +102,7 @@ async function allow(deps: GateDeps, req: IncomingMessage, ctx: Authorized<HttpA
       session: ctx.session,
     };
   }
-  deps.usage.used(ctx.grantId, ctx.expiresAt);
+  deps.usage.used(ctx.grantId, ctx.expiresAt, ctx.client.client?.toString());
   rewriteUpstreamHeaders(req.headers, {
     identity: { user: ctx.user, email: ctx.email, grantId: ctx.grantId, role: ctx.roleName, assertion },
     // No token of the request's own (an identity from elsewhere): only our cookies are removed.

@@ -162,6 +162,8 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     clock,
     publicUrl: deps.publicUrl,
     log,
+    resolveClient,
+    verifier,
     binding: signIn
       ? { signIn, store: deps.store, jobs: deps.scheduler, policy: deps.policy, resolveClient, clock, log }
       : undefined,

@@ -20,8 +20,8 @@ export function createUsageRecorder(options: {
   const seen = new Map<string, number>();
   let flushing: Promise<void> | undefined;
 
-  const record = (gid: string, n: number) =>
-    store.transitions.recordUse(gid, n).catch((err) => {
+  const record = (gid: string, n: number, client?: string) =>
+    store.transitions.recordUse(gid, n, client).catch((err) => {
       // Redis away: keep the count for the next flush rather than lose it.
       pending.set(gid, (pending.get(gid) ?? 0) + n);
       log.warn({ err, grantId: gid }, 'could not record grant use; will retry');
@@ -50,11 +50,15 @@ export function createUsageRecorder(options: {
   timer.unref();
 
   return {
-    /** Called once per allowed request; `endsAt` is the grant's expiry in ms. */
-    used(gid: string, endsAt: number): void {
+    /**
+     * Called once per allowed request; `endsAt` is the grant's expiry in ms, `client` the request's
+     * address (it goes in the audit event of the first request this process sees for the grant,
+     * which is the grant's first use when no other process saw one before).
+     */
+    used(gid: string, endsAt: number, client?: string): void {
       if (!seen.has(gid)) {
         seen.set(gid, endsAt);
-        void record(gid, 1);
+        void record(gid, 1, client);
         return;
       }
       pending.set(gid, (pending.get(gid) ?? 0) + 1);

@@ -25,6 +25,8 @@ export interface RedeemInput {
    * Undefined for command-line use, which takes the token itself.
    */
   browserHost?: string | undefined;
+  /** The client's address, for the `grant.redeemed` audit event. */
+  client?: string | undefined;
 }
 
 /**
@@ -52,7 +54,7 @@ export async function redeemGrant(deps: RedeemDeps, input: RedeemInput): Promise
     if (bearerOnly) return { ...bearerOnly, effects: [], next: 'command-line' };
   }
   // The script that consumes the code answers its grant as it stood then: no read back.
-  const grant = await deps.store.codes.consumeRedeemCode(input.code);
+  const grant = await deps.store.codes.consumeRedeemCode(input.code, input.client);
   const grantId = grant.id;
   if (!isLive(grant, deps.clock.now())) throw errorFor('grant_not_active', { grantId });
   const resource = deps.policy().resources.get(grant.resource);

@@ -43,8 +43,11 @@ export class RedeemCodes {
     return (await this.consumeRedeemCode(code)).id;
   }
 
-  /** As `redeem`, answering the code's grant as it stood when the code was consumed (live, so no re-read). */
-  async consumeRedeemCode(code: string): Promise<LiveGrant> {
+  /**
+   * As `redeem`, answering the code's grant as it stood when the code was consumed (live, so no
+   * re-read). `client`, the address that redeemed it, goes in the `grant.redeemed` event.
+   */
+  async consumeRedeemCode(code: string, client?: string): Promise<LiveGrant> {
     if (!REDEEM_CODE.test(code)) throw refusal('code_unknown');
     const h = hashCode(code);
     const { redis, keys } = this.ctx;
@@ -56,6 +59,7 @@ export class RedeemCodes {
       codeHash: h,
       grantId: grantId as GrantId,
       usedMarkerMs: REDEEM_CODE_TTL_MS,
+      client,
     });
   }
 }

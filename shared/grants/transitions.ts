@@ -137,9 +137,12 @@ export class Transitions {
     await scripts.appendAudit(this.ctx, event);
   }
 
-  /** Records a grant's use: `access.allowed` with `firstUse` the first time, then counts. */
-  async recordUse(grantId: string, requests: number): Promise<'first' | 'counted' | 'gone'> {
-    return scripts.recordUse(this.ctx, { grantId, requests });
+  /**
+   * Records a grant's use: `access.allowed` with `firstUse` the first time, then counts; `client`,
+   * the address that used it, when the caller knows it (the first request a process sees).
+   */
+  async recordUse(grantId: string, requests: number, client?: string): Promise<'first' | 'counted' | 'gone'> {
+    return scripts.recordUse(this.ctx, { grantId, requests, client });
   }
 
   /** The holder of a grant, its resource and e-mail (which name its access keys), read like `requesterOf`. */

@@ -62,7 +62,10 @@ describe('one origin, several resources: a page script cannot borrow another res
     const victim = new Jar();
     await victim.redeem('app');
     await victim.redeem('local');
-    expect(victim.names()).toEqual(['jitgate_app']);
+    // Beside it, the holder cookie (whose access this browser redeemed), sent to the redeem path only.
+    expect(victim.names()).toEqual(['jitgate_app', 'jitgate_holder']);
+    expect(victim.headerFor('/app/')).toBe(`jitgate_app=${victim.value('jitgate_app')}`);
+    expect(victim.headerFor('/_jitgate/redeem')).toMatch(/^jitgate_holder=U0ALICE\./);
   });
 
   it('when a script on app’s page calls a bearer-only resource with the victim’s cookies, then 401 and the upstream never sees it', async () => {

@@ -11,6 +11,7 @@
   ARGV[1] now (ms)
   ARGV[2] how long the used-marker stays (ms)
   ARGV[3] the grant id the caller read from KEYS[3]
+  ARGV[4] the client address that redeemed it ('' when unknown), for the audit event
 
   Reply: { ok = true, grantId, grant } (grant: the grant's hash as a flat field/value list)
     or { ok = false, code = 'code_used' | 'code_unknown' | 'grant_not_active' (detail: the status) }.
@@ -19,6 +20,7 @@
 --- @include "includes/audit-chain"
 
 local codeKey, usedKey, gk = KEYS[3], KEYS[4], KEYS[5]
+local client = ARGV[4] ~= '' and ARGV[4] or nil
 
 local gid = rcall('GET', codeKey)
 if not gid then
@@ -33,5 +35,5 @@ if hget(gk, 'status') ~= 'active' or NOW >= tonumber(hget(gk, 'expiresAt')) then
   return fail('grant_not_active', hget(gk, 'status') or 'expired')
 end
 audit({ type = 'grant.redeemed', actor = hget(gk, 'user'), subject = hget(gk, 'user'), resource = hget(gk, 'resource'),
-  role = hget(gk, 'role'), requestId = hget(gk, 'requestId'), grantId = gid })
+  role = hget(gk, 'role'), requestId = hget(gk, 'requestId'), grantId = gid, client = client })
 return reply({ ok = true, grantId = gid, grant = rcall('HGETALL', gk) })

@@ -244,12 +244,12 @@ const RedeemedReply = z.object({ grantId: z.string(), grant: LuaList });
 /** `redeem-code.lua`: consumes the code whose hash is `codeHash` and answers its live grant. */
 export async function redeemCode(
   ctx: ScriptContext,
-  p: { codeHash: string; grantId: GrantId; usedMarkerMs: number },
+  p: { codeHash: string; grantId: GrantId; usedMarkerMs: number; client?: string | undefined },
 ): Promise<LiveGrant> {
   const { keys } = ctx;
   const declared = [keys.redeemCode(p.codeHash), keys.redeemCodeUsed(p.codeHash), keys.grant(p.grantId)];
   const reply = RedeemedReply.parse(
-    await runScript(ctx, 'redeem-code', declared, [p.usedMarkerMs, p.grantId]),
+    await runScript(ctx, 'redeem-code', declared, [p.usedMarkerMs, p.grantId, clientField(p.client)]),
   );
   const hash = recordOf(reply.grant);
   const grant = parseLiveGrant(
@@ -267,13 +267,26 @@ export async function appendAudit(ctx: ScriptContext, event: Record<string, unkn
 
 const UseReply = z.object({ outcome: z.enum(['first', 'counted', 'gone']) });
 
-/** `record-use.lua`: `first` the first time the grant is used, then `counted`; `gone` once expired. */
+/**
+ * `record-use.lua`: `first` the first time the grant is used, then `counted`; `gone` once expired.
+ * `client` (the address of the request that made this process see the grant first) goes in the event.
+ */
 export async function recordUse(
   ctx: ScriptContext,
-  p: { grantId: string; requests: number },
+  p: { grantId: string; requests: number; client?: string | undefined },
 ): Promise<'first' | 'counted' | 'gone'> {
-  const reply = await runScript(ctx, 'record-use', [ctx.keys.grant(p.grantId)], [p.grantId, p.requests]);
+  const reply = await runScript(
+    ctx,
+    'record-use',
+    [ctx.keys.grant(p.grantId)],
+    [p.grantId, p.requests, clientField(p.client)],
+  );
   return UseReply.parse(reply).outcome;
+}
+
+/** A client address for an audit event: '' for none; bounded, whatever the caller passes. */
+function clientField(client: string | undefined): string {
+  return (client ?? '').slice(0, 64);
 }
 
 /** A Redis hash read back as a flat field/value list (HGETALL inside a script). */
