@@ -222,6 +222,11 @@ export class SocketModeStandin {
     return open.length;
   }
 
+  /** Sends `data` as it is on every open connection: what Slack never sends (broken JSON, unknown types). */
+  sendRaw(data: string | Buffer): void {
+    for (const c of this.connections) if (c.ready) c.ws.send(data);
+  }
+
   /** Cuts every connection without a word (a network failure). */
   drop(): void {
     for (const c of this.connections) c.ws.terminate();

@@ -12,6 +12,7 @@ import {
   sendToBot,
   slashCommandBody,
   startSlackStandin,
+  viewSubmissionBody,
 } from '../../dev/slack/index.js';
 import { BOT_TEST_POLICY, type BotHarness, requestIdIn, startBotHarness } from '../support/bot-harness.js';
 import { REDIS_URL, testRedis } from '../support/redis.js';
@@ -175,6 +176,71 @@ describe('Socket Mode: delivered at least once, acted on once', () => {
       { type: 'events_api', retry_attempt: 2, retry_reason: 'timeout' },
     ]);
     expect(h.standin.callsTo('views.publish').filter((c) => c.body.user_id === 'U0HOME')).toHaveLength(1);
+  });
+});
+
+describe('Socket Mode: what the bot does not handle, it does not acknowledge', () => {
+  it('when a command other than /access, an unknown form or an unknown button arrives, then it is never acknowledged and nothing changes', async () => {
+    const { requestId } = await h.fileRequest('U0BOB', 'grafana 1h INC-440 unknown ids');
+    const before = await h.requestKeys();
+    const form = (body: string) =>
+      JSON.parse(new URLSearchParams(body).get('payload')!) as Record<string, unknown>;
+    const [other, unknownForm, unknownButton] = await Promise.all([
+      h.socket!.deliver(
+        'slash_commands',
+        Object.fromEntries(
+          new URLSearchParams(slashCommandBody({ userId: 'U0BOB', command: '/grant', text: 'grafana 1h x' })),
+        ),
+      ),
+      h.socket!.deliver(
+        'interactive',
+        form(
+          viewSubmissionBody({
+            userId: 'U0BOB',
+            callbackId: 'jit_request_admin',
+            values: { jit_reason: { reason: 'x' } },
+          }),
+        ),
+      ),
+      h.socket!.deliver(
+        'interactive',
+        form(
+          blockActionsBody({
+            userId: 'U0ALICE',
+            actionId: 'JIT_APPROVE',
+            value: requestId,
+            messageTs: '1700000000.000100',
+          }),
+        ),
+      ),
+    ]);
+    for (const d of [other, unknownForm, unknownButton])
+      expect(d).toMatchObject({ ack: undefined, gaveUp: true });
+    await h.bot.idle();
+    expect(await h.requestKeys()).toEqual(before);
+    expect((await h.deps.store.queries.getRequest(requestId))?.approvals).toEqual([]);
+  });
+
+  it('when the connection carries what Slack never sends (broken JSON, binary, unknown types, no payload), then the bot ignores it and stays connected', async () => {
+    const opened = h.socket!.connectionsOpened;
+    for (const raw of [
+      '{not json',
+      Buffer.from([0xde, 0xad, 0xbe, 0xef]),
+      '[]',
+      JSON.stringify({
+        type: 'no_such_type',
+        envelope_id: 'e-1',
+        payload: { command: '/access', text: 'list' },
+      }),
+      JSON.stringify({ type: 'slash_commands', envelope_id: 'e-2' }),
+      JSON.stringify({ type: 'events_api', envelope_id: 'e-3', payload: { event: {} } }),
+    ]) {
+      h.socket!.sendRaw(raw);
+    }
+    const cmd = await command('U0BOB', 'grafana 1h INC-441 after garbage');
+    expect(await cmd.reply()).toMatch(/Asked for 1h/);
+    expect(h.socket!.connectionsOpened).toBe(opened);
+    expect(h.socket!.openConnections).toBe(1);
   });
 });
 
