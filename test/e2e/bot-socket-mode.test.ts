@@ -181,7 +181,7 @@ describe('Socket Mode: delivered at least once, acted on once', () => {
 
 describe('Socket Mode: what the bot does not handle, it does not acknowledge', () => {
   it('when a command other than /access, an unknown form or an unknown button arrives, then it is never acknowledged and nothing changes', async () => {
-    const { requestId } = await h.fileRequest('U0BOB', 'grafana 1h INC-440 unknown ids');
+    const { requestId } = await h.fileRequest('U0UNKNOWN', 'grafana 1h INC-440 unknown ids');
     const before = await h.requestKeys();
     const form = (body: string) =>
       JSON.parse(new URLSearchParams(body).get('payload')!) as Record<string, unknown>;
@@ -237,7 +237,7 @@ describe('Socket Mode: what the bot does not handle, it does not acknowledge', (
     ]) {
       h.socket!.sendRaw(raw);
     }
-    const cmd = await command('U0BOB', 'grafana 1h INC-441 after garbage');
+    const cmd = await command('U0GARBAGE', 'grafana 1h INC-441 after garbage');
     expect(await cmd.reply()).toMatch(/Asked for 1h/);
     expect(h.socket!.connectionsOpened).toBe(opened);
     expect(h.socket!.openConnections).toBe(1);
