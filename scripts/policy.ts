@@ -62,7 +62,7 @@ export function explain(policy: Policy, resource: Resource): string {
     `  approvals     ${resource.approvalsRequired} distinct approver(s); self-approval ${resource.selfApproval ? 'allowed' : 'not allowed'}`,
     `  posted to     ${resource.approvalChannel}`,
     `  duration      default ${formatDuration(resource.defaultDurationMs)}, at most ${formatDuration(resource.maxDurationMs)}`,
-    `  undecided     nudge after ${formatDuration(resource.nudgeAfterMs)}, expires after ${formatDuration(resource.pendingTimeoutMs)}`,
+    `  undecided     nudge after ${formatDuration(resource.nudgeAfterMs)}, ${resource.escalation ? `escalated to ${people(resource.escalation.to, 'nobody')} after ${formatDuration(resource.escalation.afterMs)}, ` : ''}expires after ${formatDuration(resource.pendingTimeoutMs)}`,
     `  reminder      ${formatDuration(resource.reminderBeforeMs)} before expiry`,
     `  reason        ${resource.reasonPattern === undefined ? 'any (required, at most 500 characters)' : `must match ${resource.reasonPattern} (the matched ticket id goes into the audit events)`}`,
     `  limits        at most ${resource.maxPendingRequests} undecided request(s) per person, ${resource.maxPendingPerResource} for this resource, one extension per grant`,

@@ -1,5 +1,6 @@
 import type { Effect } from '../../shared/access/effects.js';
 import type { AccessRequest } from '../../shared/grants/records.js';
+import type { SlackUserId } from '../../shared/ids.js';
 import { PermanentFailure } from '../../shared/jobs/notifier.js';
 import { approversOf } from '../../shared/policy/index.js';
 import { sendDm } from '../slack/dm.js';
@@ -9,6 +10,7 @@ import { databaseGrantedDm } from '../views/database-dm.js';
 import {
   breakGlassAlert,
   deniedDm,
+  escalationDm,
   expiringSoonDm,
   grantEndedDm,
   grantedDm,
@@ -64,6 +66,8 @@ export async function carryOut(deps: EffectDeps, effect: Effect, request: Access
       return sendDm(client, effect.to, expiringSoonDm(request, deps.clock.now()));
     case 'nudge-approvers':
       return nudgeApprovers(deps, request);
+    case 'escalate-to':
+      return escalateTo(deps, request);
     case 'refresh-homes':
       if (deps.access) await publishHomes({ ...deps, access: deps.access }, effect.users);
       return;
@@ -99,11 +103,7 @@ async function nudgeApprovers(deps: EffectDeps, request: AccessRequest): Promise
       'nudge: some approvers were nudged about it already, or had their hourly share of nudges',
     );
   }
-  const message = nudgeDm(request, resource);
-  const results = await Promise.allSettled(approvers.map((user) => sendDm(deps.client, user, message)));
-  const failed = results.flatMap((r, i) =>
-    r.status === 'rejected' ? [{ user: approvers[i]!, err: r.reason }] : [],
-  );
+  const failed = await sendEach(deps, request, approvers, nudgeDm(request, resource), 'nudge');
   if (store && failed.length > 0) {
     await releaseNudges(
       store.redis,
@@ -112,10 +112,45 @@ async function nudgeApprovers(deps: EffectDeps, request: AccessRequest): Promise
       failed.map((f) => f.user),
     ).catch((err: unknown) => log.warn({ err }, 'nudge: could not give back the failed nudges'));
   }
+  throwIfNobodyReached(approvers, failed);
+}
+
+/** DMs an escalated request's escalateTo people (as fixed when it was filed) the request with its buttons. */
+async function escalateTo(deps: EffectDeps, request: AccessRequest): Promise<void> {
+  if (!request.escalateTo) return;
+  const { usergroups, policy } = deps;
+  const members = await Promise.all(request.escalateTo.usergroups.map((group) => usergroups(group)));
+  const people = [...new Set<SlackUserId>([...request.escalateTo.users, ...members.flat()])].filter(
+    (user) => user !== request.requester && !request.approvals.includes(user),
+  );
+  const message = escalationDm(request, policy().resources.get(request.resource));
+  throwIfNobodyReached(people, await sendEach(deps, request, people, message, 'escalation'));
+}
+
+interface Unreached {
+  user: SlackUserId;
+  err: unknown;
+}
+
+/** Sends `message` to each of `to`; one person Slack cannot reach does not stop the others. Answers who was not reached. */
+async function sendEach(
+  deps: EffectDeps,
+  request: AccessRequest,
+  to: SlackUserId[],
+  message: Parameters<typeof sendDm>[2],
+  what: string,
+): Promise<Unreached[]> {
+  const results = await Promise.allSettled(to.map((user) => sendDm(deps.client, user, message)));
+  const failed = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ user: to[i]!, err: r.reason }] : [],
+  );
   for (const { user, err } of failed)
-    log.warn({ err, user, requestId: request.id }, 'nudge: could not DM an approver');
+    deps.log.warn({ err, user, requestId: request.id }, `${what}: could not DM an approver`);
+  return failed;
+}
+
+/** Fails (to be retried) only when nobody could be reached, for a reason that may pass. */
+function throwIfNobodyReached(to: SlackUserId[], failed: Unreached[]): void {
   const retryable = failed.filter(({ err }) => !isPermanentSlackError(err));
-  if (approvers.length > 0 && retryable.length > 0 && retryable.length === approvers.length) {
-    throw retryable[0]!.err;
-  }
+  if (to.length > 0 && retryable.length > 0 && retryable.length === to.length) throw retryable[0]!.err;
 }

@@ -65,6 +65,10 @@ export class SlackNotifier implements Notifier {
     return this.run({ type: 'nudge-approvers', requestId: request.id }, request);
   }
 
+  escalated(request: AccessRequest): Promise<void> {
+    return this.run({ type: 'escalate-to', requestId: request.id }, request);
+  }
+
   grantExpiringSoon(request: AccessRequest): Promise<void> {
     return this.run({ type: 'remind-expiring', requestId: request.id, to: request.requester }, request);
   }

@@ -216,6 +216,25 @@ export function nudgeDm(request: AccessRequest, resource: Resource | undefined):
   return { text: `${mention(request.requester)} is waiting for your approval of ${what}.`, blocks };
 }
 
+/** For an escalation approver: a request nobody decided in time, with its buttons. */
+export function escalationDm(request: AccessRequest, resource: Resource | undefined): SlackMessage {
+  const what = escapeText(resourceRole(request));
+  const waited =
+    request.escalatedAt !== undefined
+      ? ` for ${formatDuration(request.escalatedAt - request.createdAt)}`
+      : '';
+  const blocks: KnownBlock[] = [
+    section(
+      `:arrow_double_up: *Escalated to you:* ${requesterLine(request)} asks for *${what}*, undecided${waited}. You may approve or deny it.`,
+    ),
+    requestFields(request, resource),
+  ];
+  const flags = flagLines(request);
+  if (flags.length > 0) blocks.push(context(...flags));
+  blocks.push(pendingContext(request), decideButtons(request), context(`Request \`${request.id}\``));
+  return { text: `Escalated: ${mention(request.requester)} is waiting for approval of ${what}.`, blocks };
+}
+
 /** For the approval channel when someone breaks glass: loud, and a reminder that it must be reviewed. */
 export function breakGlassAlert(request: AccessRequest): SlackMessage {
   const what = escapeText(resourceRole(request));

@@ -27,12 +27,21 @@ export function requestFields(request: AccessRequest, resource: Resource | undef
   ]);
 }
 
-/** The flags an approver must not miss: break-glass, and an extension of an existing grant. */
+/** The flags an approver must not miss: break-glass, an extension of an existing grant, an escalation. */
 export function flagLines(request: AccessRequest): string[] {
   const flags: string[] = [];
   if (request.breakGlass) flags.push(':rotating_light: *break-glass*: granted at once, to be reviewed after');
   if (request.kind === 'extension' && request.extendsGrant) {
     flags.push(`:repeat: *extension* of grant \`${request.extendsGrant}\``);
+  }
+  if (request.escalatedAt !== undefined && request.escalateTo) {
+    const to = [
+      ...request.escalateTo.users.map(mention),
+      ...request.escalateTo.usergroups.filter((g) => /^S[A-Z0-9]+$/.test(g)).map((g) => `<!subteam^${g}>`),
+    ];
+    flags.push(
+      `:arrow_double_up: *escalated* to ${to.join(', ')} after ${formatDuration(request.escalatedAt - request.createdAt)} without a decision`,
+    );
   }
   return flags;
 }

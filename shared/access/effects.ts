@@ -39,6 +39,8 @@ export type Effect =
   | { type: 'remind-expiring'; requestId: RequestId; to: SlackUserId }
   /** DM the approvers who have not approved yet the request with its buttons. */
   | { type: 'nudge-approvers'; requestId: RequestId }
+  /** DM an escalated request's escalateTo people (not the requester, nor who approved) with its buttons. */
+  | { type: 'escalate-to'; requestId: RequestId }
   /** Re-publish these people's App Homes (best effort). */
   | { type: 'refresh-homes'; users: SlackUserId[] };
 
@@ -63,6 +65,7 @@ export const EffectSchema: z.ZodType<Effect> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tell-grant-ended'), ...toPerson }),
   z.object({ type: z.literal('remind-expiring'), ...toPerson }),
   z.object({ type: z.literal('nudge-approvers'), ...ofRequest }),
+  z.object({ type: z.literal('escalate-to'), ...ofRequest }),
   z.object({ type: z.literal('refresh-homes'), users: z.array(SlackUserIdSchema) }),
 ]);
 

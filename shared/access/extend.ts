@@ -54,6 +54,7 @@ export async function extendGrant(deps: AccessDeps, input: ExtendInput): Promise
       durationMs,
       reason,
       ...(ticket ? { ticket } : {}),
+      ...(resource.escalation ? { escalateTo: resource.escalation.to } : {}),
       breakGlass: false,
       approvalsRequired: resource.approvalsRequired,
       selfApproval: resource.selfApproval,

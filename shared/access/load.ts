@@ -2,6 +2,7 @@ import { errorFor } from '../errors.js';
 import type { AccessRequest } from '../grants/records.js';
 import type { GrantId, RequestId, SlackUserId } from '../ids.js';
 import { isApprover } from '../policy/index.js';
+import { isAmong } from '../policy/queries.js';
 import type { Resource } from '../policy/types.js';
 import type { AccessDeps } from './deps.js';
 
@@ -39,7 +40,10 @@ export async function loadActiveGrant(
   return request;
 }
 
-/** A request and its resource, if `approver` may decide it (an approver of the resource), else not_an_approver. */
+/**
+ * A request and its resource, if `approver` may decide it, else not_an_approver: an approver of the
+ * resource, or once the request is escalated, one of the people it was escalated to.
+ */
 export async function loadDecidable(
   deps: Pick<AccessDeps, 'store' | 'policy' | 'usergroups'>,
   requestId: RequestId,
@@ -47,10 +51,25 @@ export async function loadDecidable(
 ): Promise<{ request: AccessRequest; resource: Resource }> {
   const request = await loadRequest(deps, requestId);
   const resource = deps.policy().resources.get(request.resource);
-  if (!resource || !(await isApprover(resource, approver, deps.usergroups))) {
+  if (!resource || !(await mayDecide(deps, request, resource, approver))) {
     throw errorFor('not_an_approver', { requestId, resource: request.resource });
   }
   return { request, resource };
+}
+
+/**
+ * Whether `user` may decide `request`: an approver of its resource, or once it is escalated, one
+ * of the people it was escalated to (as fixed when it was filed).
+ */
+export async function mayDecide(
+  deps: Pick<AccessDeps, 'usergroups'>,
+  request: AccessRequest,
+  resource: Resource,
+  user: SlackUserId,
+): Promise<boolean> {
+  if (await isApprover(resource, user, deps.usergroups)) return true;
+  const escalatedTo = request.escalatedAt !== undefined ? request.escalateTo : undefined;
+  return escalatedTo !== undefined && isAmong(escalatedTo, user, deps.usergroups);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { AccessRequest } from '../grants/records.js';
 import type { SlackUserId } from '../ids.js';
-import { isApprover } from '../policy/index.js';
 import type { AccessDeps } from './deps.js';
+import { mayDecide } from './load.js';
 
 /** What someone holds and has asked for: active grants (soonest end first) and undecided requests. */
 export async function accessOf(
@@ -26,7 +26,7 @@ export async function awaitingDecision(
     const resource = policy().resources.get(request.resource);
     if (!resource || (request.requester === approver && !request.selfApproval)) continue;
     if (request.approvals.includes(approver)) continue;
-    if (await isApprover(resource, approver, usergroups)) mine.push(request);
+    if (await mayDecide({ usergroups }, request, resource, approver)) mine.push(request);
   }
   return mine;
 }

@@ -83,6 +83,7 @@ export async function requestAccess(deps: AccessDeps, input: RequestInput): Prom
       durationMs,
       reason,
       ...(ticket ? { ticket } : {}),
+      ...(resource.escalation ? { escalateTo: resource.escalation.to } : {}),
       breakGlass: Boolean(input.breakGlass),
       approvalsRequired: resource.approvalsRequired,
       selfApproval: resource.selfApproval,
@@ -127,7 +128,7 @@ export async function filed(
   const id = request.id;
   const homes = refreshHomes(request.requester);
   if (decision.outcome !== 'granted') {
-    await deps.scheduler.requestFiled(request, resource.nudgeAfterMs);
+    await deps.scheduler.requestFiled(request, resource.nudgeAfterMs, resource.escalation?.afterMs);
     const post: Effect = { type: 'post-approval-message', requestId: id, nudgeIfUnposted: true };
     return { request, resource, change: 'filed', effects: [post, homes] };
   }

@@ -48,6 +48,8 @@ const RequestHash = z.object({
   extendsGrant: optStr,
   team: optStr,
   ticket: optStr,
+  escalateTo: optStr,
+  escalatedAt: optNum,
   channel: optStr,
   ts: optStr,
   grantStatus: z.enum(GRANT_STATUSES).optional(),
@@ -85,6 +87,12 @@ export interface AccessRequest {
   team?: string | undefined;
   /** The ticket id in the reason, when the resource has a reasonPattern: a field of its audit events. */
   ticket?: string | undefined;
+  /**
+   * Who gets the request when it is still undecided at the resource's escalateAfter (fixed when it
+   * was filed); they may decide it once it is escalated (`escalatedAt`).
+   */
+  escalateTo?: { users: SlackUserId[]; usergroups: string[] } | undefined;
+  escalatedAt?: number | undefined;
   /** Where the bot posted the approval message (the bot writes it: bot/slack/message-refs.ts). */
   message?: SlackMessageRef | undefined;
   grantStatus?: GrantStatus | undefined;
@@ -113,7 +121,22 @@ export function parseRequest(hash: Record<string, string>, approvals: string[]):
     extendsGrant: r.extendsGrant as GrantId | undefined,
     endedBy: r.endedBy as SlackUserId | undefined,
     message: r.channel && r.ts ? { channel: r.channel, ts: r.ts } : undefined,
+    escalateTo: r.escalateTo === undefined ? undefined : peopleOf(r.escalateTo),
   };
+}
+
+/** `U0A,S0B` as stored on a request: user ids and user-group ids (S…). */
+function peopleOf(list: string): { users: SlackUserId[]; usergroups: string[] } {
+  const ids = list.split(',').filter((id) => id !== '');
+  return {
+    users: ids.filter((id) => !id.startsWith('S')) as SlackUserId[],
+    usergroups: ids.filter((id) => id.startsWith('S')),
+  };
+}
+
+/** The stored form of `escalateTo` (see peopleOf). */
+export function peopleList(people: { users: readonly string[]; usergroups: readonly string[] }): string {
+  return [...people.users, ...people.usergroups].join(',');
 }
 
 /** The live grant the authorizer checks on every request; its Redis key expires with it. */

@@ -4,7 +4,7 @@ import { guard } from './guard.js';
 import { refusal, type ScriptContext } from './lua/run.js';
 import type { Decided, Holder, RequestLimits } from './lua/scripts.js';
 import * as scripts from './lua/scripts.js';
-import type { AccessRequest } from './records.js';
+import { type AccessRequest, peopleList } from './records.js';
 
 /**
  * A request as a use case files it: the stored record's own fields before any decision (the store
@@ -28,6 +28,7 @@ export type NewRequest = Pick<
   | 'extendsGrant'
   | 'team'
   | 'ticket'
+  | 'escalateTo'
 > & { pendingTimeoutMs: number; limits?: RequestLimits | undefined };
 
 /**
@@ -66,6 +67,7 @@ export class Transitions {
     if (req.team) fields.team = req.team;
     if (req.ticket) fields.ticket = req.ticket;
     if (req.limits?.maxDurationMs) fields.maxDurationMs = req.limits.maxDurationMs;
+    if (req.escalateTo) fields.escalateTo = peopleList(req.escalateTo);
     return scripts.createRequest(this.ctx, {
       id: req.id,
       holder: { requester: req.requester, resource: req.resource, email: req.email },
@@ -111,6 +113,18 @@ export class Transitions {
   async expireRequest(id: RequestId): Promise<{ expired: boolean; request: AccessRequest }> {
     const requester = await this.requesterOf(id, 'no_such_request');
     return scripts.expireRequest(this.ctx, { id, requester });
+  }
+
+  /**
+   * Escalates a request still undecided at its escalateAfter (its escalateTo people may then decide
+   * it); a decided, late or already escalated request is left as it is (see the outcome).
+   */
+  async escalate(id: RequestId): Promise<{
+    outcome: 'escalated' | 'already_escalated' | 'noop';
+    request: AccessRequest;
+  }> {
+    const requester = await this.requesterOf(id, 'no_such_request');
+    return scripts.escalateRequest(this.ctx, { id, requester });
   }
 
   /** Revokes a grant at once and tells every authorizer; a second revoke is `already_revoked`. */

@@ -29,6 +29,8 @@ export const JobData = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('request-timeout'), requestId: z.string() }),
   /** Nudge the approvers of an undecided request at `nudgeAfter`. */
   z.object({ kind: z.literal('request-nudge'), requestId: z.string() }),
+  /** Escalate an undecided request at its resource's `escalateAfter`. */
+  z.object({ kind: z.literal('request-escalate'), requestId: z.string() }),
   /** One Slack effect, retried on its own: a message update or a DM. */
   z.object({
     kind: z.literal('notify'),
@@ -88,6 +90,7 @@ export function jobIdOf(data: JobData): string {
       return `${data.kind}-${data.grantId}-${data.expiresAt}`;
     case 'request-timeout':
     case 'request-nudge':
+    case 'request-escalate':
       return `${data.kind}-${data.requestId}`;
     case 'notify':
       return `notify-${data.effect}-${data.requestId}${data.state ? `-${data.state.replace(/[^A-Za-z0-9_.-]/g, '_')}` : ''}`;

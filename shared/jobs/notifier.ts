@@ -14,6 +14,11 @@ export interface Notifier {
   requestExpired(request: AccessRequest): Promise<void>;
   /** Remind the approvers of a request still waiting for them. */
   nudgeApprovers(request: AccessRequest): Promise<void>;
+  /**
+   * Give an escalated request (still undecided at its escalateAfter) to its escalateTo people, with
+   * its buttons. The approval message is refreshed separately.
+   */
+  escalated(request: AccessRequest): Promise<void>;
   /** Tell the holder their grant ends soon. */
   grantExpiringSoon(request: AccessRequest): Promise<void>;
   /** Tell the holder their grant has ended (`grantStatus` says whether it expired or was revoked). */

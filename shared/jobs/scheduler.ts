@@ -35,14 +35,17 @@ export class JobScheduler {
     this.queue.on('error', onError);
   }
 
-  /** After a request is filed: its timeout and its nudge. */
-  async requestFiled(request: AccessRequest, nudgeAfterMs: number): Promise<void> {
+  /** After a request is filed: its timeout, its nudge and, when its resource escalates, its escalation. */
+  async requestFiled(request: AccessRequest, nudgeAfterMs: number, escalateAfterMs?: number): Promise<void> {
     const jobs: [JobData, number][] = [
       [{ kind: 'request-timeout', requestId: request.id }, request.pendingUntil],
     ];
     const nudgeAt = request.createdAt + nudgeAfterMs;
     if (nudgeAt < request.pendingUntil)
       jobs.push([{ kind: 'request-nudge', requestId: request.id }, nudgeAt]);
+    const escalateAt = escalateAfterMs === undefined ? undefined : request.createdAt + escalateAfterMs;
+    if (escalateAt !== undefined && escalateAt < request.pendingUntil)
+      jobs.push([{ kind: 'request-escalate', requestId: request.id }, escalateAt]);
     await this.addAll(jobs);
   }
 
@@ -54,6 +57,7 @@ export class JobScheduler {
     const ids = [
       jobIdOf({ kind: 'request-timeout', requestId }),
       jobIdOf({ kind: 'request-nudge', requestId }),
+      jobIdOf({ kind: 'request-escalate', requestId }),
     ];
     await Promise.allSettled(ids.map((id) => this.queue.remove(id)));
   }

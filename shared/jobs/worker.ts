@@ -124,6 +124,22 @@ async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<strin
         if (request.status !== 'pending') return 'decided';
         await notifier.nudgeApprovers(request);
         return 'nudged';
+      case 'request-escalate': {
+        const { outcome, request: escalated } = await store.transitions.escalate(request.id as RequestId);
+        if (outcome === 'noop') return 'decided';
+        try {
+          await notifier.refreshApprovalMessage(escalated);
+        } catch (err) {
+          if (!(err instanceof PermanentFailure)) throw err;
+          deps.log.warn(
+            { err, requestId: request.id },
+            'worker: approval message cannot show the escalation',
+          );
+        }
+        // A retry (the DMs failed) finds it already escalated and sends them again.
+        await notifier.escalated(escalated);
+        return 'escalated';
+      }
       case 'grant-remind':
         if (request.grantStatus !== 'active' || request.expiresAt !== data.expiresAt) return 'superseded';
         await notifier.grantExpiringSoon(request);

@@ -287,6 +287,7 @@ function resolve(
         }))
       : [everything];
   problems.push(...autoApproveProblems(at, raw, roles, ms('maxDuration')));
+  const escalation = escalationOf(at, raw, defaults, ms('pendingTimeout'), problems);
   return {
     name,
     kind: raw.kind,
@@ -313,6 +314,7 @@ function resolve(
       raw.maxPendingPerResource ?? defaults.maxPendingPerResource ?? BUILT_IN.maxPendingPerResource,
     requireEmail: raw.requireEmail ?? defaults.requireEmail ?? BUILT_IN.requireEmail,
     ...withReasonPattern(raw.reasonPattern ?? defaults.reasonPattern),
+    ...(escalation ? { escalation } : {}),
     roles: roles.length > 0 || postgres ? roles : [everything],
     networks: raw.networks,
     websocket: raw.websocket ?? false,
@@ -320,6 +322,56 @@ function resolve(
     breakGlass: raw.breakGlass,
     autoApprove: autoApproveOf(raw.autoApprove),
   };
+}
+
+/**
+ * escalateAfter and escalateTo, from the resource or `defaults`: both or neither, someone named, and
+ * the escalation before the request times out. A problem is reported where the key was set.
+ */
+function escalationOf(
+  at: string,
+  raw: ResourceFile,
+  defaults: DefaultsFile,
+  pendingTimeoutMs: number,
+  problems: PolicyProblem[],
+): Resource['escalation'] {
+  const afterMs = raw.escalateAfter ?? defaults.escalateAfter;
+  const to = raw.escalateTo ?? defaults.escalateTo;
+  // Where a key was set; a missing one is blamed where its partner was set.
+  const scope = (key: 'escalateAfter' | 'escalateTo') =>
+    raw[key] !== undefined ? at : defaults[key] !== undefined ? 'defaults' : undefined;
+  const where = (key: 'escalateAfter' | 'escalateTo') =>
+    `${scope(key) ?? scope(key === 'escalateTo' ? 'escalateAfter' : 'escalateTo') ?? at}.${key}`;
+  if (afterMs === undefined && to === undefined) return undefined;
+  if (to === undefined) {
+    problems.push({
+      path: where('escalateTo'),
+      message: `is required with escalateAfter: name the users or usergroups who get requests still undecided after ${formatDuration(afterMs!)}`,
+    });
+    return undefined;
+  }
+  if (afterMs === undefined) {
+    problems.push({
+      path: where('escalateAfter'),
+      message: 'is required with escalateTo: say how long a request waits before it is escalated, e.g. 20m',
+    });
+    return undefined;
+  }
+  if (to.users.length === 0 && to.usergroups.length === 0) {
+    problems.push({
+      path: where('escalateTo'),
+      message: 'names nobody: list the users or usergroups to escalate to',
+    });
+    return undefined;
+  }
+  if (afterMs >= pendingTimeoutMs) {
+    problems.push({
+      path: where('escalateAfter'),
+      message: `(${formatDuration(afterMs)}) must be shorter than pendingTimeout (${formatDuration(pendingTimeoutMs)}): a request would time out before it is escalated`,
+    });
+    return undefined;
+  }
+  return { afterMs, to: asPeople(to) };
 }
 
 /** autoApprove's own contradictions: a role the resource lacks, a rule naming nobody, a limit that cannot limit. */

@@ -217,6 +217,8 @@ const atLeastOne = z
 /** Keys that a resource may set and that `defaults` sets for every resource. */
 const tunables = {
   reasonPattern: reasonPattern.optional(),
+  escalateAfter: durationMs.optional(),
+  escalateTo: people.optional(),
   approvalChannel: channelId.optional(),
   defaultDuration: durationMs.optional(),
   maxDuration: durationMs.optional(),

@@ -162,6 +162,14 @@ async function everyBranch(store: AccessStore) {
   expect(twice.outcome).toBe('noop');
   expect(twice.expiresAt).toBeUndefined();
   expect(await store.transitions.recordUse(grantIdOf(short.id), 1)).toBe('gone');
+  // escalate-request: escalated, already escalated, not escalating (none named), decided, late.
+  const up = req({ escalateTo: { users: [CAROL], usergroups: ['S0LEADS'] } });
+  await store.transitions.createRequest(up);
+  expect((await store.transitions.escalate(up.id)).outcome).toBe('escalated');
+  expect((await store.transitions.escalate(up.id)).outcome).toBe('already_escalated');
+  expect((await store.transitions.escalate(fresh.id)).outcome).toBe('noop');
+  expect((await store.transitions.escalate(d.id)).outcome).toBe('noop');
+  expect((await store.transitions.escalate(overdue[1]!.id)).outcome).toBe('noop');
   // append-audit.
   await store.transitions.appendAudit({ type: 'access.denied', actor: ALICE, reason: 'token_missing' });
 }

@@ -39,6 +39,7 @@ export class RecordingNotifier implements Notifier {
   refreshApprovalMessage = (r: AccessRequest) => this.record('refreshApprovalMessage', r);
   requestExpired = (r: AccessRequest) => this.record('requestExpired', r);
   nudgeApprovers = (r: AccessRequest) => this.record('nudgeApprovers', r);
+  escalated = (r: AccessRequest) => this.record('escalated', r);
   grantExpiringSoon = (r: AccessRequest) => this.record('grantExpiringSoon', r);
   grantEnded = (r: AccessRequest) => this.record('grantEnded', r);
   carryOut = (_e: Effect, r: AccessRequest) => this.record('carryOut', r);

@@ -4,6 +4,7 @@ import { approvalMessage } from '../../bot/views/approval-message.js';
 import {
   breakGlassAlert,
   deniedDm,
+  escalationDm,
   expiringSoonDm,
   grantEndedDm,
   grantedDm,
@@ -262,6 +263,25 @@ describe('DMs', () => {
       ['jit_approve', RID],
       ['jit_deny', RID],
     ]);
+  });
+
+  it('when a request is escalated, then the DM says so with the buttons, and the approval message names who and after how long', () => {
+    const escalated = pending({
+      escalateTo: { users: [U('U0BOSS')], usergroups: ['S0LEADS'] },
+      escalatedAt: NOW + 15 * MIN, // created 5 minutes before NOW
+    });
+    const dm = escalationDm(escalated, grafana);
+    expect(textOf(dm.blocks)).toContain('*Escalated to you:*');
+    expect(textOf(dm.blocks)).toContain('undecided for 20m');
+    expect(buttonsOf(dm.blocks).map((b) => [b.action_id, b.value])).toEqual([
+      ['jit_approve', RID],
+      ['jit_deny', RID],
+    ]);
+    const message = textOf(approvalMessage(escalated, grafana, NOW + 21 * MIN).blocks);
+    expect(message).toContain('*escalated* to <@U0BOSS>, <!subteam^S0LEADS> after 20m without a decision');
+    // Not escalated (yet): no such line, even though the request names whom it would go to.
+    const waiting = pending({ escalateTo: { users: [U('U0BOSS')], usergroups: [] } });
+    expect(textOf(approvalMessage(waiting, grafana, NOW).blocks)).not.toContain('escalated');
   });
 
   it('when glass is broken, then the alert is loud and asks for a review', () => {

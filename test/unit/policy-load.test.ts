@@ -121,6 +121,27 @@ describe('loadPolicy: a valid policy', () => {
     });
   });
 
+  it('when defaults set an escalation, then resources get it and may set their own', () => {
+    const text = withResource('db', {
+      upstream: 'http://127.0.0.1:3002',
+      match: { pathPrefix: '/db' },
+      approvers: { users: ['U0ALICE'] },
+      escalateAfter: '5m',
+    });
+    const policy = loadPolicy(
+      text.replace(
+        'approvalChannel: C0APPROVALS',
+        'approvalChannel: C0APPROVALS\n  escalateAfter: 20m\n  escalateTo: { usergroups: [S0LEADS] }',
+      ),
+    );
+    expect(policy.resources.get('grafana')!.escalation).toEqual({
+      afterMs: 20 * 60_000,
+      to: { users: [], usergroups: ['S0LEADS'] },
+    });
+    expect(policy.resources.get('db')!.escalation?.afterMs).toBe(5 * 60_000);
+    expect(loadPolicy(withGrafana({})).resources.get('grafana')!.escalation).toBeUndefined();
+  });
+
   it('when defaults set a reasonPattern, then every resource gets it unless it sets its own', () => {
     const text = withResource('db', {
       upstream: 'http://127.0.0.1:3002',
@@ -237,6 +258,36 @@ describe('loadPolicy: a broken policy', () => {
       withGrafana({ match: { host: 'grafana.example.com' }, browser: 'shared-origin' }),
       'resources.grafana.browser',
       'a host resource already has its own origin',
+    ],
+    [
+      'escalateAfter without escalateTo',
+      withGrafana({ escalateAfter: '20m' }),
+      'resources.grafana.escalateTo',
+      'is required with escalateAfter',
+    ],
+    [
+      'escalateTo in defaults without escalateAfter anywhere',
+      withGrafana({}, (t) => Object.assign(t.defaults as Tree, { escalateTo: { users: ['U0BOSS'] } })),
+      'defaults.escalateAfter',
+      'is required with escalateTo',
+    ],
+    [
+      'escalateTo naming nobody',
+      withGrafana({ escalateAfter: '20m', escalateTo: { users: [] } }),
+      'resources.grafana.escalateTo',
+      'names nobody',
+    ],
+    [
+      'escalateAfter not shorter than pendingTimeout',
+      withGrafana({ escalateAfter: '30m', escalateTo: { users: ['U0BOSS'] } }),
+      'resources.grafana.escalateAfter',
+      '(30m) must be shorter than pendingTimeout (30m)',
+    ],
+    [
+      'escalateTo with a channel id',
+      withGrafana({ escalateAfter: '20m', escalateTo: { users: ['C0CHANNEL'] } }),
+      'resources.grafana.escalateTo.users[0]',
+      'is not a Slack user id',
     ],
     [
       'a reason pattern that is not a regular expression',

@@ -12,6 +12,7 @@ export const SCRIPT_NAMES = [
   'approve-request',
   'deny-or-cancel-request',
   'expire-request',
+  'escalate-request',
   'revoke-grant',
   'expire-grant',
   'redeem-code',

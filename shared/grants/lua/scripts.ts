@@ -184,6 +184,21 @@ export async function expireRequest(
   return { expired: reply.outcome === 'expired', request: requestOf(reply) };
 }
 
+const EscalatedReply = z.object({
+  outcome: z.enum(['escalated', 'already_escalated', 'noop']),
+  ...Recorded,
+});
+
+/** `escalate-request.lua`: whether the request was escalated now, and the request as it stands. */
+export async function escalateRequest(
+  ctx: ScriptContext,
+  p: { id: RequestId; requester: SlackUserId },
+): Promise<{ outcome: z.infer<typeof EscalatedReply>['outcome']; request: AccessRequest }> {
+  const keys = requestKeys(ctx.keys, p.id, p.requester);
+  const reply = EscalatedReply.parse(await runScript(ctx, 'escalate-request', keys, [p.requester]));
+  return { outcome: reply.outcome, request: requestOf(reply) };
+}
+
 const RevokedReply = z.object({ outcome: z.enum(['revoked', 'already_revoked']), ...Recorded });
 
 /** `revoke-grant.lua`: the outcome and the grant's request, now with its grant revoked. */
