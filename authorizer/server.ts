@@ -21,10 +21,10 @@ import { createGate } from './gate.js';
 import { createSignIn, endedSessionOf } from './identity/index.js';
 import { createMetrics } from './metrics.js';
 import { createPostgresGateway, type PostgresGatewayOptions } from './postgres/gateway.js';
+import { createConnectionRegistry, type EndReason } from './proxy/connections.js';
 import { publicAddresses } from './proxy/public-address.js';
 import { createUpgradeHandler } from './proxy/upgrade.js';
 import { createUpstreams } from './proxy/upstream.js';
-import { createSocketRegistry } from './proxy/websockets.js';
 import { refuseSocket, sendRefusal } from './refusal-response.js';
 import { refusal } from './refusals.js';
 import { subscribeRevocations } from './revocations.js';
@@ -79,14 +79,13 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   const { log, clock } = deps;
   const metrics = createMetrics({ countActiveGrants: () => deps.store.queries.countActiveGrants(), log });
   const usage = createUsageRecorder({ store: deps.store, log, clock, flushEveryMs: deps.usageFlushMs });
-  const sockets = createSocketRegistry({ clock, metrics, log });
+  const connections = createConnectionRegistry({ clock, metrics, log });
   const publicAddress = publicAddresses(deps.publicUrl);
   const upstreams = createUpstreams({
     timeoutMs: deps.upstreamTimeoutMs ?? 30_000,
     publicAddress,
     metrics,
     log,
-    onUpgraded: (_req, client, upstream) => sockets.attachUpstream(client, upstream),
   });
   const verifier = createAccessTokenVerifier({ keys: deps.keys, issuer: deps.publicUrl, clock });
   const assertions = createAssertionSigner({ keys: deps.keys, issuer: deps.publicUrl, clock });
@@ -177,7 +176,13 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   );
   app.use(prefixSlash(deps.policy));
   app.use(
-    proxiedRequests({ gate, upstreams, sendToSignIn: signIn?.sendToSignIn, offerRequest: asks?.offer }),
+    proxiedRequests({
+      gate,
+      upstreams,
+      connections,
+      sendToSignIn: signIn?.sendToSignIn,
+      offerRequest: asks?.offer,
+    }),
   );
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     log.error({ err }, 'request failed');
@@ -185,7 +190,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   });
 
   const server = createServer(app);
-  server.on('upgrade', createUpgradeHandler({ gate, upstreams, sockets, log }));
+  server.on('upgrade', createUpgradeHandler({ gate, upstreams, connections, accessEnded, log }));
   // CONNECT (authority-form) is never proxied.
   server.on('connect', (req, socket) =>
     refuseSocket(socket, refusal('bad_path', {}, 'CONNECT is not accepted.'), req.headers.accept),
@@ -197,32 +202,43 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     onRevoked: (message) => {
       const sid = endedSessionOf(message);
       if (sid === undefined) {
-        sockets.closeGrant(message, 'revoked');
+        connections.closeGrant(message, 'revoked');
         void postgres?.closeGrant(message);
-      } else sockets.closeSession(sid);
+      } else connections.closeSession(sid);
     },
     onReconnect: () => {
-      void recheckOpenSockets();
+      void recheckOpenConnections();
       void postgres?.recheck();
     },
     log,
   });
 
+  /** Why a grant's access (or its session) has ended, read from Redis; undefined while live. */
+  async function accessEnded(grantId: string, sid: string | undefined): Promise<EndReason | undefined> {
+    const grant = await deps.store.queries.liveGrant(grantId);
+    if (grant?.status === 'revoked') return 'revoked';
+    if (!isLive(grant, clock.now())) return 'expired';
+    if (sid !== undefined && (await deps.redis.get(deps.store.keys.sessionEnded(sid))) !== null) {
+      return 'signed out';
+    }
+    return undefined;
+  }
+
   /** After a reconnect: revocations published while we were away were missed, so ask again. */
-  async function recheckOpenSockets(): Promise<void> {
-    for (const grantId of sockets.grants()) {
+  async function recheckOpenConnections(): Promise<void> {
+    for (const grantId of connections.grants()) {
       try {
         const grant = await deps.store.queries.liveGrant(grantId);
-        if (!isLive(grant, clock.now())) sockets.closeGrant(grantId);
+        if (!isLive(grant, clock.now())) connections.closeGrant(grantId);
       } catch (err) {
-        log.warn({ err, grantId }, 'could not re-check a grant with open sockets');
+        log.warn({ err, grantId }, 'could not re-check a grant with open connections');
       }
     }
-    for (const sid of sockets.sessions()) {
+    for (const sid of connections.sessions()) {
       try {
-        if ((await deps.redis.get(deps.store.keys.sessionEnded(sid))) !== null) sockets.closeSession(sid);
+        if ((await deps.redis.get(deps.store.keys.sessionEnded(sid))) !== null) connections.closeSession(sid);
       } catch (err) {
-        log.warn({ err }, 'could not re-check a session with open sockets');
+        log.warn({ err }, 'could not re-check a session with open connections');
       }
     }
   }
@@ -255,12 +271,13 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        sockets.closeAll();
+        connections.closeWebSockets();
         const pgStopped = postgres?.stop();
         const grace = setTimeout(() => server.closeAllConnections(), deps.shutdownGraceMs ?? 10_000);
         await closed;
         clearTimeout(grace);
         await pgStopped;
+        connections.stop();
         await usage.stop();
         await revocations.close();
         upstreams.close();

@@ -5,10 +5,11 @@ import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middlewar
 import type { Logger } from '../../shared/log.js';
 import type { Resource } from '../../shared/policy/index.js';
 import type { Metrics } from '../metrics.js';
-import { refuseSocket, sendRefusal } from '../refusal-response.js';
+import { sendRefusal } from '../refusal-response.js';
 import { type Refusal, refusal } from '../refusals.js';
 import type { PublicAddress } from './public-address.js';
 import { ownResponseHeaders } from './response-headers.js';
+import { openTunnel, type TunnelHooks } from './tunnel.js';
 
 export interface UpstreamOptions {
   /**
@@ -20,8 +21,6 @@ export interface UpstreamOptions {
   log: Logger;
   /** Where people reach each resource: the upstream's redirects to its own address are rewritten to it. */
   publicAddress: (resource: Resource) => PublicAddress;
-  /** Called when an upstream accepts a WebSocket upgrade, before the 101 reaches the client. */
-  onUpgraded(req: IncomingMessage, client: Duplex, upstream: Duplex): void;
 }
 
 /**
@@ -37,7 +36,6 @@ export function createUpstreams(options: UpstreamOptions) {
   };
   const handlers = new WeakMap<Resource, RequestHandler>();
   const timedOut = new WeakSet<IncomingMessage>();
-  const upgraded = new WeakSet<Duplex>();
   /** The upstream's answer to a client request, once its head has arrived. */
   const answers = new WeakMap<IncomingMessage, IncomingMessage>();
   /** Responses already failed: a bad answer is reported once, however many events it raises. */
@@ -49,7 +47,6 @@ export function createUpstreams(options: UpstreamOptions) {
     options.log.warn({ resource: resource.name, kind, code: err.code, msg: err.message }, 'upstream failed');
     const r = refusal(kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable', { resource });
     if (out instanceof ServerResponse) fail(out, req, r);
-    else if (out && !upgraded.has(out as Duplex)) refuseSocket(out as Duplex, r, req.headers.accept);
     else (out as Duplex | undefined)?.destroy();
   }
 
@@ -133,7 +130,7 @@ export function createUpstreams(options: UpstreamOptions) {
       proxyTimeout: options.timeoutMs,
       // X-Forwarded-* are set by the gate: http-proxy's xfwd would extend a client's spoofed chain.
       xfwd: false,
-      // Upgrades are authorized first and handed over explicitly, never subscribed to by the library.
+      // Upgrades are authorized first and tunnelled by openTunnel, never by the library.
       ws: false,
       // Our own error handling replaces the default plugins (their error page names the upstream).
       ejectPlugins: true,
@@ -142,15 +139,6 @@ export function createUpstreams(options: UpstreamOptions) {
           proxy.on('error', (err, req, out) => onError(resource, err, req, out));
           proxy.on('proxyReq', (proxyReq, req, res) => watch(resource, proxyReq, req, res));
           proxy.on('proxyRes', (proxyRes) => own(resource, proxyRes.headers));
-          proxy.on('proxyReqWs', (proxyReq, req, socket) => {
-            // Registered before http-proxy's own listeners: the headers are ours before it writes them.
-            proxyReq.once('response', (answer: IncomingMessage) => own(resource, answer.headers));
-            proxyReq.once('upgrade', (answer: IncomingMessage, upstream: Duplex) => {
-              own(resource, answer.headers);
-              upgraded.add(socket);
-              options.onUpgraded(req, socket, upstream);
-            });
-          });
         },
       ],
     });
@@ -170,9 +158,33 @@ export function createUpstreams(options: UpstreamOptions) {
     web(resource: Resource, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) {
       return handlerFor(resource)(req, res, next);
     },
-    /** Proxies an authorized upgrade. */
-    upgrade(resource: Resource, req: IncomingMessage, socket: Duplex, head: Buffer) {
-      handlerFor(resource).upgrade(req, socket as never, head);
+    /**
+     * Ends a proxied response whose access ended while it was under way: the refusal `r` when the
+     * client has nothing of the answer yet (a long poll), else the connection cut (a stream, a
+     * download, an upload still coming in); the upstream request is aborted either way.
+     */
+    end(req: IncomingMessage, res: ServerResponse, r: Refusal) {
+      if (req.complete) {
+        fail(res, req, r);
+        return;
+      }
+      failed.add(res);
+      answers.get(req)?.destroy();
+      res.destroy();
+    },
+    /** Proxies an authorized upgrade: a tunnel once the upstream has really upgraded (tunnel.ts). */
+    upgrade(resource: Resource, req: IncomingMessage, client: Duplex, head: Buffer, hooks: TunnelHooks) {
+      openTunnel({
+        resource,
+        req,
+        client,
+        head,
+        hooks,
+        ownHeaders: (headers) => own(resource, headers),
+        timeoutMs: options.timeoutMs,
+        log: options.log,
+        onFailure: (kind) => options.metrics.upstreamErrors.inc({ resource: resource.name, kind }),
+      });
     },
     close() {
       agents.http.destroy();
