@@ -218,14 +218,15 @@ describe('An upstream that does not really upgrade gets no tunnel', () => {
   it('when the upstream answers with the right accept, then the tunnel opens and carries bytes both ways', async () => {
     const got = await rawUpgrade('/fakews/honest', '');
     expect(got).toMatch(/^HTTP\/1\.1 101 /);
-    expect(got).toContain(`Sec-WebSocket-Accept: ${acceptFor(KEY)}`);
+    expect(got.toLowerCase()).toContain(`sec-websocket-accept: ${acceptFor(KEY)}`.toLowerCase());
     // The fake upstream echoes what crossed: the client's bytes went through the tunnel.
     await eventually(() => expect(fake.receivedAfter.get('honest')).toContain('/admin/after'));
   });
 
   it('when the client sends another key, then only the accept for that key opens a tunnel', async () => {
     const key = randomBytes(16).toString('base64');
-    expect(await rawUpgrade('/fakews/honest', '', key)).toContain(`Sec-WebSocket-Accept: ${acceptFor(key)}`);
+    const opened = (await rawUpgrade('/fakews/honest', '', key)).toLowerCase();
+    expect(opened).toContain(`sec-websocket-accept: ${acceptFor(key)}`.toLowerCase());
     expect(await rawUpgrade('/fakews/accept-for-another-key', '', key)).toMatch(/^HTTP\/1\.1 502 /);
   });
 });
