@@ -12,6 +12,7 @@ import { exportAudit, verifyAudit } from '../shared/audit/chain.js';
 import { loadConfig } from '../shared/config.js';
 import { isJitgateError } from '../shared/errors.js';
 import { connectRedis } from '../shared/redis/connect.js';
+import { databaseWalkThrough, prepareDemoDatabase } from './demo/database.js';
 import { plain, renderBlocks } from './demo/render.js';
 import { commandLineToken, type Narrator, signedInWalkThrough } from './demo/signed-in.js';
 import { DEMO_PEOPLE, type LocalStack, startLocalStack } from './demo/stack.js';
@@ -205,7 +206,12 @@ async function main(): Promise<number> {
   const config = loadConfig(process.env);
   await checkRedis(config.REDIS_URL);
   say(bold('jitgate demo') + dim(' — just-in-time access, approved in Slack, enforced by the authorizer'));
-  const stack = await startLocalStack({ redisUrl: config.REDIS_URL, signIn: true });
+  const database = await prepareDemoDatabase();
+  const stack = await startLocalStack({
+    redisUrl: config.REDIS_URL,
+    signIn: true,
+    database: 'db' in database ? database.db : undefined,
+  });
   say(
     dim(
       `   Slack stand-in ${stack.standin.apiUrl} · bot ${stack.botUrl} · authorizer ${stack.authorizerUrl}`,
@@ -225,6 +231,11 @@ async function main(): Promise<number> {
       say(
         `\n${dim('   The signed-in part was skipped: it needs the oidc-provider package (npm install, with dev dependencies) for its local identity provider.')}`,
       );
+    }
+    if ('db' in database) {
+      await databaseWalkThrough(stack, narrator);
+    } else {
+      say(`\n${dim(`   The database part was skipped: ${database.skipped}.`)}`);
     }
     say(`\n${green(bold('Every step behaved as expected.'))}`);
   } catch (err) {

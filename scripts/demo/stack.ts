@@ -12,6 +12,7 @@ import { connectRedis } from '../../shared/redis/connect.js';
 import { type RedisKeys, redisKeys } from '../../shared/redis/keys.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
 import { startSystem } from '../../system/start.js';
+import { type DemoDatabase, demoDatabasePolicy } from './database.js';
 import { type SampleUpstream, startSampleUpstream } from './sample-upstream.js';
 
 /** The people of the demo workspace. */
@@ -20,7 +21,7 @@ export const DEMO_PEOPLE = {
   alice: { id: 'U0ALICE', name: 'alice', email: 'alice@example.com', realName: 'Alice (SRE, approver)' },
 } as const;
 
-export function demoPolicy(upstreamUrl: string): string {
+export function demoPolicy(upstreamUrl: string, database?: DemoDatabase): string {
   return `
 defaults:
   approvalChannel: C0APPROVALS
@@ -39,7 +40,7 @@ resources:
     roles:
       viewer: { methods: [GET, HEAD] }
       editor: { methods: ["*"], paths: ["/api/**"] }
-`;
+${database ? demoDatabasePolicy(database) : ''}`;
 }
 
 export interface LocalStack {
@@ -77,6 +78,8 @@ export async function startLocalStack(options: {
   botPort?: number;
   /** Sign-in at the authorizer, at a local OpenID provider that knows the demo's people (matched by e-mail). */
   signIn?: boolean;
+  /** A local PostgreSQL database put behind the gateway as prod-db (see database.ts). */
+  database?: DemoDatabase | undefined;
 }): Promise<LocalStack> {
   const log = options.log ?? createLogger('demo', 'silent');
   const prefix = options.prefix ?? `demo-${randomBytes(4).toString('hex')}`;
@@ -88,7 +91,7 @@ export async function startLocalStack(options: {
     standin.setUser(p.id, { email: p.email, name: p.name, realName: p.realName });
   }
   const upstream = await startSampleUpstream();
-  const policy = loadPolicy(demoPolicy(upstream.url), 'the demo policy');
+  const policy = loadPolicy(demoPolicy(upstream.url, options.database), 'the demo policy');
   const signing = await loadSigningKeys(JSON.stringify(await generateSigningKeySet('ES256')));
   // The demo's own store connection, lent to the system, so that stop() can delete the demo's keys.
   const redis = connectRedis(options.redisUrl);
@@ -115,6 +118,8 @@ export async function startLocalStack(options: {
       authorizerPort,
       authorizerHost: '127.0.0.1',
       authorizerTimings: { usageFlushMs: 500 },
+      // The PostgreSQL gateway on loopback (no TLS needed there), for the database part.
+      ...(options.database ? { postgres: { port: 0, host: '127.0.0.1' } } : {}),
       ...(signIn ? { signIn } : {}),
     },
   });
