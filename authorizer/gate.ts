@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { AccessStore } from '../shared/grants/store.js';
 import type { Logger } from '../shared/log.js';
 import type { Resource } from '../shared/policy/index.js';
 import type { createAssertionSigner } from '../shared/tokens/index.js';
@@ -11,6 +10,7 @@ import { runChecks } from './checks/run.js';
 import type { Metrics } from './metrics.js';
 import { rewriteUpstreamHeaders } from './proxy/headers.js';
 import type { PublicAddress } from './proxy/public-address.js';
+import type { RefusalRecorder } from './refusal-records.js';
 import { type Refusal, refusal } from './refusals.js';
 import type { UsageRecorder } from './usage.js';
 
@@ -21,9 +21,10 @@ export interface GateDeps {
   /** Where people reach each resource (publicAddresses(JITGATE_PUBLIC_URL)). */
   publicAddress: (resource: Resource) => PublicAddress;
   assertions: ReturnType<typeof createAssertionSigner>;
-  store: Pick<AccessStore, 'transitions'>;
   metrics: Metrics;
   usage: UsageRecorder;
+  /** Counts every refusal; audits those that name a real grant (bounded per grant). */
+  refusals: RefusalRecorder;
   log: Logger;
 }
 
@@ -58,8 +59,8 @@ export type GateResult =
     };
 
 /**
- * One access decision, recorded: run the checks, then count the decision, audit a refusal (fire and
- * forget), note the grant's use, and on success rewrite the request for its upstream (headers and
+ * One access decision, recorded: run the checks, then count the decision, record a refusal (counted
+ * per minute; audited only when it names a real grant; never awaited), note the grant's use, and on success rewrite the request for its upstream (headers and
  * path). HTTP requests and WebSocket upgrades both pass through here.
  */
 export function createGate(deps: GateDeps) {
@@ -75,7 +76,13 @@ export function createGate(deps: GateDeps) {
 function deny(deps: GateDeps, ctx: HttpAccess, refused: Refusal): GateResult {
   const decision = describe(ctx, refused);
   count(deps, decision);
-  if (ctx.resource || ctx.user) audit(deps, ctx, refused);
+  deps.refusals.refused({
+    resource: ctx.resource?.name,
+    reason: refused.code,
+    // Set only once a token was verified (or a session's grant picked): never from an unchecked claim.
+    grantId: ctx.grantId,
+    event: () => deniedEvent(ctx, refused),
+  });
   return { ok: false, refusal: refused, decision, signInNeeded: ctx.signInNeeded, session: ctx.session };
 }
 
@@ -137,20 +144,18 @@ function describe(ctx: HttpAccess, refused: Refusal | undefined): Decision {
   };
 }
 
-/** `access.denied` in the audit chain. Never awaited: a slow or absent Redis must not hold the answer. */
-function audit(deps: GateDeps, ctx: HttpAccess, refused: Refusal): void {
-  deps.store.transitions
-    .appendAudit({
-      type: 'access.denied',
-      actor: ctx.user ?? 'anonymous',
-      subject: ctx.user,
-      resource: ctx.resource?.name,
-      role: ctx.roleName,
-      grantId: ctx.grantId,
-      reason: refused.code,
-      method: ctx.method,
-      path: ctx.upstreamPath ? pathOnly(ctx.upstreamPath) : undefined,
-      client: ctx.client.client?.toString(),
-    })
-    .catch((err) => deps.log.warn({ err, reason: refused.code }, 'could not audit access.denied'));
+/** `access.denied` about a real grant (its strings bounded when it is stored). */
+function deniedEvent(ctx: HttpAccess, refused: Refusal): Record<string, unknown> & { type: string } {
+  return {
+    type: 'access.denied',
+    actor: ctx.user ?? 'anonymous',
+    subject: ctx.user,
+    resource: ctx.resource?.name,
+    role: ctx.roleName,
+    grantId: ctx.grantId,
+    reason: refused.code,
+    method: ctx.method,
+    path: ctx.upstreamPath ? pathOnly(ctx.upstreamPath) : undefined,
+    client: ctx.client.client?.toString(),
+  };
 }

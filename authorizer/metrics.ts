@@ -26,6 +26,15 @@ export function createMetrics(options: { countActiveGrants: () => Promise<number
     labelNames: ['resource', 'kind'] as const,
     registers: [registry],
   });
+  const refusalRecords = new Counter({
+    name: 'jitgate_authorizer_refusal_records_total',
+    help:
+      'What became of each refusal in Redis: counted (in the per-minute counts only: it names no grant), ' +
+      'audited (an access.denied event about a real grant), over_limit (a real grant past its audited ' +
+      'refusals per minute: counted only), lost (could not be written: Redis away or full for long).',
+    labelNames: ['record'] as const,
+    registers: [registry],
+  });
   const openWebSockets = new Gauge({
     name: 'jitgate_authorizer_open_websockets',
     help: 'WebSocket connections this authorizer currently proxies.',
@@ -49,7 +58,15 @@ export function createMetrics(options: { countActiveGrants: () => Promise<number
       }
     },
   });
-  return { registry, decisions, requestDuration, upstreamErrors, openWebSockets, openPostgresSessions };
+  return {
+    registry,
+    decisions,
+    requestDuration,
+    upstreamErrors,
+    openWebSockets,
+    openPostgresSessions,
+    refusalRecords,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

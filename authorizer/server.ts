@@ -25,6 +25,7 @@ import { createConnectionRegistry, type EndReason } from './proxy/connections.js
 import { publicAddresses } from './proxy/public-address.js';
 import { createUpgradeHandler } from './proxy/upgrade.js';
 import { createUpstreams } from './proxy/upstream.js';
+import { createRefusalRecorder } from './refusal-records.js';
 import { refuseSocket, sendRefusal } from './refusal-response.js';
 import { refusal } from './refusals.js';
 import { subscribeRevocations } from './revocations.js';
@@ -80,6 +81,14 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   const metrics = createMetrics({ countActiveGrants: () => deps.store.queries.countActiveGrants(), log });
   const usage = createUsageRecorder({ store: deps.store, log, clock, flushEveryMs: deps.usageFlushMs });
   const connections = createConnectionRegistry({ clock, metrics, log });
+  const refusals = createRefusalRecorder({
+    redis: deps.redis,
+    keys: deps.store.keys,
+    store: deps.store,
+    clock,
+    log,
+    metrics,
+  });
   const publicAddress = publicAddresses(deps.publicUrl);
   const upstreams = createUpstreams({
     timeoutMs: deps.upstreamTimeoutMs ?? 30_000,
@@ -127,9 +136,9 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     resolveClient,
     publicAddress,
     assertions,
-    store: deps.store,
     metrics,
     usage,
+    refusals,
     log,
   });
 
@@ -278,7 +287,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
         clearTimeout(grace);
         await pgStopped;
         connections.stop();
-        await usage.stop();
+        await Promise.all([usage.stop(), refusals.stop()]);
         await revocations.close();
         upstreams.close();
       })();

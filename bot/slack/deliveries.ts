@@ -18,6 +18,16 @@ export async function firstDelivery(
   try {
     return (await redis.set(keys.delivery(id), '1', 'EX', ttlSec, 'NX')) === 'OK';
   } catch (err) {
+    // A full Redis (maxmemory reached) refuses the mark but still answers: go on as a first
+    // delivery. Then the only changes that can still be written are those that end access (revoke,
+    // expiry: their scripts may use memory), and those are idempotent, so a retry changes nothing
+    // twice all the same; everything else fails on its own write and says so.
+    if (isOutOfMemory(err)) return true;
     throw unavailable(err);
   }
+}
+
+/** Redis' answer when `maxmemory` is reached under `noeviction`: `OOM command not allowed …`. */
+export function isOutOfMemory(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('OOM ');
 }

@@ -146,9 +146,26 @@ export class Transitions {
     return scripts.expireGrant(this.ctx, { requestId, grantId, holder });
   }
 
-  /** Appends one audit event (for decisions that change no state, such as `access.denied`). */
+  /**
+   * Appends one audit event for a decision that changes no state. Every string in it is bounded
+   * (shared/audit/bounded.ts). Not for refusals anyone can cause: those are counted
+   * (shared/audit/refusal-counts.ts) or, when they concern a real grant, go through auditGrantRefusal.
+   */
   async appendAudit(event: Record<string, unknown> & { type: string }): Promise<void> {
     await scripts.appendAudit(this.ctx, event);
+  }
+
+  /**
+   * Appends an event about a refused use of a real grant, at most `perWindow` per grant and window
+   * (`audit-grant-refusal.lua`); answers false when the grant's allowance was used up. Every string
+   * in the event is bounded before it is stored.
+   */
+  async auditGrantRefusal(
+    grantId: string,
+    event: Record<string, unknown> & { type: string },
+    limit: { perWindow: number; windowMs: number },
+  ): Promise<boolean> {
+    return scripts.auditGrantRefusal(this.ctx, { grantId, event, ...limit });
   }
 
   /**

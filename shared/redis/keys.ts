@@ -42,6 +42,14 @@ export function redisKeys(prefix: string) {
     delivery: (id: string) => `${p}:delivery:${id}`,
     auditStream: `${p}:audit`,
     auditHead: `${p}:audit:head`,
+    /**
+     * Refusals counted, not audited one by one: one hash per minute (`minute` = ms since the epoch
+     * at the minute's start), field `<resource>|<refusal code>` (resource empty when none matched),
+     * value the count. Each expires REFUSAL_COUNTS_KEEP_MS after its minute.
+     */
+    refusalCounts: (minute: number) => `${p}:refused:${minute}`,
+    /** How many refusals of one grant were audited in the current window (a counter that expires with it). */
+    grantRefusalsAudited: (grantId: GrantId | string) => `${p}:audited-refusals:${grantId}`,
     /** Set by a logout for the rest of the session's lifetime: that sign-in is over on every host. */
     sessionEnded: (sid: string) => `${p}:session-ended:${sid}`,
     /** A login transaction whose callback was handled (by its state's hash): each is usable once. */

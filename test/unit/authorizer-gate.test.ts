@@ -6,6 +6,7 @@ import { httpChecks } from '../../authorizer/checks/http.js';
 import { createGate } from '../../authorizer/gate.js';
 import { createMetrics } from '../../authorizer/metrics.js';
 import { publicAddresses } from '../../authorizer/proxy/public-address.js';
+import { createRefusalRecorder } from '../../authorizer/refusal-records.js';
 import { statusFor } from '../../authorizer/refusals.js';
 import { createUsageRecorder } from '../../authorizer/usage.js';
 import { systemClock } from '../../shared/clock.js';
@@ -46,14 +47,23 @@ function gateWith(leaveOut?: string) {
     store: store.queries,
     clock: systemClock,
   }).filter((check) => check.name !== leaveOut);
+  const metrics = createMetrics({ countActiveGrants: () => store.queries.countActiveGrants(), log });
   return createGate({
     checks,
     resolveClient: clientResolver([]),
     publicAddress: publicAddresses(ISSUER),
     assertions: createAssertionSigner({ keys, issuer: ISSUER, clock: systemClock }),
-    store,
-    metrics: createMetrics({ countActiveGrants: () => store.queries.countActiveGrants(), log }),
+    metrics,
     usage: createUsageRecorder({ store, log, clock: systemClock, flushEveryMs: 60_000 }),
+    refusals: createRefusalRecorder({
+      redis: t.redis,
+      keys: store.keys,
+      store,
+      clock: systemClock,
+      log,
+      metrics,
+      flushEveryMs: 60_000,
+    }),
     log,
   });
 }

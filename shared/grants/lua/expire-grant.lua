@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   The expiry job: ends a grant whose time is up (deletes the live key, marks its entry in the
   person's grants expired, tells every authorizer). Changes nothing when the grant already ended, or was extended past now.
@@ -19,6 +20,8 @@
   Reply: { ok = true, outcome = 'expired' | 'noop' | 'not_yet', status? (noop: the grant's status),
            expiresAt? (not_yet: the expiry now), request, requestApprovals }
     or { ok = false, code = 'no_such_grant' }.
+  Runs on a full Redis too (allow-oom, the first line; Redis 7 or later): ending access must never
+  wait for memory. Its writes are a few small fields, an audit event and a PUBLISH.
 ]]
 --- @include "includes/base"
 --- @include "includes/audit-chain"

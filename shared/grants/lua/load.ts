@@ -17,6 +17,7 @@ export const SCRIPT_NAMES = [
   'expire-grant',
   'redeem-code',
   'append-audit',
+  'audit-grant-refusal',
   'record-use',
   'person-access',
 ] as const;

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Ends an active grant at once and tells every authorizer (PUBLISH of the grant id). The live key
   stays, with status revoked, until its natural expiry so that a refusal can say why. A second
@@ -20,6 +21,8 @@
 
   Reply: { ok = true, outcome = 'revoked' | 'already_revoked', requestId, request, requestApprovals }
     or { ok = false, code = 'no_such_grant' | 'grant_not_active' (detail: 'expired' or the status) }.
+  Runs on a full Redis too (allow-oom, the first line; Redis 7 or later): ending access must never
+  wait for memory. Its writes are a few small fields, an audit event and a PUBLISH.
 ]]
 --- @include "includes/base"
 --- @include "includes/audit-chain"

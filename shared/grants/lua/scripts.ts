@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { boundedRecord } from '../../audit/bounded.js';
 import { type GrantId, type RequestId, requestIdOf, type SlackUserId } from '../../ids.js';
 import type { RedisKeys } from '../../redis/keys.js';
 import { type PersonAccess, parsePersonGrants } from '../person-grants.js';
@@ -275,9 +276,28 @@ export async function redeemCode(
   return grant;
 }
 
-/** `append-audit.lua`. */
+/** `append-audit.lua`: every string in the event bounded first (shared/audit/bounded.ts). */
 export async function appendAudit(ctx: ScriptContext, event: Record<string, unknown>): Promise<void> {
-  await runScript(ctx, 'append-audit', [], [JSON.stringify(event)]);
+  await runScript(ctx, 'append-audit', [], [JSON.stringify(boundedRecord(event))]);
+}
+
+const AuditedReply = z.object({ audited: z.boolean() });
+
+/**
+ * `audit-grant-refusal.lua`: appends the event unless the grant already had `perWindow` refusals
+ * audited in the current window; answers whether it did.
+ */
+export async function auditGrantRefusal(
+  ctx: ScriptContext,
+  p: { grantId: string; event: Record<string, unknown>; perWindow: number; windowMs: number },
+): Promise<boolean> {
+  const reply = await runScript(
+    ctx,
+    'audit-grant-refusal',
+    [ctx.keys.grantRefusalsAudited(p.grantId)],
+    [JSON.stringify(boundedRecord(p.event)), p.perWindow, p.windowMs],
+  );
+  return AuditedReply.parse(reply).audited;
 }
 
 const UseReply = z.object({ outcome: z.enum(['first', 'counted', 'gone']) });
