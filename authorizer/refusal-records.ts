@@ -1,5 +1,10 @@
 import type { Redis } from 'ioredis';
-import { addRefusalCounts, minuteOf, type RefusalCount } from '../shared/audit/refusal-counts.js';
+import {
+  addRefusalCounts,
+  GRANT_REFUSALS_AUDITED,
+  minuteOf,
+  type RefusalCount,
+} from '../shared/audit/refusal-counts.js';
 import type { Clock } from '../shared/clock.js';
 import type { AccessStore } from '../shared/grants/store.js';
 import type { Logger } from '../shared/log.js';
@@ -15,7 +20,7 @@ export interface RefusalRecord {
   /** The grant a verified token or a session named; undefined when none was verified. */
   grantId: string | undefined;
   /** The audit event, for a refusal that names a grant (built only when it will be written). */
-  event: () => Record<string, unknown> & { type: string };
+  event?: () => Record<string, unknown> & { type: string };
 }
 
 export interface RefusalRecorderOptions {
@@ -29,7 +34,7 @@ export interface RefusalRecorderOptions {
   flushEveryMs?: number;
   /** Cells kept while Redis cannot take them; past that, new ones are dropped and counted as lost. */
   maxPendingCells?: number;
-  /** Audited refusals per grant and window (default 10 a minute); the rest are counted only. */
+  /** Audited refusals per grant and window (default GRANT_REFUSALS_AUDITED, 10 a minute); the rest are counted only. */
   grantAuditLimit?: { perWindow: number; windowMs: number };
 }
 
@@ -46,7 +51,7 @@ export interface RefusalRecorderOptions {
 export function createRefusalRecorder(options: RefusalRecorderOptions) {
   const { redis, keys, store, clock, log, metrics } = options;
   const maxCells = options.maxPendingCells ?? 10_000;
-  const limit = options.grantAuditLimit ?? { perWindow: 10, windowMs: 60_000 };
+  const limit = options.grantAuditLimit ?? GRANT_REFUSALS_AUDITED;
   /** Counts not yet written: `minute|resource|reason` → count. */
   let pending = new Map<string, RefusalCount>();
   /** Grants whose allowance this process has seen used up, until their window ends (saves the round trip). */
@@ -69,7 +74,7 @@ export function createRefusalRecorder(options: RefusalRecorderOptions) {
     pending.set(cell, { minute, resource, reason, count: n });
   }
 
-  function audit(grantId: string, event: RefusalRecord['event']): void {
+  function audit(grantId: string, event: NonNullable<RefusalRecord['event']>): void {
     const until = spent.get(grantId);
     if (until !== undefined && until > clock.now()) {
       metrics.refusalRecords.inc({ record: 'over_limit' });
@@ -119,7 +124,7 @@ export function createRefusalRecorder(options: RefusalRecorderOptions) {
     /** Called once per refusal; never waits and never throws. */
     refused(r: RefusalRecord): void {
       count(r.resource ?? '', r.reason);
-      if (r.grantId !== undefined) audit(r.grantId, r.event);
+      if (r.grantId !== undefined && r.event) audit(r.grantId, r.event);
       else metrics.refusalRecords.inc({ record: 'counted' });
     },
     flush,

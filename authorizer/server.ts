@@ -160,7 +160,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(accessLog(log, metrics));
-  app.use(pathGuard());
+  app.use(pathGuard(refusals));
   const ops = express.Router();
   registerOps(ops, { redis: deps.redis, metrics, keys: deps.keys });
   registerRedeem(ops, {

@@ -4,6 +4,7 @@ import { messageOf } from '../../shared/messages.js';
 import { pathOnly, requestTargetProblem } from '../checks/path.js';
 import type { Decision } from '../gate.js';
 import type { Metrics } from '../metrics.js';
+import type { RefusalRecorder } from '../refusal-records.js';
 import { sendRefusal } from '../refusal-response.js';
 import { refusal } from '../refusals.js';
 
@@ -36,11 +37,15 @@ export function accessLog(log: Logger, metrics: Metrics) {
   };
 }
 
-/** Refuses ambiguous request targets with 400 before anything routes on them. */
-export function pathGuard() {
+/**
+ * Refuses ambiguous request targets with 400 before anything routes on them. The refusal names no
+ * resource and no grant: it is counted (`|bad_path` in the minute's counts), nothing of the target stored.
+ */
+export function pathGuard(refusals: Pick<RefusalRecorder, 'refused'>) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const problem = requestTargetProblem(req.url);
     if (problem) {
+      refusals.refused({ resource: undefined, reason: 'bad_path', grantId: undefined });
       sendRefusal(res, refusal('bad_path', {}, messageOf('bad_path', { problem })), req.headers.accept);
       return;
     }

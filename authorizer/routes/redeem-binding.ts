@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { GRANT_REFUSALS_AUDITED } from '../../shared/audit/refusal-counts.js';
 import type { Clock } from '../../shared/clock.js';
 import { errorFor } from '../../shared/errors.js';
 import { isLive } from '../../shared/grants/live.js';
@@ -80,19 +81,24 @@ export async function holderOnly(
     'redeem refused: not the holder',
   );
   await Promise.allSettled([
+    // Bounded like every refusal about a real grant: at most GRANT_REFUSALS_AUDITED per grant.
     deps.store.transitions
-      .appendAudit({
-        type: 'grant.redeem_refused',
-        actor: openedBy,
-        subject: grant.user,
-        resource: grant.resource,
-        role: grant.role,
-        grantId: grant.id,
-        requestId: grant.requestId,
-        client,
-        reason: 'not the holder',
-        idp: label(session.idp),
-      })
+      .auditGrantRefusal(
+        grant.id,
+        {
+          type: 'grant.redeem_refused',
+          actor: openedBy,
+          subject: grant.user,
+          resource: grant.resource,
+          role: grant.role,
+          grantId: grant.id,
+          requestId: grant.requestId,
+          client,
+          reason: 'not the holder',
+          idp: label(session.idp),
+        },
+        GRANT_REFUSALS_AUDITED,
+      )
       .catch((err: unknown) => deps.log.warn({ err }, 'could not audit grant.redeem_refused')),
     deps.jobs
       ?.redeemRefused({

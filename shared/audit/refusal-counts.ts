@@ -14,6 +14,12 @@ export const REFUSAL_COUNTS_KEEP_MS = 48 * 3_600_000;
 
 const MINUTE_MS = 60_000;
 
+/**
+ * Refusals about a real grant (a revoked grant used, a redeem link opened by someone else) are
+ * audited, but at most this many per grant and window; the rest are counted like any refusal.
+ */
+export const GRANT_REFUSALS_AUDITED = { perWindow: 10, windowMs: MINUTE_MS } as const;
+
 /** One counted cell: the minute (ms at its start), the resource ('' when none matched) and the code. */
 export interface RefusalCount {
   minute: number;
@@ -85,7 +91,9 @@ export async function readRefusalCounts(
   minutes.forEach((minute, i) => {
     const [err, hash] = results?.[i] ?? [new Error('no reply'), undefined];
     if (err) throw unavailable(err);
-    const cells = Object.entries((hash ?? {}) as Record<string, string>).sort(([a], [b]) => a.localeCompare(b));
+    const cells = Object.entries((hash ?? {}) as Record<string, string>).sort(([a], [b]) =>
+      a.localeCompare(b),
+    );
     for (const [f, n] of cells) {
       const bar = f.lastIndexOf('|');
       counts.push({ minute, resource: f.slice(0, bar), reason: f.slice(bar + 1), count: Number(n) });

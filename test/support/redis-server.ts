@@ -39,7 +39,8 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+/** `args`: more of redis-server's options, e.g. `['--maxmemory', '20mb', '--maxmemory-policy', 'noeviction']`. */
+export async function startRedisServer(options: { args?: string[] } = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'jitgate-redis-'));
   let child: ChildProcess | undefined;
@@ -69,6 +70,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         'dump.rdb',
         '--loglevel',
         'warning',
+        ...(options.args ?? []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
