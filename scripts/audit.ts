@@ -1,9 +1,12 @@
 /**
  * `npm run audit -- verify` checks the hash chain; `npm run audit -- export [--since …] [--until …]
- * [--after <id>]` prints the events as JSON lines (the same lines as the JSON log's `audit`).
+ * [--after <id>]` prints the events as JSON lines (the same lines as the JSON log's `audit`);
+ * `npm run audit -- refusals [--since …]` prints the refusals counted per minute, resource and code
+ * (those that name no grant are counted, not audited one by one; the last 24 hours are kept).
  * Exit codes: 0 fine, 1 the chain is broken, 2 bad usage, 3 Redis unreachable, 4 no events at all.
  */
 import { auditLine, type ExportRange, exportAudit, STREAM_ID, verifyAudit } from '../shared/audit/chain.js';
+import { readRefusalCounts } from '../shared/audit/refusal-counts.js';
 import { loadConfig } from '../shared/config.js';
 import { parseDuration } from '../shared/duration.js';
 import { isJitgateError } from '../shared/errors.js';
@@ -14,21 +17,31 @@ import { type CliIo, runWhenEntry } from './cli.js';
 const USAGE = `usage: npm run audit -- verify
        npm run audit -- export [--since <time>] [--until <time>] [--after <id>]
          <time> is a duration before now (24h, 30d) or an ISO 8601 time (2026-12-01T00:00:00Z);
-         <id> is the "id" of the last line of an earlier export, to resume after it`;
+         <id> is the "id" of the last line of an earlier export, to resume after it
+       npm run audit -- refusals [--since <time>]   (counted refusals; the last 24h are kept)`;
 
 class UsageError extends Error {}
 
-type Command = { command: 'verify' } | ({ command: 'export' } & ExportRange);
+type Command =
+  | { command: 'verify' }
+  | ({ command: 'export' } & ExportRange)
+  | { command: 'refusals'; sinceMs: number };
 
 const EXPORT_FLAGS = ['--since', '--until', '--after'] as const;
 
 function parseArgs(argv: string[], now: number): Command {
   const [command, ...rest] = argv;
-  if (command !== 'verify' && command !== 'export')
+  if (command !== 'verify' && command !== 'export' && command !== 'refusals')
     throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
   if (command === 'verify') {
     if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
     return { command };
+  }
+  if (command === 'refusals') {
+    if (rest.length === 0) return { command, sinceMs: 0 };
+    if (rest.length !== 2 || rest[0] !== '--since')
+      throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
+    return { command, sinceMs: parseTime('--since', rest[1]!, now) };
   }
   const range: ExportRange = {};
   const seen = new Set<string>();
@@ -117,6 +130,20 @@ async function audit(command: Command, io: CliIo): Promise<number> {
         `audit chain BROKEN at ${result.brokenAt} after ${result.entries} good events: ${result.problem}\n`,
       );
       return 1;
+    }
+    if (command.command === 'refusals') {
+      for (const c of await readRefusalCounts(redis, keys, command.sinceMs, Date.now())) {
+        const minute = new Date(c.minute).toISOString();
+        const line = {
+          type: 'access.refused',
+          minute,
+          resource: c.resource,
+          reason: c.reason,
+          count: c.count,
+        };
+        io.stdout(`${JSON.stringify(line)}\n`);
+      }
+      return 0;
     }
     for await (const entry of exportAudit(redis, keys, command)) {
       io.stdout(`${JSON.stringify(auditLine(entry.event, entry))}\n`);

@@ -20,7 +20,7 @@ import { newRequestInput } from '../support/requests.js';
 countFigures('fault');
 
 const ADMIN = 'U0ADMIN' as SlackUserId;
-const AMOUNT = Number(process.env.FLOOD_REQUESTS ?? 10_000);
+const AMOUNT = Number(process.env.FLOOD_REQUESTS ?? 5_000);
 
 let server: RedisServer;
 let h: Harness;

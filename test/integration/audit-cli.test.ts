@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../scripts/audit.js';
+import { addRefusalCounts, minuteOf } from '../../shared/audit/refusal-counts.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import { runCli, spawnCli } from '../support/cli.js';
@@ -122,6 +123,30 @@ describe('npm run audit', () => {
       expect(r.stderr, args.join(' ')).toContain(says);
       expect(r.stderr).toContain('usage: npm run audit');
     }
+  });
+
+  it('when asked for refusals, then each counted minute, resource and code is one JSON line', async () => {
+    const now = Date.now();
+    await addRefusalCounts(t.redis, t.keys, [
+      { minute: minuteOf(now), resource: 'grafana', reason: 'token_missing', count: 1200 },
+      { minute: minuteOf(now), resource: '', reason: 'no_such_resource', count: 7 },
+      { minute: minuteOf(now - 3 * 3_600_000), resource: 'grafana', reason: 'token_invalid', count: 5 },
+    ]);
+    const r = await audit(['refusals', '--since', '1h'], env);
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const minute = new Date(minuteOf(now)).toISOString();
+    expect(lines).toEqual([
+      { type: 'access.refused', minute, resource: '', reason: 'no_such_resource', count: 7 },
+      { type: 'access.refused', minute, resource: 'grafana', reason: 'token_missing', count: 1200 },
+    ]);
+    expect((await audit(['refusals'], env)).stdout.trim().split('\n')).toHaveLength(3);
+    const bad = await audit(['refusals', '--until', '1h'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('npm run audit -- refusals');
   });
 
   it('when the usage is wrong, then it exits 2 with the usage', async () => {
