@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { firstDelivery } from '../../bot/slack/deliveries.js';
 import { verifyAudit } from '../../shared/audit/chain.js';
 import { readRefusalCounts } from '../../shared/audit/refusal-counts.js';
@@ -77,7 +79,7 @@ describe('a Redis with maxmemory (noeviction)', () => {
     // Before counting replaced auditing, each of these requests stored ~12.8 KB (the 20 MB filled after ~1,600).
     expect(after - before).toBeLessThan(1_048_576);
     expect((await verifyAudit(h.redis, redisKeys(h.prefix))).ok).toBe(true);
-  }, 120_000);
+  }, Math.max(120_000, AMOUNT * 3));
 
   it('when Redis is full anyway, then revocation and expiry still end access, live grants are still read, nothing new is written, and counts wait until there is room', async () => {
     const live = await h.grant('app');
@@ -131,5 +133,15 @@ describe('a Redis with maxmemory (noeviction)', () => {
       const missing = counts.find((c) => c.resource === 'app' && c.reason === 'token_missing');
       expect(missing?.count ?? 0).toBeGreaterThanOrEqual(20);
     }, 5_000);
+  });
+
+  it('when reading docker-compose.yml, then its Redis has a memory limit and evicts nothing', () => {
+    const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as {
+      services: { redis: { command: string[] } };
+    };
+    const command = compose.services.redis.command;
+    const arg = (name: string) => command[command.indexOf(name) + 1];
+    expect(arg('--maxmemory')).toMatch(/^\d+(mb|gb)$/);
+    expect(arg('--maxmemory-policy')).toBe('noeviction');
   });
 });
