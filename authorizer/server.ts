@@ -121,6 +121,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
         log,
         metrics,
         usage,
+        refusals,
       })
     : undefined;
 

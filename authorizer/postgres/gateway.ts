@@ -8,6 +8,7 @@ import type { AccessTokenVerifier } from '../../shared/tokens/index.js';
 import { clientResolver } from '../checks/client-address.js';
 import { isLive } from '../checks/grant.js';
 import type { Metrics } from '../metrics.js';
+import type { RefusalRecorder } from '../refusal-records.js';
 import type { UsageRecorder } from '../usage.js';
 import { postgresChecks } from './checks.js';
 import type { GatewayAddress } from './connect-info.js';
@@ -44,6 +45,8 @@ export interface PostgresGatewayDeps extends PostgresGatewayOptions {
   log: Logger;
   metrics: Metrics;
   usage: UsageRecorder;
+  /** Where refusals before login go (counted; audited only when they name a real grant). */
+  refusals: Pick<RefusalRecorder, 'refused'>;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -86,7 +89,7 @@ export function createPostgresGateway(deps: PostgresGatewayDeps) {
     env: deps.env,
     startupTimeoutMs: deps.startupTimeoutMs ?? 10_000,
     upstreamTimeoutMs: deps.upstreamTimeoutMs ?? 10_000,
-    refused: auditRefusal({ store: deps.store, metrics: deps.metrics, log }),
+    refused: auditRefusal({ refusals: deps.refusals, metrics: deps.metrics }),
     cancel: (pid: number, secret: number) => {
       if (!registry.cancel(pid, secret)) log.info({ pid }, 'postgres: cancel request with an unknown key');
     },

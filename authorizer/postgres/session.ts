@@ -2,6 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { AccessStore } from '../../shared/grants/store.js';
 import type { Logger } from '../../shared/log.js';
 import type { Metrics } from '../metrics.js';
+import type { RefusalRecorder } from '../refusal-records.js';
 import type { Refusal } from '../refusals.js';
 import type { UsageRecorder } from '../usage.js';
 import type { PostgresAccess } from './checks.js';
@@ -11,34 +12,33 @@ import { relay } from './relay.js';
 import type { CutReason, SessionRegistry } from './sessions.js';
 
 /**
- * A refusal before login, recorded like the HTTP path's: counted, and `access.denied` in the audit
- * chain (fire and forget) once the attempt named a resource or a person.
+ * A refusal before login, recorded like the HTTP path's: counted per minute, resource and code;
+ * `access.denied` in the audit chain only when it names a real grant (a verified token), at most
+ * GRANT_REFUSALS_AUDITED per grant (authorizer/refusal-records.ts). Never awaited.
  */
-export function auditRefusal(deps: {
-  store: Pick<AccessStore, 'transitions'>;
-  metrics: Metrics;
-  log: Logger;
-}) {
+export function auditRefusal(deps: { refusals: Pick<RefusalRecorder, 'refused'>; metrics: Metrics }) {
   return (ctx: PostgresAccess | undefined, refused: Refusal, peer: string): void => {
     deps.metrics.decisions.inc({
       resource: ctx?.resource?.name ?? '',
       decision: 'deny',
       reason: refused.code,
     });
-    if (!ctx?.resource && !ctx?.user) return;
-    deps.store.transitions
-      .appendAudit({
+    deps.refusals.refused({
+      resource: ctx?.resource?.name,
+      reason: refused.code,
+      grantId: ctx?.grantId,
+      event: () => ({
         type: 'access.denied',
-        actor: ctx.user ?? 'anonymous',
-        subject: ctx.user,
-        resource: ctx.resource?.name,
-        role: ctx.roleName,
-        grantId: ctx.grantId,
+        actor: ctx?.user ?? 'anonymous',
+        subject: ctx?.user,
+        resource: ctx?.resource?.name,
+        role: ctx?.roleName,
+        grantId: ctx?.grantId,
         reason: refused.code,
         method: 'postgres',
-        client: ctx.client.client?.toString() ?? peer,
-      })
-      .catch((err) => deps.log.warn({ err, reason: refused.code }, 'could not audit access.denied'));
+        client: ctx?.client.client?.toString() ?? peer,
+      }),
+    });
   };
 }
 
