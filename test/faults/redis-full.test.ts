@@ -40,46 +40,50 @@ async function status(token: string): Promise<number> {
 }
 
 describe('a Redis with maxmemory (noeviction)', () => {
-  it(`when ${AMOUNT.toLocaleString('en')} anonymous requests flood the authorizer, then an admin's revoke during the flood takes effect at once, another after it too, and used_memory barely moves`, async () => {
-    const insider = await h.grant('app');
-    const second = await h.grant('app');
-    const kinds = await anonymousRequests(h);
-    const before = await usedMemory(h.redis);
-    let revokedDuring: { done: number; status: number } | undefined;
-    let revoking: Promise<void> | undefined;
-    let finished = false;
-    const result = await flood(h.url, kinds, {
-      amount: AMOUNT,
-      connections: 64,
-      onResponse: (done) => {
-        if (done !== Math.floor(AMOUNT / 4)) return;
-        revoking = (async () => {
-          const { outcome } = await h.store.transitions.revoke(insider.grantId, ADMIN, 'insider');
-          expect(outcome).toBe('revoked');
-          const s = await status(insider.token);
-          revokedDuring = { done, status: s };
-          expect(finished).toBe(false);
-        })();
-      },
-    });
-    finished = true;
-    await revoking;
-    expect(result.requests).toBe(AMOUNT);
-    expect(revokedDuring?.status).toBe(401);
-    expect(await status(insider.token)).toBe(401);
-    // After the flood: the other holder still passes, and a revoke of theirs works as well.
-    expect(await status(second.token)).toBe(200);
-    expect((await h.store.transitions.revoke(second.grantId, ADMIN, 'after')).outcome).toBe('revoked');
-    expect(await status(second.token)).toBe(401);
-    const after = await usedMemory(h.redis);
-    console.log(
-      `[redis-full] ${AMOUNT} anonymous requests on a 20 MB Redis: used_memory ${before} → ${after} B ` +
-        `(${after - before >= 0 ? '+' : ''}${after - before}); revoke during the flood took effect at response ${revokedDuring?.done}`,
-    );
-    // Before counting replaced auditing, each of these requests stored ~12.8 KB (the 20 MB filled after ~1,600).
-    expect(after - before).toBeLessThan(1_048_576);
-    expect((await verifyAudit(h.redis, redisKeys(h.prefix))).ok).toBe(true);
-  }, Math.max(120_000, AMOUNT * 3));
+  it(
+    `when ${AMOUNT.toLocaleString('en')} anonymous requests flood the authorizer, then an admin's revoke during the flood takes effect at once, another after it too, and used_memory barely moves`,
+    async () => {
+      const insider = await h.grant('app');
+      const second = await h.grant('app');
+      const kinds = await anonymousRequests(h);
+      const before = await usedMemory(h.redis);
+      let revokedDuring: { done: number; status: number } | undefined;
+      let revoking: Promise<void> | undefined;
+      let finished = false;
+      const result = await flood(h.url, kinds, {
+        amount: AMOUNT,
+        connections: 64,
+        onResponse: (done) => {
+          if (done !== Math.floor(AMOUNT / 4)) return;
+          revoking = (async () => {
+            const { outcome } = await h.store.transitions.revoke(insider.grantId, ADMIN, 'insider');
+            expect(outcome).toBe('revoked');
+            const s = await status(insider.token);
+            revokedDuring = { done, status: s };
+            expect(finished).toBe(false);
+          })();
+        },
+      });
+      finished = true;
+      await revoking;
+      expect(result.requests).toBe(AMOUNT);
+      expect(revokedDuring?.status).toBe(401);
+      expect(await status(insider.token)).toBe(401);
+      // After the flood: the other holder still passes, and a revoke of theirs works as well.
+      expect(await status(second.token)).toBe(200);
+      expect((await h.store.transitions.revoke(second.grantId, ADMIN, 'after')).outcome).toBe('revoked');
+      expect(await status(second.token)).toBe(401);
+      const after = await usedMemory(h.redis);
+      console.log(
+        `[redis-full] ${AMOUNT} anonymous requests on a 20 MB Redis: used_memory ${before} → ${after} B ` +
+          `(${after - before >= 0 ? '+' : ''}${after - before}); revoke during the flood took effect at response ${revokedDuring?.done}`,
+      );
+      // Before counting replaced auditing, each of these requests stored ~12.8 KB (the 20 MB filled after ~1,600).
+      expect(after - before).toBeLessThan(1_048_576);
+      expect((await verifyAudit(h.redis, redisKeys(h.prefix))).ok).toBe(true);
+    },
+    Math.max(120_000, AMOUNT * 3),
+  );
 
   it('when Redis is full anyway, then revocation and expiry still end access, live grants are still read, nothing new is written, and counts wait until there is room', async () => {
     const live = await h.grant('app');

@@ -36,40 +36,44 @@ describe('floods of refused requests leave Redis within a fixed size', () => {
   });
   afterAll(async () => h.close());
 
-  it(`when ${AMOUNT.toLocaleString('en')} requests name no grant (none, forged, expired, another key's or resource's, unknown resource or host, bad paths, 12 KB paths, 8 KB user agents), then Redis gains a few counted minutes and no audit event`, async () => {
-    const kinds = await anonymousRequests(h);
-    const since = Date.now();
-    // Settled: the grant minted for the kinds above wrote its own events first.
-    const before = await footprint(h.redis, h.prefix);
-    const result = await flood(h.url, kinds, { amount: AMOUNT, connections: 64 });
-    expect(result.requests).toBe(AMOUNT);
-    expect(result.errors).toBe(0);
-    expect(Object.keys(result.statuses).sort()).toEqual(['400', '401', '403', '404']);
-    // Every refusal counted (the authorizer writes its counts once a second).
-    await eventually(async () => expect(total(await countedRefusals(h, since))).toBe(AMOUNT), 5_000);
-    const after = await footprint(h.redis, h.prefix);
-    const counted = await countedRefusals(h, since);
-    expect([...counted.keys()].sort()).toEqual([
-      'app|token_expired',
-      'app|token_invalid',
-      'app|token_missing',
-      'app|wrong_resource',
-      '|bad_path',
-      '|no_such_resource',
-    ]);
-    expect(after.auditEvents).toBe(before.auditEvents);
-    // One hash per minute the flood spanned (two at most in a few seconds), each a few hundred bytes.
-    expect(after.keys - before.keys).toBeLessThanOrEqual(3);
-    expect(after.bytes - before.bytes).toBeLessThan(3 * 512);
-    console.log(
-      `[flood] ${AMOUNT} refused requests in ${result.seconds.toFixed(1)} s (${Math.round(AMOUNT / result.seconds)}/s): ` +
-        `Redis +${after.keys - before.keys} keys, +${after.bytes - before.bytes} B (MEMORY USAGE), ` +
-        `+${after.auditEvents - before.auditEvents} audit events; before the fix each stored ~12.8 KB: ~${Math.round((AMOUNT * 12_800) / 1_048_576)} MB`,
-    );
-    // The authorizer still serves a holder at once.
-    const { token } = await h.grant('app');
-    expect((await send(h.url, '/app/', { headers: bearer(token) })).status).toBe(200);
-  }, Math.max(120_000, AMOUNT * 3));
+  it(
+    `when ${AMOUNT.toLocaleString('en')} requests name no grant (none, forged, expired, another key's or resource's, unknown resource or host, bad paths, 12 KB paths, 8 KB user agents), then Redis gains a few counted minutes and no audit event`,
+    async () => {
+      const kinds = await anonymousRequests(h);
+      const since = Date.now();
+      // Settled: the grant minted for the kinds above wrote its own events first.
+      const before = await footprint(h.redis, h.prefix);
+      const result = await flood(h.url, kinds, { amount: AMOUNT, connections: 64 });
+      expect(result.requests).toBe(AMOUNT);
+      expect(result.errors).toBe(0);
+      expect(Object.keys(result.statuses).sort()).toEqual(['400', '401', '403', '404']);
+      // Every refusal counted (the authorizer writes its counts once a second).
+      await eventually(async () => expect(total(await countedRefusals(h, since))).toBe(AMOUNT), 5_000);
+      const after = await footprint(h.redis, h.prefix);
+      const counted = await countedRefusals(h, since);
+      expect([...counted.keys()].sort()).toEqual([
+        'app|token_expired',
+        'app|token_invalid',
+        'app|token_missing',
+        'app|wrong_resource',
+        '|bad_path',
+        '|no_such_resource',
+      ]);
+      expect(after.auditEvents).toBe(before.auditEvents);
+      // One hash per minute the flood spanned (two at most in a few seconds), each a few hundred bytes.
+      expect(after.keys - before.keys).toBeLessThanOrEqual(3);
+      expect(after.bytes - before.bytes).toBeLessThan(3 * 512);
+      console.log(
+        `[flood] ${AMOUNT} refused requests in ${result.seconds.toFixed(1)} s (${Math.round(AMOUNT / result.seconds)}/s): ` +
+          `Redis +${after.keys - before.keys} keys, +${after.bytes - before.bytes} B (MEMORY USAGE), ` +
+          `+${after.auditEvents - before.auditEvents} audit events; before the fix each stored ~12.8 KB: ~${Math.round((AMOUNT * 12_800) / 1_048_576)} MB`,
+      );
+      // The authorizer still serves a holder at once.
+      const { token } = await h.grant('app');
+      expect((await send(h.url, '/app/', { headers: bearer(token) })).status).toBe(200);
+    },
+    Math.max(120_000, AMOUNT * 3),
+  );
 
   it('when a holder keeps using a revoked grant, then at most 10 refusals a minute are audited for it and every one is counted', async () => {
     const { token, grantId } = await h.grant('app');
