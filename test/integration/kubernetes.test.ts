@@ -276,7 +276,7 @@ describe('the probes, against the processes themselves', () => {
     for (const stop of stops.reverse()) await stop();
   });
 
-  it('when each role runs as its Deployment says, then every probe path answers 200 on the port it names, and the worker has none', async () => {
+  it('when each role runs as its Deployment says (the bot over HTTP and in Socket Mode), then every probe path answers 200 on the port it names, and the worker has none', async () => {
     const test = await testRedis();
     stops.push(() => test.cleanup());
     const standin = await startSlackStandin({ unknownUsers: 'derived' });
@@ -313,6 +313,34 @@ describe('the probes, against the processes themselves', () => {
         expect(port, `${d.metadata.name}: probe port ${probe.httpGet.port}`).toBeDefined();
         const res = await fetch(`${url}${probe.httpGet.path}`);
         expect(res.status, `${d.metadata.name} ${probe.httpGet.path}`).toBe(200);
+      }
+      if (roles.includes('bot')) {
+        // SLACK_APP_TOKEN in the Secret turns on Socket Mode: the same probes must still answer.
+        const appToken = 'xapp-1-A0K8S-probe';
+        const socket = await startSlackStandin({
+          unknownUsers: 'derived',
+          tokens: ['xoxb-k8s'],
+          socketMode: { appToken },
+        });
+        stops.push(() => socket.close());
+        const socketBot = await startSystem({
+          roles,
+          overrides: {
+            redis: test.redis,
+            redisUrl: REDIS_URL,
+            prefix: test.prefix,
+            policy: loadPolicy(firstPolicy()),
+            slack: { botToken: 'xoxb-k8s', signingSecret: '', appToken },
+            slackApiUrl: socket.apiUrl,
+            log: createLogger('k8s-test', 'silent'),
+            botPort: 0,
+          },
+        });
+        stops.push(() => socketBot.stop());
+        for (const probe of probes) {
+          const res = await fetch(`${socketBot.bot!.url}${probe.httpGet.path}`);
+          expect(res.status, `${d.metadata.name} in Socket Mode ${probe.httpGet.path}`).toBe(200);
+        }
       }
       // Readiness and liveness are different questions where the process can tell them apart.
       if (roles.includes('authorizer')) expect(c.readinessProbe.httpGet.path).toBe('/_jitgate/readyz');
