@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { BotDeps, BotSettings } from './deps.js';
 import { InFlight } from './listeners/in-flight.js';
 import { registerListeners } from './listeners/index.js';
+import { workspaceOf } from './slack/workspace.js';
 import { botAuthorize, slackClientOptions } from './slack-client.js';
 import { socketTransport } from './socket-transport.js';
 import { boltLogger, httpTransport } from './transport.js';
@@ -30,6 +31,8 @@ export interface Bot {
  * @example const bot = createBot(deps, settings); const { port } = await bot.start(3000);
  */
 export function createBot(deps: BotDeps, settings: BotSettings): Bot {
+  // The workspace the bot token belongs to (auth.test): every delivery must come from it.
+  const workspace = workspaceOf(deps.client, deps.log);
   const clientOptions = slackClientOptions(settings, deps.log);
   const transport = settings.appToken
     ? socketTransport({
@@ -46,13 +49,13 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
       });
   const app = new App({
     receiver: transport.receiver,
-    authorize: botAuthorize(deps.client, settings.botToken, deps.log),
+    authorize: botAuthorize(workspace, settings.botToken, deps.log),
     clientOptions,
     logger: boltLogger(deps.log),
     extendedErrorHandler: true,
   });
   const inFlight = new InFlight();
-  registerListeners(app, deps, inFlight);
+  registerListeners(app, deps, inFlight, workspace);
 
   return {
     app,
@@ -61,6 +64,13 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
       // (Slack retrying what reached the bot we replace) would be told "cannot reach the state
       // store". Give the connection a moment; if Redis is really away, start anyway and say so.
       await connected(deps.store.redis, 5_000);
+      // Learn our workspace before the first delivery; if Slack cannot say now, every delivery is
+      // refused until it can (each one asks again).
+      await workspace
+        .get()
+        .catch((err: unknown) =>
+          deps.log.error({ err: String(err) }, 'auth.test failed: deliveries are refused until it succeeds'),
+        );
       const started = await transport.start(port);
       deps.log.info(
         { port: started.port },

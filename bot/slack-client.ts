@@ -2,6 +2,7 @@ import type { Authorize } from '@slack/bolt';
 import { LogLevel, type Logger as SlackLogger, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../shared/log.js';
 import { type BotSettings, DEFAULT_SLACK_RETRY } from './deps.js';
+import type { Workspace } from './slack/workspace.js';
 
 /**
  * The Web API client settings shared by Bolt's per-request clients and the bot's own: the base URL
@@ -38,23 +39,23 @@ export function createSlackClient(
 }
 
 /**
- * One workspace, one bot token. The bot's own ids (for ignoring its own events) are looked up once
- * with auth.test; if that fails the bot still works, it only cannot recognise itself.
+ * One workspace, one bot token. The bot's own ids (for ignoring its own events) come from the
+ * workspace's auth.test (bot/slack/workspace.ts); if that fails the bot still authorizes, it only
+ * cannot recognise itself (the workspace guard refuses the delivery meanwhile).
  */
-export function botAuthorize(client: WebClient, botToken: string, log: Logger): Authorize<boolean> {
-  let identity: Promise<{ botUserId?: string; botId?: string }> | undefined;
-  const lookup = async () => {
+export function botAuthorize(
+  workspace: { get(): Promise<Workspace> },
+  botToken: string,
+  log: Logger,
+): Authorize<boolean> {
+  return async () => {
     try {
-      const me = await client.auth.test();
-      return { ...(me.user_id ? { botUserId: me.user_id } : {}), ...(me.bot_id ? { botId: me.bot_id } : {}) };
+      const { botUserId, botId } = await workspace.get();
+      return { botToken, ...(botUserId ? { botUserId } : {}), ...(botId ? { botId } : {}) };
     } catch (err) {
       log.warn({ err: String(err) }, 'auth.test failed; continuing without the bot user id');
-      return {};
+      return { botToken };
     }
-  };
-  return async () => {
-    identity ??= lookup();
-    return { botToken, ...(await identity) };
   };
 }
 

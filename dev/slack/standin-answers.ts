@@ -21,6 +21,8 @@ export interface AnswerState {
   botUserId: string;
   botId: string;
   teamId: string;
+  enterpriseId?: string;
+  enterpriseInstall: boolean;
   /** users.info for an id not given to `setUser`: Slack's `user_not_found`, or a profile made from the id. */
   unknownUsers: 'user_not_found' | 'derived';
   users: Map<string, StandinUser>;
@@ -213,9 +215,10 @@ const answers: Record<string, Answer> = {
     team: TEAM_DOMAIN,
     user: 'jitgate',
     team_id: state.teamId,
+    ...(state.enterpriseId ? { enterprise_id: state.enterpriseId } : {}),
     user_id: state.botUserId,
     bot_id: state.botId,
-    is_enterprise_install: false,
+    is_enterprise_install: state.enterpriseInstall,
   }),
 };
 

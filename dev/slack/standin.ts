@@ -43,6 +43,10 @@ export interface SlackStandinOptions {
   botUserId?: string;
   botId?: string;
   teamId?: string;
+  /** What auth.test answers as `enterprise_id` (a workspace in an Enterprise Grid org); none by default. */
+  enterpriseId?: string;
+  /** auth.test's `is_enterprise_install`: the app is installed across the whole org. */
+  enterpriseInstall?: boolean;
   /**
    * users.info for an id not given to `setUser`: `user_not_found` like Slack (the default), or
    * `derived`: a made-up profile (`<id>@example.com`), for demos and benchmarks with many people.
@@ -105,6 +109,8 @@ export class SlackStandin {
       botUserId: options.botUserId ?? 'U0JITGATE',
       botId: options.botId ?? 'B0JITGATE',
       teamId: options.teamId ?? 'T0TEAM',
+      ...(options.enterpriseId ? { enterpriseId: options.enterpriseId } : {}),
+      enterpriseInstall: options.enterpriseInstall ?? false,
       unknownUsers: options.unknownUsers ?? 'user_not_found',
       users: new Map(),
       usergroups: new Map(),

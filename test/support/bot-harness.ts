@@ -46,6 +46,10 @@ export interface BotHarnessOptions {
   /** Web API retries; the default waits milliseconds, not seconds (429s still honour Retry-After). */
   slackRetry?: SlackRetry;
   clock?: Clock;
+  /** The workspace auth.test names (default: T0TEAM, in no Enterprise Grid org). */
+  workspace?: { teamId?: string; enterpriseId?: string; enterpriseInstall?: boolean };
+  /** auth.test fails this many times first (the bot asks at start, then for each delivery until it answers). */
+  authTestFailures?: number;
   /** Logger for the bot (default: silent unless LOG_LEVEL is set). */
   log?: Logger;
   /** How long Bolt waits for an ack before answering 404 itself (default: Bolt's 3 s, as in production). */
@@ -159,6 +163,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
   const standin = await startSlackStandin({
     unknownUsers: 'derived',
     tokens: [botToken],
+    ...(options.workspace ?? {}),
     ...(transport === 'socket'
       ? {
           socketMode: {
@@ -170,6 +175,8 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
       : {}),
   });
   for (const [id, user] of Object.entries(options.users ?? {})) standin.setUser(id, user);
+  if (options.authTestFailures)
+    standin.failNext('auth.test', { error: 'invalid_auth' }, options.authTestFailures);
   for (const [id, members] of Object.entries(options.usergroups ?? {})) standin.setUsergroup(id, members);
 
   const test = await testRedis();
