@@ -208,16 +208,16 @@ export class SocketModeStandin {
   }
 
   /**
-   * Asks every open connection to go (`{"type":"disconnect","reason":…}`), as Slack does before it
-   * recycles a connection; a client that has not closed after `closeAfterMs` is cut off. Answers how
-   * many connections were asked.
+   * Asks open connections to go (`{"type":"disconnect","reason":…}`), as Slack does before it
+   * recycles a connection: all of them, or the `count` oldest. A client that has not closed after
+   * `closeAfterMs` is cut off. Answers how many connections were asked.
    */
-  disconnect(reason = 'refresh_requested', closeAfterMs = 1000): number {
-    const open = [...this.connections].filter((c) => c.ready);
+  disconnect(reason = 'refresh_requested', options: { count?: number; closeAfterMs?: number } = {}): number {
+    const open = [...this.connections].filter((c) => c.ready).slice(0, options.count);
     for (const c of open) {
       c.ready = false;
       c.ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: HOST } }));
-      setTimeout(() => c.ws.terminate(), closeAfterMs).unref();
+      setTimeout(() => c.ws.terminate(), options.closeAfterMs ?? 1000).unref();
     }
     return open.length;
   }

@@ -64,16 +64,16 @@ const approvalsFor = (reason: string) =>
 const ids = (d: SocketDelivery) => new Set(d.envelopeIds).size;
 
 describe('Socket Mode: the connection', () => {
-  it('when the bot starts, then it opens one connection with the app-level token and uses that token for nothing else', async () => {
+  it('when the bot starts, then it opens two connections with the app-level token and uses that token for nothing else', async () => {
     const opens = h.standin.callsTo('apps.connections.open');
-    expect(opens.length).toBeGreaterThanOrEqual(1);
+    expect(opens.length).toBeGreaterThanOrEqual(2);
     expect(opens.every((c) => c.token?.startsWith('xapp-'))).toBe(true);
     expect(
       h.standin.calls
         .filter((c) => c.token?.startsWith('xapp-'))
         .every((c) => c.method === 'apps.connections.open'),
     ).toBe(true);
-    expect(h.socket!.openConnections).toBe(1);
+    expect(h.socket!.openConnections).toBe(2);
   });
 
   it('serves its health check on its port, and takes no Slack request over HTTP, not even a correctly signed one', async () => {
@@ -107,10 +107,10 @@ describe('Socket Mode: the connection', () => {
     ).rejects.toThrow(/invalid_auth/);
   });
 
-  it('when the bot stops, then its connection closes and its port with it', async () => {
+  it('when the bot stops, then its connections close and its port with it', async () => {
     const other = await startBotHarness({ policy: BOT_TEST_POLICY, transport: 'socket' });
     const socket = other.socket!;
-    expect(socket.openConnections).toBe(1);
+    expect(socket.openConnections).toBe(2);
     await other.stop();
     expect(socket.openConnections).toBe(0);
     await expect(fetch(`${other.baseUrl}/_jitgate/healthz`)).rejects.toThrow();
@@ -240,14 +240,37 @@ describe('Socket Mode: what the bot does not handle, it does not acknowledge', (
     const cmd = await command('U0GARBAGE', 'grafana 1h INC-441 after garbage');
     expect(await cmd.reply()).toMatch(/Asked for 1h/);
     expect(h.socket!.connectionsOpened).toBe(opened);
-    expect(h.socket!.openConnections).toBe(1);
+    expect(h.socket!.openConnections).toBe(2);
   });
 });
 
 describe('Socket Mode: Slack recycles the connection', () => {
-  it('when Slack asks for a refresh, then the bot reconnects and every command sent meanwhile is handled once', async () => {
+  it('when Slack refreshes one connection, then the other takes every envelope while the first cannot come back, and then it does', async () => {
     const opened = h.socket!.connectionsOpened;
-    expect(h.socket!.disconnect('refresh_requested')).toBe(1);
+    // Slack will not hand out a new connection for now: only the other one is left.
+    h.standin.failNext('apps.connections.open', { error: 'internal_error' }, 1000);
+    try {
+      expect(h.socket!.disconnect('refresh_requested', { count: 1 })).toBe(1);
+      const sent = await Promise.all(
+        [5, 6, 7].map((n) => command(`U0CAROL${n}`, `grafana 1h INC-41${n} one refreshed`, { twice: true })),
+      );
+      for (const cmd of sent) expect(await cmd.reply()).toMatch(/Asked for 1h/);
+      await h.bot.idle();
+      expect(h.socket!.connectionsOpened).toBe(opened);
+      for (const [i, cmd] of sent.entries()) {
+        expect(cmd.replies()).toHaveLength(1);
+        expect(approvalsFor(`INC-41${i + 5} one refreshed`)).toHaveLength(1);
+      }
+    } finally {
+      h.standin.clearFailures();
+    }
+    await h.socket!.waitForConnections(opened + 1);
+    expect(h.socket!.openConnections).toBe(2);
+  });
+
+  it('when Slack refreshes every connection at once, then the bot reconnects and every command sent meanwhile is handled once', async () => {
+    const opened = h.socket!.connectionsOpened;
+    expect(h.socket!.disconnect('refresh_requested')).toBe(2);
     const sent = await Promise.all(
       // Three people: one person has one undecided request per resource.
       [1, 2, 3].map((n) => command(`U0CAROL${n}`, `grafana 1h INC-41${n} during refresh`, { twice: true })),
@@ -259,10 +282,11 @@ describe('Socket Mode: Slack recycles the connection', () => {
       expect(cmd.replies()).toHaveLength(1);
       expect(approvalsFor(`INC-41${i + 1} during refresh`)).toHaveLength(1);
     }
-    expect(h.socket!.openConnections).toBe(1);
+    await h.socket!.waitForConnections(opened + 2);
+    expect(h.socket!.openConnections).toBe(2);
   });
 
-  it('when the connection drops without a word, then the bot reconnects and what was in flight is handled once', async () => {
+  it('when both connections drop without a word, then the bot reconnects and what was in flight is handled once', async () => {
     const opened = h.socket!.connectionsOpened;
     const pending = command('U0CAROL4', 'grafana 1h INC-420 dropped', { twice: true });
     h.socket!.drop();
@@ -322,7 +346,7 @@ describe('Socket Mode: npm run start:bot as a user starts it', () => {
         });
         void exited.then((code) => reject(new Error(`the bot exited with ${code}: ${out.slice(-800)}`)));
       });
-      expect(slack.socketMode!.openConnections).toBe(1);
+      expect(slack.socketMode!.openConnections).toBe(2);
       const health = await fetch(`http://127.0.0.1:${port}/_jitgate/healthz`);
       expect(health.status).toBe(200);
 
