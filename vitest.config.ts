@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // The image check installs and builds twice over: `npm run test:image` (test/image/vitest.config.ts).
-    exclude: [...configDefaults.exclude, 'test/image/**'],
+    // The cluster and Sentinel matrix starts its own Redis servers: `npm run test:ha` (test/ha/).
+    exclude: [...configDefaults.exclude, 'test/image/**', 'test/ha/**'],
     environment: 'node',
     pool: 'forks',
     // Each worker imports Bolt, BullMQ, jose and the rest once for all the files it runs instead of

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '../shared/log.js';
+import type { RedisClient } from '../shared/redis/connect.js';
 
 /**
  * Listens on the revocations channel (a dedicated subscriber connection: a subscribed connection
@@ -8,7 +8,7 @@ import type { Logger } from '../shared/log.js';
  * `onReconnect`, which re-checks the grants that still have open sockets.
  */
 export function subscribeRevocations(options: {
-  subscriber: Redis;
+  subscriber: RedisClient;
   channel: string;
   onRevoked: (grantId: string) => void;
   onReconnect: () => void;

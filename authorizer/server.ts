@@ -1,13 +1,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
 import type { Clock } from '../shared/clock.js';
 import type { SignInConfig } from '../shared/config.js';
 import type { AccessStore } from '../shared/grants/store.js';
 import type { JobScheduler } from '../shared/jobs/scheduler.js';
 import type { Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy/index.js';
+import { duplicateOf, type RedisClient } from '../shared/redis/connect.js';
 import {
   createAccessTokenVerifier,
   createAssertionSigner,
@@ -44,9 +44,9 @@ export interface AuthorizerDeps {
   policy: () => Policy;
   store: AccessStore;
   /** For readiness; the store's connection. */
-  redis: Redis;
+  redis: RedisClient;
   /** A new connection for the revocations subscription (default: `redis.duplicate()`). */
-  subscriber?: () => Redis;
+  subscriber?: () => RedisClient;
   keys: SigningKeys;
   clock: Clock;
   log: Logger;
@@ -207,7 +207,7 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   );
 
   const revocations = subscribeRevocations({
-    subscriber: deps.subscriber ? deps.subscriber() : deps.redis.duplicate(),
+    subscriber: deps.subscriber ? deps.subscriber() : duplicateOf(deps.redis),
     channel: deps.store.keys.revocations,
     onRevoked: (message) => {
       const sid = endedSessionOf(message);

@@ -1,5 +1,5 @@
 import { App } from '@slack/bolt';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/connect.js';
 import type { BotDeps, BotSettings } from './deps.js';
 import { InFlight } from './listeners/in-flight.js';
 import { registerListeners } from './listeners/index.js';
@@ -90,7 +90,7 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
 }
 
 /** Resolves when the connection is ready, or after `timeoutMs` (never rejects). */
-function connected(redis: Redis, timeoutMs: number): Promise<void> {
+function connected(redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { AccessService } from '../shared/access/service.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { AccessStore } from '../shared/grants/store.js';
@@ -6,6 +5,7 @@ import { JobScheduler } from '../shared/jobs/scheduler.js';
 import { auditToLog, type Logger } from '../shared/log.js';
 import { browserUrl } from '../shared/policy/index.js';
 import type { Policy } from '../shared/policy/types.js';
+import type { RedisClient } from '../shared/redis/connect.js';
 import { redisKeys } from '../shared/redis/keys.js';
 import type { BotDeps, SlackRetry } from './deps.js';
 import { MessageSync } from './slack/message-sync.js';
@@ -15,9 +15,9 @@ import { createSlackClient } from './slack-client.js';
 
 export interface AssembleInput {
   /** The store's connection (fails fast while Redis is away). */
-  redis: Redis;
+  redis: RedisClient;
   /** BullMQ's connection (blocking commands, no retry limit). */
-  queueRedis: Redis;
+  queueRedis: RedisClient;
   prefix: string;
   policy: () => Policy;
   publicUrl: string;

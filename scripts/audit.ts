@@ -12,6 +12,7 @@ import { parseDuration } from '../shared/duration.js';
 import { isJitgateError } from '../shared/errors.js';
 import { connectRedis } from '../shared/redis/connect.js';
 import { redisKeys } from '../shared/redis/keys.js';
+import { describeRedis, redisTarget } from '../shared/redis/target.js';
 import { type CliIo, runWhenEntry } from './cli.js';
 
 const USAGE = `usage: npm run audit -- verify
@@ -100,14 +101,15 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
 async function audit(command: Command, io: CliIo): Promise<number> {
   const config = loadConfig(io.env);
-  const redis = connectRedis(config.REDIS_URL, { enableOfflineQueue: true, retryStrategy: () => null });
+  const target = redisTarget(config);
+  const redis = connectRedis(target, { enableOfflineQueue: true, retryStrategy: () => null });
   redis.on('error', () => {}); // a failed ping below says it, with what to do
   const keys = redisKeys(config.JITGATE_REDIS_PREFIX);
   try {
     await redis.ping();
   } catch {
     io.stderr(
-      `cannot reach Redis at ${withoutCredentials(config.REDIS_URL)}; is it running? (REDIS_URL sets where)\n`,
+      `cannot reach ${describeRedis(target)}; is it running? (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS set where)\n`,
     );
     redis.disconnect();
     return 3;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isDuration, parseDuration } from './duration.js';
 import { JitgateError } from './errors.js';
+import { parseHostPorts, redisSettingsProblems } from './redis/target.js';
 
 /** The environment of DESIGN.md, parsed once at start. The only place in shared/ that sees env. */
 const Port = z.coerce
@@ -9,11 +10,25 @@ const Port = z.coerce
   .min(0, 'must be 0 to 65535')
   .max(65535, 'must be 0 to 65535');
 
+/** `host:port,host:port,…`, read into a list (REDIS_CLUSTER_NODES, REDIS_SENTINELS). */
+const HostPorts = z.string().transform((s, ctx) => {
+  const read = parseHostPorts(s);
+  if ('nodes' in read) return read.nodes;
+  ctx.addIssue({ code: 'custom', message: read.problem });
+  return z.NEVER;
+});
+
 const EnvSchema = z.object({
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
-    .refine((s) => /^rediss?:\/\//.test(s), 'must start with redis:// or rediss://'),
+    .refine((s) => /^rediss?:\/\//.test(s) && URL.canParse(s), 'must start with redis:// or rediss://'),
+  REDIS_CLUSTER_NODES: HostPorts.optional(),
+  REDIS_SENTINELS: HostPorts.optional(),
+  REDIS_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'may hold letters, digits and _ . - only')
+    .optional(),
   JITGATE_POLICY: z.string().min(1).default('./policy.yml'),
   JITGATE_PUBLIC_URL: z
     .string()
@@ -87,7 +102,10 @@ const EnvSchema = z.object({
 export type Config = z.infer<typeof EnvSchema>;
 
 const HOW_TO_FIX: Record<string, string> = {
-  REDIS_URL: 'e.g. REDIS_URL=redis://127.0.0.1:6379',
+  REDIS_URL: 'e.g. REDIS_URL=redis://127.0.0.1:6379, or rediss://:password@host:6380 for TLS',
+  REDIS_CLUSTER_NODES: 'e.g. REDIS_CLUSTER_NODES=10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379',
+  REDIS_SENTINELS: 'e.g. REDIS_SENTINELS=10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379',
+  REDIS_SENTINEL_MASTER: 'e.g. REDIS_SENTINEL_MASTER=mymaster',
   JITGATE_PUBLIC_URL: 'e.g. JITGATE_PUBLIC_URL=https://access.example.com',
   JITGATE_REDIS_PREFIX: 'e.g. JITGATE_REDIS_PREFIX=jitgate',
   JITGATE_WORKER: 'JITGATE_WORKER=on or JITGATE_WORKER=off',
@@ -121,9 +139,9 @@ function issuerProblem(s: string): string | undefined {
     : `must be https:// (http:// is accepted only for a loopback issuer such as http://127.0.0.1:4010, for tests); ${url.host} is not loopback`;
 }
 
-/** Problems between variables: sign-in needs its client credentials. */
+/** Problems between variables: the Redis ones (shared/redis/target.ts); sign-in needs its client credentials. */
 function crossProblems(env: Record<string, string>): { name: string; message: string }[] {
-  const problems: { name: string; message: string }[] = [];
+  const problems: { name: string; message: string }[] = [...redisSettingsProblems(env)];
   if (env.JITGATE_OIDC_ISSUER) {
     const missing = ['JITGATE_OIDC_CLIENT_ID', 'JITGATE_OIDC_CLIENT_SECRET'].filter((name) => !env[name]);
     problems.push(

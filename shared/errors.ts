@@ -52,6 +52,7 @@ export const ERROR_CODES = [
   'bad_path',
   // dependencies
   'unavailable',
+  'not_replicated',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

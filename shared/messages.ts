@@ -110,6 +110,9 @@ export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => str
       : 'The request path is ambiguous (encoded separators, dot segments or the like); it was refused.',
 
   unavailable: () => 'jitgate cannot reach its state store right now; try again shortly.',
+  // fields.what: the change (e.g. "The revocation"); fields.timeoutMs: how long jitgate waited.
+  not_replicated: (f) =>
+    `${text(f.what) ?? 'The change'} is in effect, but no Redis replica confirmed it within ${text(f.timeoutMs) ?? 'a'} ms: a failover now could undo it. Do it again to be sure.`,
 };
 
 /** What exactly was wrong with an `input_invalid` input (its `fields.problem`), each worded once. */

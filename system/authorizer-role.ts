@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import type { PostgresGatewayOptions } from '../authorizer/postgres/gateway.js';
 import { type Authorizer, type AuthorizerDeps, createAuthorizer } from '../authorizer/server.js';
 import type { Clock } from '../shared/clock.js';
@@ -8,6 +7,7 @@ import { AccessStore } from '../shared/grants/store.js';
 import { JobScheduler } from '../shared/jobs/scheduler.js';
 import { auditToLog, type Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy/types.js';
+import type { RedisClient } from '../shared/redis/connect.js';
 import { redisKeys } from '../shared/redis/keys.js';
 import type { SigningKeys } from '../shared/tokens/index.js';
 
@@ -52,7 +52,7 @@ function pem(value: string, name: string): string {
 
 /** Starts the identity-aware proxy on the store's connection and listens. */
 export async function startAuthorizerRole(input: {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   policy: () => Policy;
   keys: SigningKeys;
@@ -66,7 +66,7 @@ export async function startAuthorizerRole(input: {
   /** Sign-in at the proxy (signInConfig(config)); off when undefined. */
   signIn: SignInConfig | undefined;
   /** BullMQ's connection, with sign-in on: requests asked for on refusal pages are queued for the bot's side. */
-  queueRedis: Redis | undefined;
+  queueRedis: RedisClient | undefined;
   /** The PostgreSQL gateway; off when undefined. */
   postgres?: PostgresListener | undefined;
 }): Promise<AuthorizerRole> {

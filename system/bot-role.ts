@@ -1,5 +1,4 @@
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type Bot, createBot } from '../bot/app.js';
 import { askFiler } from '../bot/asks/file-ask.js';
 import { assembleBot } from '../bot/assemble.js';
@@ -8,6 +7,7 @@ import type { Clock } from '../shared/clock.js';
 import { startWorker } from '../shared/jobs/worker.js';
 import type { Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy/types.js';
+import type { RedisClient } from '../shared/redis/connect.js';
 import { redisKeys } from '../shared/redis/keys.js';
 import type { SlackCredentials } from './preflight.js';
 
@@ -36,8 +36,8 @@ export interface SlackSide {
 export async function startSlackSide(input: {
   bot: boolean;
   worker: boolean;
-  redis: Redis;
-  queueRedis: Redis;
+  redis: RedisClient;
+  queueRedis: RedisClient;
   prefix: string;
   policy: () => Policy;
   publicUrl: string;

@@ -1,5 +1,4 @@
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { BotDeps, SlackRetry } from '../bot/deps.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { type Config, postgresListenerConfig, type SignInConfig, signInConfig } from '../shared/config.js';
@@ -7,7 +6,9 @@ import type { FileWatchTimings } from '../shared/file-watch.js';
 import { type LivePolicy, livePolicy } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy/types.js';
+import type { RedisClient } from '../shared/redis/connect.js';
 import { type RedisKeys, redisKeys } from '../shared/redis/keys.js';
+import { type RedisTarget, redisTarget } from '../shared/redis/target.js';
 import type { SigningKeys } from '../shared/tokens/index.js';
 import {
   type AuthorizerRole,
@@ -28,9 +29,9 @@ export type Role = 'bot' | 'worker' | 'authorizer';
  */
 export interface SystemOverrides {
   /** The store's connection, lent by the caller (never closed by `stop`). BullMQ's is opened on `redisUrl`. */
-  redis?: Redis;
-  /** Instead of REDIS_URL. */
-  redisUrl?: string;
+  redis?: RedisClient;
+  /** Instead of the Redis the configuration names (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS): a URL or a target. */
+  redisUrl?: string | RedisTarget;
   /** Instead of JITGATE_REDIS_PREFIX. */
   prefix?: string;
   /**
@@ -91,7 +92,7 @@ export interface System {
   /** The configuration it started with. */
   config: Config;
   /** The store's connection (the caller's when lent). */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   keys: RedisKeys;
   policy: () => Policy;
@@ -146,7 +147,10 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const clock = o.clock ?? systemClock;
   const signIn = roles.has('authorizer') ? (o.signIn ?? signInConfig(config)) : undefined;
   const connections = openConnections({
-    url: o.redisUrl ?? config.REDIS_URL,
+    target:
+      typeof o.redisUrl === 'string'
+        ? { kind: 'single', url: o.redisUrl }
+        : (o.redisUrl ?? redisTarget(config)),
     borrowed: o.redis,
     // With sign-in, the authorizer queues requests asked for on its pages for the bot's side.
     queue: slackSide || signIn !== undefined,

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import type { Redis } from 'ioredis';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type { Policy } from '../../shared/policy/index.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import type { RedisKeys } from '../../shared/redis/keys.js';
 import type { SigningKeys } from '../../shared/tokens/index.js';
 import type { CookieJarRules } from './cookies.js';
@@ -18,7 +18,7 @@ export interface SignInContext extends SessionDeps {
   keys: SigningKeys;
   cookies: CookieJarRules;
   clock: Clock;
-  redis: Redis;
+  redis: RedisClient;
   redisKeys: RedisKeys;
   policy: () => Policy;
   sessionTtlMs: number;

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import type { RedisKeys } from '../../shared/redis/keys.js';
 import type { ReturnTo } from './hosts.js';
 import { Session } from './session.js';
@@ -23,7 +23,7 @@ const hashOf = (code: string) => createHash('sha256').update(code).digest('base6
 
 /** Stores a handoff of `session` to `to.host` and returns its one-time code. */
 export async function createHandoff(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   session: Session,
   to: ReturnTo,
@@ -40,7 +40,7 @@ export async function createHandoff(
  * handoff recorded, bind.ts). Throws when Redis cannot be reached.
  */
 export async function consumeHandoff(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   code: string,
   host: string,

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import type { Redis } from 'ioredis';
 import type { Clock } from '../../shared/clock.js';
 import type { SignInConfig } from '../../shared/config.js';
 import { JitgateError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import type { Policy } from '../../shared/policy/index.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import type { RedisKeys } from '../../shared/redis/keys.js';
 import type { SigningKeys } from '../../shared/tokens/index.js';
 import type { SignInContext } from './context.js';
@@ -43,7 +43,7 @@ export interface SignInDeps {
   publicUrl: string;
   keys: SigningKeys;
   clock: Clock;
-  redis: Redis;
+  redis: RedisClient;
   redisKeys: RedisKeys;
   policy: () => Policy;
   log: Logger;

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import type { RedisKeys } from '../../shared/redis/keys.js';
 import {
   CALLBACK_PATH,
@@ -139,7 +139,7 @@ export async function transactionCookie(deps: SessionDeps, tx: LoginTransaction)
  * deletes its cookie: send it with whatever answer follows.
  */
 export async function claimTransaction(
-  deps: SessionDeps & { redis: Redis; redisKeys: RedisKeys },
+  deps: SessionDeps & { redis: RedisClient; redisKeys: RedisKeys },
   state: string | undefined,
   cookieHeader: string | undefined,
 ): Promise<TransactionOf> {

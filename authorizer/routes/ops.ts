@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import type { SigningKeys } from '../../shared/tokens/index.js';
 import type { Metrics } from '../metrics.js';
 
@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js';
  */
 export function registerOps(
   router: Router,
-  deps: { redis: Pick<Redis, 'ping'>; metrics: Metrics; keys: SigningKeys; readyTimeoutMs?: number },
+  deps: { redis: Pick<RedisClient, 'ping'>; metrics: Metrics; keys: SigningKeys; readyTimeoutMs?: number },
 ): void {
   router.get('/_jitgate/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });

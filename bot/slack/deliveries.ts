@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { unavailable } from '../../shared/errors.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import type { RedisKeys } from '../../shared/redis/keys.js';
 
 /**
@@ -10,7 +10,7 @@ import type { RedisKeys } from '../../shared/redis/keys.js';
  * @example if (!(await firstDelivery(redis, keys, 'cmd:1234.5678', 86_400))) return;
  */
 export async function firstDelivery(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   id: string,
   ttlSec: number,

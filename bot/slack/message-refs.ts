@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { unavailable } from '../../shared/errors.js';
 import type { SlackMessageRef } from '../../shared/grants/records.js';
 import type { RequestId } from '../../shared/ids.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import type { RedisKeys } from '../../shared/redis/keys.js';
 
 /**
@@ -13,7 +13,7 @@ import type { RedisKeys } from '../../shared/redis/keys.js';
  * @example await saveMessageRef(redis, keys, request.id, { channel: 'C0APPROVALS', ts: '1712.0001' });
  */
 export async function saveMessageRef(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   requestId: RequestId,
   ref: SlackMessageRef,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer } from 'node:net';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { BotDeps } from '../../bot/deps.js';
 import type { TestIdp } from '../../dev/oidc/provider.js';
 import { blockActionsBody, sendToBot, slashCommandBody } from '../../dev/slack/requests.js';
@@ -8,8 +8,9 @@ import { type SlackStandin, startSlackStandin } from '../../dev/slack/standin.js
 import type { SignInConfig } from '../../shared/config.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { loadPolicy, type Policy } from '../../shared/policy/index.js';
-import { connectRedis } from '../../shared/redis/connect.js';
+import { connectRedis, type RedisClient } from '../../shared/redis/connect.js';
 import { type RedisKeys, redisKeys } from '../../shared/redis/keys.js';
+import type { RedisTarget } from '../../shared/redis/target.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
 import { startSystem } from '../../system/start.js';
 import { type DemoDatabase, demoDatabasePolicy } from './database.js';
@@ -50,7 +51,7 @@ export interface LocalStack {
   authorizerUrl: string;
   prefix: string;
   keys: RedisKeys;
-  redis: Redis;
+  redis: RedisClient;
   policy: Policy;
   signing: SigningKeys;
   deps: BotDeps;
@@ -71,7 +72,7 @@ export interface LocalStack {
  * and the authorizer, all on free ports, on the Redis at `redisUrl` under a key prefix of their own.
  */
 export async function startLocalStack(options: {
-  redisUrl: string;
+  redisUrl: string | RedisTarget;
   prefix?: string;
   log?: Logger;
   authorizerPort?: number;
@@ -201,11 +202,14 @@ function freePort(): Promise<number> {
   });
 }
 
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', redisKeys(prefix).everyKey, 'COUNT', 1000);
-    cursor = next;
-    if (found.length > 0) await redis.unlink(...found);
-  } while (cursor !== '0');
+async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
+  // On a cluster the prefix's hash tag keeps every key on one master; SCAN looks at one node.
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', redisKeys(prefix).everyKey, 'COUNT', 1000);
+      cursor = next;
+      if (found.length > 0) await node.unlink(...found);
+    } while (cursor !== '0');
+  }
 }

@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { guard } from '../grants/guard.js';
 import { readScript } from '../grants/lua/load.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { Ask, type Asker, askerHash } from './ask.js';
 
@@ -24,7 +24,7 @@ export interface ReadAsk {
  */
 export class AskStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

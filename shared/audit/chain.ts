@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { unavailable } from '../errors.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { RedisKeys } from '../redis/keys.js';
 
 /**
@@ -75,7 +75,7 @@ export function chainHash(prev: string, eventJson: string): string {
 
 /** Reads the stream page by page, oldest first, from `startId` (inclusive). */
 export async function* readAudit(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   startId = '-',
 ): AsyncGenerator<{ id: string; fields: Record<string, string> }> {
@@ -103,7 +103,7 @@ export async function* readAudit(
  *
  * @example const result = await verifyAudit(redis, keys); if (!result.ok) console.error(result.problem);
  */
-export async function verifyAudit(redis: Redis, keys: RedisKeys): Promise<VerifyResult> {
+export async function verifyAudit(redis: RedisClient, keys: RedisKeys): Promise<VerifyResult> {
   let expectedPrev = GENESIS;
   let entries = 0;
   for await (const { id, fields } of readAudit(redis, keys)) {
@@ -175,7 +175,7 @@ export const STREAM_ID = /^[0-9]{1,16}-[0-9]{1,16}$/;
  * @example for await (const e of exportAudit(redis, keys, { after: lastId })) archive(auditLine(e.event, e));
  */
 export async function* exportAudit(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   range: ExportRange = {},
 ): AsyncGenerator<AuditEntry> {

@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import { grantIdOf, requestIdOf } from '../ids.js';
+import type { RedisClient } from '../redis/connect.js';
 import { type RedisKeys, redisKeys } from '../redis/keys.js';
 import type { AuditSink, ScriptContext } from './lua/run.js';
 import { GrantQueries } from './queries.js';
@@ -34,7 +34,7 @@ export class AccessStore {
   readonly codes: RedeemCodes;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     options: { prefix: string; clock: Clock; auditSink?: AuditSink },
   ) {
     this.keys = redisKeys(options.prefix);

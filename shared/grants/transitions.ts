@@ -1,5 +1,7 @@
 import type { Clock } from '../clock.js';
+import { errorFor, unavailable } from '../errors.js';
 import { type GrantId, grantIdOf, type RequestId, requestIdOf, type SlackUserId } from '../ids.js';
+import { replicaAcksOf } from '../redis/connect.js';
 import { guard } from './guard.js';
 import { refusal, type ScriptContext } from './lua/run.js';
 import type { Decided, Holder, RequestLimits } from './lua/scripts.js';
@@ -134,7 +136,26 @@ export class Transitions {
     reason = '',
   ): Promise<{ outcome: 'revoked' | 'already_revoked'; request: AccessRequest }> {
     const holder = await this.holderOf(requestIdOf(grantId));
-    return scripts.revokeGrant(this.ctx, { grantId, holder, actor, reason });
+    const revoked = await scripts.revokeGrant(this.ctx, { grantId, holder, actor, reason });
+    await this.replicated('The revocation');
+    return revoked;
+  }
+
+  /**
+   * On a master with replicas (Sentinel), waits until a replica has every write this connection made
+   * (WAIT): a change acknowledged only by a master that then fails would be lost in the failover.
+   * Throws `not_replicated` when none confirms in time: the change is in effect, but not yet safe.
+   */
+  private async replicated(what: string): Promise<void> {
+    const acks = replicaAcksOf(this.ctx.redis);
+    if (!acks) return;
+    let confirmed: number;
+    try {
+      confirmed = Number(await this.ctx.redis.wait(acks.replicas, acks.timeoutMs));
+    } catch (err) {
+      throw unavailable(err);
+    }
+    if (confirmed < acks.replicas) throw errorFor('not_replicated', { what, timeoutMs: acks.timeoutMs });
   }
 
   /** Ends a grant whose time is up (`not_yet` with the expiry when it was extended or is early). */

@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Outcome } from '../access/effects.js';
 import type { Clock } from '../clock.js';
 import { unavailable } from '../errors.js';
 import type { AccessRequest } from '../grants/records.js';
+import type { RedisClient } from '../redis/connect.js';
 import { type FileAsk, type JobData, jobIdOf, MAX_LABEL, QUEUE_NAME } from './definitions.js';
 
 /**
@@ -16,7 +16,7 @@ export class JobScheduler {
   readonly queue: Queue;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     queuePrefix: string,
     private readonly clock: Clock,
     /** Queue connection errors (Redis away): reported here, not on the console. */

@@ -1,17 +1,17 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Effect } from '../access/effects.js';
 import { type Expiry, endGrant, timeOutRequest } from '../access/expire.js';
 import type { AccessRequest } from '../grants/records.js';
 import type { AccessStore } from '../grants/store.js';
 import type { GrantId, RequestId } from '../ids.js';
+import type { RedisClient } from '../redis/connect.js';
 import { JobData, QUEUE_NAME } from './definitions.js';
 import { type AskFiler, type Notifier, PermanentFailure } from './notifier.js';
 import type { JobScheduler } from './scheduler.js';
 
 export interface WorkerDeps {
-  connection: Redis;
+  connection: RedisClient;
   queuePrefix: string;
   store: AccessStore;
   scheduler: JobScheduler;

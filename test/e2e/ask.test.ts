@@ -11,6 +11,7 @@ import {
   status,
 } from '../support/ask-harness.js';
 import type { CookieBrowser } from '../support/cookie-browser.js';
+import { keysMatching } from '../support/redis.js';
 import { ACCESS_HOST, HOSTED_HOST } from '../support/signin-harness.js';
 
 describe('blocked, request, continue (a signed-in person asks on the refusal page)', () => {
@@ -20,7 +21,7 @@ describe('blocked, request, continue (a signed-in person asks on the refusal pag
   }, 30_000);
   afterAll(() => h?.close());
 
-  const askKeys = async () => h.bot.redis.keys(`${h.bot.keys.prefix}:ask:*`);
+  const askKeys = async () => keysMatching(h.bot.redis, `${h.bot.keys.prefix}:ask:*`);
   const queued = async () =>
     (
       await h.bot.deps.scheduler.queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'])

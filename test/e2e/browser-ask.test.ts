@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PEOPLE, type LocalStack, startLocalStack } from '../../scripts/demo/stack.js';
 import { hasChromium, launchChromium, warnIfNoChromium } from '../support/chromium.js';
-import { REDIS_URL } from '../support/redis.js';
+import { REDIS_TARGET } from '../support/redis.js';
 
 warnIfNoChromium('the signed-in browser test');
 
@@ -10,7 +10,7 @@ describe.runIf(hasChromium)('in a real browser, signed in: blocked, request, con
   let stack: LocalStack;
   let browser: Browser;
   beforeAll(async () => {
-    stack = await startLocalStack({ redisUrl: REDIS_URL, signIn: true });
+    stack = await startLocalStack({ redisUrl: REDIS_TARGET, signIn: true });
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {

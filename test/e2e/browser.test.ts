@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PEOPLE, type LocalStack, startLocalStack } from '../../scripts/demo/stack.js';
 import { hasChromium, launchChromium, warnIfNoChromium } from '../support/chromium.js';
-import { REDIS_URL } from '../support/redis.js';
+import { REDIS_TARGET } from '../support/redis.js';
 
 warnIfNoChromium('the browser test');
 const REDEEM = /https?:\/\/[^\s|>"]+\/_jitgate\/redeem\?code=[A-Za-z0-9_-]+/;
@@ -11,7 +11,7 @@ describe.runIf(hasChromium)('in a real browser', () => {
   let stack: LocalStack;
   let browser: Browser;
   beforeAll(async () => {
-    stack = await startLocalStack({ redisUrl: REDIS_URL });
+    stack = await startLocalStack({ redisUrl: REDIS_TARGET });
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {

@@ -10,7 +10,7 @@ import { createLogger } from '../../shared/log.js';
 import { signAccessToken } from '../../shared/tokens/index.js';
 import { type System, startSystem } from '../../system/start.js';
 import type { CookieBrowser } from '../support/cookie-browser.js';
-import { REDIS_URL } from '../support/redis.js';
+import { REDIS_TARGET, serverUrlFor } from '../support/redis.js';
 import { monitorRedis } from '../support/redis-monitor.js';
 import { newRequestInput } from '../support/requests.js';
 import {
@@ -45,7 +45,7 @@ beforeAll(async () => {
     roles: ['worker'],
     overrides: {
       redis: h.test.redis,
-      redisUrl: REDIS_URL,
+      redisUrl: REDIS_TARGET,
       prefix: h.test.prefix,
       policy: h.policy,
       slack: { botToken, signingSecret: 'unused-by-the-worker' },
@@ -389,7 +389,7 @@ describe('the cost of a signed-in request', () => {
       ]),
     );
     const calls: string[] = [];
-    const monitor = await monitorRedis(REDIS_URL, ({ source, args }) => {
+    const monitor = await monitorRedis(await serverUrlFor(`{${h.test.prefix}}`), ({ source, args }) => {
       if (source === 'lua' || !args.some((a) => a.startsWith(`{${h.test.prefix}}`))) return;
       const name = args[0]!.toLowerCase();
       calls.push(name === 'evalsha' ? (bySha.get(args[1]!) ?? 'evalsha?') : name);

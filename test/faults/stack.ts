@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Authorizer } from '../../authorizer/server.js';
 import type { Bot } from '../../bot/app.js';
 import type { BotDeps, SlackRetry } from '../../bot/deps.js';
@@ -19,8 +18,10 @@ import { systemClock } from '../../shared/clock.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import { createLogger } from '../../shared/log.js';
 import { loadPolicy, type Policy } from '../../shared/policy/index.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import { connectRedis } from '../../shared/redis/connect.js';
 import { type RedisKeys, redisKeys } from '../../shared/redis/keys.js';
+import type { RedisTarget } from '../../shared/redis/target.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
 import { type Role, type System, startSystem } from '../../system/start.js';
 import { deletePrefix } from '../support/redis.js';
@@ -45,7 +46,7 @@ export interface Stack {
   botToken: string;
   /** A store on a connection of the test's own, for looking at the state. */
   store: AccessStore;
-  redis: Redis;
+  redis: RedisClient;
   startBot(options?: { worker?: boolean; retry?: SlackRetry }): Promise<BotNode>;
   startWorker(): Promise<WorkerNode>;
   /** `npm run start:worker` in a child process, ready when it has connected. */
@@ -115,7 +116,28 @@ resources:
 
 const silent = () => createLogger('fault-test', process.env.LOG_LEVEL ?? 'silent');
 
-export async function startStack(redisUrl: string): Promise<Stack> {
+/** The environment that names `target` to a child process (`npm run start:worker`). */
+function redisEnv(target: RedisTarget): Record<string, string> {
+  const list = (nodes: { host: string; port: number }[]) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
+  switch (target.kind) {
+    case 'single':
+      return { REDIS_URL: target.url };
+    case 'cluster':
+      return { REDIS_URL: target.url, REDIS_CLUSTER_NODES: list(target.nodes) };
+    case 'sentinel':
+      return {
+        REDIS_URL: target.url,
+        REDIS_SENTINELS: list(target.sentinels),
+        REDIS_SENTINEL_MASTER: target.master,
+        REDIS_CLUSTER_NODES: '',
+      };
+  }
+}
+
+/** On one Redis (a URL), or on a cluster or Sentinel's master (a target). */
+export async function startStack(redisAt: string | RedisTarget): Promise<Stack> {
+  const target: RedisTarget = typeof redisAt === 'string' ? { kind: 'single', url: redisAt } : redisAt;
+  const redisUrl = target.url;
   const prefix = `t-${randomUUID().slice(0, 8)}`;
   const keys = redisKeys(prefix);
   const botToken = `xoxb-test-${randomBytes(8).toString('hex')}`;
@@ -129,7 +151,7 @@ export async function startStack(redisUrl: string): Promise<Stack> {
   writeFileSync(policyFile, policyText);
   const keySet = JSON.stringify(await generateSigningKeySet());
   const signingKeys = await loadSigningKeys(keySet);
-  const redis = connectRedis(redisUrl);
+  const redis = connectRedis(target);
   redis.on('error', () => {});
   const store = new AccessStore(redis, { prefix, clock: systemClock });
   const stops: (() => Promise<void>)[] = [];
@@ -139,7 +161,7 @@ export async function startStack(redisUrl: string): Promise<Stack> {
     const system = await startSystem({
       roles,
       overrides: {
-        redisUrl,
+        redisUrl: target,
         prefix,
         policy,
         signingKeys,
@@ -207,7 +229,7 @@ export async function startStack(redisUrl: string): Promise<Stack> {
       cwd: process.cwd(),
       env: {
         ...process.env,
-        REDIS_URL: redisUrl,
+        ...redisEnv(target),
         JITGATE_REDIS_PREFIX: prefix,
         JITGATE_POLICY: policyFile,
         JITGATE_PUBLIC_URL: 'http://127.0.0.1:8080',

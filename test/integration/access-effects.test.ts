@@ -13,7 +13,7 @@ import {
 import { type GrantId, newRequestId, type SlackUserId } from '../../shared/ids.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 import { newRequestInput } from '../support/requests.js';
 import { closeUseCaseDeps, redeemUrlOf, useCaseDeps } from '../support/use-cases.js';
 
@@ -45,7 +45,7 @@ const LINK = /^https:\/\/access\.example\.com\/_jitgate\/redeem\?code=[A-Za-z0-9
 describe('the use cases say what must follow', () => {
   let t: TestRedis;
   let deps: AccessDeps;
-  const queue = connectRedisForQueue(REDIS_URL);
+  const queue = connectRedisForQueue(REDIS_TARGET);
   afterAll(() => queue.disconnect());
 
   beforeEach(async () => {

@@ -16,7 +16,7 @@ import {
   loadSigningKeys,
   type SigningKeys,
 } from '../../shared/tokens/index.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 import { closeUseCaseDeps, redeemUrlOf, useCaseDeps } from '../support/use-cases.js';
 
 /** Redeeming a one-time link, as a use case: real Redis, real signed tokens, no HTTP. */
@@ -41,7 +41,7 @@ describe('redeeming a link', () => {
   let t: TestRedis;
   let deps: AccessDeps;
   let keys: SigningKeys;
-  const queue = connectRedisForQueue(REDIS_URL);
+  const queue = connectRedisForQueue(REDIS_TARGET);
   beforeAll(async () => {
     keys = await loadSigningKeys(JSON.stringify(await generateSigningKeySet()));
   });

@@ -7,7 +7,7 @@ import type { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { messageOf } from '../../shared/messages.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { keysMatching, REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 import { closeUseCaseDeps, redeemUrlOf, useCaseDeps } from '../support/use-cases.js';
 
 const policy = loadPolicy(`
@@ -51,7 +51,7 @@ describe('the access use cases', () => {
   let store: AccessStore;
   let scheduler: JobScheduler;
   let deps: AccessDeps;
-  const queue = connectRedisForQueue(REDIS_URL);
+  const queue = connectRedisForQueue(REDIS_TARGET);
   afterAll(() => queue.disconnect());
 
   beforeEach(async () => {
@@ -142,7 +142,7 @@ describe('the access use cases', () => {
     expect(await code(access.request({ ...base, user: u('U0BOB'), resource: 'admin-api' }))).toBe(
       'not_allowed_to_request',
     );
-    expect(await t.redis.keys(t.keys.request('*'))).toEqual([]);
+    expect(await keysMatching(t.redis, t.keys.request('*'))).toEqual([]);
   });
 
   it('when breaking glass or auto-approved, then access is granted at once', async () => {

@@ -159,7 +159,7 @@ describe('npm run audit', () => {
   });
 
   it('when Redis is unreachable, then it exits 3 and says so', async () => {
-    const r = await audit(['verify'], { ...env, REDIS_URL: 'redis://127.0.0.1:1' });
+    const r = await audit(['verify'], { ...env, REDIS_URL: 'redis://127.0.0.1:1', REDIS_CLUSTER_NODES: '' });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('cannot reach Redis');
   });

@@ -17,7 +17,7 @@ import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { startWorker } from '../../shared/jobs/worker.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 
 const CAROL = 'U0CAROL' as SlackUserId; // asks
 const ALICE = 'U0ALICE' as SlackUserId; // approves (named)
@@ -85,7 +85,7 @@ describe('the Slack notifier and the approval message, against real Redis and th
       }),
     );
   }
-  const queueConnection = connectRedisForQueue(REDIS_URL);
+  const queueConnection = connectRedisForQueue(REDIS_TARGET);
   const policy = loadPolicy(POLICY);
 
   beforeEach(async () => {

@@ -9,7 +9,7 @@ import { startWorker } from '../../shared/jobs/worker.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { jobCompleted, queueSettled } from '../support/jobs.js';
 import { RecordingNotifier } from '../support/recording-notifier.js';
-import { REDIS_URL, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, testRedis } from '../support/redis.js';
 import { newRequestInput } from '../support/requests.js';
 
 const BOB = 'U0BOB' as SlackUserId;
@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const request = (overrides: Partial<NewRequest> = {}) => newRequestInput({ durationMs: 2_000, ...overrides });
 
-const queueConnection = connectRedisForQueue(REDIS_URL);
+const queueConnection = connectRedisForQueue(REDIS_TARGET);
 afterAll(() => queueConnection.disconnect());
 
 /**

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../shared/audit/chain.js';
 import { systemClock } from '../../shared/clock.js';
@@ -8,7 +7,8 @@ import { isJitgateError } from '../../shared/errors.js';
 import { readScript, SCRIPT_NAMES, SCRIPTS, type ScriptName } from '../../shared/grants/lua/load.js';
 import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
 import type { SlackUserId } from '../../shared/ids.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
+import { serverUrlFor, type TestRedis, testRedis } from '../support/redis.js';
 import { monitorRedis } from '../support/redis-monitor.js';
 import { newRequestInput } from '../support/requests.js';
 
@@ -48,7 +48,7 @@ async function watchScripts(prefix: string) {
   const runs: Run[] = [];
   let current: Run | undefined;
   const seen = new Set<string>();
-  const monitor = await monitorRedis(REDIS_URL, ({ source, args }) => {
+  const monitor = await monitorRedis(await serverUrlFor(prefix), ({ source, args }) => {
     if (source === 'lua') {
       current?.commands.push(args);
       return;
@@ -66,7 +66,7 @@ async function watchScripts(prefix: string) {
   return {
     runs,
     /** Waits until MONITOR has passed everything sent so far on `redis`, then stops watching. */
-    async stop(redis: Redis) {
+    async stop(redis: RedisClient) {
       const marker = `${prefix}:end:${Date.now()}`;
       await redis.get(marker);
       for (let i = 0; i < 200 && !seen.has(marker); i++) await sleep(10);
@@ -208,7 +208,7 @@ describe('the Lua scripts against real Redis', () => {
     expect((await verifyAudit(t.redis, t.keys)).ok).toBe(true);
   });
 
-  it('when a transition changes a request or a grant, then it answers the record as Redis now holds it', async () => {
+  it('when a transition changes a request or a grant, then it answers the record as RedisClient now holds it', async () => {
     const { transitions } = store;
     const a = newRequestInput({ approvalsRequired: 2 });
     const filed = await transitions.createRequest(a);
@@ -260,7 +260,7 @@ describe('the Lua scripts against real Redis', () => {
     expect(grant).toMatchObject({ id: grantIdOf(f.id), requestId: f.id, status: 'active', user: ALICE });
   });
 
-  it('when a script touches a key it was not given, then Redis refuses the script', async () => {
+  it('when a script touches a key it was not given, then RedisClient refuses the script', async () => {
     const lua = `${readScript('includes/base')}\nreturn rcall('GET', KEYS[1] .. ':other')`;
     await expect(t.redis.eval(lua, 1, t.keys.auditStream, Date.now())).rejects.toThrow(
       /GET on a key the script was not given/,

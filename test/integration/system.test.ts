@@ -9,7 +9,7 @@ import { createLogger } from '../../shared/log.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { generateSigningKeySet, loadSigningKeys } from '../../shared/tokens/index.js';
 import { type Role, type SystemOverrides, startSystem } from '../../system/start.js';
-import { REDIS_URL, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, testRedis } from '../support/redis.js';
 
 const POLICY = `
 defaults: { approvalChannel: C0APPROVALS }
@@ -34,7 +34,7 @@ async function started(roles: Role[], o: SystemOverrides) {
     roles,
     overrides: {
       redis: test.redis,
-      redisUrl: REDIS_URL,
+      redisUrl: REDIS_TARGET,
       prefix: test.prefix,
       policy: loadPolicy(POLICY),
       signingKeys: await loadSigningKeys(JSON.stringify(await generateSigningKeySet())),

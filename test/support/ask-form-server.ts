@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { Redis } from 'ioredis';
 import { csrfToken } from '../../authorizer/ask/csrf.js';
 import { type AskDeps, createAsks } from '../../authorizer/ask/index.js';
 import type { Session } from '../../authorizer/identity/session.js';
@@ -10,6 +9,7 @@ import { systemClock } from '../../shared/clock.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import { createLogger } from '../../shared/log.js';
 import { loadPolicy } from '../../shared/policy/index.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import { generateSigningKeySet, loadSigningKeys } from '../../shared/tokens/index.js';
 
 /** Alice, signed in with a generic IdP, as the request form's routes see her. */
@@ -46,7 +46,7 @@ export interface AskFormServer {
  * the form behaves when what it relies on (Redis, the queue) fails.
  */
 export async function startAskFormServer(input: {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   askFiled: AskDeps['scheduler']['askFiled'];
 }): Promise<AskFormServer> {

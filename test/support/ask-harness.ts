@@ -5,6 +5,7 @@ import { startSystem } from '../../system/start.js';
 import { type BotHarness, startBotHarness } from './bot-harness.js';
 import { type Answer, CookieBrowser } from './cookie-browser.js';
 import { startOidcProvider, type TestIdp, type TestUser } from './oidc-provider.js';
+import { REDIS_TARGET } from './redis.js';
 import { ACCESS_HOST, HOSTED_HOST } from './signin-harness.js';
 import { type EchoUpstream, startEchoUpstream } from './upstreams.js';
 
@@ -101,6 +102,7 @@ resources:
   const system = await startSystem({
     roles: ['authorizer'],
     overrides: {
+      redisUrl: REDIS_TARGET,
       redis: bot.redis,
       prefix: bot.prefix,
       policy: bot.policy,

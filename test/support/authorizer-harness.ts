@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import type { Redis } from 'ioredis';
 import type { Authorizer } from '../../authorizer/server.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore, type NewRequest } from '../../shared/grants/store.js';
 import { type GrantId, newRequestId, type SlackUserId } from '../../shared/ids.js';
 import { createLogger } from '../../shared/log.js';
 import { loadPolicy, type Policy } from '../../shared/policy/index.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import { connectRedis } from '../../shared/redis/connect.js';
 import {
   generateSigningKeySet,
@@ -15,7 +15,7 @@ import {
   signAccessToken,
 } from '../../shared/tokens/index.js';
 import { startSystem } from '../../system/start.js';
-import { deletePrefix, REDIS_URL, waitReady } from './redis.js';
+import { deletePrefix, REDIS_TARGET, waitReady } from './redis.js';
 import {
   closedPort,
   type EchoUpstream,
@@ -89,7 +89,7 @@ ${extra}`);
 
 export interface Harness {
   url: string;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   store: AccessStore;
   keys: SigningKeys;
@@ -129,7 +129,7 @@ export async function startHarness(
   const policy = policyFor(echo, ws, downPort, options.resources);
   const publicUrl = options.publicUrl ?? PUBLIC_URL;
   const keys = options.signingKeys ?? (await loadSigningKeys(JSON.stringify(await generateSigningKeySet())));
-  const redis = connectRedis(options.redisUrl ?? REDIS_URL);
+  const redis = connectRedis(options.redisUrl ?? REDIS_TARGET);
   redis.on('error', () => {});
   await waitReady(redis);
   const prefix = `t-${randomUUID().slice(0, 8)}`;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Bot } from '../../bot/app.js';
 import type { BotDeps, SlackRetry } from '../../bot/deps.js';
 import { requestIdIn } from '../../dev/slack/reply-ids.js';
@@ -7,9 +7,10 @@ import type { Clock } from '../../shared/clock.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import type { Policy } from '../../shared/policy/types.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import type { RedisKeys } from '../../shared/redis/keys.js';
 import { startSystem } from '../../system/start.js';
-import { REDIS_URL, testRedis } from './redis.js';
+import { REDIS_TARGET, testRedis } from './redis.js';
 
 export { grantIdIn, requestIdIn } from '../../dev/slack/reply-ids.js';
 
@@ -90,7 +91,7 @@ export interface BotHarness {
   botToken: string;
   prefix: string;
   keys: RedisKeys;
-  redis: Redis;
+  redis: RedisClient;
   deps: BotDeps;
   bot: Bot;
   policy: Policy;
@@ -187,7 +188,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
     roles: options.worker === false ? ['bot'] : ['bot', 'worker'],
     overrides: {
       redis: test.redis,
-      redisUrl: REDIS_URL,
+      redisUrl: REDIS_TARGET,
       prefix: test.prefix,
       policy,
       slack: {
@@ -338,14 +339,17 @@ function ackText(res: Delivered): string {
   return json && typeof json === 'object' && typeof json.text === 'string' ? json.text : res.text;
 }
 
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
   const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
+  // On a cluster every key of the prefix is on one master (its hash tag); SCAN looks at one node.
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+  }
   // SCAN's order follows the hash table, which changes as keys come and go: sort, so that two scans
   // of the same keys compare equal.
   return found.sort();

@@ -9,7 +9,7 @@ import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../
 import { startSystem } from '../../system/start.js';
 import { CookieBrowser } from './cookie-browser.js';
 import { startOidcProvider, type TestIdp, type TestUser } from './oidc-provider.js';
-import { type TestRedis, testRedis } from './redis.js';
+import { REDIS_TARGET, type TestRedis, testRedis } from './redis.js';
 import { newRequestInput } from './requests.js';
 import { type EchoUpstream, startEchoUpstream } from './upstreams.js';
 
@@ -90,6 +90,7 @@ ${options.extraResources ?? ''}`);
   const system = await startSystem({
     roles: ['authorizer'],
     overrides: {
+      redisUrl: REDIS_TARGET,
       redis: test.redis,
       prefix: test.prefix,
       policy,

@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { AccessDeps } from '../../shared/access/deps.js';
 import { effectsOf, type Outcome } from '../../shared/access/effects.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import { JobScheduler } from '../../shared/jobs/scheduler.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import type { TestRedis } from './redis.js';
 
 /**
@@ -12,7 +12,7 @@ import type { TestRedis } from './redis.js';
  */
 export function useCaseDeps(
   t: TestRedis,
-  queue: Redis,
+  queue: RedisClient,
   over: Pick<AccessDeps, 'policy' | 'publicUrl'> & Partial<AccessDeps>,
 ): AccessDeps {
   return {

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { AuditLink } from '../../audit/chain.js';
 import { ERROR_CODES, type ErrorCode, errorFor, JitgateError, unavailable } from '../../errors.js';
+import type { RedisClient } from '../../redis/connect.js';
 import type { RedisKeys } from '../../redis/keys.js';
 import { SCRIPTS, type ScriptName } from './load.js';
 
@@ -13,7 +13,7 @@ export type AuditSink = (event: Record<string, unknown>, link: AuditLink) => voi
 
 /** What a script call needs besides its own keys and arguments. */
 export interface ScriptContext {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   now: () => number;
   sink: AuditSink;
@@ -102,11 +102,11 @@ export async function runRead(
   }
 }
 
-const DEFINED = new WeakMap<Redis, Set<string>>();
+const DEFINED = new WeakMap<RedisClient, Set<string>>();
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 /** Registers a script once per connection; ioredis then sends EVALSHA and falls back to EVAL. */
-function defineScript(redis: Redis, name: ScriptName): ScriptCall {
+function defineScript(redis: RedisClient, name: ScriptName): ScriptCall {
   const command = `jitgate_${name.replaceAll('-', '_')}`;
   let defined = DEFINED.get(redis);
   if (!defined) {
