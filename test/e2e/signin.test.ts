@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Session } from '../../authorizer/identity/index.js';
 import { connectRedis } from '../../shared/redis/connect.js';
 import type { CookieBrowser } from '../support/cookie-browser.js';
-import { deletePrefix, REDIS_URL, waitReady } from '../support/redis.js';
+import { deletePrefix, REDIS_TARGET, waitReady } from '../support/redis.js';
 import {
   ACCESS_HOST,
   HOSTED_HOST,
@@ -208,7 +208,7 @@ describe('sign-in without Redis', () => {
     } finally {
       await h.authorizer.stop();
       await Promise.all([h.idp.close(), h.echo.close()]);
-      const redis = connectRedis(REDIS_URL);
+      const redis = connectRedis(REDIS_TARGET);
       await waitReady(redis);
       await deletePrefix(redis, h.test.prefix);
       redis.disconnect();

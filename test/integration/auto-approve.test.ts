@@ -4,7 +4,7 @@ import { exportAudit } from '../../shared/audit/chain.js';
 import type { SlackUserId } from '../../shared/ids.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 import { closeUseCaseDeps, useCaseDeps } from '../support/use-cases.js';
 
 /** A window that holds now, and one that does not: working hours against the real clock. */
@@ -42,7 +42,7 @@ describe('auto-approve rules in the request flow', () => {
   let t: TestRedis;
   let deps: AccessDeps;
   let access: AccessService;
-  const queue = connectRedisForQueue(REDIS_URL);
+  const queue = connectRedisForQueue(REDIS_TARGET);
   afterAll(() => queue.disconnect());
 
   async function start(hoursInside: boolean) {

@@ -7,7 +7,7 @@ import { startSlackStandin } from '../../dev/slack/standin.js';
 import { createLogger } from '../../shared/log.js';
 import { generateSigningKeySet, loadSigningKeys } from '../../shared/tokens/index.js';
 import { type Role, type System, startSystem } from '../../system/start.js';
-import { deletePrefix, REDIS_URL, testRedis } from '../support/redis.js';
+import { deletePrefix, REDIS_TARGET, REDIS_URL, testRedis } from '../support/redis.js';
 
 /** A policy with one resource, `name`, on a path prefix of the same name. */
 const policyWith = (name: string) => `
@@ -87,7 +87,7 @@ async function startWatching(roles: Role[], policy: string) {
     roles,
     overrides: {
       redis: test.redis,
-      redisUrl: REDIS_URL,
+      redisUrl: REDIS_TARGET,
       prefix: test.prefix,
       policy,
       // Polling only every minute: what is tested here is that the folder's events are followed.
@@ -234,7 +234,7 @@ describe('a process started through npm', () => {
     child.stderr!.resume();
     cleanups.push(async () => {
       const { connectRedis } = await import('../../shared/redis/connect.js');
-      const redis = connectRedis(REDIS_URL);
+      const redis = connectRedis(REDIS_TARGET);
       await deletePrefix(redis, prefix).catch(() => {});
       redis.disconnect();
     });

@@ -5,7 +5,7 @@ import { isJitgateError } from '../../shared/errors.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 import { closeUseCaseDeps, useCaseDeps } from '../support/use-cases.js';
 
 const policy = loadPolicy(`
@@ -40,7 +40,7 @@ describe('a resource whose reasons must name a ticket', () => {
   let t: TestRedis;
   let deps: AccessDeps;
   let access: AccessService;
-  const queue = connectRedisForQueue(REDIS_URL);
+  const queue = connectRedisForQueue(REDIS_TARGET);
   afterAll(() => queue.disconnect());
   beforeEach(async () => {
     t = await testRedis();

@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore, type NewRequest } from '../../shared/grants/store.js';
 import { type GrantId, newRequestId, type SlackUserId } from '../../shared/ids.js';
 import { createLogger } from '../../shared/log.js';
 import { loadPolicy, type Policy } from '../../shared/policy/index.js';
-import { connectRedis } from '../../shared/redis/connect.js';
+import { connectRedis, type RedisClient } from '../../shared/redis/connect.js';
 import {
   generateSigningKeySet,
   loadSigningKeys,
@@ -27,7 +26,7 @@ import {
   SCRATCH_PG,
   TEST_DB,
 } from './postgres.js';
-import { deletePrefix, REDIS_URL, waitReady } from './redis.js';
+import { deletePrefix, REDIS_TARGET, waitReady } from './redis.js';
 
 export const ALICE = 'U0ALICE' as SlackUserId;
 export const PUBLIC_URL = 'http://127.0.0.1:8080';
@@ -38,7 +37,7 @@ export interface PgHarness {
   /** The gateway's address. */
   host: string;
   port: number;
-  redis: Redis;
+  redis: RedisClient;
   store: AccessStore;
   keys: SigningKeys;
   policy: Policy;
@@ -117,7 +116,7 @@ resources:
     approvers: { users: [U0BOSS] }
 `);
   const keys = await loadSigningKeys(JSON.stringify(await generateSigningKeySet()));
-  const redis = connectRedis(REDIS_URL);
+  const redis = connectRedis(REDIS_TARGET);
   redis.on('error', () => {});
   await waitReady(redis);
   const prefix = `t-${randomUUID().slice(0, 8)}`;
