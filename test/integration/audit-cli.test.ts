@@ -102,7 +102,11 @@ describe('npm run audit', () => {
   });
 
   it('when a Redis URL carries a password, then no message prints it', async () => {
-    const r = await audit(['verify'], { ...env, REDIS_URL: 'redis://:s3cret-placeholder@127.0.0.1:1' });
+    const r = await audit(['verify'], {
+      ...env,
+      REDIS_URL: 'redis://:s3cret-placeholder@127.0.0.1:1',
+      REDIS_CLUSTER_NODES: '',
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).not.toContain('s3cret-placeholder');
   });
