@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { SlackUserId } from '../../shared/ids.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import type { RedisKeys } from '../../shared/redis/keys.js';
 
 /** The most nudge DMs one approver gets in an hour; past it the approval channel and App Home must do. */
@@ -16,7 +16,7 @@ const WINDOW_MS = 3_600_000;
  * @example const allowed = await claimNudges(redis, keys, request.id, approvers, Date.now());
  */
 export async function claimNudges(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   requestId: string,
   approvers: readonly SlackUserId[],
@@ -38,7 +38,7 @@ export async function claimNudges(
 
 /** Gives back the nudges of a request whose DM could not be sent. */
 export async function releaseNudges(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   requestId: string,
   approvers: readonly SlackUserId[],

@@ -8,7 +8,7 @@ import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import type { Policy } from '../../shared/policy/types.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 import { closeUseCaseDeps, useCaseDeps } from '../support/use-cases.js';
 
 /**
@@ -60,7 +60,7 @@ describe('extensions and maxDuration', () => {
   let access: AccessService;
   let now: number;
   let policy: Policy;
-  const queue = connectRedisForQueue(REDIS_URL);
+  const queue = connectRedisForQueue(REDIS_TARGET);
   afterAll(() => queue.disconnect());
 
   beforeEach(async () => {

@@ -13,7 +13,7 @@ import { createLogger } from '../../shared/log.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { generateSigningKeySet, loadSigningKeys } from '../../shared/tokens/index.js';
 import { type Role, startSystem } from '../../system/start.js';
-import { REDIS_URL, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, testRedis } from '../support/redis.js';
 
 /**
  * deploy/kubernetes checked twice over: against the Kubernetes schemas (kubernetes-models), and
@@ -289,7 +289,7 @@ describe('the probes, against the processes themselves', () => {
         roles,
         overrides: {
           redis: test.redis,
-          redisUrl: REDIS_URL,
+          redisUrl: REDIS_TARGET,
           prefix: test.prefix,
           policy: loadPolicy(firstPolicy()),
           signingKeys: await loadSigningKeys(JSON.stringify(await generateSigningKeySet('ES256'))),

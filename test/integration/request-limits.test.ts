@@ -7,7 +7,7 @@ import { grantIdOf, type SlackUserId } from '../../shared/ids.js';
 import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 import { closeUseCaseDeps, useCaseDeps } from '../support/use-cases.js';
 
 /**
@@ -44,7 +44,7 @@ describe('limits on undecided requests', () => {
   let deps: AccessDeps;
   let access: AccessService;
   let now: number;
-  const queue = connectRedisForQueue(REDIS_URL);
+  const queue = connectRedisForQueue(REDIS_TARGET);
   afterAll(() => queue.disconnect());
 
   beforeEach(async () => {
