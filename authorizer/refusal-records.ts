@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   addRefusalCounts,
   GRANT_REFUSALS_AUDITED,
@@ -8,6 +7,7 @@ import {
 import type { Clock } from '../shared/clock.js';
 import type { AccessStore } from '../shared/grants/store.js';
 import type { Logger } from '../shared/log.js';
+import type { RedisClient } from '../shared/redis/connect.js';
 import type { RedisKeys } from '../shared/redis/keys.js';
 import type { Metrics } from './metrics.js';
 
@@ -24,7 +24,7 @@ export interface RefusalRecord {
 }
 
 export interface RefusalRecorderOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   store: Pick<AccessStore, 'transitions'>;
   clock: Clock;
@@ -101,7 +101,7 @@ export function createRefusalRecorder(options: RefusalRecorderOptions) {
     flushing = addRefusalCounts(redis, keys, [...batch.values()])
       .then(() => {
         if (lostSince > 0)
-          log.warn({ lost: lostSince }, 'refusal counts were lost while Redis could not take them');
+          log.warn({ lost: lostSince }, 'refusal counts were lost while RedisClient could not take them');
         lostSince = 0;
       })
       .catch((err: unknown) => {

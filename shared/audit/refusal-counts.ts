@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { unavailable } from '../errors.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { RedisKeys } from '../redis/keys.js';
 
 /**
@@ -44,7 +44,7 @@ const field = (resource: string, reason: string) => `${resource}|${reason}`;
  * @example await addRefusalCounts(redis, keys, [{ minute, resource: 'grafana', reason: 'token_missing', count: 120 }]);
  */
 export async function addRefusalCounts(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   counts: readonly RefusalCount[],
 ): Promise<void> {
@@ -72,7 +72,7 @@ export async function addRefusalCounts(
  * @example for (const c of await readRefusalCounts(redis, keys, Date.now() - 3_600_000, Date.now())) …
  */
 export async function readRefusalCounts(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   sinceMs: number,
   nowMs: number,

@@ -6,6 +6,7 @@ import { verifyAudit } from '../../shared/audit/chain.js';
 import { readRefusalCounts } from '../../shared/audit/refusal-counts.js';
 import { isJitgateError } from '../../shared/errors.js';
 import { newRequestId, requestIdOf, type SlackUserId } from '../../shared/ids.js';
+import { duplicateOf } from '../../shared/redis/connect.js';
 import { redisKeys } from '../../shared/redis/keys.js';
 import { countFigures } from '../security/figures.js';
 import { bearer, eventually, type Harness, send, startHarness } from '../support/authorizer-harness.js';
@@ -90,7 +91,7 @@ describe('a Redis with maxmemory (noeviction)', () => {
     const insider = await h.grant('app');
     const short = await h.grant('app', undefined, { durationMs: 1_000 });
     // Fill it to the brim with something else (as another tenant or a runaway queue would).
-    const filler = h.redis.duplicate();
+    const filler = duplicateOf(h.redis);
     await waitReady(filler);
     // Large values first, then ever smaller ones, until even a few bytes are refused (a large
     // value's own query buffer counts while it is refused, so the first OOM is not yet full).

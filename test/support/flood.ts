@@ -1,7 +1,7 @@
 import autocannon from 'autocannon';
-import type { Redis } from 'ioredis';
 import { systemClock } from '../../shared/clock.js';
 import type { GrantId } from '../../shared/ids.js';
+import type { RedisClient } from '../../shared/redis/connect.js';
 import { redisKeys } from '../../shared/redis/keys.js';
 import {
   generateSigningKeySet,
@@ -73,7 +73,7 @@ export interface PrefixFootprint {
   auditEvents: number;
 }
 
-export async function footprint(redis: Redis, prefix: string): Promise<PrefixFootprint> {
+export async function footprint(redis: RedisClient, prefix: string): Promise<PrefixFootprint> {
   const k = redisKeys(prefix);
   let cursor = '0';
   let keys = 0;
@@ -88,7 +88,7 @@ export async function footprint(redis: Redis, prefix: string): Promise<PrefixFoo
 }
 
 /** `INFO memory`'s used_memory, in bytes. */
-export async function usedMemory(redis: Redis): Promise<number> {
+export async function usedMemory(redis: RedisClient): Promise<number> {
   const m = /used_memory:(\d+)/.exec(await redis.info('memory'));
   return Number(m?.[1] ?? Number.NaN);
 }
