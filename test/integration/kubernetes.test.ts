@@ -327,7 +327,7 @@ describe('the probes, against the processes themselves', () => {
           roles,
           overrides: {
             redis: test.redis,
-            redisUrl: REDIS_URL,
+            redisUrl: REDIS_TARGET,
             prefix: test.prefix,
             policy: loadPolicy(firstPolicy()),
             slack: { botToken: 'xoxb-k8s', signingSecret: '', appToken },
