@@ -195,6 +195,17 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     }),
   );
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // A form body too large or malformed (express's body parsers): the client's mistake, not ours.
+    const status = (err as { status?: unknown } | undefined)?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      log.info({ status, path: req.path }, 'request body refused');
+      sendRefusal(
+        res,
+        refusal('input_invalid', {}, 'The form sent is too large or malformed.'),
+        req.headers.accept,
+      );
+      return;
+    }
     log.error({ err }, 'request failed');
     sendRefusal(res, refusal('internal_error'), req.headers.accept);
   });

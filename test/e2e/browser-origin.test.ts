@@ -44,8 +44,14 @@ describe.runIf(hasChromium)('in a real browser: one origin, several resources', 
     expect(await page.textContent('#commands')).toContain("curl -H 'Accept: application/json'");
     expect((await openLink(page, 'app'))?.status()).toBe(200);
     expect(new URL(page.url()).pathname).toBe('/app/');
-    const names = (await page.context().cookies()).map((c) => c.name).sort();
-    expect(names).toEqual(['jitgate_app', 'jitgate_other']); // no cookie for local
+    const cookies = await page.context().cookies();
+    const names = cookies.map((c) => c.name).sort();
+    // No cookie for local; beside the two access cookies, the holder cookie (no token in it), sent to the redeem path only.
+    expect(names).toEqual(['jitgate_app', 'jitgate_holder', 'jitgate_other']);
+    expect(cookies.find((c) => c.name === 'jitgate_holder')).toMatchObject({
+      path: '/_jitgate/redeem',
+      httpOnly: true,
+    });
     expect(await page.evaluate('document.cookie')).toBe(''); // HttpOnly: the script cannot read them
 
     // The accepted risk of shared-origin, which policy check warns about: other answers app's page.
