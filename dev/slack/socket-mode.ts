@@ -3,7 +3,21 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import {
+  ackPayload,
+  type DeliveryState,
+  disconnectMessage,
+  type EnvelopeType,
+  envelopeOf,
+  helloMessage,
+  type LoseOnPurpose,
+  newDelivery,
+  type SocketDelivery,
+  unansweredCopies,
+} from './socket-envelopes.js';
 import type { SlackBody } from './standin-answers.js';
+
+export type { EnvelopeType, LoseOnPurpose, SocketAck, SocketDelivery } from './socket-envelopes.js';
 
 /**
  * Slack's Socket Mode, on this machine: `apps.connections.open` hands out a one-time `ws://` URL on
@@ -14,9 +28,6 @@ import type { SlackBody } from './standin-answers.js';
  * arrive while no connection is open wait for the next one; and some can be sent twice on purpose.
  * Shapes follow https://docs.slack.dev/apis/events-api/using-socket-mode and @slack/socket-mode.
  */
-
-/** The envelope types Slack sends: slash commands, interactions (clicks, submissions), Events API. */
-export type EnvelopeType = 'slash_commands' | 'interactive' | 'events_api';
 
 export interface SocketModeOptions {
   /** The app-level token (`xapp-…`) that `apps.connections.open` accepts. */
@@ -31,56 +42,12 @@ export interface SocketModeOptions {
   duplicateEvery?: number;
 }
 
-export interface SocketAck {
-  /** The envelope id the app acknowledged (one of the delivery's). */
-  envelopeId: string;
-  /** What the app sent back where Slack reads it (`accepts_response_payload`), else undefined. */
-  payload: SlackBody | undefined;
-  at: number;
-}
-
-/** One thing Slack delivers, across every attempt and copy. */
-export interface SocketDelivery {
-  type: EnvelopeType;
-  payload: SlackBody;
-  /** One per attempt, oldest first. */
-  envelopeIds: string[];
-  /** How many times it was sent, copies sent on purpose included. */
-  sends: number;
-  /** The first acknowledgement; later ones (of copies and re-deliveries) count in `extraAcks`. */
-  ack: SocketAck | undefined;
-  extraAcks: number;
-  /** Set when every attempt went unacknowledged. */
-  gaveUp: boolean;
-  /** Sends and acks lost on the way on purpose (`deliver`'s `lose`). */
-  lost: { sends: number; acks: number };
-}
-
-/** What `deliver` loses on purpose: the first `sends` envelopes never reach the app, its first `acks` never reach Slack. */
-export interface LoseOnPurpose {
-  sends?: number;
-  acks?: number;
-}
-
 interface Connection {
   ws: WebSocket;
   ready: boolean;
   /** Envelopes sent on this connection and not yet acknowledged, by envelope id. */
   inFlight: Map<string, DeliveryState>;
 }
-
-interface DeliveryState {
-  delivery: SocketDelivery;
-  twice: boolean;
-  lose: Required<LoseOnPurpose>;
-  /** Copies that reached the app and are not answered yet, by envelope id. */
-  unanswered: Map<string, number>;
-  retryReason: string;
-  timer: NodeJS.Timeout | undefined;
-  settle: () => void;
-}
-
-const HOST = 'applink-standin';
 
 export class SocketModeStandin {
   readonly deliveries: SocketDelivery[] = [];
@@ -146,16 +113,7 @@ export class SocketModeStandin {
     options: { twice?: boolean; lose?: LoseOnPurpose } = {},
   ): Promise<SocketDelivery> {
     this.count += 1;
-    const delivery: SocketDelivery = {
-      type,
-      payload,
-      envelopeIds: [],
-      sends: 0,
-      ack: undefined,
-      extraAcks: 0,
-      gaveUp: false,
-      lost: { sends: 0, acks: 0 },
-    };
+    const delivery = newDelivery(type, payload);
     this.deliveries.push(delivery);
     const twice = options.twice ?? (this.duplicateEvery > 0 && this.count % this.duplicateEvery === 0);
     return new Promise((resolve) => {
@@ -178,33 +136,18 @@ export class SocketModeStandin {
    */
   allAcked(delivery: SocketDelivery, timeoutMs = 5000): Promise<void> {
     const state = this.stateOf(delivery);
-    const waiting = () => [...(state?.unanswered.values() ?? [])].reduce((a, b) => a + b, 0);
-    const done = () => delivery.gaveUp || (delivery.ack !== undefined && waiting() === 0);
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!done()) return;
-        clearTimeout(timer);
-        this.events.off('ack', check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.events.off('ack', check);
-        reject(new Error(`${waiting()} of ${delivery.sends} copies not acknowledged`));
-      }, timeoutMs);
-      this.events.on('ack', check);
-      check();
-    });
+    return this.until(
+      'ack',
+      () => delivery.gaveUp || (delivery.ack !== undefined && unansweredCopies(state) === 0),
+      () => `${unansweredCopies(state)} of ${delivery.sends} copies not acknowledged`,
+      timeoutMs,
+    );
   }
 
   /** Calls `listener` with each envelope as it is sent (or lost on purpose); returns an unsubscribe. */
   onEnvelope(listener: (envelope: Record<string, unknown>) => void): () => void {
     this.events.on('envelope', listener);
     return () => this.events.off('envelope', listener);
-  }
-
-  /** From now on every n-th envelope is sent twice (0: none). */
-  setDuplicateEvery(n: number): void {
-    this.duplicateEvery = n;
   }
 
   /**
@@ -216,7 +159,7 @@ export class SocketModeStandin {
     const open = [...this.connections].filter((c) => c.ready).slice(0, options.count);
     for (const c of open) {
       c.ready = false;
-      c.ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: HOST } }));
+      c.ws.send(disconnectMessage(reason));
       setTimeout(() => c.ws.terminate(), options.closeAfterMs ?? 1000).unref();
     }
     return open.length;
@@ -239,20 +182,12 @@ export class SocketModeStandin {
 
   /** Resolves once at least `n` connections have been opened since the start (`connectionsOpened`). */
   waitForConnections(n = 1, timeoutMs = 10_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (this.connectionsOpened < n || this.openConnections === 0) return;
-        clearTimeout(timer);
-        this.events.off('hello', check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.events.off('hello', check);
-        reject(new Error(`${this.connectionsOpened} Socket Mode connection(s) opened, wanted ${n}`));
-      }, timeoutMs);
-      this.events.on('hello', check);
-      check();
-    });
+    return this.until(
+      'hello',
+      () => this.connectionsOpened >= n && this.openConnections > 0,
+      () => `${this.connectionsOpened} Socket Mode connection(s) opened, wanted ${n}`,
+      timeoutMs,
+    );
   }
 
   /** Closes every connection; deliveries still waiting give up. */
@@ -262,6 +197,24 @@ export class SocketModeStandin {
     this.waiting.length = 0;
     for (const c of this.connections) c.ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  /** Resolves when `done()` holds, checked now and at each `event`; rejects with `why()` after `timeoutMs`. */
+  private until(event: string, done: () => boolean, why: () => string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        this.events.off(event, check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.events.off(event, check);
+        reject(new Error(why()));
+      }, timeoutMs);
+      this.events.on(event, check);
+      check();
+    });
   }
 
   private get appId(): string {
@@ -278,7 +231,6 @@ export class SocketModeStandin {
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       this.connections.delete(connection);
-      // What was in flight on a connection that went away is sent again on another (or the next) one.
       // Copies on a connection that went away will not be answered; an envelope whose latest attempt
       // was among them is sent again on another (or the next) connection.
       const latest = [...connection.inFlight].filter(
@@ -289,14 +241,7 @@ export class SocketModeStandin {
       for (const [, state] of latest) this.retry(state, 'connection_closed');
       this.events.emit('ack');
     });
-    ws.send(
-      JSON.stringify({
-        type: 'hello',
-        num_connections: this.connections.size,
-        debug_info: { host: HOST, build_number: 1, approximate_connection_time: 18060 },
-        connection_info: { app_id: this.appId },
-      }),
-    );
+    ws.send(helloMessage(this.connections.size, this.appId));
     this.events.emit('hello');
     for (const state of this.waiting.splice(0)) this.dispatch(state);
   }
@@ -318,13 +263,7 @@ export class SocketModeStandin {
     delivery.envelopeIds.push(envelopeId);
     this.byEnvelope.set(envelopeId, state);
     const attempt = delivery.envelopeIds.length - 1;
-    const message = {
-      envelope_id: envelopeId,
-      type: delivery.type,
-      payload: delivery.payload,
-      accepts_response_payload: delivery.type !== 'events_api',
-      ...(delivery.type === 'events_api' ? { retry_attempt: attempt, retry_reason: state.retryReason } : {}),
-    };
+    const message = envelopeOf(state, envelopeId);
     const envelope = JSON.stringify(message);
     this.events.emit('envelope', message);
     connection.inFlight.set(envelopeId, state);
@@ -396,10 +335,7 @@ export class SocketModeStandin {
       return;
     }
     clearTimeout(state.timer);
-    const payload =
-      delivery.type !== 'events_api' && m.payload && typeof m.payload === 'object'
-        ? (m.payload as SlackBody)
-        : undefined;
+    const payload = ackPayload(delivery, m.payload);
     delivery.ack = { envelopeId, payload, at: Date.now() };
     state.settle();
     this.events.emit('ack');
