@@ -8,9 +8,10 @@ import { personFrom } from './person.js';
 import { redirect, sendSignIn } from './respond.js';
 import { newSessionId, type Session, sessionCookie } from './session.js';
 import {
-  claimTransaction,
   limitPending,
+  openTransaction,
   settlePending,
+  spendTransaction,
   type TransactionRefusal,
   transactionCookie,
 } from './transaction.js';
@@ -54,7 +55,8 @@ export async function startSignIn(
  * `GET /_jitgate/oauth2/callback`: the browser's transaction must match the state, then
  * openid-client exchanges the code (PKCE) and checks the ID token (issuer, audience, expiry, nonce,
  * signature); the person it names becomes the session. Any failure is refused with a page that
- * says why, and the transaction is spent either way.
+ * says why. The transaction is spent (one Redis key, until its cookie would have expired) only once
+ * the IdP answered for a person; a refused callback writes nothing, and its cookie is cleared.
  */
 export async function handleCallback(
   ctx: SignInContext,
@@ -69,9 +71,9 @@ export async function handleCallback(
     ctx.publicUrl,
   );
   const query = callbackUrl.searchParams;
-  let claimed: Awaited<ReturnType<typeof claimTransaction>>;
+  let claimed: Awaited<ReturnType<typeof openTransaction>>;
   try {
-    claimed = await claimTransaction(ctx, query.get('state') ?? undefined, req.headers.cookie);
+    claimed = await openTransaction(ctx, query.get('state') ?? undefined, req.headers.cookie);
   } catch (err) {
     ctx.log.warn({ err }, 'sign-in: could not record the transaction');
     return unavailable(req, res);
@@ -109,6 +111,20 @@ export async function handleCallback(
       { code: 'signin_failed', message: failure?.message ?? 'Sign-in did not complete.', hint: AGAIN },
       cleared,
     );
+    return;
+  }
+  // Spent only now, once the IdP has answered for a person: a made-up code stores nothing.
+  let first: boolean;
+  try {
+    first = await spendTransaction(ctx, tx.state);
+  } catch (err) {
+    ctx.log.warn({ err }, 'sign-in: could not record the transaction');
+    return unavailable(req, res, cleared);
+  }
+  if (!first) {
+    ctx.log.warn({ reason: 'transaction_used' }, 'sign-in refused');
+    const message = TRANSACTION_MESSAGES.transaction_used;
+    sendSignIn(res, accept, { code: 'signin_failed', message, hint: AGAIN }, cleared);
     return;
   }
 

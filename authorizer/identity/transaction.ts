@@ -135,10 +135,13 @@ export async function transactionCookie(deps: SessionDeps, tx: LoginTransaction)
 }
 
 /**
- * The transaction a callback's `state` names in this browser, claimed for its one use. `clear`
- * deletes its cookie: send it with whatever answer follows.
+ * The transaction a callback's `state` names in this browser, checked without writing anything:
+ * its cookie must open and hold that state, and it must not have been used (one read). `clear`
+ * deletes its cookie: send it with whatever answer follows. The callback spends it
+ * (`spendTransaction`) only once the IdP has answered for a person, so that a callback whose code
+ * the IdP refuses (anyone can start a sign-in and send a made-up code) stores nothing.
  */
-export async function claimTransaction(
+export async function openTransaction(
   deps: SessionDeps & { redis: RedisClient; redisKeys: RedisKeys },
   state: string | undefined,
   cookieHeader: string | undefined,
@@ -159,12 +162,39 @@ export async function claimTransaction(
       })
     : undefined;
   if (!tx?.success || !same(tx.data.state, state)) return { ok: false, reason: 'transaction_invalid', clear };
-  const hash = createHash('sha256').update(state).digest('base64url');
   // Throws when Redis is away: the caller refuses (no Redis, no sign-in).
-  const first = await deps.redis.set(deps.redisKeys.loginUsed(hash), '1', 'EX', TRANSACTION_TTL_SEC, 'NX');
-  if (first !== 'OK') return { ok: false, reason: 'transaction_used', clear };
+  if ((await deps.redis.exists(deps.redisKeys.loginUsed(stateHash(state)))) === 1) {
+    return { ok: false, reason: 'transaction_used', clear };
+  }
   return { ok: true, transaction: tx.data, clear };
 }
+
+/**
+ * Marks an opened transaction used (SET NX, for as long as its cookie could live): true the first
+ * time only, so that of two callbacks racing with one state, one signs in. Throws when Redis is away.
+ */
+export async function spendTransaction(
+  deps: { redis: RedisClient; redisKeys: RedisKeys },
+  state: string,
+): Promise<boolean> {
+  const key = deps.redisKeys.loginUsed(stateHash(state));
+  return (await deps.redis.set(key, '1', 'EX', TRANSACTION_TTL_SEC, 'NX')) === 'OK';
+}
+
+/** Opens the transaction and spends it at once (for callers with nothing to check in between). */
+export async function claimTransaction(
+  deps: SessionDeps & { redis: RedisClient; redisKeys: RedisKeys },
+  state: string | undefined,
+  cookieHeader: string | undefined,
+): Promise<TransactionOf> {
+  const opened = await openTransaction(deps, state, cookieHeader);
+  if (!opened.ok || state === undefined) return opened;
+  if (!(await spendTransaction(deps, state)))
+    return { ok: false, reason: 'transaction_used', clear: opened.clear };
+  return opened;
+}
+
+const stateHash = (state: string) => createHash('sha256').update(state).digest('base64url');
 
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);

@@ -375,6 +375,27 @@ describe('floods', () => {
     expect(await keyCount()).toBe(before);
   });
 
+  it('when sign-ins are started and each callback carries its real state and transaction cookie but a made-up code, then none of them writes to Redis, and a real sign-in still completes', async () => {
+    const before = await keyCount();
+    for (let i = 0; i < 30; i++) {
+      const b = h.browser();
+      const started = await b.get(`http://${ACCESS_HOST}/app/m${i}`);
+      expect(started.status).toBe(303);
+      const state = new URL(started.location!).searchParams.get('state');
+      const answer = await b.get(
+        `http://${ACCESS_HOST}/_jitgate/oauth2/callback?state=${state}&code=${randomBytes(16).toString('hex')}`,
+      );
+      expect(answer.status).toBe(400);
+      expect(b.cookie(ACCESS_HOST, SESSION)).toBeUndefined();
+    }
+    expect(await keyCount()).toBe(before);
+    const b = h.browser();
+    h.idp.signInAs(ALICE.sub);
+    const { last } = await b.follow(`http://${ACCESS_HOST}/app/after`);
+    expect(last.url).toBe(`http://${ACCESS_HOST}/app/after`);
+    expect(b.cookie(ACCESS_HOST, SESSION)).toBeDefined();
+  });
+
   it('when 60 sign-ins are started in one browser (tabs restored, or a page looping), then the callback still fits and the latest sign-in completes', async () => {
     const b = h.browser();
     for (let i = 0; i < 60; i++) expect((await b.get(`http://${ACCESS_HOST}/app/tab${i}`)).status).toBe(303);
