@@ -80,7 +80,16 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   const { log, clock } = deps;
   const metrics = createMetrics({ countActiveGrants: () => deps.store.queries.countActiveGrants(), log });
   const usage = createUsageRecorder({ store: deps.store, log, clock, flushEveryMs: deps.usageFlushMs });
-  const connections = createConnectionRegistry({ clock, metrics, log });
+  const connections = createConnectionRegistry({
+    clock,
+    metrics,
+    log,
+    // At the expiry an open connection knew: an extended grant keeps it.
+    expiryOf: async (grantId) => {
+      const grant = await deps.store.queries.liveGrant(grantId);
+      return isLive(grant, clock.now()) ? grant.expiresAt : undefined;
+    },
+  });
   const refusals = createRefusalRecorder({
     redis: deps.redis,
     keys: deps.store.keys,

@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type { Metrics } from '../metrics.js';
 
-export type EndReason = 'revoked' | 'expired' | 'signed out' | 'shutdown';
+export type EndReason = 'revoked' | 'expired' | 'signed out' | 'session ended' | 'shutdown';
 
 /** One open connection of a grant: a WebSocket, or an HTTP response still under way. */
 export interface OpenConnection {
@@ -10,8 +10,10 @@ export interface OpenConnection {
   grantId: string;
   /** The session it was opened with (sign-in on): a logout ends it too. */
   sid?: string | undefined;
-  /** When it ends at the latest: the grant's expiry, or its session's end if that comes first. */
-  endsAt: number;
+  /** The grant's expiry (moved on by the registry when the grant was extended). */
+  expiresAt: number;
+  /** Its session's end, when it has one: it ends then even if the grant lasts longer. */
+  sessionEndsAt?: number | undefined;
   /** Ends it now, both ends. Called at most once. */
   end(why: EndReason): void;
 }
@@ -22,6 +24,8 @@ interface Bucket {
   timer?: NodeJS.Timeout | undefined;
   dueAt: number;
 }
+
+const endsAt = (c: OpenConnection) => Math.min(c.expiresAt, c.sessionEndsAt ?? Number.POSITIVE_INFINITY);
 
 /** setTimeout's limit (about 24.8 days); longer waits are re-armed. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -35,11 +39,20 @@ const REMEMBER_ENDED_MS = 60_000;
 /**
  * Every open connection, by grant and by session. Each ends when its grant is revoked (`closeGrant`,
  * from the revocations channel), at its session's logout (`closeSession`), and, by its grant's
- * timer, at its `endsAt`: expiry is enforced here with no worker and no message. This is the hot
- * path: a request costs a Map lookup and a Set insertion; a grant's timer is set when it first
- * opens a connection and stays until its earliest end (a grant's steady traffic arms no new timer).
+ * timer, at its grant's expiry or its session's end: expiry is enforced here with no worker and no
+ * message. At the expiry it knew, the registry reads the grant's expiry again (`expiryOf`): an
+ * extended grant keeps its connections; one that is gone, or cannot be read, ends them (fail
+ * closed). This is the hot path: a request costs a Map lookup and a Set insertion; a grant's timer
+ * is set when it first opens a connection and stays until its earliest end (a grant's steady
+ * traffic arms no new timer).
  */
-export function createConnectionRegistry(options: { clock: Clock; metrics: Metrics; log: Logger }) {
+export function createConnectionRegistry(options: {
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+  /** The grant's expiry as Redis has it now; undefined when it is no longer live. */
+  expiryOf?: ((grantId: string) => Promise<number | undefined>) | undefined;
+}) {
   const byGrant = new Map<string, Bucket>();
   const bySession = new Map<string, Set<OpenConnection>>();
   /** Grants (`g:` id) and sessions (`s:` id) ended recently, oldest first, with when. */
@@ -56,16 +69,43 @@ export function createConnectionRegistry(options: { clock: Clock; metrics: Metri
 
   function onDue(grantId: string, b: Bucket): void {
     b.timer = undefined;
-    const now = options.clock.now();
-    if (b.dueAt > now) {
+    if (b.dueAt > options.clock.now()) {
       setTimer(grantId, b, b.dueAt);
       return;
     }
+    const now = options.clock.now();
+    const grantEnded = [...b.members].some((c) => c.expiresAt <= now);
+    if (!grantEnded || options.expiryOf === undefined) {
+      sweep(grantId, b);
+      return;
+    }
+    // Keep the bucket armed while we ask, so that new connections do not arm a timer of their own.
+    b.dueAt = Number.NEGATIVE_INFINITY;
+    options.expiryOf(grantId).then(
+      (expiry) => extendThenSweep(grantId, b, expiry),
+      (err) => {
+        options.log.warn({ err, grantId }, 'could not re-read an expiring grant: ending its connections');
+        extendThenSweep(grantId, b, undefined);
+      },
+    );
+  }
+
+  function extendThenSweep(grantId: string, b: Bucket, expiry: number | undefined): void {
+    // Revoked meanwhile: closeGrant took the bucket and ended its connections.
+    if (byGrant.get(grantId) !== b) return;
+    if (expiry !== undefined) for (const c of b.members) c.expiresAt = Math.max(c.expiresAt, expiry);
+    sweep(grantId, b);
+  }
+
+  /** Ends the connections that are due, and re-arms for the next one (or drops the bucket). */
+  function sweep(grantId: string, b: Bucket): void {
+    const now = options.clock.now();
     let next = Number.POSITIVE_INFINITY;
     for (const c of [...b.members]) {
-      if (c.endsAt <= now) end(c, 'expired');
-      else next = Math.min(next, c.endsAt);
+      if (endsAt(c) <= now) end(c, c.expiresAt <= now ? 'expired' : 'session ended');
+      else next = Math.min(next, endsAt(c));
     }
+    b.dueAt = Number.POSITIVE_INFINITY;
     if (b.members.size === 0) {
       if (byGrant.get(grantId) === b) byGrant.delete(grantId);
     } else setTimer(grantId, b, next);
@@ -120,7 +160,8 @@ export function createConnectionRegistry(options: { clock: Clock; metrics: Metri
         byGrant.set(c.grantId, b);
       }
       b.members.add(c);
-      if (c.endsAt < b.dueAt || b.timer === undefined) setTimer(c.grantId, b, Math.min(c.endsAt, b.dueAt));
+      // (A bucket whose grant is being re-read has dueAt -Infinity and no timer: the sweep covers c.)
+      if (endsAt(c) < b.dueAt) setTimer(c.grantId, b, endsAt(c));
       if (c.sid !== undefined) {
         let own = bySession.get(c.sid);
         if (!own) {

@@ -42,7 +42,7 @@ export function openTunnel(options: {
   req: IncomingMessage;
   client: Duplex;
   head: Buffer;
-  /** How long the upstream may take to answer the upgrade. */
+  /** How long the upstream may take to answer the upgrade (its whole head). */
   timeoutMs: number;
   hooks: TunnelHooks;
   /** Makes the 101's headers ours (no jitgate cookie set by the upstream, its address rewritten). */
@@ -73,19 +73,21 @@ export function openTunnel(options: {
     path: `${base}${req.url ?? '/'}`,
     headers: { ...req.headers, host: target.host },
     agent: false,
-    timeout: options.timeoutMs,
   });
   let done = false;
   const settle = (r?: Refusal) => {
+    clearTimeout(headDue);
     if (done) return;
     done = true;
     if (r) hooks.refuse(r);
   };
-  proxyReq.on('timeout', () => {
+  // The whole answer's head within the timeout: silence and a 101 dripped line by line alike.
+  const headDue = setTimeout(() => {
     options.onFailure('timeout');
     settle(refusal('upstream_timeout', { resource }));
     proxyReq.destroy();
-  });
+  }, options.timeoutMs);
+  headDue.unref();
   proxyReq.on('error', (err: Error & { code?: string }) => {
     log.warn({ resource: resource.name, code: err.code, msg: err.message }, 'upstream upgrade failed');
     if (!done) options.onFailure('unreachable');
@@ -101,6 +103,7 @@ export function openTunnel(options: {
   client.once('close', leave);
 
   proxyReq.on('upgrade', (answer: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
+    clearTimeout(headDue);
     upstream.on('error', (err) => log.debug({ err }, 'upstream WebSocket error'));
     const accept = answer.headers['sec-websocket-accept'];
     const problem =

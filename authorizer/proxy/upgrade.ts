@@ -14,6 +14,8 @@ export function endedRefusal(why: EndReason, context: Parameters<typeof refusal>
   if (why === 'revoked') return refusal('grant_revoked', context);
   if (why === 'expired') return refusal('grant_expired', context);
   if (why === 'signed out') return refusal('token_missing', context, 'You signed out: sign in again.');
+  if (why === 'session ended')
+    return refusal('token_missing', context, 'Your sign-in session ended: sign in again.');
   return refusal('unavailable', context);
 }
 
@@ -73,7 +75,8 @@ export function createUpgradeHandler(deps: {
       kind: 'websocket',
       grantId,
       sid: session?.sid,
-      endsAt: session ? Math.min(result.expiresAt, session.endsAt) : result.expiresAt,
+      expiresAt: result.expiresAt,
+      sessionEndsAt: session?.endsAt,
       end() {
         socket.destroy();
         upstream?.destroy();

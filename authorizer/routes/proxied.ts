@@ -40,7 +40,8 @@ export function proxiedRequests(deps: {
       kind: 'http',
       grantId,
       sid: session?.sid,
-      endsAt: session ? Math.min(result.expiresAt, session.endsAt) : result.expiresAt,
+      expiresAt: result.expiresAt,
+      sessionEndsAt: session?.endsAt,
       end: (why) => deps.upstreams.end(req, res, endedRefusal(why, { resource })),
     };
     // Revoked between the grant read and now (its message already handled): refused here.

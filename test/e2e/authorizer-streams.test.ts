@@ -1,8 +1,8 @@
 import { type ClientRequest, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SlackUserId } from '../../shared/ids.js';
+import { newRequestId, type SlackUserId } from '../../shared/ids.js';
 import { type StreamUpstream, startStreamUpstream } from '../support/stream-upstream.js';
-import { bearer, eventually, type Harness, send, startHarness } from './authorizer-harness.js';
+import { ALICE, bearer, eventually, type Harness, send, startHarness } from './authorizer-harness.js';
 
 /**
  * Access ends for every open connection, not only WebSockets: an HTTP response still under way (a
@@ -99,6 +99,36 @@ describe('authorizer: HTTP responses end with access', () => {
     expect(cut).toBe(true);
     expect(at - expiresAt).toBeGreaterThanOrEqual(-50);
     expect(at - expiresAt).toBeLessThan(1_000);
+  });
+
+  it('when the grant is extended while a stream is open, then the stream outlives the old expiry and ends at the new one', async () => {
+    const { token, grantId, expiresAt } = await h.grant('feed', undefined, { durationMs: 1_500 });
+    const s = await stream('/feed/events', token);
+    const ext = newRequestId();
+    await h.store.transitions.createRequest(
+      {
+        id: ext,
+        kind: 'extension',
+        requester: ALICE,
+        email: 'u0alice@example.com',
+        resource: 'feed',
+        role: 'access',
+        durationMs: 1_500,
+        reason: 'longer',
+        breakGlass: false,
+        approvalsRequired: 1,
+        selfApproval: false,
+        pendingTimeoutMs: 60_000,
+        extendsGrant: grantId,
+      },
+      'U0BOSS',
+    );
+    const extended = (await h.store.queries.liveGrant(grantId))!.expiresAt;
+    expect(extended).toBeGreaterThan(expiresAt);
+    const { cut, at } = await s.ended;
+    expect(cut).toBe(true);
+    expect(at - extended).toBeGreaterThanOrEqual(-50);
+    expect(at - extended).toBeLessThan(1_000);
   });
 
   it('when a grant is revoked during a long download, then the download is cut and the upstream lets go', async () => {

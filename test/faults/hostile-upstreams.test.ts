@@ -3,7 +3,12 @@ import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { countFigures } from '../security/figures.js';
 import { bearer, eventually, type Harness, send, startHarness } from '../support/authorizer-harness.js';
-import { HOSTILE_ANSWERS, type HostileUpstream, startHostileUpstream } from '../support/hostile-upstream.js';
+import {
+  HOSTILE_ANSWERS,
+  type HostileUpstream,
+  startHostileUpstream,
+  UPGRADE_ANSWERS,
+} from '../support/hostile-upstream.js';
 
 /**
  * One upstream's answer never takes the authorizer down. A hostile upstream (raw bytes from
@@ -32,11 +37,12 @@ beforeAll(async () => {
     upstream: ${hostile.url}
     match: { pathPrefix: /hostile }
     approvers: { users: [U0BOSS] }
+    websocket: true
 `,
   });
-  viewer = (await h.grant('app', 'viewer')).token;
-  holder = (await h.grant('hostile')).token;
-  editor = (await h.grant('app', 'editor')).token;
+  viewer = (await h.grant('app', 'viewer', { durationMs: 600_000 })).token;
+  holder = (await h.grant('hostile', undefined, { durationMs: 600_000 })).token;
+  editor = (await h.grant('app', 'editor', { durationMs: 600_000 })).token;
 });
 afterAll(async () => {
   await h?.close();
@@ -159,5 +165,46 @@ describe('clients that leave', () => {
     );
     expect(got).toMatch(/^HTTP\/1\.1 (400|502)/);
     expect((await send(h.url, '/app/ok', { headers: bearer(viewer) })).status).toBe(200);
+  });
+});
+
+describe('WebSocket tunnels that break', () => {
+  /** An upgrade over a raw socket, then resets it after `resetAfterMs` if still open: what came back. */
+  function upgrade(path: string, resetAfterMs?: number): Promise<string> {
+    const url = new URL(h.url);
+    return new Promise((resolve) => {
+      const socket = connect(Number(url.port), url.hostname, () =>
+        socket.write(
+          `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${holder}\r\nConnection: Upgrade\r\n` +
+            'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        ),
+      );
+      let got = '';
+      socket.on('data', (c: Buffer) => {
+        got += c.toString('latin1');
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(got));
+      if (resetAfterMs !== undefined) setTimeout(() => socket.resetAndDestroy(), resetAfterMs);
+    });
+  }
+
+  for (const [name, { outcome }] of Object.entries(UPGRADE_ANSWERS)) {
+    it(`when the upstream's upgrade goes "${name}", then its client gets ${outcome} and others go on`, async () => {
+      const [got, other] = await Promise.all([
+        upgrade(`/hostile/${name}`),
+        send(h.url, '/app/ok', { headers: bearer(viewer) }),
+      ]);
+      expect(other.status).toBe(200);
+      if (outcome === 'cut') expect(got).toMatch(/^HTTP\/1\.1 101 /);
+      else expect(got).toMatch(new RegExp(`^HTTP/1\\.1 ${outcome} `));
+    });
+  }
+
+  it('when a client resets an open tunnel, then the upstream side is closed too', async () => {
+    const before = hostile.open();
+    const got = await upgrade('/hostile/upgrade-then-silence', 100);
+    expect(got).toMatch(/^HTTP\/1\.1 101 /);
+    await eventually(() => expect(hostile.open()).toBeLessThanOrEqual(before));
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type Socket } from 'node:net';
 
@@ -14,7 +15,8 @@ export interface HostileUpstream {
   close(): Promise<void>;
 }
 
-type Answer = (socket: Socket, timers: Set<NodeJS.Timeout>) => void;
+/** Writes an answer to one request; `requestHead` is the request's head as received. */
+type Answer = (socket: Socket, timers: Set<NodeJS.Timeout>, requestHead: string) => void;
 
 const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
 
@@ -184,6 +186,50 @@ export const STREAMING_ANSWERS: Record<string, Answer> = {
     s.write(head(['HTTP/1.1 200 OK', 'Content-Type: text/event-stream', 'Transfer-Encoding: chunked']));
     drip(s, timers, '8\r\ndata: 1\n\r\n', 50);
   },
+  // An upgrade that stays open and silent.
+  'upgrade-then-silence': (s, _timers, requestHead) => s.write(switching(requestHead)),
+};
+
+/** A real 101 for the upgrade in `requestHead` (the accept for its key). */
+function switching(requestHead: string): string {
+  const key = /^sec-websocket-key:\s*(\S+)/im.exec(requestHead)?.[1] ?? '';
+  const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+  return head([
+    'HTTP/1.1 101 Switching Protocols',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Accept: ${accept}`,
+  ]);
+}
+
+/**
+ * Upgrades that go wrong at the upstream, and what the client of each must get: `502`/`504` (no
+ * 101 ever reaches it) or `cut` (it got the 101, then its connection ends).
+ */
+export const UPGRADE_ANSWERS: Record<string, { outcome: 502 | 504 | 'cut'; answer: Answer }> = {
+  'upgrade-reset-before-answer': { outcome: 502, answer: (s) => s.resetAndDestroy() },
+  'upgrade-half-a-101': { outcome: 502, answer: (s) => s.end('HTTP/1.1 101 Switch') },
+  'upgrade-101-dripped': {
+    outcome: 504,
+    answer: (s, timers) => {
+      s.write('HTTP/1.1 101 Switching Protocols\r\n');
+      drip(s, timers, 'X-Drip: 1\r\n', 300);
+    },
+  },
+  'upgrade-then-reset': {
+    outcome: 'cut',
+    answer: (s, _timers, requestHead) => {
+      s.write(switching(requestHead));
+      setTimeout(() => s.resetAndDestroy(), 50);
+    },
+  },
+  'upgrade-then-garbage-and-close': {
+    outcome: 'cut',
+    answer: (s, _timers, requestHead) => {
+      s.write(switching(requestHead));
+      setTimeout(() => s.end(Buffer.from([0xff, 0x00, 0x81, 0x7f, 0x0d, 0x0a])), 50);
+    },
+  },
 };
 
 export async function startHostileUpstream(): Promise<HostileUpstream> {
@@ -199,12 +245,14 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
     const onData = (chunk: Buffer) => {
       received += chunk.toString('latin1');
       for (let end = received.indexOf('\r\n\r\n'); end !== -1; end = received.indexOf('\r\n\r\n')) {
+        const requestHead = received.slice(0, end);
         const requestLine = received.slice(0, received.indexOf('\r\n'));
         received = received.slice(end + 4);
         const path = requestLine.split(' ')[1] ?? '/';
         const name = path.slice(1).split(/[/?]/)[0] ?? '';
-        const answer = HOSTILE_ANSWERS[name]?.answer ?? STREAMING_ANSWERS[name];
-        if (answer) answer(socket, timers);
+        const answer =
+          HOSTILE_ANSWERS[name]?.answer ?? STREAMING_ANSWERS[name] ?? UPGRADE_ANSWERS[name]?.answer;
+        if (answer) answer(socket, timers, requestHead);
         else socket.end(head(['HTTP/1.1 404 Not Found', 'Content-Length: 0']));
       }
     };
