@@ -22,7 +22,7 @@ export const REDEEM_PATH = '/_jitgate/redeem';
 /** Whose access this browser last redeemed on this host: `<user>.<kid>.<mac>`, sent only to the redeem path. */
 export const HOLDER_COOKIE = 'jitgate_holder';
 /** The confirmation's nonce: SameSite=Strict, so no other site's form can carry it. */
-const CONFIRM_COOKIE = 'jitgate_redeem_confirm';
+export const CONFIRM_COOKIE = 'jitgate_redeem_confirm';
 /** Longer than any grant: the browser stays known after its access ended (a new link is asked about too). */
 const HOLDER_MAX_AGE_SEC = 30 * 86_400;
 const CONFIRM_MAX_AGE_SEC = 600;

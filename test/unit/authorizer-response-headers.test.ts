@@ -1,7 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { cookieNameOf } from '../../authorizer/checks/credential.js';
+import { bindCookieName } from '../../authorizer/identity/bind.js';
+import { sessionCookieName, transactionCookieName } from '../../authorizer/identity/cookies.js';
 import { publicAddresses } from '../../authorizer/proxy/public-address.js';
 import { ownResponseHeaders } from '../../authorizer/proxy/response-headers.js';
+import { CONFIRM_COOKIE, HOLDER_COOKIE } from '../../authorizer/routes/redeem-confirm.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 
 const policy = loadPolicy(`
@@ -57,6 +61,21 @@ describe('ownResponseHeaders: cookies', () => {
     ]);
     expect(dropped).toHaveLength(12);
     expect(dropped.join(' ')).not.toContain('planted');
+  });
+
+  it('when an upstream sets any cookie the authorizer itself sets (access, session, login, bind, holder, confirmation; http and https names), then each is removed', () => {
+    const names = [false, true].flatMap((secure) => [
+      cookieNameOf('grafana'),
+      sessionCookieName({ secure }),
+      transactionCookieName({ secure }, 'some-state'),
+      bindCookieName({ secure }),
+      `${secure ? '__Host-' : ''}jitgate_logins`,
+      HOLDER_COOKIE,
+      CONFIRM_COOKIE,
+    ]);
+    const { headers, dropped } = own('grafana', { 'set-cookie': names.map((n) => `${n}=planted; Path=/`) });
+    expect(headers['set-cookie']).toBeUndefined();
+    expect(dropped).toHaveLength(names.length);
   });
 
   it('when every cookie the upstream set is ours, then no Set-Cookie is left at all', () => {
