@@ -209,3 +209,27 @@ describe('a bot that cannot learn its workspace', () => {
     expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('pending');
   });
 });
+
+describe('over Socket Mode', () => {
+  let h: BotHarness;
+  beforeAll(async () => {
+    h = await startBotHarness({
+      policy: BOT_TEST_POLICY,
+      usergroups: BOT_TEST_USERGROUPS,
+      transport: 'socket',
+    });
+  });
+  afterAll(async () => h?.stop());
+
+  it('when a command or a click comes from another workspace, then it is refused the same way', async () => {
+    const foreign = await h.command('U0SOCKSTRANGER', 'grafana 1h INC-9 from elsewhere', {
+      teamId: 'T0OTHER',
+    });
+    expect(foreign.ack).toContain(FOREIGN_WORKSPACE_TEXT);
+    const { requestId } = await h.fileRequest('U0SOCKOURS', 'grafana 1h INC-10 ours');
+    await h.click('U0ALICE', 'jit_approve', requestId, { teamId: 'T0OTHER' });
+    await h.bot.idle();
+    expect((await h.deps.store.queries.getRequest(requestId))?.status).toBe('pending');
+    expect((await h.deps.access.list('U0SOCKSTRANGER' as never)).pending).toEqual([]);
+  });
+});

@@ -99,7 +99,7 @@ export interface BotHarness {
   command(
     userId: string,
     text: string,
-    options?: { channelId?: string; headers?: Record<string, string> },
+    options?: { channelId?: string; teamId?: string; headers?: Record<string, string> },
   ): Promise<CommandResult>;
   /** A button click (block_actions) by `userId`; in the approval channel unless said otherwise. */
   click(
@@ -245,6 +245,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
         text,
         responseUrl,
         ...(opts.channelId ? { channelId: opts.channelId } : {}),
+        ...(opts.teamId ? { teamId: opts.teamId } : {}),
       });
       const res = await driver.deliver('command', body, opts.headers);
       const ack = ackText(res);
