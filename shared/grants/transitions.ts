@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
-import { errorFor, unavailable } from '../errors.js';
+import { unavailable } from '../errors.js';
 import { type GrantId, grantIdOf, type RequestId, requestIdOf, type SlackUserId } from '../ids.js';
-import { replicaAcksOf } from '../redis/connect.js';
+import { type ReplicaAcks, replicaAcksOf } from '../redis/connect.js';
 import { guard } from './guard.js';
 import { refusal, type ScriptContext } from './lua/run.js';
 import type { Decided, Holder, RequestLimits } from './lua/scripts.js';
@@ -129,33 +129,37 @@ export class Transitions {
     return scripts.escalateRequest(this.ctx, { id, requester });
   }
 
-  /** Revokes a grant at once and tells every authorizer; a second revoke is `already_revoked`. */
+  /**
+   * Revokes a grant at once and tells every authorizer; a second revoke is `already_revoked`. On a
+   * master with replicas (Sentinel) it then waits until a replica has it (WAIT): a revocation only
+   * the master acknowledged would be lost, and access given back, if the master failed before its
+   * replica had it. `replicated` is false when none confirmed in time: the revocation is in effect,
+   * but not yet safe from a failover.
+   */
   async revoke(
     grantId: GrantId,
     actor: SlackUserId | 'jitgate',
     reason = '',
-  ): Promise<{ outcome: 'revoked' | 'already_revoked'; request: AccessRequest }> {
+  ): Promise<{ outcome: 'revoked' | 'already_revoked'; request: AccessRequest; replicated: boolean }> {
     const holder = await this.holderOf(requestIdOf(grantId));
     const revoked = await scripts.revokeGrant(this.ctx, { grantId, holder, actor, reason });
-    await this.replicated('The revocation');
-    return revoked;
+    return { ...revoked, replicated: await this.replicated() };
   }
 
-  /**
-   * On a master with replicas (Sentinel), waits until a replica has every write this connection made
-   * (WAIT): a change acknowledged only by a master that then fails would be lost in the failover.
-   * Throws `not_replicated` when none confirms in time: the change is in effect, but not yet safe.
-   */
-  private async replicated(what: string): Promise<void> {
-    const acks = replicaAcksOf(this.ctx.redis);
-    if (!acks) return;
-    let confirmed: number;
+  /** How long a change that must survive a failover waits for a replica (undefined: it does not). */
+  get replicaAcks(): ReplicaAcks | undefined {
+    return replicaAcksOf(this.ctx.redis);
+  }
+
+  /** Waits until a replica has every write this connection made (WAIT), when there are replicas. */
+  private async replicated(): Promise<boolean> {
+    const acks = this.replicaAcks;
+    if (!acks) return true;
     try {
-      confirmed = Number(await this.ctx.redis.wait(acks.replicas, acks.timeoutMs));
+      return Number(await this.ctx.redis.wait(acks.replicas, acks.timeoutMs)) >= acks.replicas;
     } catch (err) {
       throw unavailable(err);
     }
-    if (confirmed < acks.replicas) throw errorFor('not_replicated', { what, timeoutMs: acks.timeoutMs });
   }
 
   /** Ends a grant whose time is up (`not_yet` with the expiry when it was extended or is early). */

@@ -111,6 +111,14 @@ describe('Redis behind Sentinel', () => {
     const a = await grant('U0BOB', '1h', 'INC-1 replica frozen');
     expect((await get(a.token)).status).toBe(200);
 
+    const revokedAt = Date.now();
+    const endedDms = () =>
+      stack.standin
+        .callsTo('chat.postMessage')
+        .filter(
+          (c) =>
+            c.at >= revokedAt && c.body.channel === 'D0BOB' && /revoked|ended/i.test(JSON.stringify(c.body)),
+        );
     set.replica.freeze();
     let unconfirmed: string;
     try {
@@ -128,8 +136,13 @@ describe('Redis behind Sentinel', () => {
     expect(unconfirmed).toMatch(/Do it again to be sure/);
     expect(unconfirmed).not.toMatch(/Revoked \*/);
 
+    // What follows a revocation still happens: the holder is told once, by the worker.
+    await expect.poll(() => endedDms().length, { timeout: 10_000 }).toBe(1);
+
     await replicaCaughtUp();
     expect(await reply('U0BOB', `revoke ${a.grantId}`)).toMatch(/was already revoked/);
+    await botSettled(bot.bot, bot.deps.scheduler.queue);
+    expect(endedDms()).toHaveLength(1);
 
     // With the replica in step, a revocation is reported only once the replica has it.
     const b = await grant('U0GUS', '1h', 'INC-2 replica healthy');
