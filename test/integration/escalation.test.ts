@@ -11,7 +11,7 @@ import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { jobCompleted } from '../support/jobs.js';
 import { RecordingNotifier } from '../support/recording-notifier.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 import { closeUseCaseDeps, useCaseDeps } from '../support/use-cases.js';
 
 const policy = loadPolicy(`
@@ -47,7 +47,7 @@ describe('escalation of undecided requests', () => {
   let access: AccessService;
   let notifier: RecordingNotifier;
   let worker: Worker;
-  const queue = connectRedisForQueue(REDIS_URL);
+  const queue = connectRedisForQueue(REDIS_TARGET);
   afterAll(() => queue.disconnect());
 
   beforeEach(async () => {
