@@ -4,7 +4,7 @@ import type { SlackUserId } from '../../shared/ids.js';
 import { PermanentFailure } from '../../shared/jobs/notifier.js';
 import { approversOf } from '../../shared/policy/index.js';
 import { sendDm } from '../slack/dm.js';
-import { claimNudges, releaseNudges } from '../slack/nudge-budget.js';
+import { claimNudges, NUDGES_PER_APPROVER_PER_HOUR, releaseNudges } from '../slack/nudge-budget.js';
 import { isPermanentSlackError } from '../slack/slack-errors.js';
 import { databaseGrantedDm } from '../views/database-dm.js';
 import {
@@ -15,6 +15,7 @@ import {
   grantEndedDm,
   grantedDm,
   nudgeDm,
+  nudgesPausedDm,
   requestExpiredDm,
 } from '../views/dm.js';
 import type { EffectDeps } from './deps.js';
@@ -94,9 +95,14 @@ async function nudgeApprovers(deps: EffectDeps, request: AccessRequest): Promise
     (user) => user !== request.requester && !request.approvals.includes(user),
   );
   const { store } = deps;
-  const approvers = store
+  const { nudge: approvers, overflowing } = store
     ? await claimNudges(store.redis, store.keys, request.id, waiting, deps.clock.now())
-    : waiting;
+    : { nudge: waiting, overflowing: [] };
+  if (overflowing.length > 0) {
+    // Past their hourly share: one note instead of more DMs (best effort; the requests still wait).
+    const note = nudgesPausedDm(resource.approvalChannel, NUDGES_PER_APPROVER_PER_HOUR);
+    await Promise.allSettled(overflowing.map((user) => sendDm(deps.client, user, note)));
+  }
   if (approvers.length < waiting.length) {
     log.info(
       { requestId: request.id, skipped: waiting.length - approvers.length },

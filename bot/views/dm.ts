@@ -216,6 +216,17 @@ export function nudgeDm(request: AccessRequest, resource: Resource | undefined):
   return { text: `${mention(request.requester)} is waiting for your approval of ${what}.`, blocks };
 }
 
+/**
+ * To an approver who has had their hourly share of nudge DMs: one note that more wait, instead of
+ * a DM for each.
+ */
+export function nudgesPausedDm(channel: string, perHour: number): SlackMessage {
+  const text =
+    `:hourglass: More requests await your decision than jitgate nudges you about in an hour (${perHour}): ` +
+    `the rest are in <#${channel}> and on jitgate's App Home. No more nudges this hour.`;
+  return { text, blocks: [section(text)] };
+}
+
 /** For an escalation approver: a request nobody decided in time, with its buttons. */
 export function escalationDm(request: AccessRequest, resource: Resource | undefined): SlackMessage {
   const what = escapeText(resourceRole(request));
