@@ -6,7 +6,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { liveState, markdownTable, type Results, summarize } from './report.js';
+import { liveState, markdownTable, postgresText, type Results, summarize } from './report.js';
 
 const ms = (v: number, digits = 1) => `${v.toFixed(digits)} ms`;
 const x = (r: number) => (Number.isNaN(r) ? '–' : `${r.toFixed(2)}×`);
@@ -90,6 +90,8 @@ export function resultsMarkdown(r: Results): string {
         )}. The EVALSHAs are the usage recorder's (\`access.allowed\`: first use of a grant at once, then counts every 5 s), not per request.`,
     );
   }
+  if (r.postgres)
+    out.push(`\n### PostgreSQL gateway\n\n${postgresText(r.postgres).split('\n').join('\n\n')}`);
   if (r.verifier) {
     const v = r.verifier;
     out.push(

@@ -1,6 +1,7 @@
 import type { Timing } from './context.js';
 import type { Machine } from './machine.js';
 import type { MemoryResult } from './scenarios/memory.js';
+import type { PostgresResult } from './scenarios/postgres.js';
 import type { ProxyCostResult, RoundTrips } from './scenarios/proxy-cost.js';
 import type { ScaleResult } from './scenarios/scale.js';
 import type { SigninCostResult } from './scenarios/signin-cost.js';
@@ -20,6 +21,7 @@ export interface Results {
   scale?: ScaleResult;
   memory?: MemoryResult;
   slack?: SlackResult;
+  postgres?: PostgresResult;
   summary?: TargetCheck[];
 }
 
@@ -35,6 +37,14 @@ const x = (r: number) => `${r.toFixed(2)}×`;
 /** Each target of issue #7 against this run's figures (only those the run measured). */
 export function summarize(r: Results): TargetCheck[] {
   const out: TargetCheck[] = [];
+  if (r.postgres) {
+    const p = r.postgres;
+    out.push({
+      target: 'pgbench -S through the PostgreSQL gateway ≥ 0.8 × straight to PostgreSQL',
+      measured: `${x(p.tpsRatio)} (median of ${p.direct.length} interleaved rounds, ${p.clients} clients); connection set-up ${p.connect.gatewayMs.toFixed(2)} ms through the gateway, ${p.connect.directMs.toFixed(2)} ms direct`,
+      met: p.tpsRatio >= 0.8,
+    });
+  }
   if (r.proxy) {
     const { ratios, roundTrips } = r.proxy;
     const both = (a: number, b: number) => [a, b].filter((v) => !Number.isNaN(v));
@@ -198,6 +208,7 @@ export function printReport(r: Results): void {
       ),
     );
   }
+  if (r.postgres) console.log(`\n${postgresText(r.postgres)}`);
   if (r.verifier) {
     const v = r.verifier;
     console.log(
@@ -283,4 +294,15 @@ export function printReport(r: Results): void {
       ),
     );
   }
+}
+
+/** The PostgreSQL gateway's figures in a few sentences (the console and BENCHMARKS.md). */
+export function postgresText(p: PostgresResult): string {
+  const tps = (runs: { tps: number }[]) => runs.map((r) => r.tps.toFixed(0)).join(', ');
+  return [
+    `PostgreSQL gateway: pgbench -S, ${p.clients} clients, ${p.runSec} s per run: straight to PostgreSQL ${tps(p.direct)} tps; through the gateway ${tps(p.gateway)} tps; gateway/direct ${x(p.tpsRatio)} (median of per-round ratios).`,
+    `Gateway CPU per relayed transaction: ${p.gatewayCpuUsPerTx.toFixed(0)} µs (statement logged).`,
+    `Connection set-up (connect, SELECT 1, disconnect; median of ${p.connect.samples}): ${p.connect.directMs.toFixed(2)} ms direct, ${p.connect.gatewayMs.toFixed(2)} ms through the gateway (+${(p.connect.gatewayMs - p.connect.directMs).toFixed(2)} ms: token check, grant read, upstream login; ${p.connect.gatewayCpuMs.toFixed(2)} ms of gateway CPU).`,
+    `pgbench -S -C (a new connection per transaction): ${p.connectEach.direct.tps.toFixed(0)} tps direct, ${p.connectEach.gateway.tps.toFixed(0)} tps through the gateway.`,
+  ].join('\n');
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only proxy,signin,verifier,scale,memory,slack] [--rounds N]
+ * `npm run bench [-- --quick] [--only proxy,signin,verifier,scale,memory,slack,postgres] [--rounds N]
  *   [--variants bare,jitgate] [--profile] [--update-doc]`
  *
  * Starts the upstream and the proxies under test in child processes, drives them with autocannon
@@ -18,6 +18,7 @@ import { updateDoc } from './markdown.js';
 import { deletePrefix, redisVersion } from './redis-stats.js';
 import { printReport, type Results, summarize } from './report.js';
 import { memoryPerGrant } from './scenarios/memory.js';
+import { postgresCost } from './scenarios/postgres.js';
 import { proxyCost } from './scenarios/proxy-cost.js';
 import { scale } from './scenarios/scale.js';
 import { signinCost } from './scenarios/signin-cost.js';
@@ -25,7 +26,7 @@ import { slackSide } from './scenarios/slack.js';
 import { verifierCost } from './scenarios/verifier.js';
 import { spawnRpcChild } from './servers/rpc.js';
 
-const SCENARIOS = ['proxy', 'signin', 'verifier', 'scale', 'memory', 'slack'] as const;
+const SCENARIOS = ['proxy', 'signin', 'verifier', 'scale', 'memory', 'slack', 'postgres'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** `--name value` or `--name=value`. */
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
     if (args.wants('scale')) results.scale = await scale(ctx);
     if (args.wants('memory')) results.memory = await memoryPerGrant(ctx);
     if (args.wants('slack')) results.slack = await slackSide(ctx);
+    if (args.wants('postgres')) results.postgres = await postgresCost(ctx);
   } finally {
     await Promise.allSettled([target.stop(), upstream.stop()]);
     const deleted = await deletePrefix(redis, prefix);

@@ -87,6 +87,9 @@ export function openSession(deps: {
       dbUser: ctx.role.db?.user,
       client: ctx.client.client?.toString(),
     };
+    // Who is bound once (pino serialises a child's bindings when it is made): a statement's line
+    // then costs the statement's text only, on the relay's hot path.
+    const statements = deps.log.child({ db: who });
     const key = deps.registry.issueCancelKey(resource.postgres, upstream.pid, upstream.secret);
     client.write(
       Buffer.concat([
@@ -116,7 +119,7 @@ export function openSession(deps: {
       client,
       upstream: upstream.socket,
       maxStatement: deps.maxStatement,
-      onStatement: (text) => deps.log.info({ db: { ...who, statement: text } }, 'postgres statement'),
+      onStatement: (text) => statements.info({ statement: text }, 'postgres statement'),
       onClose: (stats) => {
         deps.registry.untrack(tracked);
         deps.registry.forgetCancelKey(key.pid);

@@ -72,10 +72,8 @@ describe('PostgreSQL gateway: connecting with a grant', () => {
       expect(ended!.bytesToClient).toBeGreaterThan(0);
       expect(typeof ended!.durationMs).toBe('number');
     });
-    const statements = h.logLines
-      .filter((l) => l.includes('postgres statement'))
-      .map((l) => JSON.parse(l).db);
-    expect(statements.filter((s) => s.grantId === grantId).map((s) => s.statement)).toEqual([
+    const statements = h.logLines.filter((l) => l.includes('postgres statement')).map((l) => JSON.parse(l));
+    expect(statements.filter((s) => s.db.grantId === grantId).map((s) => s.statement)).toEqual([
       'SELECT 1',
       'SELECT 2',
     ]);
