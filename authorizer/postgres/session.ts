@@ -87,9 +87,17 @@ export function openSession(deps: {
       dbUser: ctx.role.db?.user,
       client: ctx.client.client?.toString(),
     };
-    // Who is bound once (pino serialises a child's bindings when it is made): a statement's line
-    // then costs the statement's text only, on the relay's hot path.
-    const statements = deps.log.child({ db: who });
+    // Who is bound once (pino serialises a child's bindings when it is made), and statements are
+    // written in batches: one line per session at most every 100 ms (or 100 statements), so that a
+    // busy session costs the relay a log write per batch, not per statement.
+    const statementLog = deps.log.child({ db: who });
+    const batch: string[] = [];
+    let batchTimer: NodeJS.Timeout | undefined;
+    const flushStatements = () => {
+      if (batchTimer) clearTimeout(batchTimer);
+      batchTimer = undefined;
+      if (batch.length > 0) statementLog.info({ statements: batch.splice(0) }, 'postgres statements');
+    };
     const key = deps.registry.issueCancelKey(resource.postgres, upstream.pid, upstream.secret);
     client.write(
       Buffer.concat([
@@ -119,8 +127,16 @@ export function openSession(deps: {
       client,
       upstream: upstream.socket,
       maxStatement: deps.maxStatement,
-      onStatement: (text) => statements.info({ statement: text }, 'postgres statement'),
+      onStatement: (text) => {
+        batch.push(text);
+        if (batch.length >= 100) flushStatements();
+        else if (!batchTimer) {
+          batchTimer = setTimeout(flushStatements, 100);
+          batchTimer.unref();
+        }
+      },
       onClose: (stats) => {
+        flushStatements();
         deps.registry.untrack(tracked);
         deps.registry.forgetCancelKey(key.pid);
         deps.metrics.openPostgresSessions.dec();

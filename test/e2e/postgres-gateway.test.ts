@@ -72,12 +72,31 @@ describe('PostgreSQL gateway: connecting with a grant', () => {
       expect(ended!.bytesToClient).toBeGreaterThan(0);
       expect(typeof ended!.durationMs).toBe('number');
     });
-    const statements = h.logLines.filter((l) => l.includes('postgres statement')).map((l) => JSON.parse(l));
-    expect(statements.filter((s) => s.db.grantId === grantId).map((s) => s.statement)).toEqual([
-      'SELECT 1',
-      'SELECT 2',
-    ]);
+    const statements = h.logLines
+      .filter((l) => l.includes('postgres statements'))
+      .map((l) => JSON.parse(l))
+      .filter((line) => line.db.grantId === grantId)
+      .flatMap((line) => line.statements);
+    expect(statements).toEqual(['SELECT 1', 'SELECT 2']);
     expect(h.logLines.join('\n')).not.toContain(token);
+  });
+
+  it('when a statement is long, then the log keeps its first 2 KB only', async () => {
+    const { token, grantId } = await h.grant('app-db', 'readonly');
+    const client = h.client(token);
+    await client.connect();
+    await client.query(`SELECT '${'x'.repeat(5_000)}' AS long`);
+    await client.end();
+    await eventually(() => {
+      const logged = h.logLines
+        .filter((l) => l.includes('postgres statements'))
+        .map((l) => JSON.parse(l))
+        .filter((line) => line.db.grantId === grantId)
+        .flatMap((line) => line.statements as string[]);
+      expect(logged).toHaveLength(1);
+      expect(Buffer.byteLength(logged[0]!)).toBe(2048);
+      expect(logged[0]).toMatch(/^SELECT 'xxx/);
+    });
   });
 });
 
