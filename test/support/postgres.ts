@@ -31,7 +31,7 @@ let prepared: Promise<void> | undefined;
  * that may write. Idempotent: several test files (and processes) may call it at once.
  */
 export function prepareMainDatabase(): Promise<void> {
-  prepared ??= (async () => {
+  prepared ??= withSetupLock(async () => {
     await superuser(`
       DO $$ BEGIN
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${RO_LOGIN}') THEN CREATE ROLE ${RO_LOGIN} LOGIN; END IF;
@@ -55,8 +55,23 @@ export function prepareMainDatabase(): Promise<void> {
       EXCEPTION WHEN duplicate_table OR unique_violation THEN NULL; END $$;`,
       TEST_DB,
     );
-  })();
+  });
   return prepared;
+}
+
+/**
+ * Runs the set-up under an advisory lock, so that test workers (processes) preparing at once do
+ * not trip over each other's CREATE and GRANT ("tuple concurrently updated").
+ */
+async function withSetupLock(setUp: () => Promise<void>): Promise<void> {
+  const lock = new pg.Client({ ...MAIN_PG, user: 'postgres', database: 'postgres' });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(727274)');
+    await setUp();
+  } finally {
+    await lock.end();
+  }
 }
 
 /** A TCP relay in front of a server that counts the connections it was asked to open. */
