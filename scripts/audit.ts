@@ -3,8 +3,10 @@
  * [--after <id>]` prints the events as JSON lines (the same lines as the JSON log's `audit`);
  * `npm run audit -- refusals [--since …]` prints the refusals counted per minute, resource and code
  * (those that name no grant are counted, not audited one by one; the last 24 hours are kept).
+ * `npm run audit -- report --break-glass [--since …] [--json]` lists break-glass grants and their reviews.
  * Exit codes: 0 fine, 1 the chain is broken, 2 bad usage, 3 Redis unreachable, 4 no events at all.
  */
+import { breakGlassReport, formatBreakGlassReport } from '../shared/audit/break-glass-report.js';
 import { auditLine, type ExportRange, exportAudit, STREAM_ID, verifyAudit } from '../shared/audit/chain.js';
 import { readRefusalCounts } from '../shared/audit/refusal-counts.js';
 import { loadConfig } from '../shared/config.js';
@@ -19,20 +21,23 @@ const USAGE = `usage: npm run audit -- verify
        npm run audit -- export [--since <time>] [--until <time>] [--after <id>]
          <time> is a duration before now (24h, 30d) or an ISO 8601 time (2026-12-01T00:00:00Z);
          <id> is the "id" of the last line of an earlier export, to resume after it
-       npm run audit -- refusals [--since <time>]   (counted refusals; the last 24h are kept)`;
+       npm run audit -- refusals [--since <time>]   (counted refusals; the last 24h are kept)
+       npm run audit -- report --break-glass [--since <time>] [--until <time>] [--json]
+         break-glass grants with their review state (unreviewed, justified, flagged)`;
 
 class UsageError extends Error {}
 
 type Command =
   | { command: 'verify' }
   | ({ command: 'export' } & ExportRange)
-  | { command: 'refusals'; sinceMs: number };
+  | { command: 'refusals'; sinceMs: number }
+  | ({ command: 'report'; json: boolean } & ExportRange);
 
 const EXPORT_FLAGS = ['--since', '--until', '--after'] as const;
 
 function parseArgs(argv: string[], now: number): Command {
   const [command, ...rest] = argv;
-  if (command !== 'verify' && command !== 'export' && command !== 'refusals')
+  if (command !== 'verify' && command !== 'export' && command !== 'refusals' && command !== 'report')
     throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
   if (command === 'verify') {
     if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
@@ -44,6 +49,21 @@ function parseArgs(argv: string[], now: number): Command {
       throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
     return { command, sinceMs: parseTime('--since', rest[1]!, now) };
   }
+  if (command === 'report') {
+    const flags = rest.filter((a) => a === '--break-glass' || a === '--json');
+    if (!flags.includes('--break-glass'))
+      throw new UsageError('report needs what to report on: npm run audit -- report --break-glass');
+    const timed = rest.filter((a) => a !== '--break-glass' && a !== '--json');
+    if (timed.includes('--after'))
+      throw new UsageError('unexpected argument: --after (report reads whole ranges)');
+    const range = parseRange(timed, now);
+    return { command, json: flags.includes('--json'), ...range };
+  }
+  return { command, ...parseRange(rest, now) };
+}
+
+/** --since, --until and --after, each at most once. */
+function parseRange(rest: string[], now: number): ExportRange {
   const range: ExportRange = {};
   const seen = new Set<string>();
   for (let i = 0; i < rest.length; i += 2) {
@@ -65,7 +85,7 @@ function parseArgs(argv: string[], now: number): Command {
   }
   if (range.sinceMs !== undefined && range.untilMs !== undefined && range.untilMs <= range.sinceMs)
     throw new UsageError('--until must be later than --since');
-  return { command, ...range };
+  return range;
 }
 
 /** A duration before now (`24h`) or an ISO 8601 time with its zone (`2026-12-01T00:00:00Z`). */
@@ -147,6 +167,12 @@ async function audit(command: Command, io: CliIo): Promise<number> {
       }
       return 0;
     }
+    if (command.command === 'report') {
+      const rows = await breakGlassReport(exportAudit(redis, keys, command));
+      if (command.json) for (const row of rows) io.stdout(`${JSON.stringify(row)}\n`);
+      else io.stdout(formatBreakGlassReport(rows, describeRange(command)));
+      return 0;
+    }
     for await (const entry of exportAudit(redis, keys, command)) {
       io.stdout(`${JSON.stringify(auditLine(entry.event, entry))}\n`);
     }
@@ -154,6 +180,11 @@ async function audit(command: Command, io: CliIo): Promise<number> {
   } finally {
     redis.disconnect();
   }
+}
+
+function describeRange({ sinceMs, untilMs }: ExportRange): string {
+  const since = sinceMs !== undefined ? `since ${new Date(sinceMs).toISOString()}` : 'since the log began';
+  return untilMs !== undefined ? `${since}, until ${new Date(untilMs).toISOString()}` : since;
 }
 
 /** A Redis URL to print: its password (`redis://:secret@host`) stays out of the terminal. */

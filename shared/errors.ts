@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   'self_approval',
   'not_allowed_to_revoke',
   'not_allowed_to_cancel',
+  'not_break_glass',
+  'not_allowed_to_review',
   'grant_not_active',
   'code_unknown',
   'code_used',

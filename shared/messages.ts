@@ -77,6 +77,10 @@ export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => str
   not_allowed_to_revoke: () =>
     'Only the holder, an approver of this resource or an admin can revoke this grant.',
   not_allowed_to_cancel: () => 'Only the person who asked can cancel a request.',
+  not_break_glass: (f) =>
+    `${f.grantId !== undefined ? `Grant ${text(f.grantId)}` : 'This grant'} was not a break-glass grant: only those are reviewed.`,
+  not_allowed_to_review: (f) =>
+    `Only an approver of ${text(f.resource) ?? 'the resource'} or an admin, other than the person who broke glass, can review this grant.`,
   grant_not_active: (f) =>
     `${f.grantId !== undefined ? `Grant ${text(f.grantId)}` : 'This grant'} is no longer active` +
     (f.detail === 'revoked' ? ' (it was revoked).' : f.detail === 'expired' ? ' (it has expired).' : '.'),

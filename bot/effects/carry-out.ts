@@ -17,6 +17,7 @@ import {
   nudgeDm,
   nudgesPausedDm,
   requestExpiredDm,
+  reviewDm,
 } from '../views/dm.js';
 import type { EffectDeps } from './deps.js';
 import { publishHomes } from './homes.js';
@@ -69,6 +70,8 @@ export async function carryOut(deps: EffectDeps, effect: Effect, request: Access
       return nudgeApprovers(deps, request);
     case 'escalate-to':
       return escalateTo(deps, request);
+    case 'ask-review':
+      return askReview(deps, request, effect.reminder);
     case 'refresh-homes':
       if (deps.access) await publishHomes({ ...deps, access: deps.access }, effect.users);
       return;
@@ -131,6 +134,30 @@ async function escalateTo(deps: EffectDeps, request: AccessRequest): Promise<voi
   );
   const message = escalationDm(request, policy().resources.get(request.resource));
   throwIfNobodyReached(people, await sendEach(deps, request, people, message, 'escalation'));
+}
+
+/**
+ * DMs the approvers of a break-glass grant's resource (the admins when the policy no longer has it)
+ * that it needs a review, never the holder; nothing once someone has reviewed it.
+ */
+async function askReview(deps: EffectDeps, request: AccessRequest, reminder: boolean): Promise<void> {
+  if (request.review || !request.grantId) return;
+  const { policy, usergroups } = deps;
+  const resource = policy().resources.get(request.resource);
+  const people = resource
+    ? await approversOf(resource, usergroups)
+    : await membersOf(policy().admins, usergroups);
+  const to = [...people].filter((user) => user !== request.requester);
+  const message = reviewDm(request, deps.clock.now(), reminder);
+  throwIfNobodyReached(to, await sendEach(deps, request, to, message, 'review'));
+}
+
+async function membersOf(
+  people: { users: SlackUserId[]; usergroups: string[] },
+  usergroups: EffectDeps['usergroups'],
+): Promise<Set<SlackUserId>> {
+  const members = await Promise.all(people.usergroups.map((group) => usergroups(group)));
+  return new Set([...people.users, ...members.flat()]);
 }
 
 interface Unreached {

@@ -26,5 +26,5 @@ export interface EffectDeps {
    */
   openUrl?: ((resource: string) => string | undefined) | undefined;
   /** To render App Homes and make redeem links for queued effects; absent, `refresh-homes` does nothing. */
-  access?: Pick<AccessService, 'list' | 'awaiting' | 'redeemLink'>;
+  access?: Pick<AccessService, 'list' | 'awaiting' | 'awaitingReview' | 'redeemLink'>;
 }

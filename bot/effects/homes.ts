@@ -8,13 +8,14 @@ type HomeDeps = Pick<EffectDeps, 'client' | 'clock' | 'log'> & {
 
 /** Publishes one person's App Home: their grants, their pending requests, and what waits for their decision. */
 export async function publishHome(deps: HomeDeps, user: SlackUserId): Promise<void> {
-  const [{ grants, pending }, awaiting] = await Promise.all([
+  const [{ grants, pending }, awaiting, toReview] = await Promise.all([
     deps.access.list(user),
     deps.access.awaiting(user),
+    deps.access.awaitingReview(user),
   ]);
   await deps.client.views.publish({
     user_id: user,
-    view: homeView({ grants, pending, awaiting }, deps.clock.now()),
+    view: homeView({ grants, pending, awaiting, toReview }, deps.clock.now()),
   });
 }
 

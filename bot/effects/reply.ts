@@ -6,6 +6,7 @@ import {
   deniedReply,
   grantedReply,
   requestFiledReply,
+  reviewedReply,
   revokedReply,
 } from '../views/replies.js';
 
@@ -29,6 +30,10 @@ export function replyTo(outcome: Outcome): string {
       return revokedReply(request, false);
     case 'already-revoked':
       return revokedReply(request, true);
+    case 'reviewed':
+      return reviewedReply(request);
+    case 'already-reviewed':
+      return reviewedReply(request, true);
     case 'expired':
     case 'unchanged':
       return '';

@@ -65,6 +65,10 @@ export class SlackNotifier implements Notifier {
     return this.run({ type: 'nudge-approvers', requestId: request.id }, request);
   }
 
+  reviewReminder(request: AccessRequest): Promise<void> {
+    return this.run({ type: 'ask-review', requestId: request.id, reminder: true }, request);
+  }
+
   escalated(request: AccessRequest): Promise<void> {
     return this.run({ type: 'escalate-to', requestId: request.id }, request);
   }

@@ -13,6 +13,10 @@ export const ACTION_IDS = {
   revoke: 'jit_revoke',
   /** value: the request id */
   cancel: 'jit_cancel',
+  /** value: the grant id (a break-glass grant): it was justified */
+  reviewOk: 'jit_review_ok',
+  /** value: the grant id (a break-glass grant): flag it */
+  reviewFlag: 'jit_review_flag',
 } as const;
 
 /**

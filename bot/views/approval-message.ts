@@ -13,6 +13,8 @@ import {
   pendingContext,
   requesterLine,
   requestFields,
+  reviewButtons,
+  reviewLine,
 } from './request-summary.js';
 
 /**
@@ -48,7 +50,11 @@ function outcomeBlocks(request: AccessRequest, now: number): KnownBlock[] {
   const when = request.decidedAt !== undefined ? ` · ${dateToken(request.decidedAt)}` : '';
   switch (request.status) {
     case 'approved':
-      return [section(`${approvedLine(request)}${when}`), ...grantBlocks(request, now)];
+      return [
+        section(`${approvedLine(request)}${when}`),
+        ...grantBlocks(request, now),
+        ...reviewBlocks(request),
+      ];
     case 'denied': {
       const reason = request.denyReason ? `\n>${escapeText(request.denyReason)}` : '';
       return [section(`:x: *Denied* by ${mention(request.decidedBy)}${when}${reason}`)];
@@ -68,6 +74,13 @@ function outcomeBlocks(request: AccessRequest, now: number): KnownBlock[] {
     case 'pending':
       return [];
   }
+}
+
+/** A break-glass grant's review: its state, and Justified / Flag until someone has reviewed it. */
+function reviewBlocks(request: AccessRequest): KnownBlock[] {
+  if (!request.breakGlass || request.kind !== 'access') return [];
+  const buttons = request.review ? undefined : reviewButtons(request);
+  return [section(reviewLine(request)), ...(buttons ? [buttons] : [])];
 }
 
 function approvedLine(request: AccessRequest): string {

@@ -13,6 +13,7 @@ import {
   pendingContext,
   requesterLine,
   requestFields,
+  reviewButtons,
 } from './request-summary.js';
 
 /**
@@ -246,8 +247,29 @@ export function escalationDm(request: AccessRequest, resource: Resource | undefi
   return { text: `Escalated: ${mention(request.requester)} is waiting for approval of ${what}.`, blocks };
 }
 
+/**
+ * For an approver (or admin) of a break-glass grant nobody has reviewed yet: what was taken, by whom,
+ * why, and Justified / Flag. `reminder` says how long it has waited.
+ */
+export function reviewDm(request: AccessRequest, now: number, reminder = false): SlackMessage {
+  const what = escapeText(resourceRole(request));
+  const waited =
+    request.issuedAt !== undefined ? ` ${formatDuration(Math.max(0, now - request.issuedAt))} ago` : '';
+  const head = reminder
+    ? `:mag: *Still unreviewed:* ${requesterLine(request)} broke glass for *${what}*${waited}. Was it justified?`
+    : `:mag: *Review needed:* ${requesterLine(request)} broke glass for *${what}*. Was it justified?`;
+  const blocks: KnownBlock[] = [section(`${head}\n>${escapeText(request.reason)}`)];
+  const buttons = reviewButtons(request);
+  if (buttons) blocks.push(buttons);
+  blocks.push(
+    context(`Request \`${request.id}\`${request.grantId ? ` · grant \`${request.grantId}\`` : ''}`),
+  );
+  return { text: `Review needed: ${mention(request.requester)} broke glass for ${what}.`, blocks };
+}
+
 /** For the approval channel when someone breaks glass: loud, and a reminder that it must be reviewed. */
 export function breakGlassAlert(request: AccessRequest): SlackMessage {
+  const review = request.review ? undefined : reviewButtons(request);
   const what = escapeText(resourceRole(request));
   const text = `:rotating_light: Break-glass: ${mention(request.requester)} took ${what} without approval. Review after.`;
   const until = request.expiresAt !== undefined ? ` until ${dateToken(request.expiresAt)}` : '';
@@ -260,8 +282,9 @@ export function breakGlassAlert(request: AccessRequest): SlackMessage {
       ),
       section(
         '*Review after:* an approver of this resource should check why it was needed and what was done, ' +
-          'and revoke it (button on the message above) if it should not stand.',
+          'then say it was *Justified* or *Flag* it (and revoke it on the message above if it should not stand).',
       ),
+      ...(review ? [review] : []),
       context(`Request \`${request.id}\`${request.grantId ? ` · grant \`${request.grantId}\`` : ''}`),
     ],
   };

@@ -4,7 +4,7 @@ import type { AccessRequest } from '../../shared/grants/records.js';
 import { ACTION_IDS } from './actions.js';
 import { button, context, divider, header, section } from './blocks.js';
 import { dateToken, escapeText, resourceRole, timeLeft } from './mrkdwn.js';
-import { approvalsProgress, decideButtons, oneLine } from './request-summary.js';
+import { approvalsProgress, decideButtons, oneLine, reviewButtons } from './request-summary.js';
 
 /** What App Home shows one person; the listener gathers it with `AccessService.list` and `.awaiting`. */
 export interface HomeData {
@@ -12,6 +12,8 @@ export interface HomeData {
   pending: readonly AccessRequest[];
   /** Requests this person may decide (empty for someone who approves nothing). */
   awaiting: readonly AccessRequest[];
+  /** Break-glass grants this person may review that nobody has reviewed yet (absent or empty: none). */
+  toReview?: readonly AccessRequest[] | undefined;
 }
 
 /** Slack allows 100 blocks in a view; each list is capped well below that. */
@@ -30,6 +32,13 @@ export function homeView(data: HomeData, now: number): HomeView {
       divider(),
       header(`Waiting for you (${data.awaiting.length})`),
       ...awaitingBlocks(data.awaiting),
+    );
+  }
+  if (data.toReview && data.toReview.length > 0) {
+    blocks.push(
+      divider(),
+      header(`Break-glass to review (${data.toReview.length})`),
+      ...reviewBlocks(data.toReview, now),
     );
   }
   blocks.push(
@@ -92,6 +101,21 @@ function awaitingBlocks(awaiting: readonly AccessRequest[]): KnownBlock[] {
       decideButtons(r, `jit_home_decide_${r.id}`),
     ]);
   return withMore(blocks, awaiting.length);
+}
+
+function reviewBlocks(grants: readonly AccessRequest[], now: number): KnownBlock[] {
+  const blocks = grants.slice(0, MAX_ITEMS).flatMap((r): KnownBlock[] => {
+    const buttons = reviewButtons(r, `jit_home_review_${r.id}`);
+    const when = r.issuedAt !== undefined ? `Broke glass ${dateToken(r.issuedAt)}` : 'Broke glass';
+    const state =
+      r.grantStatus === 'active' && (r.expiresAt ?? 0) > now ? 'still active' : (r.grantStatus ?? 'ended');
+    return [
+      section(`:rotating_light: ${oneLine(r)}`),
+      context(when, `Grant \`${r.grantId ?? ''}\` · ${state}`),
+      ...(buttons ? [buttons] : []),
+    ];
+  });
+  return withMore(blocks, grants.length);
 }
 
 function withMore(blocks: KnownBlock[], total: number): KnownBlock[] {

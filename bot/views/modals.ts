@@ -1,9 +1,10 @@
 import type { InputBlock, KnownBlock, ModalView, PlainTextOption } from '@slack/types';
 import { z } from 'zod';
 import type { RequestAsk } from '../../shared/access/request.js';
+import type { Verdict } from '../../shared/access/review.js';
 import { formatDuration, parseDuration } from '../../shared/duration.js';
 import { isJitgateError } from '../../shared/errors.js';
-import { type RequestId, RequestIdSchema } from '../../shared/ids.js';
+import { type GrantId, GrantIdSchema, type RequestId, RequestIdSchema } from '../../shared/ids.js';
 import { messageOf } from '../../shared/messages.js';
 import { checkDuration, checkNote, checkReason, MAX_REASON, resolveRole } from '../../shared/policy/index.js';
 import type { Resource } from '../../shared/policy/types.js';
@@ -24,6 +25,12 @@ export const REQUEST_MODAL = {
 export const DENY_MODAL = {
   callbackId: 'jit_deny_reason',
   reason: { blockId: 'jit_deny_reason', actionId: 'reason' },
+} as const;
+
+/** The review modal's ids; `private_metadata` is `<verdict>:<grant id>`. */
+export const REVIEW_MODAL = {
+  callbackId: 'jit_review_note',
+  note: { blockId: 'jit_review_note', actionId: 'note' },
 } as const;
 
 /**
@@ -142,6 +149,62 @@ export function denyModal(requestId: RequestId | string): ModalView {
       },
     ],
   };
+}
+
+/** Justified or Flag on a break-glass grant: an optional note, then the review is recorded. */
+export function reviewModal(grantId: GrantId | string, verdict: Verdict): ModalView {
+  const flag = verdict === 'flagged';
+  return {
+    type: 'modal',
+    callback_id: REVIEW_MODAL.callbackId,
+    private_metadata: `${verdict}:${grantId}`,
+    title: plain(flag ? 'Flag break-glass' : 'Break-glass justified'),
+    submit: plain(flag ? 'Flag' : 'Justified'),
+    close: plain('Back'),
+    blocks: [
+      {
+        type: 'input',
+        block_id: REVIEW_MODAL.note.blockId,
+        optional: true,
+        label: plain(
+          flag ? 'What is wrong with it (recorded in the audit log)' : 'Note (recorded in the audit log)',
+        ),
+        element: {
+          type: 'plain_text_input',
+          action_id: REVIEW_MODAL.note.actionId,
+          multiline: true,
+          max_length: MAX_REASON,
+          placeholder: plain(
+            flag ? 'e.g. no incident on record; asked the holder' : 'e.g. INC-42, checked the session',
+          ),
+        },
+      },
+    ],
+  };
+}
+
+export function parseReviewModal(
+  values: unknown,
+  privateMetadata: string | undefined,
+): ModalParse<{ grantId: GrantId; verdict: Verdict; note: string }> {
+  const blockId = REVIEW_MODAL.note.blockId;
+  const [verdict, id] = (privateMetadata ?? '').split(':');
+  const grantId = GrantIdSchema.safeParse(id ?? '');
+  if ((verdict !== 'justified' && verdict !== 'flagged') || !grantId.success)
+    return {
+      ok: false,
+      errors: { [blockId]: 'This form lost track of its grant; close it and click the button again.' },
+    };
+  const state = StateValues.safeParse(values);
+  if (!state.success)
+    return {
+      ok: false,
+      errors: { [blockId]: 'This form could not be read; close it and click the button again.' },
+    };
+  const errors: Record<string, string> = {};
+  const note = byRule(errors, blockId, () => checkNote(read(state.data, REVIEW_MODAL.note)));
+  if (note === undefined) return { ok: false, errors };
+  return { ok: true, input: { grantId: grantId.data, verdict, note } };
 }
 
 /** What the request modal yields: the fields of `AccessService.request` that the person typed. */

@@ -172,6 +172,15 @@ export function cancelledReply(request: AccessRequest): string {
 }
 
 /** After `/access revoke` or a Revoke click; `already` when it had been revoked before. */
+export function reviewedReply(request: AccessRequest, already = false): string {
+  const what = `the break-glass grant of *${escapeText(resourceRole(request))}* to ${mention(request.requester)}`;
+  if (already && request.review)
+    return `${mention(request.review.by)} had already reviewed ${what} (${request.review.verdict}); the first review stands.`;
+  return request.review?.verdict === 'flagged'
+    ? `:triangular_flag_on_post: You flagged ${what}. It is in the audit log; revoke it on its message if it should not stand.`
+    : `:white_check_mark: You marked ${what} as justified. It is in the audit log.`;
+}
+
 export function revokedReply(request: AccessRequest, already = false): string {
   const what = `*${escapeText(resourceRole(request))}* for ${mention(request.requester)}`;
   return already

@@ -60,6 +60,26 @@ export function pendingContext(request: AccessRequest): KnownBlock {
   );
 }
 
+/** Justified / Flag on a break-glass grant, each carrying the grant id. */
+export function reviewButtons(request: AccessRequest, blockId?: string): ActionsBlock | undefined {
+  if (!request.grantId) return undefined;
+  return actions(
+    blockId,
+    button('Justified', ACTION_IDS.reviewOk, request.grantId, { style: 'primary' }),
+    button('Flag', ACTION_IDS.reviewFlag, request.grantId, { style: 'danger' }),
+  );
+}
+
+/** A break-glass grant's review as a line: who said what, when, with the note; or that it waits. */
+export function reviewLine(request: AccessRequest): string {
+  const review = request.review;
+  if (!review) return ':mag: *Review:* nobody has reviewed this break-glass grant yet.';
+  const note = review.note ? `\n>${escapeText(review.note)}` : '';
+  return review.verdict === 'justified'
+    ? `:white_check_mark: *Reviewed: justified* by ${mention(review.by)} · ${dateToken(review.at)}${note}`
+    : `:triangular_flag_on_post: *Reviewed: flagged* by ${mention(review.by)} · ${dateToken(review.at)}${note}`;
+}
+
 /** Approve / Deny, each carrying the request id. */
 export function decideButtons(request: AccessRequest, blockId?: string): ActionsBlock {
   return actions(

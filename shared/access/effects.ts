@@ -39,6 +39,8 @@ export type Effect =
   | { type: 'remind-expiring'; requestId: RequestId; to: SlackUserId }
   /** DM the approvers who have not approved yet the request with its buttons. */
   | { type: 'nudge-approvers'; requestId: RequestId }
+  /** DM the approvers of a break-glass grant (not its holder) that it needs a review, with Justified / Flag. */
+  | { type: 'ask-review'; requestId: RequestId; reminder: boolean }
   /** DM an escalated request's escalateTo people (not the requester, nor who approved) with its buttons. */
   | { type: 'escalate-to'; requestId: RequestId }
   /** Re-publish these people's App Homes (best effort). */
@@ -66,6 +68,7 @@ export const EffectSchema: z.ZodType<Effect> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('remind-expiring'), ...toPerson }),
   z.object({ type: z.literal('nudge-approvers'), ...ofRequest }),
   z.object({ type: z.literal('escalate-to'), ...ofRequest }),
+  z.object({ type: z.literal('ask-review'), ...ofRequest, reminder: z.boolean() }),
   z.object({ type: z.literal('refresh-homes'), users: z.array(SlackUserIdSchema) }),
 ]);
 
@@ -74,7 +77,8 @@ export const EffectSchema: z.ZodType<Effect> = z.discriminatedUnion('type', [
  * `filed` (waits for approvers), `granted` (at once: auto-approval, break-glass, or an auto-approved
  * extension), `approved` (an approval counted; `request.status` says whether it reached the
  * threshold), `already-approved` (this approver had approved before: nothing changed), `denied`,
- * `cancelled`, `revoked`, `already-revoked` (nothing changed), `expired` (a request or a grant timed
+ * `cancelled`, `revoked`, `already-revoked` (nothing changed), `reviewed`, `already-reviewed` (a
+ * break-glass grant's review; nothing changed the second time), `expired` (a request or a grant timed
  * out), `unchanged` (a late or superseded job: nothing to do).
  */
 export type Change =
@@ -86,6 +90,8 @@ export type Change =
   | 'cancelled'
   | 'revoked'
   | 'already-revoked'
+  | 'reviewed'
+  | 'already-reviewed'
   | 'expired'
   | 'unchanged';
 

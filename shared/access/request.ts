@@ -134,8 +134,15 @@ export async function filed(
   }
   const grant = await followGrant(deps, request, resource, decision);
   const alert: Effect[] = request.breakGlass
-    ? [{ type: 'announce-break-glass', requestId: id, channel: resource.approvalChannel }]
+    ? [
+        { type: 'announce-break-glass', requestId: id, channel: resource.approvalChannel },
+        { type: 'ask-review', requestId: id, reminder: false },
+      ]
     : [];
+  if (request.breakGlass && request.kind === 'access') {
+    const every = resource.reviewRemindEveryMs;
+    await deps.scheduler.reviewReminder(id, deps.clock.now() + every, every);
+  }
   // The link first: someone breaking glass needs it more than the channel needs the message.
   const effects: Effect[] = [
     grant.effects.link,

@@ -10,6 +10,7 @@ import { redeemLink } from './follow-up.js';
 import { decidableRequest, loadRequest } from './load.js';
 import { accessOf, awaitingDecision } from './queries.js';
 import { type RequestInput, requestAccess } from './request.js';
+import { awaitingReview, reviewableGrant, reviewGrant, type Verdict } from './review.js';
 import { revokeGrant } from './revoke.js';
 
 /**
@@ -50,6 +51,21 @@ export class AccessService {
   async revoke(grantId: GrantId, actor: SlackUserId, reason = ''): Promise<Outcome & { already: boolean }> {
     const outcome = await revokeGrant(this.deps, grantId, actor, reason);
     return { ...outcome, already: outcome.change === 'already-revoked' };
+  }
+
+  /** reviewGrant: an approver or admin says a break-glass grant was justified, or flags it. */
+  review(grantId: GrantId, reviewer: SlackUserId, verdict: Verdict, note = ''): Promise<Outcome> {
+    return reviewGrant(this.deps, grantId, reviewer, verdict, note);
+  }
+
+  /** reviewableGrant: the break-glass grant, if this person may review it. */
+  reviewable(grantId: GrantId, user: SlackUserId): Promise<AccessRequest> {
+    return reviewableGrant(this.deps, grantId, user);
+  }
+
+  /** Break-glass grants this person may review and nobody has yet. */
+  awaitingReview(user: SlackUserId): Promise<AccessRequest[]> {
+    return awaitingReview(this.deps, user);
   }
 
   /** A fresh one-time redeem link for the holder of a grant. */

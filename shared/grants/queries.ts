@@ -83,6 +83,18 @@ export class GrantQueries {
     return this.loadPending(ids);
   }
 
+  /**
+   * Break-glass grants nobody has reviewed yet, newest first (for approvers' App Home and reminders).
+   * One whose request is gone (kept a week past its end) is left out; the audit report still has it.
+   */
+  async unreviewedBreakGlass(limit = 50): Promise<AccessRequest[]> {
+    const ids = await guard(() =>
+      this.ctx.redis.zrevrange(this.ctx.keys.breakGlassUnreviewed, '0', String(limit - 1)),
+    );
+    const requests = await Promise.all(ids.map((id) => this.getRequest(id)));
+    return requests.filter((r): r is AccessRequest => r !== undefined && r.review === undefined);
+  }
+
   async countActiveGrants(): Promise<number> {
     const { redis, keys } = this.ctx;
     return guard(() => redis.zcount(keys.activeGrants, this.clock.now(), '+inf'));

@@ -50,6 +50,10 @@ const RequestHash = z.object({
   ticket: optStr,
   escalateTo: optStr,
   escalatedAt: optNum,
+  reviewedAt: optNum,
+  reviewedBy: optStr,
+  reviewVerdict: z.enum(['justified', 'flagged']).optional(),
+  reviewNote: optStr,
   channel: optStr,
   ts: optStr,
   grantStatus: z.enum(GRANT_STATUSES).optional(),
@@ -93,6 +97,8 @@ export interface AccessRequest {
    */
   escalateTo?: { users: SlackUserId[]; usergroups: string[] } | undefined;
   escalatedAt?: number | undefined;
+  /** A break-glass grant's review (the first one counts): when, by whom, justified or flagged, and a note. */
+  review?: GrantReview | undefined;
   /** Where the bot posted the approval message (the bot writes it: bot/slack/message-refs.ts). */
   message?: SlackMessageRef | undefined;
   grantStatus?: GrantStatus | undefined;
@@ -122,7 +128,18 @@ export function parseRequest(hash: Record<string, string>, approvals: string[]):
     endedBy: r.endedBy as SlackUserId | undefined,
     message: r.channel && r.ts ? { channel: r.channel, ts: r.ts } : undefined,
     escalateTo: r.escalateTo === undefined ? undefined : peopleOf(r.escalateTo),
+    review:
+      r.reviewedAt !== undefined && r.reviewedBy && r.reviewVerdict
+        ? { at: r.reviewedAt, by: r.reviewedBy as SlackUserId, verdict: r.reviewVerdict, note: r.reviewNote }
+        : undefined,
   };
+}
+
+export interface GrantReview {
+  at: number;
+  by: SlackUserId;
+  verdict: 'justified' | 'flagged';
+  note?: string | undefined;
 }
 
 /** `U0A,S0B` as stored on a request: user ids and user-group ids (S…). */

@@ -129,6 +129,16 @@ export class Transitions {
     return scripts.escalateRequest(this.ctx, { id, requester });
   }
 
+  /** Records the review of a break-glass grant; the first review counts (`already_reviewed` after). */
+  async review(
+    grantId: GrantId,
+    reviewer: SlackUserId,
+    verdict: 'justified' | 'flagged',
+    note = '',
+  ): Promise<{ outcome: 'reviewed' | 'already_reviewed'; request: AccessRequest }> {
+    return scripts.reviewGrant(this.ctx, { grantId, reviewer, verdict, note });
+  }
+
   /**
    * Revokes a grant at once and tells every authorizer; a second revoke is `already_revoked`. On a
    * master with replicas (Sentinel) it then waits until a replica has it (WAIT): a revocation only

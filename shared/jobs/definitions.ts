@@ -29,6 +29,16 @@ export const JobData = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('request-timeout'), requestId: z.string() }),
   /** Nudge the approvers of an undecided request at `nudgeAfter`. */
   z.object({ kind: z.literal('request-nudge'), requestId: z.string() }),
+  /**
+   * Remind the approvers of a break-glass grant nobody has reviewed yet; each round schedules the
+   * next, `everyMs` later, until it is reviewed or the rounds run out.
+   */
+  z.object({
+    kind: z.literal('review-remind'),
+    requestId: z.string(),
+    round: z.number().int().min(1),
+    everyMs: z.number().int().positive(),
+  }),
   /** Escalate an undecided request at its resource's `escalateAfter`. */
   z.object({ kind: z.literal('request-escalate'), requestId: z.string() }),
   /** One Slack effect, retried on its own: a message update or a DM. */
@@ -96,6 +106,8 @@ export function jobIdOf(data: JobData): string {
       return `notify-${data.effect}-${data.requestId}${data.state ? `-${data.state.replace(/[^A-Za-z0-9_.-]/g, '_')}` : ''}`;
     case 'file-ask':
       return `file-ask-${data.requestId}`;
+    case 'review-remind':
+      return `review-remind-${data.requestId}-${data.round}`;
     case 'effects':
       return `effects-${data.requestId}-${data.state.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
     case 'redeem-refused':

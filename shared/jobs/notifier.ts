@@ -19,6 +19,8 @@ export interface Notifier {
    * its buttons. The approval message is refreshed separately.
    */
   escalated(request: AccessRequest): Promise<void>;
+  /** Remind the approvers of a break-glass grant that nobody has reviewed it yet (Justified / Flag). */
+  reviewReminder(request: AccessRequest): Promise<void>;
   /** Tell the holder their grant ends soon. */
   grantExpiringSoon(request: AccessRequest): Promise<void>;
   /** Tell the holder their grant has ended (`grantStatus` says whether it expired or was revoked). */

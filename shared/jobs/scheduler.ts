@@ -76,6 +76,11 @@ export class JobScheduler {
     await this.addAll(jobs);
   }
 
+  /** Round `round` of the reminders to review a break-glass grant, at `at`, the next `everyMs` later. */
+  async reviewReminder(requestId: string, at: number, everyMs: number, round = 1): Promise<void> {
+    await this.addAll([[{ kind: 'review-remind', requestId, round, everyMs }, at]]);
+  }
+
   /** A Slack effect to (re)try through the queue, e.g. after `chat.update` failed in the bot. */
   async notify(
     request: Pick<AccessRequest, 'id' | 'status' | 'grantStatus' | 'approvals'>,

@@ -24,6 +24,9 @@ export interface WorkerDeps {
   asks?: AskFiler | undefined;
 }
 
+/** How many times the approvers are reminded of an unreviewed break-glass grant (then the audit report has it). */
+export const MAX_REVIEW_REMINDERS = 12;
+
 /**
  * Runs the lifecycle's delayed work. Each job re-reads the state it acts on, so a duplicate, late or
  * superseded job (an extended grant's old expiry) does nothing.
@@ -124,6 +127,14 @@ async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<strin
         if (request.status !== 'pending') return 'decided';
         await notifier.nudgeApprovers(request);
         return 'nudged';
+      case 'review-remind': {
+        if (!request.breakGlass || request.review || !request.grantId) return 'reviewed';
+        await notifier.reviewReminder(request);
+        if (data.round < MAX_REVIEW_REMINDERS) {
+          await scheduler.reviewReminder(request.id, Date.now() + data.everyMs, data.everyMs, data.round + 1);
+        }
+        return 'reminded';
+      }
       case 'request-escalate': {
         const { outcome, request: escalated } = await store.transitions.escalate(request.id as RequestId);
         if (outcome === 'noop') return 'decided';

@@ -25,6 +25,7 @@ const BUILT_IN = {
   pendingTimeout: 30 * 60_000,
   nudgeAfter: 10 * 60_000,
   reminderBefore: 5 * 60_000,
+  reviewRemindEvery: 4 * 3_600_000,
   approvalsRequired: 1,
   selfApproval: false,
   maxPendingRequests: 5,
@@ -32,7 +33,13 @@ const BUILT_IN = {
   requireEmail: true,
 };
 type Match = NonNullable<ResourceFile['match']>;
-type DurationKey = 'defaultDuration' | 'maxDuration' | 'pendingTimeout' | 'nudgeAfter' | 'reminderBefore';
+type DurationKey =
+  | 'defaultDuration'
+  | 'maxDuration'
+  | 'pendingTimeout'
+  | 'nudgeAfter'
+  | 'reminderBefore'
+  | 'reviewRemindEvery';
 
 const EVERYTHING: Role = { name: 'access', methods: ['*'], paths: ['/**'] };
 
@@ -307,6 +314,7 @@ function resolve(
     pendingTimeoutMs: ms('pendingTimeout'),
     nudgeAfterMs: ms('nudgeAfter'),
     reminderBeforeMs: ms('reminderBefore'),
+    reviewRemindEveryMs: ms('reviewRemindEvery'),
     approvalsRequired,
     selfApproval: raw.selfApproval ?? defaults.selfApproval ?? BUILT_IN.selfApproval,
     maxPendingRequests: raw.maxPendingRequests ?? defaults.maxPendingRequests ?? BUILT_IN.maxPendingRequests,

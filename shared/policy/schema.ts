@@ -218,6 +218,7 @@ const atLeastOne = z
 const tunables = {
   reasonPattern: reasonPattern.optional(),
   escalateAfter: durationMs.optional(),
+  reviewRemindEvery: durationMs.optional(),
   escalateTo: people.optional(),
   approvalChannel: channelId.optional(),
   defaultDuration: durationMs.optional(),

@@ -62,6 +62,8 @@ export interface Resource {
   reminderBeforeMs: number;
   approvalsRequired: number;
   selfApproval: boolean;
+  /** How often the approvers are reminded of a break-glass grant nobody has reviewed yet. */
+  reviewRemindEveryMs: number;
   /** Who gets an undecided request, with its buttons, `afterMs` after it was filed (escalateAfter / escalateTo). */
   escalation?: { afterMs: number; to: People } | undefined;
   /** A regular expression (source, matched with the `u` flag) that a request's reason must match; any reason when absent. */

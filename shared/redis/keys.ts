@@ -34,6 +34,8 @@ export function redisKeys(prefix: string) {
     userPending: (user: SlackUserId | string) => `${p}:user:${user}:pending`,
     pendingRequests: `${p}:pending`,
     activeGrants: `${p}:active`,
+    /** Break-glass grants nobody has reviewed yet (zset: request id → issued at). */
+    breakGlassUnreviewed: `${p}:break-glass:unreviewed`,
     redeemCode: (codeHash: string) => `${p}:code:${codeHash}`,
     redeemCodeUsed: (codeHash: string) => `${p}:code:${codeHash}:used`,
     /** The requests an approver was nudged about by DM in the current hour (hash: request id → time). */

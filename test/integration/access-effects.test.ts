@@ -73,7 +73,7 @@ describe('the use cases say what must follow', () => {
     ]);
   });
 
-  it('when someone breaks glass, then the link goes first, then the message, then the loud alert in the resource’s channel', async () => {
+  it('when someone breaks glass, then the link goes first, then the message, then the loud alert in the resource’s channel, then the approvers are asked to review it', async () => {
     const outcome = await requestAccess(deps, {
       user: DEV,
       email: 'd@x',
@@ -93,6 +93,7 @@ describe('the use cases say what must follow', () => {
       },
       { type: 'post-approval-message', requestId: id, nudgeIfUnposted: false },
       { type: 'announce-break-glass', requestId: id, channel: 'C0ADMINS' },
+      { type: 'ask-review', requestId: id, reminder: false },
       { type: 'refresh-homes', users: [DEV] },
     ]);
     expect(redeemUrlOf(outcome)).toMatch(LINK);

@@ -170,6 +170,16 @@ async function everyBranch(store: AccessStore) {
   expect((await store.transitions.escalate(fresh.id)).outcome).toBe('noop');
   expect((await store.transitions.escalate(d.id)).outcome).toBe('noop');
   expect((await store.transitions.escalate(overdue[1]!.id)).outcome).toBe('noop');
+  // review-grant: reviewed, already reviewed, by the holder, not break-glass, no such grant.
+  const glass = req({ breakGlass: true });
+  await store.transitions.createRequest(glass, glass.requester);
+  expect(await codeOf(store.transitions.review(grantIdOf(glass.id), glass.requester, 'justified'))).toBe(
+    'not_allowed_to_review',
+  );
+  expect((await store.transitions.review(grantIdOf(glass.id), BOB, 'flagged', 'why?')).outcome).toBe('reviewed');
+  expect((await store.transitions.review(grantIdOf(glass.id), CAROL, 'justified')).outcome).toBe('already_reviewed');
+  expect(await codeOf(store.transitions.review(grantIdOf(long.id), BOB, 'justified'))).toBe('not_break_glass');
+  expect(await codeOf(store.transitions.review(grantIdOf(fresh.id), BOB, 'justified'))).toBe('no_such_grant');
   // append-audit.
   await store.transitions.appendAudit({ type: 'access.denied', actor: ALICE, reason: 'token_missing' });
   // audit-grant-refusal: within the grant's allowance, then past it.

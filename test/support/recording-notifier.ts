@@ -40,6 +40,7 @@ export class RecordingNotifier implements Notifier {
   requestExpired = (r: AccessRequest) => this.record('requestExpired', r);
   nudgeApprovers = (r: AccessRequest) => this.record('nudgeApprovers', r);
   escalated = (r: AccessRequest) => this.record('escalated', r);
+  reviewReminder = (r: AccessRequest) => this.record('reviewReminder', r);
   grantExpiringSoon = (r: AccessRequest) => this.record('grantExpiringSoon', r);
   grantEnded = (r: AccessRequest) => this.record('grantEnded', r);
   carryOut = (_e: Effect, r: AccessRequest) => this.record('carryOut', r);

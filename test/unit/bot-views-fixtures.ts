@@ -23,6 +23,7 @@ export const grafana: Resource = {
   nudgeAfterMs: 10 * MIN,
   reminderBeforeMs: 5 * MIN,
   approvalsRequired: 2,
+  reviewRemindEveryMs: 4 * 3_600_000,
   selfApproval: false,
   maxPendingRequests: 5,
   maxPendingPerResource: 1,

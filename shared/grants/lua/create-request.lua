@@ -13,6 +13,7 @@
   KEYS[13] the same, by the request's e-mail (hash; untouched when it has none)
            (both built by the caller from the fields it passes here, so they cannot disagree)
   KEYS[14] the requester's pending requests as the limits read them (hash, includes/request)
+  KEYS[15] break-glass grants not yet reviewed (zset: request id → issued at)
 
   ARGV[1]  now (ms)
   ARGV[2]  the id of the grant in KEYS[7]
@@ -103,6 +104,7 @@ if autoBy ~= '' then
     expiresAt = extend(rk, ak, gk, ork, oak, activeKey, ugk, uak, eak, gid, extendTo, capped)
   else
     expiresAt = mint(rk, ak, gk, activeKey, ugk, uak, eak, gid, {})
+    if hget(rk, 'breakGlass') == '1' then rcall('ZADD', KEYS[15], NOW, id) end
   end
   return reply(withRequest({ ok = true, outcome = 'granted', grantId = hget(rk, 'grantId'), expiresAt = expiresAt },
     rk, ak))

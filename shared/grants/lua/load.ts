@@ -13,6 +13,7 @@ export const SCRIPT_NAMES = [
   'deny-or-cancel-request',
   'expire-request',
   'escalate-request',
+  'review-grant',
   'revoke-grant',
   'expire-grant',
   'redeem-code',

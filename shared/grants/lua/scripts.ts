@@ -122,7 +122,7 @@ export async function createRequest(
     fields: string[];
   },
 ): Promise<Decided> {
-  const keys = grantingKeys(ctx.keys, p.id, p.holder, p.grantId);
+  const keys = [...grantingKeys(ctx.keys, p.id, p.holder, p.grantId), ctx.keys.breakGlassUnreviewed];
   const { maxDurationMs, pendingPerPerson, pendingPerResource } = p.limits;
   const reply = await runScript(ctx, 'create-request', keys, [
     p.grantId,
@@ -197,6 +197,21 @@ export async function escalateRequest(
 ): Promise<{ outcome: z.infer<typeof EscalatedReply>['outcome']; request: AccessRequest }> {
   const keys = requestKeys(ctx.keys, p.id, p.requester);
   const reply = EscalatedReply.parse(await runScript(ctx, 'escalate-request', keys, [p.requester]));
+  return { outcome: reply.outcome, request: requestOf(reply) };
+}
+
+const ReviewedReply = z.object({ outcome: z.enum(['reviewed', 'already_reviewed']), ...Recorded });
+
+/** `review-grant.lua`: whether this review counted (the first does), and the grant's request as it stands. */
+export async function reviewGrant(
+  ctx: ScriptContext,
+  p: { grantId: GrantId; reviewer: SlackUserId; verdict: 'justified' | 'flagged'; note: string },
+): Promise<{ outcome: 'reviewed' | 'already_reviewed'; request: AccessRequest }> {
+  const rid = requestIdOf(p.grantId);
+  const keys = [ctx.keys.request(rid), ctx.keys.requestApprovals(rid), ctx.keys.breakGlassUnreviewed];
+  const reply = ReviewedReply.parse(
+    await runScript(ctx, 'review-grant', keys, [p.reviewer, p.verdict, p.note]),
+  );
   return { outcome: reply.outcome, request: requestOf(reply) };
 }
 
