@@ -176,9 +176,15 @@ async function everyBranch(store: AccessStore) {
   expect(await codeOf(store.transitions.review(grantIdOf(glass.id), glass.requester, 'justified'))).toBe(
     'not_allowed_to_review',
   );
-  expect((await store.transitions.review(grantIdOf(glass.id), BOB, 'flagged', 'why?')).outcome).toBe('reviewed');
-  expect((await store.transitions.review(grantIdOf(glass.id), CAROL, 'justified')).outcome).toBe('already_reviewed');
-  expect(await codeOf(store.transitions.review(grantIdOf(long.id), BOB, 'justified'))).toBe('not_break_glass');
+  expect((await store.transitions.review(grantIdOf(glass.id), BOB, 'flagged', 'why?')).outcome).toBe(
+    'reviewed',
+  );
+  expect((await store.transitions.review(grantIdOf(glass.id), CAROL, 'justified')).outcome).toBe(
+    'already_reviewed',
+  );
+  expect(await codeOf(store.transitions.review(grantIdOf(long.id), BOB, 'justified'))).toBe(
+    'not_break_glass',
+  );
   expect(await codeOf(store.transitions.review(grantIdOf(fresh.id), BOB, 'justified'))).toBe('no_such_grant');
   // append-audit.
   await store.transitions.appendAudit({ type: 'access.denied', actor: ALICE, reason: 'token_missing' });
