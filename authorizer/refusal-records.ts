@@ -101,7 +101,7 @@ export function createRefusalRecorder(options: RefusalRecorderOptions) {
     flushing = addRefusalCounts(redis, keys, [...batch.values()])
       .then(() => {
         if (lostSince > 0)
-          log.warn({ lost: lostSince }, 'refusal counts were lost while RedisClient could not take them');
+          log.warn({ lost: lostSince }, 'refusal counts were lost while Redis could not take them');
         lostSince = 0;
       })
       .catch((err: unknown) => {
