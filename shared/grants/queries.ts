@@ -3,7 +3,7 @@ import type { GrantId, SlackUserId } from '../ids.js';
 import { requestIdOf } from '../ids.js';
 import { guard } from './guard.js';
 import type { ScriptContext } from './lua/run.js';
-import { personAccess } from './lua/scripts.js';
+import { personAccess, readRequest } from './lua/scripts.js';
 import type { GrantHolder, PersonAccess } from './person-grants.js';
 import {
   type AccessRequest,
@@ -47,12 +47,12 @@ export class GrantQueries {
   }
 
   async getRequest(id: string): Promise<AccessRequest | undefined> {
-    const { redis, keys } = this.ctx;
-    const [hash, approvals] = await guard(async () => {
-      const res = await redis.multi().hgetall(keys.request(id)).smembers(keys.requestApprovals(id)).exec();
-      return [res?.[0]?.[1] as Record<string, string>, res?.[1]?.[1] as string[]] as const;
-    });
-    return parseRequest(hash ?? {}, approvals ?? []);
+    const { keys } = this.ctx;
+    // One script, not MULTI: a full Redis refuses MULTI's queued reads, and a revoke must read this.
+    const { hash, approvals } = await guard(() =>
+      readRequest(this.ctx, { requestKey: keys.request(id), approvalsKey: keys.requestApprovals(id) }),
+    );
+    return parseRequest(hash, approvals);
   }
 
   /** The request a grant came from, live or ended (kept 7 days after its end). */

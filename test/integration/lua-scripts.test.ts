@@ -188,6 +188,9 @@ async function everyBranch(store: AccessStore) {
   expect(await codeOf(store.transitions.review(grantIdOf(fresh.id), BOB, 'justified'))).toBe('no_such_grant');
   // append-audit.
   await store.transitions.appendAudit({ type: 'access.denied', actor: ALICE, reason: 'token_missing' });
+  // read-request: a request and its approvals, and one that does not exist.
+  expect((await store.queries.getRequest(short.id))?.id).toBe(short.id);
+  expect(await store.queries.getRequest(newRequestInput().id)).toBeUndefined();
   // audit-grant-refusal: within the grant's allowance, then past it.
   const denied = { type: 'access.denied', actor: ALICE, reason: 'grant_revoked' };
   const limit = { perWindow: 1, windowMs: 60_000 };
@@ -297,9 +300,9 @@ describe('the Lua script files', () => {
   it.each(SCRIPT_NAMES)(
     'when reading %s.lua, then its header lists every KEYS and ARGV its body uses',
     (name) => {
-      // A script that ends access may run on a full Redis: its first line then says so (allow-oom).
+      // A script that must run on a full Redis says so on its first line (allow-oom, no-writes).
       const file = readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8').replace(
-        /^#!lua flags=allow-oom\n/,
+        /^#!lua flags=[\w,-]+\n/,
         '',
       );
       expect(file.startsWith('--[[')).toBe(true);

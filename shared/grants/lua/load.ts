@@ -21,6 +21,7 @@ export const SCRIPT_NAMES = [
   'audit-grant-refusal',
   'record-use',
   'person-access',
+  'read-request',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

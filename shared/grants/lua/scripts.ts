@@ -368,3 +368,19 @@ export async function personAccess(
   const flat = (reply[1] as unknown[]).filter((v): v is string => typeof v === 'string');
   return { ended: reply[0] === 1, grants: parsePersonGrants(flat) };
 }
+
+/**
+ * `read-request.lua`: a request's hash and its approvers in one consistent read that a full Redis
+ * still answers (MULTI does not: Redis refuses commands queued in one while it is out of memory).
+ */
+export async function readRequest(
+  ctx: Pick<ScriptContext, 'redis' | 'now'>,
+  p: { requestKey: string; approvalsKey: string },
+): Promise<{ hash: Record<string, string>; approvals: string[] }> {
+  const reply = await runRead(ctx, 'read-request', [p.requestKey, p.approvalsKey]);
+  if (!Array.isArray(reply) || !Array.isArray(reply[0]) || !Array.isArray(reply[1])) {
+    throw new Error('read-request answered something other than [hash, approvals]');
+  }
+  const strings = (list: unknown[]) => list.filter((v): v is string => typeof v === 'string');
+  return { hash: recordOf(strings(reply[0])), approvals: strings(reply[1]) };
+}
