@@ -44,8 +44,9 @@ describe('a Redis with maxmemory (noeviction)', () => {
   it(
     `when ${AMOUNT.toLocaleString('en')} anonymous requests flood the authorizer, then an admin's revoke during the flood takes effect at once, another after it too, and used_memory barely moves`,
     async () => {
-      const insider = await h.grant('app');
-      const second = await h.grant('app');
+      // Long enough to outlast the flood on a busy machine (the harness's default is a minute).
+      const insider = await h.grant('app', undefined, { durationMs: 30 * 60_000 });
+      const second = await h.grant('app', undefined, { durationMs: 30 * 60_000 });
       const kinds = await anonymousRequests(h);
       const before = await usedMemory(h.redis);
       let revokedDuring: { done: number; status: number } | undefined;
@@ -87,8 +88,8 @@ describe('a Redis with maxmemory (noeviction)', () => {
   );
 
   it('when Redis is full anyway, then revocation and expiry still end access, live grants are still read, nothing new is written, and counts wait until there is room', async () => {
-    const live = await h.grant('app');
-    const insider = await h.grant('app');
+    const live = await h.grant('app', undefined, { durationMs: 30 * 60_000 });
+    const insider = await h.grant('app', undefined, { durationMs: 30 * 60_000 });
     const short = await h.grant('app', undefined, { durationMs: 1_000 });
     // Fill it to the brim with something else (as another tenant or a runaway queue would).
     const filler = duplicateOf(h.redis);

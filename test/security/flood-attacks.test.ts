@@ -76,7 +76,7 @@ describe('floods of refused requests leave Redis within a fixed size', () => {
   );
 
   it('when a holder keeps using a revoked grant, then at most 10 refusals a minute are audited for it and every one is counted', async () => {
-    const { token, grantId } = await h.grant('app');
+    const { token, grantId } = await h.grant('app', undefined, { durationMs: 30 * 60_000 });
     await h.store.transitions.revoke(grantId, 'U0BOSS' as never, 'insider');
     const since = Date.now();
     const result = await flood(h.url, [{ path: `/app/${'p'.repeat(12_000)}`, headers: bearer(token) }], {
