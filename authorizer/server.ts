@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Clock } from '../shared/clock.js';
 import type { SignInConfig } from '../shared/config.js';
+import { liveGrantReads } from '../shared/grants/live-grant-reads.js';
 import type { AccessStore } from '../shared/grants/store.js';
 import type { JobScheduler } from '../shared/jobs/scheduler.js';
 import type { Logger } from '../shared/log.js';
@@ -135,11 +136,13 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     : undefined;
 
   const resolveClient = clientResolver(deps.trustedProxies);
+  // The per-request grant read: one HMGET each, those of concurrent requests in one pipeline.
+  const grantReads = liveGrantReads(deps.redis, deps.store.keys);
   const gate = createGate({
     checks: httpChecks({
       policy: deps.policy,
       verifier,
-      store: deps.store.queries,
+      store: grantReads,
       clock,
       signIn: signIn ? { openSession: signIn.openSession, store: deps.store.queries } : undefined,
     }),
