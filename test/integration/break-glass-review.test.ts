@@ -9,7 +9,7 @@ import { startWorker } from '../../shared/jobs/worker.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { RecordingNotifier } from '../support/recording-notifier.js';
-import { REDIS_URL, type TestRedis, testRedis } from '../support/redis.js';
+import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 import { closeUseCaseDeps, useCaseDeps } from '../support/use-cases.js';
 
 const policy = loadPolicy(`
@@ -42,7 +42,7 @@ describe('reviewing break-glass grants', () => {
   let access: AccessService;
   let notifier: RecordingNotifier;
   let worker: Worker;
-  const queue = connectRedisForQueue(REDIS_URL);
+  const queue = connectRedisForQueue(REDIS_TARGET);
   afterAll(() => queue.disconnect());
   beforeEach(async () => {
     t = await testRedis();
