@@ -14,10 +14,12 @@ import {
   createAssertionSigner,
   type SigningKeys,
 } from '../shared/tokens/index.js';
+import { accessLog } from './access-log.js';
 import { createAsks } from './ask/index.js';
 import { clientResolver } from './checks/client-address.js';
 import { isLive } from './checks/grant.js';
 import { httpChecks } from './checks/http.js';
+import { createFront } from './front.js';
 import { createGate } from './gate.js';
 import { createSignIn, endedSessionOf } from './identity/index.js';
 import { createMetrics } from './metrics.js';
@@ -30,11 +32,11 @@ import { createRefusalRecorder } from './refusal-records.js';
 import { refuseSocket, sendRefusal } from './refusal-response.js';
 import { refusal } from './refusals.js';
 import { subscribeRevocations } from './revocations.js';
-import { accessLog, pathGuard } from './routes/middleware.js';
 import { registerOps } from './routes/ops.js';
 import { prefixSlash } from './routes/prefix-slash.js';
 import { proxiedRequests } from './routes/proxied.js';
 import { registerRedeem } from './routes/redeem.js';
+import { refusalPages } from './routes/refusal-pages.js';
 import { createUsageRecorder } from './usage.js';
 
 export interface AuthorizerDeps {
@@ -169,11 +171,15 @@ export function createAuthorizer(deps: AuthorizerDeps) {
         })
       : undefined;
 
+  // Express for jitgate's own routes (and, with sign-in on, refused pages); proxied requests never enter it.
+  const pages =
+    signIn || asks
+      ? refusalPages({ sendToSignIn: signIn?.sendToSignIn, offerRequest: asks?.offer })
+      : undefined;
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.use(accessLog(log, metrics));
-  app.use(pathGuard(refusals));
+  if (pages) app.use(pages.middleware);
   const ops = express.Router();
   registerOps(ops, { redis: deps.redis, metrics, keys: deps.keys });
   registerRedeem(ops, {
@@ -197,15 +203,6 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     sendRefusal(res, refusal('no_such_resource'), req.headers.accept),
   );
   app.use(prefixSlash(deps.policy));
-  app.use(
-    proxiedRequests({
-      gate,
-      upstreams,
-      connections,
-      sendToSignIn: signIn?.sendToSignIn,
-      offerRequest: asks?.offer,
-    }),
-  );
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     // A form body too large or malformed (express's body parsers): the client's mistake, not ours.
     const status = (err as { status?: unknown } | undefined)?.status;
@@ -221,8 +218,24 @@ export function createAuthorizer(deps: AuthorizerDeps) {
     log.error({ err }, 'request failed');
     sendRefusal(res, refusal('internal_error'), req.headers.accept);
   });
+  // Anything Express was handed and no route answered (none expected): refused, never proxied.
+  app.use((req: Request, res: Response) => sendRefusal(res, refusal('no_such_resource'), req.headers.accept));
 
-  const server = createServer(app);
+  const front = createFront({
+    express: app,
+    proxied: proxiedRequests({
+      gate,
+      upstreams,
+      connections,
+      refusalPage: pages ? (req, res, refused) => pages.answer(app, req, res, refused) : undefined,
+    }),
+    policy: deps.policy,
+    refusals,
+    logRequest: accessLog(log, metrics),
+    log,
+  });
+
+  const server = createServer(front);
   server.on('upgrade', createUpgradeHandler({ gate, upstreams, connections, accessEnded, log }));
   // CONNECT (authority-form) is never proxied.
   server.on('connect', (req, socket) =>

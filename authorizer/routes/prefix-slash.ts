@@ -12,17 +12,41 @@ import { matchResource, type Policy } from '../../shared/policy/index.js';
  */
 export function prefixSlash(policy: () => Policy) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const target = req.url;
-    const q = target.indexOf('?');
-    const path = q === -1 ? target : target.slice(0, q);
-    const match = matchResource(policy(), req.headers.host, target);
-    const prefix =
-      match && 'pathPrefix' in match.resource.match ? match.resource.match.pathPrefix : undefined;
-    if (prefix === undefined || path !== prefix) {
+    const location = slashTarget(policy(), req.headers.host, req.url);
+    if (location === undefined) {
       next();
       return;
     }
     res.set('Cache-Control', 'no-store');
-    res.redirect(308, `${prefix}/${q === -1 ? '' : target.slice(q)}`);
+    res.redirect(308, location);
   };
+}
+
+/**
+ * Where `/prefix` (with its query, if any) is sent: `/prefix/` and the query, for a pathPrefix
+ * resource's prefix exactly; undefined for every other target.
+ */
+export function slashTarget(policy: Policy, host: string | undefined, target: string): string | undefined {
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  if (!prefixesOf(policy).has(path)) return undefined;
+  const match = matchResource(policy, host, target);
+  const prefix = match && 'pathPrefix' in match.resource.match ? match.resource.match.pathPrefix : undefined;
+  if (prefix === undefined || path !== prefix) return undefined;
+  return `${prefix}/${q === -1 ? '' : target.slice(q)}`;
+}
+
+const prefixes = new WeakMap<Policy, Set<string>>();
+
+/** The policy's path prefixes, once per policy object: most targets are none of them, at a lookup's cost. */
+function prefixesOf(policy: Policy): Set<string> {
+  let set = prefixes.get(policy);
+  if (!set) {
+    set = new Set();
+    for (const resource of policy.resources.values()) {
+      if ('pathPrefix' in resource.match) set.add(resource.match.pathPrefix);
+    }
+    prefixes.set(policy, set);
+  }
+  return set;
 }

@@ -1,38 +1,40 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { noteDecision } from '../access-log.js';
 import { signedInAs } from '../checks/session.js';
-import type { Gate } from '../gate.js';
-import type { Session } from '../identity/session.js';
+import type { Gate, GateResult } from '../gate.js';
 import type { ConnectionRegistry, OpenConnection } from '../proxy/connections.js';
 import { endedRefusal } from '../proxy/upgrade.js';
 import type { Upstreams } from '../proxy/upstream.js';
 import { sendRefusal } from '../refusal-response.js';
-import type { Refusal } from '../refusals.js';
+import { refusal } from '../refusals.js';
+
+/** A refused request, as the gate answered it. */
+export type Refused = Extract<GateResult, { ok: false }>;
 
 /**
- * Everything that is not /_jitgate: matched to a resource, authorized, then proxied. The gate has
- * already rewritten the headers and the path when it lets a request through. No body parser runs
- * before this: the body streams to the upstream untouched. Each response under way is an open
- * connection of its grant until it closes, ended like a WebSocket at revocation, expiry or logout
- * (a server-sent event stream, a long download or a long poll does not outlive access).
+ * Everything that is not /_jitgate, on plain node:http: matched to a resource, authorized, then
+ * proxied. The gate has already rewritten the headers and the path when it lets a request through.
+ * No body parser runs before this: the body streams to the upstream untouched. Each response under
+ * way is an open connection of its grant until it closes, ended like a WebSocket at revocation,
+ * expiry or logout (a server-sent event stream, a long download or a long poll does not outlive
+ * access).
  */
 export function proxiedRequests(deps: {
   gate: Gate;
   upstreams: Upstreams;
   connections: ConnectionRegistry;
-  /** With sign-in on: sends a browser refused for want of a session to sign in (true when it did). */
-  sendToSignIn?: ((req: Request, res: Response) => Promise<boolean>) | undefined;
-  /** With sign-in on: answers a signed-in person's refused page with the request form (true when it did). */
-  offerRequest?:
-    | ((req: Request, res: Response, refused: Refusal, session: Session | undefined) => Promise<boolean>)
-    | undefined;
+  /**
+   * With sign-in on: a refusal is answered by Express (refusal-pages.ts), which may send a browser to
+   * sign in or offer a signed-in person the request form.
+   */
+  refusalPage?: ((req: IncomingMessage, res: ServerResponse, refused: Refused) => void) | undefined;
 }) {
-  return async function proxied(req: Request, res: Response, next: NextFunction): Promise<void> {
+  return async function proxied(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const result = await deps.gate(req, false);
-    res.locals.decision = result.decision;
+    noteDecision(res, result.decision);
     if (!result.ok) {
-      if (result.signInNeeded && deps.sendToSignIn && (await deps.sendToSignIn(req, res))) return;
-      if (deps.offerRequest && (await deps.offerRequest(req, res, result.refusal, result.session))) return;
-      sendRefusal(res, result.refusal, req.headers.accept, result.session && signedInAs(result.session));
+      if (deps.refusalPage) deps.refusalPage(req, res, result);
+      else sendRefusal(res, result.refusal, req.headers.accept, result.session && signedInAs(result.session));
       return;
     }
     const { resource, grantId, session } = result;
@@ -50,6 +52,9 @@ export function proxiedRequests(deps: {
       return;
     }
     res.once('close', () => deps.connections.release(open));
-    await deps.upstreams.web(resource, req, res, next);
+    deps.upstreams.web(resource, req, res, (err) => {
+      if (err === undefined) return;
+      sendRefusal(res, refusal('internal_error'), req.headers.accept);
+    });
   };
 }
