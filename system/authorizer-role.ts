@@ -108,11 +108,14 @@ export async function startAuthorizerRole(input: {
   const address = await authorizer.start(input.port, input.host);
   let postgres: AuthorizerRole['postgres'];
   if (authorizer.postgres && input.postgres) {
-    const open = input.postgres.tls !== undefined || input.postgres.plaintext === true;
-    const pg = await authorizer.postgres.start(
-      input.postgres.port,
-      input.postgres.host ?? (open ? undefined : '127.0.0.1'),
-    );
+    const pg = await authorizer.postgres
+      .start(input.postgres.port, input.postgres.host)
+      .catch(async (err: unknown) => {
+        // Nothing half-started stays behind: the HTTP listener closes too.
+        await authorizer.stop();
+        await scheduler?.close().catch(() => {});
+        throw err;
+      });
     postgres = {
       host: pg.address === '::' || pg.address === '0.0.0.0' ? '127.0.0.1' : pg.address,
       port: pg.port,

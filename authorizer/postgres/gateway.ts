@@ -151,14 +151,20 @@ export function createPostgresGateway(deps: PostgresGatewayDeps) {
         tls: tls !== undefined,
       };
     },
-    /** Listens; refuses to start without TLS on a non-loopback address unless plaintext is allowed. */
-    start(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
-      if (!tls && !deps.plaintext && !LOOPBACK.test(host)) {
+    /** Refuses to start without TLS on a non-loopback address unless plaintext is allowed. */
+    /**
+     * Listens on `host`; without one, on every interface when TLS is on (or plaintext allowed),
+     * else on 127.0.0.1.
+     */
+    async start(port: number, host?: string): Promise<AddressInfo> {
+      const open = tls !== undefined || deps.plaintext === true;
+      if (host === undefined && !open) host = '127.0.0.1';
+      if (!open && !LOOPBACK.test(host ?? '')) {
         throw new Error(
           `the PostgreSQL gateway would listen on ${host} without TLS: set JITGATE_POSTGRES_TLS_CERT and JITGATE_POSTGRES_TLS_KEY (or JITGATE_POSTGRES_PLAINTEXT=on behind a TLS-terminating proxy)`,
         );
       }
-      return new Promise((resolve, reject) => {
+      return new Promise<AddressInfo>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signAccessToken } from '../../shared/tokens/index.js';
+import { startSystem } from '../../system/start.js';
 import { eventually } from '../support/authorizer-harness.js';
-import { type PgHarness, pgAuditEvents, startPgHarness } from '../support/postgres-harness.js';
+import {
+  ALICE,
+  type PgHarness,
+  PUBLIC_URL,
+  pgAuditEvents,
+  startPgHarness,
+} from '../support/postgres-harness.js';
 
 let h: PgHarness;
 beforeAll(async () => {
@@ -105,6 +113,30 @@ describe('PostgreSQL gateway: refusals before any upstream connection', () => {
     ['a wrong token', async () => 'not-a-token', 'app-db', 'token_invalid', '28P01'],
     ['an empty password', async () => '', 'app-db', 'token_missing', '28P01'],
     [
+      'an expired token',
+      async () => {
+        const g = await h.grant('app-db');
+        // The same grant's token, signed as if an hour ago and run out a minute ago.
+        const past = { now: () => Date.now() - 3_600_000 };
+        return signAccessToken(
+          h.keys,
+          {
+            issuer: PUBLIC_URL,
+            grantId: g.grantId,
+            user: ALICE,
+            email: 'u0alice@example.com',
+            resource: 'app-db',
+            role: 'readonly',
+            expiresAt: Date.now() - 60_000,
+          },
+          past,
+        );
+      },
+      'app-db',
+      'token_expired',
+      '28P01',
+    ],
+    [
       'a token for another resource',
       async () => (await h.grant('other-db')).token,
       'app-db',
@@ -149,4 +181,25 @@ describe('PostgreSQL gateway: refusals before any upstream connection', () => {
       expect(h.upstream.connections).toBe(before);
     },
   );
+});
+
+describe('PostgreSQL gateway: where it may listen', () => {
+  it('when it would listen beyond loopback without TLS, then the authorizer refuses to start and says how to fix it', async () => {
+    await expect(
+      startSystem({
+        roles: ['authorizer'],
+        overrides: {
+          redis: h.redis,
+          prefix: `t-nolisten-${Date.now()}`,
+          policy: h.policy,
+          signingKeys: h.keys,
+          publicUrl: PUBLIC_URL,
+          log: (await import('../../shared/log.js')).createLogger('t', 'silent'),
+          authorizerPort: 0,
+          authorizerHost: '127.0.0.1',
+          postgres: { port: 0, host: '0.0.0.0' },
+        },
+      }),
+    ).rejects.toThrow(/without TLS: set JITGATE_POSTGRES_TLS_CERT and JITGATE_POSTGRES_TLS_KEY/);
+  });
 });

@@ -139,7 +139,8 @@ resources:
       authorizerTimings: { usageFlushMs: 200, shutdownGraceMs: 500 },
       postgres: {
         port: 0,
-        host: '127.0.0.1',
+        // With TLS, the default: every interface (the clients still connect on 127.0.0.1).
+        host: options.tls ? undefined : '127.0.0.1',
         tls: options.tls,
         env: { [envName]: SCRATCH_PG.passwords.jit_clear },
         startupTimeoutMs: options.startupTimeoutMs ?? 2_000,
