@@ -15,6 +15,7 @@ import {
   type SigningKeys,
 } from '../shared/tokens/index.js';
 import { accessLog } from './access-log.js';
+import { registerApprovals } from './approvals/routes.js';
 import { createAsks } from './ask/index.js';
 import { clientResolver } from './checks/client-address.js';
 import { isLive } from './checks/grant.js';
@@ -67,7 +68,7 @@ export interface AuthorizerDeps {
    * token). Without it, signed-in people are refused as before, with no form, and a refused redeem
    * is only audited and logged.
    */
-  scheduler?: Pick<JobScheduler, 'askFiled' | 'redeemRefused'> | undefined;
+  scheduler?: Pick<JobScheduler, 'askFiled' | 'redeemRefused' | 'approvalConfirmed'> | undefined;
   /** The PostgreSQL gateway's settings (JITGATE_POSTGRES_*); off when undefined. */
   postgres?: PostgresGatewayOptions | undefined;
 }
@@ -198,6 +199,18 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   });
   signIn?.register(ops);
   asks?.register(ops);
+  if (signIn && deps.scheduler) {
+    registerApprovals(ops, {
+      liveSessionOf: signIn.liveSessionOf,
+      startStepUp: signIn.startStepUp,
+      store: deps.store,
+      scheduler: deps.scheduler,
+      keys: deps.keys,
+      publicUrl: deps.publicUrl,
+      clock,
+      log,
+    });
+  }
   app.use(ops);
   app.use('/_jitgate', (req: Request, res: Response) =>
     sendRefusal(res, refusal('no_such_resource'), req.headers.accept),

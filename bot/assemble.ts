@@ -78,5 +78,21 @@ export function assembleBot(input: AssembleInput): BotDeps {
     access,
     openUrl,
   });
-  return { access, store, scheduler, policy, people, messages, notifier, client, clock, log, openUrl };
+  const stepUpUrl = input.signIn
+    ? (code: string) => new URL(`/_jitgate/approve?code=${encodeURIComponent(code)}`, input.publicUrl).href
+    : undefined;
+  return {
+    access,
+    store,
+    scheduler,
+    policy,
+    people,
+    messages,
+    notifier,
+    client,
+    clock,
+    log,
+    openUrl,
+    stepUpUrl,
+  };
 }

@@ -28,6 +28,8 @@ export interface BotDeps {
   log: Logger;
   /** With sign-in on: the plain URL a browser opens a resource at (the grant DM gives it). */
   openUrl?: ((resource: string) => string | undefined) | undefined;
+  /** With sign-in on: the page where an approver confirms an approval with a fresh sign-in (approverStepUp). */
+  stepUpUrl?: ((code: string) => string) | undefined;
 }
 
 /** How the bot talks to Slack. */

@@ -59,7 +59,7 @@ export function explain(policy: Policy, resource: Resource): string {
     `  routed by     ${match} → ${resource.upstream}`,
     `  requested by  ${people(resource.requesters, 'anyone in the workspace')}`,
     `  approved by   ${people(resource.approvers, 'nobody (no request can be approved)')}`,
-    `  approvals     ${resource.approvalsRequired} distinct approver(s); self-approval ${resource.selfApproval ? 'allowed' : 'not allowed'}`,
+    `  approvals     ${resource.approvalsRequired} distinct approver(s); self-approval ${resource.selfApproval ? 'allowed' : 'not allowed'}${resource.approverStepUp ? '; each confirmed in the browser with a fresh sign-in (approverStepUp)' : ''}`,
     `  posted to     ${resource.approvalChannel}`,
     `  duration      default ${formatDuration(resource.defaultDurationMs)}, at most ${formatDuration(resource.maxDurationMs)}`,
     `  undecided     nudge after ${formatDuration(resource.nudgeAfterMs)}, ${resource.escalation ? `escalated to ${people(resource.escalation.to, 'nobody')} after ${formatDuration(resource.escalation.afterMs)}, ` : ''}expires after ${formatDuration(resource.pendingTimeoutMs)}`,

@@ -36,6 +36,7 @@ export const ERROR_CODES = [
   'not_allowed_to_cancel',
   'not_break_glass',
   'not_allowed_to_review',
+  'step_up_required',
   'grant_not_active',
   'code_unknown',
   'code_used',

@@ -77,6 +77,8 @@ export const MESSAGES: { readonly [C in ErrorCode]: (fields: ErrorFields) => str
   not_allowed_to_revoke: () =>
     'Only the holder, an approver of this resource or an admin can revoke this grant.',
   not_allowed_to_cancel: () => 'Only the person who asked can cancel a request.',
+  step_up_required: (f) =>
+    `Approvals of ${text(f.resource) ?? 'this resource'} count only once confirmed in your browser with a fresh sign-in: use the Approve button, then Confirm on the page it opens.`,
   not_break_glass: (f) =>
     `${f.grantId !== undefined ? `Grant ${text(f.grantId)}` : 'This grant'} was not a break-glass grant: only those are reviewed.`,
   not_allowed_to_review: (f) =>

@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
 import { type Bot, createBot } from '../bot/app.js';
+import { confirmedApprovals } from '../bot/approvals/step-up.js';
 import { askFiler } from '../bot/asks/file-ask.js';
 import { assembleBot } from '../bot/assemble.js';
 import type { BotDeps, SlackRetry } from '../bot/deps.js';
@@ -76,6 +77,7 @@ export async function startSlackSide(input: {
         log: input.bot ? log.child({ component: 'worker' }) : log,
         reminderBeforeMs: (name) => policy().resources.get(name)?.reminderBeforeMs ?? 0,
         asks: askFiler(deps),
+        approvals: confirmedApprovals(deps),
       })
     : undefined;
   if (worker && !input.bot) log.info('jitgate worker started');

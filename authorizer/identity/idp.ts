@@ -7,6 +7,9 @@ import type { LoginTransaction } from './transaction.js';
  * expiry, nonce, signing algorithm) and, because non-repudiation checks are on, its signature with
  * the IdP's published keys too.
  */
+/** How recent a step-up sign-in's authentication must be when its answer arrives (openid-client adds 30 s of tolerance). */
+export const STEP_UP_MAX_AGE_SEC = 60;
+
 export interface IdpOptions {
   issuer: string;
   clientId: string;
@@ -90,8 +93,11 @@ export function createIdp(opts: IdpOptions) {
     /** Discovers now (at start), so that a misconfigured issuer shows in the log early. */
     warmUp: (): Promise<unknown> => configured(),
 
-    /** The IdP's authorization URL for a fresh state, nonce and PKCE verifier. */
-    async begin(): Promise<LoginStart> {
+    /**
+     * The IdP's authorization URL for a fresh state, nonce and PKCE verifier. `stepUp` asks the IdP
+     * to authenticate the person afresh (`max_age=0`), whatever session it already has.
+     */
+    async begin(how: { stepUp?: boolean } = {}): Promise<LoginStart> {
       const config = await configured();
       const verifier = client.randomPKCECodeVerifier();
       const state = client.randomState();
@@ -104,6 +110,7 @@ export function createIdp(opts: IdpOptions) {
         code_challenge_method: 'S256',
         state,
         nonce,
+        ...(how.stepUp ? { max_age: '0' } : {}),
       });
       return { url, state, nonce, verifier };
     },
@@ -121,6 +128,8 @@ export function createIdp(opts: IdpOptions) {
           expectedNonce: tx.nonce,
           pkceCodeVerifier: tx.verifier,
           idTokenExpected: true,
+          // A step-up sign-in must come back with an auth_time of just now (within the clock tolerance).
+          ...(tx.stepUp ? { maxAge: STEP_UP_MAX_AGE_SEC } : {}),
         });
         claims = tokens.claims();
       } catch (err) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../../shared/clock.js';
 import type { SignInConfig } from '../../shared/config.js';
 import { JitgateError } from '../../shared/errors.js';
@@ -12,6 +12,7 @@ import type { SignInContext } from './context.js';
 import { CALLBACK_PATH } from './cookies.js';
 import { bareHost } from './hosts.js';
 import { createIdp } from './idp.js';
+import { startSignIn } from './login.js';
 import { liveSessionOf, registerSignIn, signInInstead, signInThenBack } from './routes.js';
 import { createSessionOpener } from './session.js';
 
@@ -94,6 +95,12 @@ export function createSignIn(deps: SignInDeps) {
     register: (router: Parameters<typeof registerSignIn>[0]) => registerSignIn(router, ctx),
     /** After the gate refused a request for want of a session: a browser is sent to sign in (true). */
     sendToSignIn: signInInstead(ctx),
+    /**
+     * Sends a browser to sign in afresh at the IdP (max_age=0) and back to `path` on the sign-in
+     * host; the session then carries `stepUpAt` (an approver's confirmation, approverStepUp).
+     */
+    startStepUp: (req: IncomingMessage, res: ServerResponse, path: string) =>
+      startSignIn(ctx, req, res, { host: ctx.signInHost, path }, { stepUp: true }),
     /** Sends a browser to sign in and back to this URL (the redeem link's binding to its holder). */
     signInThenBack: signInThenBack(ctx),
     /** Discovers the IdP now, so that a wrong issuer shows in the log at start (sign-in retries later). */

@@ -33,10 +33,11 @@ export async function startSignIn(
   req: IncomingMessage,
   res: ServerResponse,
   to: ReturnTo,
+  opts: { stepUp?: boolean } = {},
 ): Promise<void> {
   let start: Awaited<ReturnType<SignInContext['idp']['begin']>>;
   try {
-    start = await ctx.idp.begin();
+    start = await ctx.idp.begin(opts);
   } catch (err) {
     ctx.log.error({ err, issuer: ctx.idp.issuer }, 'sign-in: the identity provider cannot be reached');
     sendSignIn(res, req.headers.accept, {
@@ -47,7 +48,13 @@ export async function startSignIn(
     return;
   }
   const { state, nonce, verifier } = start;
-  const cookie = await transactionCookie(ctx, { state, nonce, verifier, returnTo: to });
+  const cookie = await transactionCookie(ctx, {
+    state,
+    nonce,
+    verifier,
+    returnTo: to,
+    ...(opts.stepUp ? { stepUp: true } : {}),
+  });
   redirect(res, start.url.href, [cookie, ...limitPending(ctx.cookies, req.headers.cookie, state)]);
 }
 
@@ -145,6 +152,8 @@ export async function handleCallback(
     host: ctx.signInHost,
     iat: now,
     exp: now + Math.floor(ctx.sessionTtlMs / 1000),
+    // Checked by openid-client against max_age: the IdP authenticated the person just now.
+    ...(tx.stepUp && typeof claims.auth_time === 'number' ? { stepUpAt: claims.auth_time } : {}),
   };
   ctx.log.info({ sid: session.sid, person: found.person, issuer: ctx.idp.issuer }, 'signed in');
   await continueTo(ctx, req, res, session, tx.returnTo, [...cleared, await sessionCookie(ctx, session)]);

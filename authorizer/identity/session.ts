@@ -25,6 +25,8 @@ export const Session = z.object({
   host: z.string().min(1),
   /** Sign-in time and end of the session, in seconds. */
   iat: z.number(),
+  /** When the IdP last authenticated the person afresh on jitgate's demand (a step-up sign-in), in seconds. */
+  stepUpAt: z.number().optional(),
   exp: z.number(),
 });
 export type Session = z.infer<typeof Session>;

@@ -35,6 +35,8 @@ export const LoginTransaction = z.object({
     path: z.string().startsWith('/'),
     bind: z.string().optional(),
   }),
+  /** A step-up sign-in: the IdP was asked to authenticate afresh (max_age), and the answer must show it. */
+  stepUp: z.boolean().optional(),
 });
 export type LoginTransaction = z.infer<typeof LoginTransaction>;
 
@@ -46,6 +48,7 @@ const Wire = z.object({
   h: z.string(),
   p: z.string(),
   b: z.string().optional(),
+  u: z.literal(1).optional(),
 });
 
 /** A return path longer than this comes back without its query (or as the host's root). */
@@ -126,6 +129,7 @@ export async function transactionCookie(deps: SessionDeps, tx: LoginTransaction)
     h: tx.returnTo.host,
     p: shortened(tx.returnTo.path),
     ...(tx.returnTo.bind ? { b: tx.returnTo.bind } : {}),
+    ...(tx.stepUp ? { u: 1 } : {}),
   };
   const value = await encryptOnly(deps.keys, PURPOSE, wire, { issuer: deps.issuer, expiresAtSec });
   return setCookie(deps.cookies, transactionCookieName(deps.cookies, tx.state), value, {
@@ -159,6 +163,7 @@ export async function openTransaction(
         nonce: wire.data.n,
         verifier: wire.data.v,
         returnTo: { host: wire.data.h, path: wire.data.p, bind: wire.data.b },
+        ...(wire.data.u === 1 ? { stepUp: true } : {}),
       })
     : undefined;
   if (!tx?.success || !same(tx.data.state, state)) return { ok: false, reason: 'transaction_invalid', clear };

@@ -19,7 +19,9 @@ export type CommandBody = z.infer<typeof CommandBody>;
 
 export const ButtonBody = z.looseObject({
   type: z.literal('block_actions'),
-  user: z.looseObject({ id: SlackUserIdSchema }),
+  user: z.looseObject({ id: SlackUserIdSchema, team_id: z.string().optional() }),
+  /** The workspace the click came from (null for an org-wide app). */
+  team: z.looseObject({ id: z.string() }).nullish(),
   trigger_id: z.string().default(''),
   channel: z.looseObject({ id: z.string() }).optional(),
   response_url: z.string().optional(),

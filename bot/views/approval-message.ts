@@ -90,7 +90,8 @@ function approvedLine(request: AccessRequest): string {
     return ':white_check_mark: *Approved automatically* (auto-approve in the policy)';
   }
   const approvers = request.approvals.length > 0 ? request.approvals : [request.decidedBy ?? 'jitgate'];
-  return `:white_check_mark: *Approved* by ${mentionList(approvers)}`;
+  const confirmed = request.steppedUp ? ' (confirmed in the browser with a fresh sign-in)' : '';
+  return `:white_check_mark: *Approved* by ${mentionList(approvers)}${confirmed}`;
 }
 
 /** The grant's state: active (expiry + Revoke), revoked, expired. */

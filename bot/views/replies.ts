@@ -172,6 +172,14 @@ export function cancelledReply(request: AccessRequest): string {
 }
 
 /** After `/access revoke` or a Revoke click; `already` when it had been revoked before. */
+/** Approve on a resource with approverStepUp: the link to confirm it with a fresh sign-in. */
+export function stepUpReply(resource: Resource, url: string): string {
+  return (
+    `:lock: Approvals of *${escapeText(resource.name)}* count only once confirmed with a fresh sign-in. ` +
+    `<${url}|Confirm your approval in the browser> (for you only, within 10 minutes). Nothing is approved until you do.`
+  );
+}
+
 export function reviewedReply(request: AccessRequest, already = false): string {
   const what = `the break-glass grant of *${escapeText(resourceRole(request))}* to ${mention(request.requester)}`;
   if (already && request.review)

@@ -33,8 +33,8 @@ export class AccessService {
   }
 
   /** approveRequest: one approver's approval; the one reaching the threshold mints the grant. */
-  approve(requestId: RequestId, approver: SlackUserId): Promise<Outcome> {
-    return approveRequest(this.deps, requestId, approver);
+  approve(requestId: RequestId, approver: SlackUserId, opts: { steppedUp?: boolean } = {}): Promise<Outcome> {
+    return approveRequest(this.deps, requestId, approver, opts);
   }
 
   /** denyRequest */

@@ -50,6 +50,7 @@ const RequestHash = z.object({
   ticket: optStr,
   escalateTo: optStr,
   escalatedAt: optNum,
+  steppedUp: flag,
   reviewedAt: optNum,
   reviewedBy: optStr,
   reviewVerdict: z.enum(['justified', 'flagged']).optional(),
@@ -97,6 +98,8 @@ export interface AccessRequest {
    */
   escalateTo?: { users: SlackUserId[]; usergroups: string[] } | undefined;
   escalatedAt?: number | undefined;
+  /** Its approvals were confirmed in the browser with a fresh sign-in (approverStepUp). */
+  steppedUp?: boolean | undefined;
   /** A break-glass grant's review (the first one counts): when, by whom, justified or flagged, and a note. */
   review?: GrantReview | undefined;
   /** Where the bot posted the approval message (the bot writes it: bot/slack/message-refs.ts). */

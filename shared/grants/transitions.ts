@@ -84,7 +84,12 @@ export class Transitions {
    * One approver's approval. Distinct approvers count once; the one reaching the threshold mints the
    * grant, or extends it, capped so that it has at most `maxDurationMs` (the resource's now) left.
    */
-  async approve(id: RequestId, approver: SlackUserId, maxDurationMs?: number): Promise<Decided> {
+  async approve(
+    id: RequestId,
+    approver: SlackUserId,
+    maxDurationMs?: number,
+    steppedUp = false,
+  ): Promise<Decided> {
     const { redis, keys } = this.ctx;
     const [requester, extendsGrant, resource, email] = await guard(() =>
       redis.hmget(keys.request(id), 'requester', 'extendsGrant', 'resource', 'email'),
@@ -96,6 +101,7 @@ export class Transitions {
       grantId: (extendsGrant as GrantId | null) ?? grantIdOf(id),
       approver,
       ...(maxDurationMs !== undefined ? { maxDurationMs } : {}),
+      steppedUp,
     });
   }
 

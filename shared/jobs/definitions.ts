@@ -39,6 +39,12 @@ export const JobData = z.discriminatedUnion('kind', [
     round: z.number().int().min(1),
     everyMs: z.number().int().positive(),
   }),
+  /**
+   * An approval confirmed in the browser with a fresh sign-in (approverStepUp), checked by the
+   * authorizer (which has no Slack): the bot's side approves it through the same use case as the
+   * Approve button, with the policy's user groups, and carries out its effects.
+   */
+  z.object({ kind: z.literal('approve-confirmed'), requestId: z.string(), approver: z.string() }),
   /** Escalate an undecided request at its resource's `escalateAfter`. */
   z.object({ kind: z.literal('request-escalate'), requestId: z.string() }),
   /** One Slack effect, retried on its own: a message update or a DM. */
@@ -106,6 +112,8 @@ export function jobIdOf(data: JobData): string {
       return `notify-${data.effect}-${data.requestId}${data.state ? `-${data.state.replace(/[^A-Za-z0-9_.-]/g, '_')}` : ''}`;
     case 'file-ask':
       return `file-ask-${data.requestId}`;
+    case 'approve-confirmed':
+      return `approve-confirmed-${data.requestId}-${data.approver}`;
     case 'review-remind':
       return `review-remind-${data.requestId}-${data.round}`;
     case 'effects':

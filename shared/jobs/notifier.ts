@@ -45,6 +45,14 @@ export class PermanentFailure extends Error {
 }
 
 /**
+ * Counts an approval confirmed in the browser with a fresh sign-in (the bot implements it: the
+ * policy's user groups need Slack). Answers what it did; throws to have the job retried.
+ */
+export interface ConfirmedApprovals {
+  approve(requestId: string, approver: string): Promise<'approved' | 'refused'>;
+}
+
+/**
  * Files a request asked for on a page (the bot implements it: it needs Slack to find the person and
  * their user groups). Answers what it did; throws to have the job retried.
  */

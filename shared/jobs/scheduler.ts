@@ -122,6 +122,11 @@ export class JobScheduler {
     await this.addAll([[{ kind: 'file-ask', ...ask }, 0]]);
   }
 
+  /** An approval confirmed in the browser with a fresh sign-in, for the bot's side to count (once per request and approver). */
+  async approvalConfirmed(requestId: string, approver: string): Promise<void> {
+    await this.addAll([[{ kind: 'approve-confirmed', requestId, approver }, 0]]);
+  }
+
   /**
    * Someone else opened a grant's redeem link (the authorizer refused it): its holder is told by DM
    * through the worker. Once per grant and person who opened it.

@@ -7,7 +7,7 @@ import type { AccessStore } from '../grants/store.js';
 import type { GrantId, RequestId } from '../ids.js';
 import type { RedisClient } from '../redis/connect.js';
 import { JobData, QUEUE_NAME } from './definitions.js';
-import { type AskFiler, type Notifier, PermanentFailure } from './notifier.js';
+import { type AskFiler, type ConfirmedApprovals, type Notifier, PermanentFailure } from './notifier.js';
 import type { JobScheduler } from './scheduler.js';
 
 export interface WorkerDeps {
@@ -22,6 +22,8 @@ export interface WorkerDeps {
   concurrency?: number;
   /** Files requests asked for on pages (`file-ask` jobs); without it such a job fails for good. */
   asks?: AskFiler | undefined;
+  /** Counts approvals confirmed with a fresh sign-in (`approve-confirmed` jobs); without it such a job fails for good. */
+  approvals?: ConfirmedApprovals | undefined;
 }
 
 /** How many times the approvers are reminded of an unreviewed break-glass grant (then the audit report has it). */
@@ -101,6 +103,10 @@ async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<strin
     // No request yet: filing it is the job.
     if (!deps.asks) throw new UnrecoverableError('this worker cannot file requests asked for on pages');
     return deps.asks.file(data);
+  }
+  if (data.kind === 'approve-confirmed') {
+    if (!deps.approvals) throw new UnrecoverableError('this worker cannot count confirmed approvals');
+    return deps.approvals.approve(data.requestId, data.approver);
   }
   const request = await store.queries.getRequest(data.requestId);
   if (!request) return 'gone';

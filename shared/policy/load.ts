@@ -315,6 +315,7 @@ function resolve(
     nudgeAfterMs: ms('nudgeAfter'),
     reminderBeforeMs: ms('reminderBefore'),
     reviewRemindEveryMs: ms('reviewRemindEvery'),
+    approverStepUp: raw.approverStepUp ?? defaults.approverStepUp ?? false,
     approvalsRequired,
     selfApproval: raw.selfApproval ?? defaults.selfApproval ?? BUILT_IN.selfApproval,
     maxPendingRequests: raw.maxPendingRequests ?? defaults.maxPendingRequests ?? BUILT_IN.maxPendingRequests,

@@ -219,6 +219,7 @@ const tunables = {
   reasonPattern: reasonPattern.optional(),
   escalateAfter: durationMs.optional(),
   reviewRemindEvery: durationMs.optional(),
+  approverStepUp: z.boolean().optional(),
   escalateTo: people.optional(),
   approvalChannel: channelId.optional(),
   defaultDuration: durationMs.optional(),

@@ -62,6 +62,11 @@ export interface Resource {
   reminderBeforeMs: number;
   approvalsRequired: number;
   selfApproval: boolean;
+  /**
+   * An approval counts only once the approver confirms it in the browser with a fresh sign-in at the
+   * IdP (needs sign-in configured); the Approve button then opens that page.
+   */
+  approverStepUp: boolean;
   /** How often the approvers are reminded of a break-glass grant nobody has reviewed yet. */
   reviewRemindEveryMs: number;
   /** Who gets an undecided request, with its buttons, `afterMs` after it was filed (escalateAfter / escalateTo). */

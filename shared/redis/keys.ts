@@ -40,6 +40,8 @@ export function redisKeys(prefix: string) {
     redeemCodeUsed: (codeHash: string) => `${p}:code:${codeHash}:used`,
     /** The requests an approver was nudged about by DM in the current hour (hash: request id → time). */
     nudgesTo: (approver: SlackUserId | string) => `${p}:nudges:${approver}`,
+    /** An approval waiting to be confirmed in the browser with a fresh sign-in (by a hash of its one-time code). */
+    stepUp: (codeHash: string) => `${p}:step-up:${codeHash}`,
     /** Marks a Slack delivery as handled, so a replay or retry changes nothing twice. */
     delivery: (id: string) => `${p}:delivery:${id}`,
     auditStream: `${p}:audit`,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_TEAM_ID } from '../../dev/slack/requests.js';
 import {
   ASK,
   type AskHarness,
@@ -27,7 +28,7 @@ describe('blocked, request, continue, signed in with Slack', () => {
       .toBe('pending');
     expect(await h.bot.deps.store.queries.getRequest(id)).toMatchObject({
       requester: PEOPLE.bob.slack,
-      team: 'T0ACME',
+      team: TEST_TEAM_ID,
     });
     expect(h.bot.standin.attemptsTo('users.lookupByEmail')).toEqual([]);
     await h.bot.click(PEOPLE.boss.slack, 'jit_approve', id);

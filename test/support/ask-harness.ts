@@ -1,4 +1,5 @@
 import type { Authorizer } from '../../authorizer/server.js';
+import { TEST_TEAM_ID } from '../../dev/slack/requests.js';
 import { createLogger } from '../../shared/log.js';
 import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
 import { startSystem } from '../../system/start.js';
@@ -19,14 +20,15 @@ export const PEOPLE = {
 
 /** With Sign in with Slack, the IdP's ID tokens carry the Slack user and workspace (Carol has none). */
 const idpUsers = (slack: boolean): TestUser[] =>
-  (['alice', 'bob', 'carol'] as const).map((name) => {
+  (['alice', 'bob', 'carol', 'boss'] as const).map((name) => {
     const user = PEOPLE[name].slack;
     return {
       sub: `idp-${name}`,
       email: PEOPLE[name].email,
       email_verified: true,
       name,
-      ...(slack && user ? { slack: { user, team: 'T0ACME' } } : {}),
+      // The workspace the Slack stand-in's commands and clicks come from, as with Slack itself.
+      ...(slack && user ? { slack: { user, team: TEST_TEAM_ID } } : {}),
     };
   });
 
@@ -41,7 +43,7 @@ export interface AskHarness {
   browser(): CookieBrowser;
   /** A fresh browser signed in as `name` at the IdP, having opened `url` (its last answer is the refusal page). */
   signedIn(
-    name: 'alice' | 'bob' | 'carol',
+    name: 'alice' | 'bob' | 'carol' | 'boss',
     url: string,
   ): Promise<{ b: CookieBrowser; page: string; status: number }>;
   close(): Promise<void>;
@@ -92,12 +94,19 @@ resources:
     upstream: ${echo.url}
     match: { pathPrefix: /api }
     approvers: { users: [${PEOPLE.boss.slack}] }
+  guarded:
+    upstream: ${echo.url}
+    match: { pathPrefix: /guarded }
+    approvers: { users: [${PEOPLE.boss.slack}, ${PEOPLE.bob.slack}] }
+    approverStepUp: true
 `,
     users: {
       [PEOPLE.alice.slack]: { email: PEOPLE.alice.email, name: 'alice' },
       [PEOPLE.bob.slack]: { email: PEOPLE.bob.email, name: 'bob' },
       [PEOPLE.boss.slack]: { email: PEOPLE.boss.email, name: 'boss' },
     },
+    publicUrl,
+    signIn: idp.signInConfig({ matchBy }),
   });
   const system = await startSystem({
     roles: ['authorizer'],

@@ -4,6 +4,7 @@ import type { Bot } from '../../bot/app.js';
 import type { BotDeps, SlackRetry } from '../../bot/deps.js';
 import { requestIdIn } from '../../dev/slack/reply-ids.js';
 import type { Clock } from '../../shared/clock.js';
+import type { SignInConfig } from '../../shared/config.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import type { Policy } from '../../shared/policy/types.js';
@@ -36,6 +37,10 @@ import { type Delivered, httpDriver, type SlackTransport, socketDriver } from '.
 export { type SlackTransport, TRANSPORTS } from './slack-driver.js';
 
 export interface BotHarnessOptions {
+  /** The public URL the bot builds links with (default http://127.0.0.1:8080). */
+  publicUrl?: string;
+  /** Sign-in is on at the authorizer: DMs give plain URLs, approverStepUp gives confirmation links. */
+  signIn?: SignInConfig;
   /** The policy as YAML text. */
   policy: string;
   /** People the stand-in's users.info knows (others get a default profile). */
@@ -198,7 +203,8 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
       },
       slackApiUrl: standin.apiUrl,
       slackRetry: options.slackRetry ?? FAST_RETRY,
-      publicUrl: 'http://127.0.0.1:8080',
+      publicUrl: options.publicUrl ?? 'http://127.0.0.1:8080',
+      ...(options.signIn ? { signIn: options.signIn } : {}),
       log: options.log ?? createLogger('bot-test', process.env.LOG_LEVEL ?? 'silent'),
       botPort: 0,
       botUnhandledRequestTimeoutMs: options.unhandledRequestTimeoutMs,

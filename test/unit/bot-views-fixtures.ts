@@ -24,6 +24,7 @@ export const grafana: Resource = {
   reminderBeforeMs: 5 * MIN,
   approvalsRequired: 2,
   reviewRemindEveryMs: 4 * 3_600_000,
+  approverStepUp: false,
   selfApproval: false,
   maxPendingRequests: 5,
   maxPendingPerResource: 1,

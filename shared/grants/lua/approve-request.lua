@@ -23,6 +23,8 @@
            that its grant has no more than this left, nor more than the maximum it was filed under
            (the request's maxDurationMs); when that leaves nothing to add, the approval is refused
            before anything is written (extension_at_maximum) and the request stays pending.
+  ARGV[8]  '1' when the approver confirmed this approval in the browser with a fresh sign-in
+           (approverStepUp): recorded on the request (steppedUp) and in the event (stepUp)
 
   Reply: { ok = true, outcome = 'pending' | 'already_approved' | 'granted', approvals (count),
            grantId?, expiresAt?, request, requestApprovals }
@@ -78,8 +80,11 @@ end
 
 rcall('SADD', ak, approver)
 rcall('PEXPIREAT', ak, tonumber(hget(rk, 'pendingUntil')) + RETAIN_MS)
+local steppedUp = ARGV[8] == '1'
+if steppedUp then rcall('HSET', rk, 'steppedUp', '1') end
 audit({ type = 'request.approved', actor = approver, subject = requester, resource = hget(rk, 'resource'),
-  role = hget(rk, 'role'), requestId = id, ticket = hget(rk, 'ticket'), approvals = count, approvalsRequired = tonumber(hget(rk, 'approvalsRequired')) })
+  role = hget(rk, 'role'), requestId = id, ticket = hget(rk, 'ticket'), approvals = count,
+  approvalsRequired = tonumber(hget(rk, 'approvalsRequired')), stepUp = steppedUp })
 if not deciding then
   return reply(withRequest({ ok = true, outcome = 'pending', approvals = count }, rk, ak))
 end

@@ -141,7 +141,14 @@ export async function createRequest(
  */
 export async function approveRequest(
   ctx: ScriptContext,
-  p: { id: RequestId; holder: Holder; grantId: GrantId; approver: SlackUserId; maxDurationMs?: number },
+  p: {
+    id: RequestId;
+    holder: Holder;
+    grantId: GrantId;
+    approver: SlackUserId;
+    maxDurationMs?: number;
+    steppedUp?: boolean;
+  },
 ): Promise<Decided> {
   const keys = grantingKeys(ctx.keys, p.id, p.holder, p.grantId);
   const { requester, resource, email } = p.holder;
@@ -152,6 +159,7 @@ export async function approveRequest(
     resource,
     email,
     p.maxDurationMs ?? 0,
+    p.steppedUp ? '1' : '0',
   ]);
   return DecidedReply.parse(reply);
 }
