@@ -149,11 +149,13 @@ export function createConnectionRegistry(options: {
 
   return {
     /**
-     * Tracks a connection until `release`. False when its grant was revoked, or its session ended,
-     * a moment ago (the message came between the grant read and now): the caller refuses it.
+     * Tracks a connection until `release`; answers undefined. When its grant was revoked, or its
+     * session signed out, a moment ago (the message came between the grant read and now), it is not
+     * tracked and the answer says why: the caller refuses it.
      */
-    track(c: OpenConnection): boolean {
-      if (ended.has(`g:${c.grantId}`) || (c.sid !== undefined && ended.has(`s:${c.sid}`))) return false;
+    track(c: OpenConnection): 'revoked' | 'signed out' | undefined {
+      if (ended.has(`g:${c.grantId}`)) return 'revoked';
+      if (c.sid !== undefined && ended.has(`s:${c.sid}`)) return 'signed out';
       let b = byGrant.get(c.grantId);
       if (!b) {
         b = { members: new Set(), dueAt: Number.POSITIVE_INFINITY };
@@ -174,7 +176,7 @@ export function createConnectionRegistry(options: {
         openWebSockets += 1;
         options.metrics.openWebSockets.set(openWebSockets);
       }
-      return true;
+      return undefined;
     },
     release,
     /** Ends every open connection of a grant (revoked, or found ended on a re-check). */

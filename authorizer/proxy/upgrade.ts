@@ -83,7 +83,8 @@ export function createUpgradeHandler(deps: {
       },
     };
     // Revoked between the grant read and now (its message already handled): refused here.
-    if (!deps.connections.track(open)) return refuse(refusal('grant_revoked', { resource }), result.decision);
+    const ended = deps.connections.track(open);
+    if (ended) return refuse(endedRefusal(ended, { resource }), result.decision);
     socket.once('close', () => deps.connections.release(open));
     deps.upstreams.upgrade(resource, req, socket, head, {
       linked(end) {

@@ -47,8 +47,9 @@ export function proxiedRequests(deps: {
       end: (why) => deps.upstreams.end(req, res, endedRefusal(why, { resource })),
     };
     // Revoked between the grant read and now (its message already handled): refused here.
-    if (!deps.connections.track(open)) {
-      sendRefusal(res, endedRefusal('revoked', { resource }), req.headers.accept);
+    const ended = deps.connections.track(open);
+    if (ended) {
+      sendRefusal(res, endedRefusal(ended, { resource }), req.headers.accept);
       return;
     }
     res.once('close', () => deps.connections.release(open));
