@@ -73,21 +73,31 @@ export function openTunnel(options: {
     path: `${base}${req.url ?? '/'}`,
     headers: { ...req.headers, host: target.host },
     agent: false,
+    // Silence (no answer at all) is the idle timeout's.
+    timeout: options.timeoutMs,
   });
   let done = false;
+  let headDue: NodeJS.Timeout | undefined;
   const settle = (r?: Refusal) => {
     clearTimeout(headDue);
     if (done) return;
     done = true;
     if (r) hooks.refuse(r);
   };
-  // The whole answer's head within the timeout: silence and a 101 dripped line by line alike.
-  const headDue = setTimeout(() => {
+  const tooSlow = () => {
     options.onFailure('timeout');
     settle(refusal('upstream_timeout', { resource }));
     proxyReq.destroy();
-  }, options.timeoutMs);
-  headDue.unref();
+  };
+  proxyReq.on('timeout', tooSlow);
+  // Once the answer's first bytes came, its whole head is due (a 101 dripped line by line).
+  proxyReq.once('socket', (socket: Socket) => {
+    socket.once('data', () => {
+      if (done) return;
+      headDue = setTimeout(tooSlow, options.timeoutMs);
+      headDue.unref();
+    });
+  });
   proxyReq.on('error', (err: Error & { code?: string }) => {
     log.warn({ resource: resource.name, code: err.code, msg: err.message }, 'upstream upgrade failed');
     if (!done) options.onFailure('unreachable');

@@ -13,8 +13,8 @@ import { openTunnel, type TunnelHooks } from './tunnel.js';
 
 export interface UpstreamOptions {
   /**
-   * How long an upstream may stay silent, and how long it may take to send a complete head once the
-   * request has been sent (a head dripped line by line is never silent), before the client gets 504.
+   * How long an upstream may stay silent, and how long it may take to send a complete head once its
+   * first bytes came (a head dripped line by line is never silent), before the client gets 504.
    */
   timeoutMs: number;
   metrics: Metrics;
@@ -90,10 +90,15 @@ export function createUpstreams(options: UpstreamOptions) {
       }, options.timeoutMs);
       headDue.unref();
     };
-    if (proxyReq.writableFinished) armHeadDeadline();
-    else proxyReq.once('finish', armHeadDeadline);
-    proxyReq.once('response', (answer: IncomingMessage) => {
+    // Silence is the idle timeout's; once the answer's first bytes arrive, its whole head is due.
+    const socket = proxyReq.socket;
+    socket?.once('data', armHeadDeadline);
+    const stopWatchingHead = () => {
       clearTimeout(headDue);
+      socket?.off('data', armHeadDeadline);
+    };
+    proxyReq.once('response', (answer: IncomingMessage) => {
+      stopWatchingHead();
       answers.set(req, answer);
       answer.on('error', () => {});
       answer.once('close', () => {
@@ -101,7 +106,7 @@ export function createUpstreams(options: UpstreamOptions) {
       });
     });
     proxyReq.once('close', () => {
-      clearTimeout(headDue);
+      stopWatchingHead();
       if (!answers.has(req)) fail(res, req, unreachable());
     });
     res.on('error', (err) => options.log.debug({ err }, 'client response error'));
