@@ -1,10 +1,9 @@
-import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../shared/log.js';
 import type { Resource } from '../shared/policy/index.js';
 import type { createAssertionSigner } from '../shared/tokens/index.js';
 import type { ClientResolver } from './checks/client-address.js';
 import { type Authorized, type Check, isAuthorized, outOfOrder } from './checks/context.js';
-import { type HttpAccess, httpAccess } from './checks/http.js';
+import { type GateRequest, type HttpAccess, httpAccess } from './checks/http.js';
 import { pathOnly } from './checks/path.js';
 import { runChecks } from './checks/run.js';
 import type { Metrics } from './metrics.js';
@@ -64,7 +63,7 @@ export type GateResult =
  * path). HTTP requests and WebSocket upgrades both pass through here.
  */
 export function createGate(deps: GateDeps) {
-  return async function pass(req: IncomingMessage, websocket: boolean): Promise<GateResult> {
+  return async function pass(req: GateRequest, websocket: boolean): Promise<GateResult> {
     const ctx = httpAccess(req, websocket, deps.resolveClient);
     const refused = await runChecks(deps.checks, ctx);
     if (refused === undefined && isAuthorized(ctx)) return allow(deps, req, ctx);
@@ -86,7 +85,7 @@ function deny(deps: GateDeps, ctx: HttpAccess, refused: Refusal): GateResult {
   return { ok: false, refusal: refused, decision, signInNeeded: ctx.signInNeeded, session: ctx.session };
 }
 
-async function allow(deps: GateDeps, req: IncomingMessage, ctx: Authorized<HttpAccess>): Promise<GateResult> {
+async function allow(deps: GateDeps, req: GateRequest, ctx: Authorized<HttpAccess>): Promise<GateResult> {
   const decision = describe(ctx, undefined);
   count(deps, decision);
   const { resource } = ctx;

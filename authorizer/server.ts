@@ -20,6 +20,8 @@ import { createAsks } from './ask/index.js';
 import { clientResolver } from './checks/client-address.js';
 import { isLive } from './checks/grant.js';
 import { httpChecks } from './checks/http.js';
+import { registerForwardAuth } from './forward-auth/route.js';
+import { signInUrls } from './forward-auth/sign-in.js';
 import { createFront } from './front.js';
 import { createGate } from './gate.js';
 import { createSignIn, endedSessionOf } from './identity/index.js';
@@ -211,6 +213,11 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       log,
     });
   }
+  registerForwardAuth(ops, {
+    gate,
+    resolveClient,
+    signInUrl: signIn ? signInUrls(deps.publicUrl, deps.policy) : undefined,
+  });
   app.use(ops);
   app.use('/_jitgate', (req: Request, res: Response) =>
     sendRefusal(res, refusal('no_such_resource'), req.headers.accept),

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Clock } from '../../shared/clock.js';
 import type { Policy } from '../../shared/policy/index.js';
 import type { AccessTokenVerifier } from '../../shared/tokens/index.js';
@@ -29,14 +29,21 @@ export interface HttpAccess extends AccessContext {
 }
 
 /**
+ * What the HTTP adapter and the gate read of a request: a real one (the proxy path, an upgrade) or
+ * one an ingress describes (forward-auth). The gate rewrites `headers` and `url` for the upstream.
+ */
+export interface GateRequest {
+  method?: string | undefined;
+  url?: string | undefined;
+  headers: IncomingHttpHeaders;
+  socket: { remoteAddress?: string | undefined };
+}
+
+/**
  * The HTTP adapter: the context the checks read, built from a request whose target has already
  * passed requestTargetProblem. Every field is set here, so that every context has one shape.
  */
-export function httpAccess(
-  req: IncomingMessage,
-  websocket: boolean,
-  resolveClient: ClientResolver,
-): HttpAccess {
+export function httpAccess(req: GateRequest, websocket: boolean, resolveClient: ClientResolver): HttpAccess {
   const headers = req.headers;
   return {
     client: resolveClient(req.socket.remoteAddress, headerValue(headers['x-forwarded-for'])),

@@ -1,0 +1,92 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Request, Response, Router } from 'express';
+import { noteDecision } from '../access-log.js';
+import type { ClientResolver } from '../checks/client-address.js';
+import { signedInAs } from '../checks/session.js';
+import type { Gate } from '../gate.js';
+import { prefersHtml, sendRefusal } from '../refusal-response.js';
+import { originalHeaders, originalRequest } from './original.js';
+
+/** The route an ingress asks (nginx `auth_request`, Traefik ForwardAuth, Envoy ext_authz over HTTP). */
+export const FORWARD_AUTH_PATH = '/_jitgate/auth';
+
+/** The identity headers, as the proxy path sends them upstream (proxy/headers.ts). */
+const IDENTITY = ['x-jit-user', 'x-jit-email', 'x-jit-grant', 'x-jit-role', 'x-jit-assertion'] as const;
+
+export interface ForwardAuthDeps {
+  gate: Gate;
+  resolveClient: ClientResolver;
+  /**
+   * With sign-in on: where a browser refused for want of a session signs in and comes back to the
+   * page it asked for (undefined when that page cannot be returned to).
+   */
+  signInUrl?: ((host: string | undefined, uri: string) => string | undefined) | undefined;
+}
+
+/**
+ * `GET /_jitgate/auth`: the same decision as the proxy path, for an ingress that proxies itself.
+ * The original method, host and URI come from the ingress's headers (believed only from
+ * JITGATE_TRUSTED_PROXIES), the credential from the client's own Authorization and Cookie headers,
+ * which the ingress passes on. The gate runs the same ordered checks with the same one Redis read,
+ * and counts, audits and notes use as for a proxied request. Allowed: 204 with the identity headers
+ * the upstream would have received. Refused: the same status and body as the proxy path; a browser
+ * that needs to sign in also gets `X-JIT-Sign-In` (for nginx's `error_page 401`), or, with
+ * `?signin=redirect` (Traefik, Envoy: they pass the answer to the client), a 302 there.
+ */
+export function registerForwardAuth(router: Router, deps: ForwardAuthDeps): void {
+  router.get(FORWARD_AUTH_PATH, (req, res) => forwardAuth(deps, req, res));
+}
+
+async function forwardAuth(deps: ForwardAuthDeps, req: Request, res: Response): Promise<void> {
+  res.setHeader('Cache-Control', 'no-store');
+  const { peerTrusted } = deps.resolveClient(req.socket.remoteAddress, undefined);
+  const read = originalRequest(req.headersDistinct, peerTrusted);
+  if (!read.ok) {
+    sendRefusal(res, read.refusal, req.headers.accept);
+    return;
+  }
+  const original = read.request;
+  const headers = originalHeaders(req.headers, original.host);
+  const result = await deps.gate(
+    { method: original.method, url: original.uri, headers, socket: req.socket },
+    original.websocket,
+  );
+  noteDecision(res, result.decision);
+  if (result.ok) {
+    // 200, not 204: Envoy's ext_authz takes only 200 as allowed.
+    res.writeHead(200, { ...identityOf(headers), 'Content-Length': 0 });
+    res.end();
+    return;
+  }
+  if (result.signInNeeded && deps.signInUrl && wantsSignIn(original.method, req.headers)) {
+    const to = deps.signInUrl(original.host, original.uri);
+    if (to !== undefined) {
+      if (req.query.signin === 'redirect') {
+        res.writeHead(302, { Location: to });
+        res.end();
+        return;
+      }
+      res.setHeader('X-JIT-Sign-In', to);
+    }
+  }
+  sendRefusal(res, result.refusal, req.headers.accept, result.session && signedInAs(result.session));
+}
+
+/** What the gate wrote for the upstream: the identity headers alone (no e-mail: none at all). */
+function identityOf(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of IDENTITY) {
+    const value = headers[name];
+    if (typeof value === 'string') out[name] = value;
+  }
+  return out;
+}
+
+/** As on the proxy path: a browser asking for a page, with no bearer token of its own. */
+function wantsSignIn(method: string, headers: IncomingHttpHeaders): boolean {
+  return (
+    prefersHtml(headers.accept) &&
+    headers.authorization === undefined &&
+    (method === 'GET' || method === 'HEAD')
+  );
+}
