@@ -53,6 +53,8 @@ export async function startSignInHarness(
     extraResources?: string;
     /** Sign in at this issuer instead of the harness's own provider (which then only serves as a spare). */
     issuer?: { url: string; clientId: string; clientSecret: string };
+    /** JITGATE_TRUSTED_PROXIES (default none): an ingress asking /_jitgate/auth must be one. */
+    trustedProxies?: string[];
   } = { users: [] },
 ): Promise<SignInHarness> {
   const publicUrl = `${options.scheme ?? 'http'}://${ACCESS_HOST}`;
@@ -96,6 +98,7 @@ ${options.extraResources ?? ''}`);
       policy,
       signingKeys: keys,
       publicUrl,
+      trustedProxies: options.trustedProxies ?? [],
       log: createLogger('signin-test', 'silent'),
       authorizerPort: 0,
       authorizerHost: '127.0.0.1',
