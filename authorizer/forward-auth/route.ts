@@ -24,7 +24,7 @@ export interface ForwardAuthDeps {
 }
 
 /**
- * `GET /_jitgate/auth`: the same decision as the proxy path, for an ingress that proxies itself.
+ * `GET /_jitgate/auth` (any method, any path below it): the same decision as the proxy path, for an ingress that proxies itself.
  * The original method, host and URI come from the ingress's headers (believed only from
  * JITGATE_TRUSTED_PROXIES), the credential from the client's own Authorization and Cookie headers,
  * which the ingress passes on. The gate runs the same ordered checks with the same one Redis read,
@@ -34,7 +34,11 @@ export interface ForwardAuthDeps {
  * `?signin=redirect` (Traefik, Envoy: they pass the answer to the client), a 302 there.
  */
 export function registerForwardAuth(router: Router, deps: ForwardAuthDeps): void {
-  router.get(FORWARD_AUTH_PATH, (req, res) => forwardAuth(deps, req, res));
+  const handler = (req: Request, res: Response) => forwardAuth(deps, req, res);
+  // Any method, and any path under it: Envoy's ext_authz asks with the original method at its
+  // path_prefix + the original path. Neither is believed: the original comes from the headers.
+  router.all(FORWARD_AUTH_PATH, handler);
+  router.all(`${FORWARD_AUTH_PATH}/*rest`, handler);
 }
 
 async function forwardAuth(deps: ForwardAuthDeps, req: Request, res: Response): Promise<void> {

@@ -194,6 +194,10 @@ ${['/app', '/other', '/lan', '/local'].map((p) => nginxForwardAuth.protect(p, 'e
     expect(auth.status).toBe(404);
     expect(auth.headers['x-jit-assertion']).toBeUndefined();
     expect((await through('/_jitgate_auth', { headers })).status).toBe(404);
+    // Nor below it (jitgate answers /_jitgate/auth/<path> for Envoy).
+    const below = await through('/_jitgate/auth/app/', { headers });
+    expect(below.status).toBe(404);
+    expect(below.headers['x-jit-assertion']).toBeUndefined();
     // The rest of /_jitgate/ stays reachable (redeem links, sign-in, JWKS).
     expect((await through('/_jitgate/jwks.json')).status).toBe(200);
   });

@@ -159,14 +159,30 @@ describe('forward-auth: the decision for an ingress', () => {
     expect((await auth({ ...bearer(viewer), ...nginxAsks('GET', '/stream/socket') })).status).toBe(200);
   });
 
-  it('when the route is asked with another method than GET, then it is no route', async () => {
-    const { token } = await h.grant('app', 'viewer');
-    const res = await send(h.url, '/_jitgate/auth', {
-      method: 'POST',
-      headers: { ...bearer(token), ...nginxAsks('GET', '/app/') },
+  it('when Envoy asks (the original method, at /_jitgate/auth + the original path), then the headers decide, never the ask’s own method or path', async () => {
+    const viewer = (await h.grant('app', 'viewer')).token;
+    const envoy = (method: string, path: string, original: [string, string]) =>
+      send(h.url, path, {
+        method,
+        headers: { ...bearer(viewer), ...traefikAsks(original[0], '127.0.0.1:8080', original[1]) },
+      });
+    const allowed = await envoy('POST', '/_jitgate/auth/app/api/items', ['GET', '/app/d/1']);
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers['x-jit-role']).toBe('viewer');
+    // The ask's method and path say GET /app/: the headers say POST, which the viewer may not.
+    const refused = await envoy('GET', '/_jitgate/auth/app/', ['POST', '/app/api/items']);
+    expect(refused.status).toBe(403);
+    expect(refused.json()).toMatchObject({ error: 'method_not_allowed' });
+    expect(refused.headers['x-jit-user']).toBeUndefined();
+    // Without the headers (an Envoy without headers_to_add), nothing is guessed from the path.
+    const bare = await send(h.url, '/_jitgate/auth/app/', { method: 'GET', headers: bearer(viewer) });
+    expect(bare.status).toBe(400);
+    // Another name that merely starts like it is no forward-auth route.
+    const near = await send(h.url, '/_jitgate/authx', {
+      headers: { ...bearer(viewer), ...nginxAsks('GET', '/app/') },
     });
-    expect(res.status).toBe(404);
-    expect(res.headers['x-jit-user']).toBeUndefined();
+    expect(near.status).toBe(404);
+    expect(near.headers['x-jit-user']).toBeUndefined();
   });
 });
 

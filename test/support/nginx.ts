@@ -111,8 +111,8 @@ async function listening(port: number): Promise<void> {
  */
 export const nginxForwardAuth = {
   server: `
-    # The auth route is for the ingress alone: never reachable from outside.
-    location = /_jitgate/auth { return 404; }
+    # The auth route (and every path below it) is for the ingress alone: never reachable from outside.
+    location ^~ /_jitgate/auth { return 404; }
     # Redeem links, sign-in and the JWKS stay reachable through the ingress.
     location /_jitgate/ { proxy_pass http://jitgate; proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }
     location = /_jitgate_auth {
