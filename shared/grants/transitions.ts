@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { unavailable } from '../errors.js';
 import { type GrantId, grantIdOf, type RequestId, requestIdOf, type SlackUserId } from '../ids.js';
-import { type ReplicaAcks, replicaAcksOf } from '../redis/connect.js';
+import { type ReplicaAcks, replicaAcksOf, waitForReplicas } from '../redis/connect.js';
 import { guard } from './guard.js';
 import { refusal, type ScriptContext } from './lua/run.js';
 import type { Decided, Holder, RequestLimits } from './lua/scripts.js';
@@ -147,7 +147,7 @@ export class Transitions {
 
   /**
    * Revokes a grant at once and tells every authorizer; a second revoke is `already_revoked`. On a
-   * master with replicas (Sentinel) it then waits until a replica has it (WAIT): a revocation only
+   * master with replicas (Sentinel, or a cluster slot's) it then waits until a replica has it (WAIT): a revocation only
    * the master acknowledged would be lost, and access given back, if the master failed before its
    * replica had it. `replicated` is false when none confirmed in time: the revocation is in effect,
    * but not yet safe from a failover.
@@ -167,12 +167,10 @@ export class Transitions {
     return replicaAcksOf(this.ctx.redis);
   }
 
-  /** Waits until a replica has every write this connection made (WAIT), when there are replicas. */
+  /** Waits until a replica has every write this connection made (WAIT), where there are replicas. */
   private async replicated(): Promise<boolean> {
-    const acks = this.replicaAcks;
-    if (!acks) return true;
     try {
-      return Number(await this.ctx.redis.wait(acks.replicas, acks.timeoutMs)) >= acks.replicas;
+      return await waitForReplicas(this.ctx.redis, this.ctx.keys.prefix);
     } catch (err) {
       throw unavailable(err);
     }

@@ -16,7 +16,10 @@ export interface ReplicaAcks {
 /** Options for a connection: the single server's or Sentinel's, or, on a cluster, each node's. */
 export type ConnectOptions = RedisOptions & {
   cluster?: ClusterOptions;
-  /** Sentinel's master has replicas: by default a revocation waits for one of them for 1 s. `false`: never wait. */
+  /**
+   * Sentinel's master, or a cluster slot's, has replicas: by default a revocation waits for one of
+   * them for 1 s. `false`: never wait.
+   */
   replicaAcks?: ReplicaAcks | false;
 };
 
@@ -25,6 +28,28 @@ const ACKS = new WeakMap<RedisClient, ReplicaAcks>();
 /** What a change that must survive a failover waits for on this connection, if anything. */
 export function replicaAcksOf(redis: RedisClient): ReplicaAcks | undefined {
   return ACKS.get(redis);
+}
+
+/**
+ * Waits until a replica has every write this connection made (WAIT), where a failover could
+ * promote one that lacks them: Sentinel's master, or on a cluster the master of `key`'s slot when
+ * that slot has replicas (a slot without replicas has no failover to lose a write in). Answers
+ * whether enough replicas confirmed in time; true where there is nothing to wait for.
+ */
+export async function waitForReplicas(redis: RedisClient, key: string): Promise<boolean> {
+  const acks = ACKS.get(redis);
+  if (!acks) return true;
+  if (!(redis instanceof Cluster))
+    return Number(await redis.wait(acks.replicas, acks.timeoutMs)) >= acks.replicas;
+  const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', key));
+  const owners = redis.slots[slot];
+  if (!owners || owners.length < 2) return true;
+  // The write went over the cluster's own connection to the slot's master: WAIT there.
+  const master = redis
+    .nodes('master')
+    .find((node) => `${node.options.host}:${node.options.port}` === owners[0]);
+  if (!master) return false;
+  return Number(await master.wait(acks.replicas, acks.timeoutMs)) >= acks.replicas;
 }
 
 // A command sent while disconnected fails at once: the authorizer answers 503 instead of waiting.
@@ -104,7 +129,7 @@ function open(target: RedisTarget | string, options: ConnectOptions): RedisClien
     case 'cluster': {
       const { retryStrategy, enableOfflineQueue, lazyConnect, ...nodeOptions } = redisOptions;
       const { db: _db, ...credentials } = urlCredentials(t.url);
-      return new Cluster(t.nodes, {
+      const redis = new Cluster(t.nodes, {
         ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
         ...(lazyConnect === undefined ? {} : { lazyConnect }),
         clusterRetryStrategy: (attempt) =>
@@ -114,6 +139,9 @@ function open(target: RedisTarget | string, options: ConnectOptions): RedisClien
         redisOptions: { ...credentials, ...nodeOptions },
         ...cluster,
       });
+      // As under Sentinel, where the deployment's slot has replicas (see waitForReplicas).
+      if (replicaAcks !== false) ACKS.set(redis, replicaAcks ?? { replicas: 1, timeoutMs: 1_000 });
+      return redis;
     }
   }
 }

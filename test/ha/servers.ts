@@ -113,17 +113,22 @@ function baseArgs(port: number, dir: string): string[] {
 
 export interface RedisCluster {
   nodes: HostPort[];
+  /** Every server, masters and replicas, by port. */
+  servers: Map<number, Process>;
   /** `host:port,…`, as REDIS_CLUSTER_NODES takes it. */
   seedList: string;
   close(): Promise<void>;
 }
 
-/** Three masters, no replicas, every slot assigned; ready when each node says `cluster_state:ok`. */
-export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+/**
+ * `masters` masters with `replicas` replicas each, every slot assigned; ready when each node says
+ * `cluster_state:ok` and every replica is in sync.
+ */
+export async function startRedisCluster(masters = 3, replicas = 0): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'jitgate-cluster-'));
   const processes: Process[] = [];
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < masters * (1 + replicas); i++) {
       const port = await freePort(true);
       const args = [
         ...baseArgs(port, dir),
@@ -139,15 +144,50 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     const addresses = processes.map((p) => `127.0.0.1:${p.port}`);
     await run(
       'redis-cli',
-      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
-      {
-        timeout: 30_000,
-      },
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'],
+      { timeout: 30_000 },
     );
     for (const p of processes) {
       await waitFor(`cluster state on ${p.port}`, async () =>
         (await cli(p.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
       );
+    }
+    // Every replica known as one to every node, and in sync with its master.
+    for (const p of processes) {
+      await waitFor(`replicas seen from ${p.port}`, async () => {
+        const lines = (await cli(p.port, 'CLUSTER', 'NODES')).split('\n');
+        return lines.filter((l) => / (myself,)?slave /.test(l)).length === masters * replicas;
+      });
+    }
+    for (const p of processes) {
+      await waitFor(`replication on ${p.port}`, async () => {
+        const info = await cli(p.port, 'INFO', 'replication');
+        return info.includes('role:master') || info.includes('master_link_status:up');
+      });
+    }
+    if (replicas > 0) {
+      // CLUSTER SLOTS (what clients read) lists a replica only once it has replicated something:
+      // write to every master, then wait until each slot range names its replicas.
+      for (let i = 0; i < 30; i++) {
+        await run('redis-cli', [
+          '-c',
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(processes[0]!.port),
+          'SET',
+          `{warm-${i}}`,
+          '1',
+        ]);
+      }
+      // Each node answers from what it has heard of the others: ask every one.
+      for (const p of processes) {
+        await waitFor(`replicas in CLUSTER SLOTS on ${p.port}`, async () => {
+          const { stdout } = await run('redis-cli', ['--json', '-p', String(p.port), 'CLUSTER', 'SLOTS']);
+          const ranges = JSON.parse(stdout) as unknown[][];
+          return ranges.length === masters && ranges.every((r) => r.length === 3 + replicas);
+        });
+      }
     }
   } catch (err) {
     await Promise.all(processes.map((p) => p.kill()));
@@ -157,6 +197,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const nodes = processes.map((p) => ({ host: '127.0.0.1', port: p.port }));
   return {
     nodes,
+    servers: new Map(processes.map((p) => [p.port, p])),
     seedList: nodes.map((n) => `${n.host}:${n.port}`).join(','),
     async close() {
       await Promise.all(processes.map((p) => p.kill()));
