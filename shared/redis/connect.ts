@@ -24,6 +24,8 @@ export type ConnectOptions = RedisOptions & {
 };
 
 const ACKS = new WeakMap<RedisClient, ReplicaAcks>();
+/** A deployment's slot, by its hash-tagged prefix (one entry per prefix a process uses). */
+const SLOTS = new Map<string, number>();
 
 /** What a change that must survive a failover waits for on this connection, if anything. */
 export function replicaAcksOf(redis: RedisClient): ReplicaAcks | undefined {
@@ -41,7 +43,11 @@ export async function waitForReplicas(redis: RedisClient, key: string): Promise<
   if (!acks) return true;
   if (!(redis instanceof Cluster))
     return Number(await redis.wait(acks.replicas, acks.timeoutMs)) >= acks.replicas;
-  const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', key));
+  let slot = SLOTS.get(key);
+  if (slot === undefined) {
+    slot = Number(await redis.call('CLUSTER', 'KEYSLOT', key));
+    SLOTS.set(key, slot);
+  }
   const owners = redis.slots[slot];
   if (!owners || owners.length < 2) return true;
   // The write went over the cluster's own connection to the slot's master: WAIT there.
