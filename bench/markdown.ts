@@ -47,7 +47,7 @@ export function resultsMarkdown(r: Results): string {
     );
     const q = p.ratios;
     out.push(
-      `\nRatios (median of the per-round ratios): jitgate/bare throughput **${x(q.jitgateOverBareRps)}** (cookie ${x(q.cookieOverBareRps)}), p99 **${x(q.jitgateOverBareP99)}** (cookie ${x(q.cookieOverBareP99)}); bare/direct throughput ${x(q.bareOverDirectRps)}, p99 ${x(q.bareOverDirectP99)}; proxy CPU per request jitgate/bare ${x(q.jitgateOverBareCpu)}; jitgate without its access log/bare ${x(q.quietOverBareRps)}; verification cache defeated/cached ${x(q.uncachedOverCachedRps)}. Other processes kept ${Math.min(...others).toFixed(2)}–${Math.max(...others).toFixed(2)} cores busy during these runs.`,
+      `\nRatios (median of the per-round ratios): jitgate/bare throughput **${x(q.jitgateOverBareRps)}** (cookie ${x(q.cookieOverBareRps)}), p99 **${x(q.jitgateOverBareP99)}** (cookie ${x(q.cookieOverBareP99)}); bare/direct throughput ${x(q.bareOverDirectRps)}, p99 ${x(q.bareOverDirectP99)}; proxy CPU per request jitgate/bare ${x(q.jitgateOverBareCpu)}; jitgate without its access log/bare ${x(q.quietOverBareRps)}; verification cache defeated/cached ${x(q.uncachedOverCachedRps)}${Number.isNaN(q.nginxAuthOverBareRps) ? '' : `; nginx with auth_request to jitgate's /_jitgate/auth (forward-auth)/bare **${x(q.nginxAuthOverBareRps)}**, /nginx alone ${x(q.nginxAuthOverNginxRps)}`}. Other processes kept ${Math.min(...others).toFixed(2)}–${Math.max(...others).toFixed(2)} cores busy during these runs.`,
     );
     out.push('\n### 2. Redis round trips per authorized request\n');
     const runs = [...new Set(p.roundTrips.map((t) => t.variant))];

@@ -62,6 +62,14 @@ export function summarize(r: Results): TargetCheck[] {
         met: Math.max(...p99) <= 1.2,
       });
     }
+    if (!Number.isNaN(ratios.nginxAuthOverBareRps)) {
+      const fwd = r.proxy.variants.find((v) => v.name === 'nginx-auth');
+      out.push({
+        target: 'nginx auth_request → jitgate forward-auth throughput ≥ 2 × bare proxy',
+        measured: `${x(ratios.nginxAuthOverBareRps)} bare; ${x(ratios.nginxAuthOverNginxRps)} nginx alone; nginx + jitgate CPU ${fwd?.cpuUsPerRequest.toFixed(0)} µs per request`,
+        met: ratios.nginxAuthOverBareRps >= 2,
+      });
+    }
     if (roundTrips.length > 0) {
       const t = tripsVerdict(roundTrips);
       out.push({
@@ -182,7 +190,10 @@ export function printReport(r: Results): void {
     );
     const q = r.proxy.ratios;
     console.log(
-      `\njitgate/bare: throughput ${x(q.jitgateOverBareRps)}, p99 ${x(q.jitgateOverBareP99)}; cookie/bare: ${x(q.cookieOverBareRps)}, p99 ${x(q.cookieOverBareP99)}; bare/direct: throughput ${x(q.bareOverDirectRps)}, p99 ${x(q.bareOverDirectP99)}; uncached/cached ${x(q.uncachedOverCachedRps)}; proxy CPU per request jitgate/bare ${x(q.jitgateOverBareCpu)}; jitgate without access log/bare ${x(q.quietOverBareRps)}`,
+      `\njitgate/bare: throughput ${x(q.jitgateOverBareRps)}, p99 ${x(q.jitgateOverBareP99)}; cookie/bare: ${x(q.cookieOverBareRps)}, p99 ${x(q.cookieOverBareP99)}; bare/direct: throughput ${x(q.bareOverDirectRps)}, p99 ${x(q.bareOverDirectP99)}; uncached/cached ${x(q.uncachedOverCachedRps)}; proxy CPU per request jitgate/bare ${x(q.jitgateOverBareCpu)}; jitgate without access log/bare ${x(q.quietOverBareRps)}` +
+        (Number.isNaN(q.nginxAuthOverBareRps)
+          ? ''
+          : `; nginx auth_request → jitgate (forward-auth)/bare ${x(q.nginxAuthOverBareRps)}, /nginx alone ${x(q.nginxAuthOverNginxRps)}`),
     );
     console.log('\n2. Redis round trips per authorized request\n');
     console.log(

@@ -3,6 +3,7 @@ import { median, medianFigures } from '../context.js';
 import { markRevoked, tokensFor, writeGrants } from '../grants.js';
 import { type LoadResult, shareWithStatus } from '../load.js';
 import { callsDelta, commandCalls, sum } from '../redis-stats.js';
+import { haveNginx, NGINX_BIN, nginxCpuUs, startNginxAuth } from '../servers/nginx-auth.js';
 
 /** Hot grants 0…9 carry the load; grant 10 is revoked; filler grants start at FIRST_FILLER. */
 export const HOT_GRANTS = Array.from({ length: 10 }, (_, i) => i);
@@ -20,6 +21,8 @@ export interface Variant {
   tokenIn?: 'bearer' | 'cookie';
   /** Rotation goes on from run to run instead of starting over (the uncached run must never repeat a token the cache still holds). */
   continueRotation?: boolean;
+  /** CPU time (µs) so far of a process outside the target that serves this variant too (nginx in front). */
+  alsoCpuOf?: () => number;
 }
 
 export interface VariantFigures {
@@ -68,6 +71,9 @@ export interface ProxyCostResult {
     quietOverBareRps: number;
     /** Proxy CPU per request, jitgate (bearer) over bare: what the throughput ratio would be if CPU were the only limit. */
     jitgateOverBareCpu: number;
+    /** nginx with auth_request to jitgate's /_jitgate/auth (forward-auth), over bare and over nginx alone (NaN when not run). */
+    nginxAuthOverBareRps: number;
+    nginxAuthOverNginxRps: number;
   };
   roundTrips: RoundTrips[];
   /** With --profile: each run's window on the profile's clock, for `profile-summary --breakdown`. */
@@ -98,6 +104,8 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
   ctx.log(`signed ${uncached.length} tokens for the uncached run in ${Date.now() - started} ms`);
 
   const { bareUrl, jitgateUrl, quietUrl } = ctx.target.info;
+  const nginxAuth =
+    !ctx.variants || ctx.variants.includes('nginx-auth') ? await startForwardAuth(ctx) : undefined;
   const variants: Variant[] = [
     {
       name: 'direct',
@@ -131,6 +139,18 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
       tokens: uncached,
       continueRotation: true,
     },
+    ...(nginxAuth
+      ? [
+          {
+            name: 'nginx-auth',
+            label: 'nginx, auth_request to jitgate /_jitgate/auth (forward-auth)',
+            url: `${nginxAuth.url}/app/`,
+            expect: [200],
+            tokens: hot,
+            alsoCpuOf: () => nginxCpuUs(nginxAuth.pid),
+          },
+        ]
+      : []),
     {
       name: 'refused-no-token',
       label: 'jitgate, refused: no token (401)',
@@ -152,31 +172,43 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
   const roundTrips: RoundTrips[] = [];
   const offsets = new Map<string, number>();
   const windows: ProfileWindow[] = [];
-  for (let round = 1; round <= ctx.timing.rounds; round++) {
-    for (const v of chosen) {
-      const measureTrips = v.name === 'jitgate' || v.name === 'jitgate-cookie' || v.name === 'jitgate-quiet';
-      const before = measureTrips ? await snapshot(ctx) : undefined;
-      const cpuBefore = await targetCpu(ctx);
-      const fromUs = ctx.profile ? await ctx.target.call<number>('profileClock') : 0;
-      const r = await ctx.load({
-        url: v.url,
-        ...(v.tokens ? { tokens: v.tokens, tokenIn: v.tokenIn ?? 'bearer', cookieName: 'jitgate_app' } : {}),
-        ...(v.continueRotation ? { tokenOffset: offsets.get(v.name) ?? 0 } : {}),
-      });
-      offsets.set(v.name, (offsets.get(v.name) ?? 0) + r.tokensUsed);
-      if (ctx.profile) {
-        const toUs = await ctx.target.call<number>('profileClock');
-        windows.push({ variant: v.name, fromUs, toUs, requests: r.requests + r.warmupRequests });
+  try {
+    for (let round = 1; round <= ctx.timing.rounds; round++) {
+      for (const v of chosen) {
+        const measureTrips =
+          v.name === 'jitgate' ||
+          v.name === 'jitgate-cookie' ||
+          v.name === 'jitgate-quiet' ||
+          v.name === 'nginx-auth';
+        const before = measureTrips ? await snapshot(ctx) : undefined;
+        const cpuBefore = (await targetCpu(ctx)) + (v.alsoCpuOf?.() ?? 0);
+        const fromUs = ctx.profile ? await ctx.target.call<number>('profileClock') : 0;
+        const r = await ctx.load({
+          url: v.url,
+          ...(v.tokens
+            ? { tokens: v.tokens, tokenIn: v.tokenIn ?? 'bearer', cookieName: 'jitgate_app' }
+            : {}),
+          ...(v.continueRotation ? { tokenOffset: offsets.get(v.name) ?? 0 } : {}),
+        });
+        offsets.set(v.name, (offsets.get(v.name) ?? 0) + r.tokensUsed);
+        if (ctx.profile) {
+          const toUs = await ctx.target.call<number>('profileClock');
+          windows.push({ variant: v.name, fromUs, toUs, requests: r.requests + r.warmupRequests });
+        }
+        const cpuUs =
+          v.name === 'direct'
+            ? 0
+            : ((await targetCpu(ctx)) + (v.alsoCpuOf?.() ?? 0) - cpuBefore) / (r.requests + r.warmupRequests);
+        if (before) roundTrips.push(tripsOf(v.name, before, await snapshot(ctx)));
+        results.get(v.name)!.push(r);
+        cpu.get(v.name)!.push(cpuUs);
+        ctx.log(
+          `round ${round} ${v.name.padEnd(18)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${(r.latencyUs.p50 / 1000).toFixed(2)} ms  p99 ${(r.latencyUs.p99 / 1000).toFixed(2)} ms  cpu ${cpuUs.toFixed(0)} µs/req  others ${r.foreignCores?.toFixed(2)} cores  ${JSON.stringify(r.statuses)}`,
+        );
       }
-      const cpuUs =
-        v.name === 'direct' ? 0 : ((await targetCpu(ctx)) - cpuBefore) / (r.requests + r.warmupRequests);
-      if (before) roundTrips.push(tripsOf(v.name, before, await snapshot(ctx)));
-      results.get(v.name)!.push(r);
-      cpu.get(v.name)!.push(cpuUs);
-      ctx.log(
-        `round ${round} ${v.name.padEnd(18)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${(r.latencyUs.p50 / 1000).toFixed(2)} ms  p99 ${(r.latencyUs.p99 / 1000).toFixed(2)} ms  cpu ${cpuUs.toFixed(0)} µs/req  others ${r.foreignCores?.toFixed(2)} cores  ${JSON.stringify(r.statuses)}`,
-      );
     }
+  } finally {
+    await nginxAuth?.stop();
   }
 
   const figures = chosen.map((v): VariantFigures => {
@@ -208,10 +240,27 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
       uncachedOverCachedRps: perRound('jitgate-uncached', 'jitgate', rps),
       jitgateOverBareCpu: cpuRatio('jitgate', 'bare'),
       quietOverBareRps: perRound('jitgate-quiet', 'bare', rps),
+      nginxAuthOverBareRps: perRound('nginx-auth', 'bare', rps),
+      nginxAuthOverNginxRps: perRound('nginx-auth', 'nginx', rps),
     },
     roundTrips,
     ...(ctx.profile ? { profileWindows: windows } : {}),
   };
+}
+
+/**
+ * nginx with auth_request in front of the same upstream, asking a jitgate of the target process
+ * (trusting 127.0.0.1) at /_jitgate/auth; undefined, said in the log, when nginx is not installed.
+ */
+async function startForwardAuth(ctx: BenchContext) {
+  if (!haveNginx()) {
+    ctx.log(`no nginx at ${NGINX_BIN} (apt-get install nginx): the forward-auth run is left out`);
+    return undefined;
+  }
+  const jitgateUrl = await ctx.target.call<string>('startForwardAuth');
+  const nginx = await startNginxAuth({ upstreamUrl: ctx.upstream.info.url, jitgateUrl });
+  ctx.pids.add(nginx.pid);
+  return nginx;
 }
 
 /** CPU time (µs) the process under test has used so far. */

@@ -32,6 +32,8 @@ export async function startJitgate(options: {
   logLevel: string;
   /** Sign-in on (at an issuer that need not answer: sessions are opened without it). */
   signIn?: boolean;
+  /** JITGATE_TRUSTED_PROXIES (forward-auth: the nginx in front asks /_jitgate/auth). */
+  trustedProxies?: string;
 }): Promise<{ url: string; proc: System }> {
   const policyFile = join(tmpdir(), `${options.prefix}-policy.yml`);
   writeFileSync(policyFile, benchPolicyYaml(options.upstreamUrl));
@@ -43,6 +45,7 @@ export async function startJitgate(options: {
     JITGATE_REDIS_PREFIX: options.prefix,
     AUTHORIZER_PORT: '0',
     LOG_LEVEL: options.logLevel,
+    ...(options.trustedProxies ? { JITGATE_TRUSTED_PROXIES: options.trustedProxies } : {}),
     ...(options.signIn
       ? {
           JITGATE_OIDC_ISSUER: 'http://127.0.0.1:9',

@@ -29,6 +29,8 @@ const jitgate = await startJitgate({ ...common, logLevel: process.env.BENCH_LOG_
 const quiet = await startJitgate({ ...common, logLevel: 'warn' });
 /** With sign-in on, started when the signin scenario asks (the others never load it). */
 let signedIn: Awaited<ReturnType<typeof startJitgate>> | undefined;
+/** Forward-auth's authorizer (trusts 127.0.0.1: the nginx that asks it), started when the proxy scenario asks. */
+let forwardAuth: Awaited<ReturnType<typeof startJitgate>> | undefined;
 
 serveRpc(
   { bareUrl: bare.url, jitgateUrl: jitgate.url, quietUrl: quiet.url, pid: process.pid },
@@ -43,6 +45,15 @@ serveRpc(
       });
       return signedIn.url;
     },
+    /** Starts the authorizer that nginx's auth_request asks (its access log as the first one's); answers its URL. */
+    startForwardAuth: async () => {
+      forwardAuth ??= await startJitgate({
+        ...common,
+        logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
+        trustedProxies: '127.0.0.1/32',
+      });
+      return forwardAuth.url;
+    },
     /** CPU time this process used (µs): divided by requests, the proxy's cost independent of wall clock. */
     cpu: () => process.cpuUsage(),
     memory: () => process.memoryUsage(),
@@ -51,7 +62,12 @@ serveRpc(
     stop: async () => {
       bare.server.closeAllConnections();
       await new Promise<void>((r) => bare.server.close(() => r()));
-      await Promise.all([jitgate.proc.stop(), quiet.proc.stop(), signedIn?.proc.stop()]);
+      await Promise.all([
+        jitgate.proc.stop(),
+        quiet.proc.stop(),
+        signedIn?.proc.stop(),
+        forwardAuth?.proc.stop(),
+      ]);
       // Let --cpu-prof write its profile on a normal exit.
       process.exit(0);
     },
