@@ -129,6 +129,10 @@ export const INPUT_PROBLEMS = {
   reason_pattern: (f: ErrorFields) =>
     `The reason for ${text(f.resource) ?? 'this resource'} must match ${text(f.pattern) ?? 'its pattern'} ` +
     `(usually a ticket id first, like INC-123); try again: ${text(f.command) ?? '/access'} <ticket> <what you will do>.`,
+  reason_pattern_slow: (f: ErrorFields) =>
+    `Checking the reason against ${text(f.pattern) ?? 'its pattern'} took too long, so it was refused: ` +
+    `the reasonPattern of ${text(f.resource) ?? 'this resource'} backtracks on some reasons. ` +
+    'Tell the jitgate operators to simplify it (no repeated group inside a repeated group, no overlapping alternatives); a plain ticket id first usually passes.',
   reason_too_long: (f: ErrorFields) =>
     `The reason is too long (${text(f.length) ?? 'too many'} characters); keep it to ${text(f.max) ?? 500} at most.`,
 } as const;

@@ -1,5 +1,6 @@
 import { formatDuration } from '../duration.js';
 import { errorFor } from '../errors.js';
+import { matchReason } from './reason-match.js';
 import type { Resource, Role } from './types.js';
 
 /**
@@ -31,7 +32,8 @@ const MAX_TICKET = 64;
 /**
  * A reason checked against its resource's `reasonPattern` as well (checkReason first), and the
  * ticket id in it: the text the pattern matched, or its group named `ticket` when it has one.
- * `input_invalid` (problem `reason_pattern`) with the pattern and the command to retry otherwise.
+ * `input_invalid` (problem `reason_pattern`) with the pattern and the command to retry otherwise;
+ * problem `reason_pattern_slow` when the pattern backtracks too long on this reason (matchReason).
  *
  * @example checkReasonFor(prodDb, 'INC-42 slow queries', '/access prod-db 1h') // { reason: 'INC-42 slow queries', ticket: 'INC-42' }
  */
@@ -42,8 +44,16 @@ export function checkReasonFor(
 ): { reason: string; ticket?: string } {
   const reason = checkReason(text);
   if (resource.reasonPattern === undefined) return { reason };
-  const match = new RegExp(resource.reasonPattern, 'u').exec(reason);
-  if (!match) {
+  const match = matchReason(resource.reasonPattern, reason);
+  if (match.matched === 'too_slow') {
+    throw errorFor('input_invalid', {
+      problem: 'reason_pattern_slow',
+      field: 'reason',
+      resource: resource.name,
+      pattern: resource.reasonPattern,
+    });
+  }
+  if (!match.matched) {
     throw errorFor('input_invalid', {
       problem: 'reason_pattern',
       field: 'reason',
@@ -52,7 +62,7 @@ export function checkReasonFor(
       command,
     });
   }
-  const ticket = (match.groups?.ticket ?? match[0]).trim().slice(0, MAX_TICKET);
+  const ticket = (match.ticket ?? match.text).trim().slice(0, MAX_TICKET);
   return ticket === '' ? { reason } : { reason, ticket };
 }
 

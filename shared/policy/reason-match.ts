@@ -1,0 +1,42 @@
+import { createContext, Script } from 'node:vm';
+
+/**
+ * How long checking one reason against a reasonPattern may take. A pattern answers a 500-character
+ * reason in microseconds unless it backtracks catastrophically, which no syntax check rules out
+ * (`((a+))+`, `(a|a)+`, `(.*a){20}` all look harmless to one); then the reason is refused instead.
+ */
+export const REASON_MATCH_TIMEOUT_MS = 100;
+
+export type ReasonMatch =
+  | { matched: true; text: string; ticket?: string | undefined }
+  | { matched: false }
+  | { matched: 'too_slow' };
+
+// Run in a context of its own so that V8 can interrupt it at the time limit (a RegExp run on the
+// main context cannot be stopped); only strings go in and come out.
+const MATCH = new Script(
+  'const m = new RegExp(pattern, "u").exec(reason); m ? [m[0], m.groups ? m.groups.ticket : undefined] : null',
+);
+
+/**
+ * `reason` against `pattern` (a JavaScript regular expression, unicode mode), in at most
+ * REASON_MATCH_TIMEOUT_MS: what it matched and its group named `ticket`, no match, or `too_slow`.
+ *
+ * @example matchReason('^(INC|CHG)-(?<ticket>[0-9]+)', 'INC-42 slow') // { matched: true, text: 'INC-42', ticket: '42' }
+ */
+export function matchReason(pattern: string, reason: string): ReasonMatch {
+  let found: unknown;
+  try {
+    found = MATCH.runInContext(createContext({ pattern, reason }), { timeout: REASON_MATCH_TIMEOUT_MS });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return { matched: 'too_slow' };
+    throw err;
+  }
+  if (!Array.isArray(found)) return { matched: false };
+  const [text, ticket] = found as [unknown, unknown];
+  return {
+    matched: true,
+    text: String(text),
+    ticket: typeof ticket === 'string' ? ticket : undefined,
+  };
+}
