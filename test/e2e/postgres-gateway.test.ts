@@ -183,6 +183,28 @@ describe('PostgreSQL gateway: refusals before any upstream connection', () => {
   );
 });
 
+describe('PostgreSQL gateway: refusals are audited', () => {
+  it('when the token of a revoked grant is refused, then access.denied is in the audit chain with who and why', async () => {
+    const { token, grantId } = await h.grant('app-db');
+    await h.store.transitions.revoke(grantId, 'U0BOSS' as never, 'test');
+    const client = h.client(token, 'app-db');
+    await client.connect().catch(() => {});
+    await client.end().catch(() => {});
+    await eventually(async () => {
+      const denied = (await pgAuditEvents(h)).find(
+        (e) => e.type === 'access.denied' && e.grantId === grantId,
+      );
+      expect(denied).toMatchObject({
+        actor: 'U0ALICE',
+        resource: 'app-db',
+        reason: 'grant_revoked',
+        method: 'postgres',
+        client: '127.0.0.1',
+      });
+    });
+  });
+});
+
 describe('PostgreSQL gateway: where it may listen', () => {
   it('when it would listen beyond loopback without TLS, then the authorizer refuses to start and says how to fix it', async () => {
     await expect(
