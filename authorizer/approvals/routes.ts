@@ -68,7 +68,12 @@ export function registerApprovals(router: Router, deps: ApprovalDeps): void {
     }
     const session = await deps.liveSessionOf(req);
     const nowSec = Math.floor(deps.clock.now() / 1000);
-    const fresh = session?.stepUpAt !== undefined && session.stepUpAt >= nowSec - STEP_UP_WINDOW_SEC;
+    // A step-up sign-in of the last few minutes, made after this Approve was clicked (the session's
+    // own start, on our clock): one made for an earlier approval does not confirm a later click.
+    const fresh =
+      session?.stepUpAt !== undefined &&
+      session.stepUpAt >= nowSec - STEP_UP_WINDOW_SEC &&
+      session.iat >= Math.floor(ticket.clickedAt / 1000);
     if (!session || !fresh) {
       if (req.method !== 'GET') {
         plain(

@@ -30,7 +30,13 @@ export async function askStepUp(
   await deps.access.decidable(request.id, approver);
   const email = await deps.people.emailOf(approver).catch(() => '');
   const steps = new StepUpStore(deps.store.redis, deps.store.keys);
-  const code = await steps.create({ requestId: request.id, approver, email, ...(team ? { team } : {}) });
+  const code = await steps.create({
+    requestId: request.id,
+    approver,
+    email,
+    clickedAt: deps.clock.now(),
+    ...(team ? { team } : {}),
+  });
   return stepUpReply(resource, deps.stepUpUrl(code));
 }
 

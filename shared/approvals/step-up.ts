@@ -10,14 +10,19 @@ export const STEP_UP_TTL_MS = 10 * 60_000;
 
 /**
  * An approval waiting to be confirmed in the browser with a fresh sign-in (approverStepUp): which
- * request, and who clicked Approve in Slack (their Slack id, workspace and e-mail, for matching the
- * person who signs in). Made by the bot, which checked that this person may decide the request.
+ * request, who clicked Approve in Slack (their Slack id, workspace and e-mail, for matching the
+ * person who signs in) and when. Made by the bot, which checked that this person may decide the request.
  */
 export const StepUpTicket = z.object({
   requestId: RequestIdSchema,
   approver: SlackUserIdSchema,
   team: z.string().max(64).optional(),
   email: z.string().max(320),
+  /**
+   * When Approve was clicked (ms): only a sign-in after it confirms this approval, so that a step-up
+   * session (or a copy of its cookie) cannot confirm an approval clicked later without one.
+   */
+  clickedAt: z.number().int().nonnegative(),
 });
 export type StepUpTicket = z.infer<typeof StepUpTicket>;
 
