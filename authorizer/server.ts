@@ -20,7 +20,7 @@ import { createAsks } from './ask/index.js';
 import { clientResolver } from './checks/client-address.js';
 import { isLive } from './checks/grant.js';
 import { httpChecks } from './checks/http.js';
-import { registerForwardAuth } from './forward-auth/route.js';
+import { forwardAuthFirst } from './forward-auth/route.js';
 import { signInUrls } from './forward-auth/sign-in.js';
 import { createFront } from './front.js';
 import { createGate } from './gate.js';
@@ -213,11 +213,6 @@ export function createAuthorizer(deps: AuthorizerDeps) {
       log,
     });
   }
-  registerForwardAuth(ops, {
-    gate,
-    resolveClient,
-    signInUrl: signIn ? signInUrls(deps.publicUrl, deps.policy) : undefined,
-  });
   app.use(ops);
   app.use('/_jitgate', (req: Request, res: Response) =>
     sendRefusal(res, refusal('no_such_resource'), req.headers.accept),
@@ -242,7 +237,11 @@ export function createAuthorizer(deps: AuthorizerDeps) {
   app.use((req: Request, res: Response) => sendRefusal(res, refusal('no_such_resource'), req.headers.accept));
 
   const front = createFront({
-    express: app,
+    // /_jitgate/auth is every request's ask in forward-auth mode: answered before Express.
+    express: forwardAuthFirst(
+      { gate, resolveClient, signInUrl: signIn ? signInUrls(deps.publicUrl, deps.policy) : undefined, log },
+      app,
+    ),
     proxied: proxiedRequests({
       gate,
       upstreams,

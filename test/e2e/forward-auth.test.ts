@@ -177,6 +177,11 @@ describe('forward-auth: the decision for an ingress', () => {
     // Without the headers (an Envoy without headers_to_add), nothing is guessed from the path.
     const bare = await send(h.url, '/_jitgate/auth/app/', { method: 'GET', headers: bearer(viewer) });
     expect(bare.status).toBe(400);
+    // Any case, as jitgate's other routes.
+    const upper = await send(h.url, '/_JITGATE/Auth', {
+      headers: { ...bearer(viewer), ...nginxAsks('GET', '/app/') },
+    });
+    expect(upper.status).toBe(200);
     // Another name that merely starts like it is no forward-auth route.
     const near = await send(h.url, '/_jitgate/authx', {
       headers: { ...bearer(viewer), ...nginxAsks('GET', '/app/') },
