@@ -59,7 +59,8 @@ export async function loadDecidable(
 
 /**
  * Whether `user` may decide `request`: an approver of its resource, or once it is escalated, one
- * of the people it was escalated to (as fixed when it was filed).
+ * of the people it was escalated to (as fixed when it was filed) who is still among the resource's
+ * escalateTo now: taking someone out of the policy ends their power at once, as for approvers.
  */
 export async function mayDecide(
   deps: Pick<AccessDeps, 'usergroups'>,
@@ -69,7 +70,13 @@ export async function mayDecide(
 ): Promise<boolean> {
   if (await isApprover(resource, user, deps.usergroups)) return true;
   const escalatedTo = request.escalatedAt !== undefined ? request.escalateTo : undefined;
-  return escalatedTo !== undefined && isAmong(escalatedTo, user, deps.usergroups);
+  const stillNamed = resource.escalation?.to;
+  return (
+    escalatedTo !== undefined &&
+    stillNamed !== undefined &&
+    (await isAmong(escalatedTo, user, deps.usergroups)) &&
+    (await isAmong(stillNamed, user, deps.usergroups))
+  );
 }
 
 /**
