@@ -1,4 +1,6 @@
-import { connect, type Socket } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { PostgresTarget } from '../../shared/policy/index.js';
 import {
   cstring,
@@ -44,14 +46,81 @@ const MAX_UPSTREAM_MESSAGE = 1 << 20;
  *
  * @example const up = await loginUpstream(target, { user: 'jit_readonly', password, params }, 10_000);
  */
-export function loginUpstream(
+export async function loginUpstream(
+  target: PostgresTarget,
+  login: { user: string; password: string | undefined; params: [string, string][] },
+  timeoutMs: number,
+): Promise<UpstreamSession> {
+  const until = Date.now() + timeoutMs;
+  const socket = await openUpstream(target, timeoutMs);
+  return logIn(socket, target, login, Math.max(1, until - Date.now()));
+}
+
+/**
+ * A connected socket to the database: plain TCP, or, when the upstream URL says `sslmode=require`
+ * or `verify-full`, TLS after PostgreSQL's SSLRequest (a server that answers 'N' is refused: the
+ * policy asked for TLS). verify-full checks the certificate against the host name and the CA file
+ * (`sslrootcert`) or the system's CAs; require encrypts without checking, as libpq's require does.
+ */
+async function openUpstream(target: PostgresTarget, timeoutMs: number): Promise<Socket> {
+  const ca = target.tls?.caFile
+    ? await readFile(target.tls.caFile, 'utf8').catch(() => {
+        throw new UpstreamLoginError(`cannot read the database's CA file ${target.tls?.caFile}`);
+      })
+    : undefined;
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => fail('the database did not answer in time'), timeoutMs);
+    timer.unref();
+    function fail(why: string) {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new UpstreamLoginError(why));
+    }
+    socket.once('error', (err) =>
+      fail(`cannot reach the database (${(err as NodeJS.ErrnoException).code ?? err.message})`),
+    );
+    socket.once('connect', () => {
+      if (!target.tls) {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(socket);
+        return;
+      }
+      socket.write(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]));
+      socket.once('data', (answer: Buffer) => {
+        if (answer[0] !== 0x53 || answer.length !== 1)
+          return fail('the database does not offer TLS, and the policy asks for it (sslmode)');
+        const tls = tlsConnect({
+          socket,
+          host: target.host,
+          servername: isIP(target.host) ? undefined : target.host,
+          rejectUnauthorized: target.tls?.verify === true,
+          ...(ca ? { ca } : {}),
+        });
+        tls.once('secureConnect', () => {
+          clearTimeout(timer);
+          socket.removeAllListeners('error');
+          tls.removeAllListeners('error');
+          tls.setNoDelay(true);
+          resolve(tls);
+        });
+        tls.once('error', (err) =>
+          fail(`TLS to the database failed (${(err as NodeJS.ErrnoException).code ?? err.message})`),
+        );
+      });
+    });
+  });
+}
+
+function logIn(
+  socket: Socket,
   target: PostgresTarget,
   login: { user: string; password: string | undefined; params: [string, string][] },
   timeoutMs: number,
 ): Promise<UpstreamSession> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port });
-    socket.setNoDelay(true);
     const reader = new PacketReader();
     const greeting: Buffer[] = [];
     let pid = 0;
@@ -80,9 +149,7 @@ export function loginUpstream(
       ),
     );
     socket.on('close', () => fail(new UpstreamLoginError('the database closed the connection during login')));
-    socket.on('connect', () => {
-      socket.write(startupMessage([['user', login.user], ['database', target.database], ...login.params]));
-    });
+    socket.write(startupMessage([['user', login.user], ['database', target.database], ...login.params]));
 
     const password = (): string => {
       if (login.password === undefined) {
@@ -96,7 +163,7 @@ export function loginUpstream(
     const handle = (m: Message): boolean => {
       switch (m.type) {
         case 'R':
-          authenticate(m.body);
+          answerAuthentication(m.body);
           return false;
         case 'S':
         case 'N':
@@ -122,7 +189,7 @@ export function loginUpstream(
       }
     };
 
-    const authenticate = (body: Buffer) => {
+    const answerAuthentication = (body: Buffer) => {
       const kind = body.readInt32BE(0);
       switch (kind) {
         case 0:

@@ -38,6 +38,7 @@ export function kindProblems(at: string, raw: ResourceFile): PolicyProblem[] {
         message: 'names no database: write postgres://db.internal:5432/app',
       });
     }
+    problems.push(...tlsProblems(`${at}.upstream`, url));
     if (roles.length === 0) {
       problems.push({
         path: `${at}.roles`,
@@ -126,12 +127,50 @@ export function postgresRoles(entries: [string, RoleFile][]): Role[] {
   }));
 }
 
-/** `postgres://db.internal:5432/app` → where the gateway connects (port 5432 when unsaid). */
+const SSLMODES = ['disable', 'require', 'verify-full'] as const;
+
+/** The query a postgres upstream may carry: `sslmode` (disable, require, verify-full) and `sslrootcert` (an absolute path). */
+function tlsProblems(path: string, url: URL): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  for (const [key, value] of url.searchParams) {
+    if (key === 'sslmode') {
+      if (!(SSLMODES as readonly string[]).includes(value)) {
+        problems.push({
+          path,
+          message: `sslmode=${value} is not one jitgate knows: write sslmode=require or sslmode=verify-full (or leave it out: disable)`,
+        });
+      }
+    } else if (key === 'sslrootcert') {
+      if (!value.startsWith('/'))
+        problems.push({ path, message: 'sslrootcert must be an absolute path to the CA certificate (PEM)' });
+    } else {
+      problems.push({
+        path,
+        message: `?${key}= is not a setting jitgate reads here: only sslmode and sslrootcert`,
+      });
+    }
+  }
+  if (url.searchParams.has('sslrootcert') && url.searchParams.get('sslmode') !== 'verify-full') {
+    problems.push({ path, message: 'sslrootcert is used with sslmode=verify-full only' });
+  }
+  return problems;
+}
+
+/**
+ * `postgres://db.internal:5432/app?sslmode=verify-full&sslrootcert=/etc/ca.pem` → where the
+ * gateway connects (port 5432 when unsaid) and how: TLS when `sslmode` is require (encrypted) or
+ * verify-full (and the certificate checked against the host name and the CA, or the system's).
+ */
 export function postgresTarget(upstream: string): PostgresTarget {
   const url = new URL(upstream);
+  const mode = url.searchParams.get('sslmode');
+  const ca = url.searchParams.get('sslrootcert');
   return {
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port === '' ? 5432 : Number(url.port),
     database: decodeURIComponent(url.pathname.slice(1)),
+    ...(mode === 'require' || mode === 'verify-full'
+      ? { tls: { verify: mode === 'verify-full', ...(ca ? { caFile: ca } : {}) } }
+      : {}),
   };
 }

@@ -170,7 +170,10 @@ const upstream = text((u) => {
     return `${show(u)} must be an http:// or https:// URL (or postgres:// with kind: postgres)`;
   if (url.hostname === '') return `${show(u)} names no host`;
   if (url.username !== '' || url.password !== '') return 'must not carry a user name or password';
-  if (url.search !== '' || url.hash !== '') return `${show(u)} must not have a query or fragment`;
+  // A database's URL may say how to reach it over TLS (?sslmode=…, checked with its kind).
+  const database = url.protocol === 'postgres:' || url.protocol === 'postgresql:';
+  if ((url.search !== '' && !database) || url.hash !== '')
+    return `${show(u)} must not have a query or fragment`;
   return undefined;
 });
 

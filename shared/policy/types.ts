@@ -38,6 +38,8 @@ export interface PostgresTarget {
   host: string;
   port: number;
   database: string;
+  /** From `?sslmode=require|verify-full` (and `sslrootcert`): TLS to the database; absent, plain TCP. */
+  tls?: { verify: boolean; caFile?: string } | undefined;
 }
 
 /** A resource after the defaults have been merged in. Durations are milliseconds. */

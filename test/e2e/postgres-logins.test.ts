@@ -66,3 +66,33 @@ describe.skipIf(!scratch)('PostgreSQL gateway: many sessions at once', () => {
     await Promise.all(clients.map((c) => c.end()));
   });
 });
+
+describe.skipIf(!scratch)('PostgreSQL gateway: TLS to the database', () => {
+  it.each([
+    ['tls-db', 'verify-full against its CA'],
+    ['tls-require-db', 'require'],
+  ])(
+    'when the upstream URL of %s asks for TLS (%s), then the session to the database is encrypted',
+    async (resource) => {
+      const { token } = await h.grant(resource, 'tls');
+      const client = h.client(token, resource);
+      await client.connect();
+      const { rows } = await client.query(
+        'SELECT ssl, current_user AS who FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+      );
+      expect(rows[0]).toEqual({ ssl: true, who: 'jit_tls' });
+      await client.end();
+    },
+  );
+
+  it('when the database certificate is not signed by the CA given, then the login is refused and nothing is sent to it', async () => {
+    const { token } = await h.grant('tls-wrong-ca-db', 'tls');
+    const client = h.client(token, 'tls-wrong-ca-db');
+    const err = await client.connect().then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
+    await client.end().catch(() => {});
+    expect(err?.message).toMatch(/^jitgate upstream_unreachable/);
+  });
+});

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,6 +75,28 @@ export async function startPgHarness(
   const secrets = mkdtempSync(join(tmpdir(), 'jitgate-pg-'));
   writeFileSync(join(secrets, 'scram'), `${SCRATCH_PG.passwords.jit_scram}\n`);
   writeFileSync(join(secrets, 'md5'), SCRATCH_PG.passwords.jit_md5);
+  // A CA that did not sign the scratch server's certificate (verify-full must refuse it).
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      join(secrets, 'other-ca.key'),
+      '-out',
+      join(secrets, 'other-ca.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const envName = `JIT_TEST_CLEAR_${randomUUID().slice(0, 8).toUpperCase()}`;
   const scratch = `postgres://${SCRATCH_PG.host}:${SCRATCH_PG.port}/postgres`;
   const policy = loadPolicy(`
@@ -110,6 +133,24 @@ resources:
       wrong: { dbUser: jit_scram, passwordFile: ${join(secrets, 'md5')} }
       missing: { dbUser: jit_scram, passwordFile: ${join(secrets, 'nothing-here')} }
       unset: { dbUser: jit_clear, passwordEnv: JIT_TEST_NEVER_SET }
+  tls-db:
+    kind: postgres
+    upstream: ${scratch}?sslmode=verify-full&sslrootcert=${SCRATCH_PG.cert}
+    approvers: { users: [U0BOSS] }
+    roles:
+      tls: { dbUser: jit_tls, passwordEnv: ${envName}_TLS }
+  tls-require-db:
+    kind: postgres
+    upstream: ${scratch}?sslmode=require
+    approvers: { users: [U0BOSS] }
+    roles:
+      tls: { dbUser: jit_tls, passwordEnv: ${envName}_TLS }
+  tls-wrong-ca-db:
+    kind: postgres
+    upstream: ${scratch}?sslmode=verify-full&sslrootcert=${join(secrets, 'other-ca.pem')}
+    approvers: { users: [U0BOSS] }
+    roles:
+      tls: { dbUser: jit_tls, passwordEnv: ${envName}_TLS }
   web:
     upstream: http://127.0.0.1:9
     match: { pathPrefix: /web }
@@ -142,7 +183,7 @@ resources:
         // With TLS, the default: every interface (the clients still connect on 127.0.0.1).
         host: options.tls ? undefined : '127.0.0.1',
         tls: options.tls,
-        env: { [envName]: SCRATCH_PG.passwords.jit_clear },
+        env: { [envName]: SCRATCH_PG.passwords.jit_clear, [`${envName}_TLS`]: SCRATCH_PG.passwords.jit_tls },
         startupTimeoutMs: options.startupTimeoutMs ?? 2_000,
         upstreamTimeoutMs: 3_000,
         maxStarting: options.maxStarting,

@@ -125,8 +125,25 @@ export const SCRATCH_PG = {
   port: 54329,
   dir: '/tmp/jitgate-test-postgres',
   bin: '/usr/lib/postgresql/15/bin',
-  passwords: { jit_scram: 'scram-secret-1', jit_md5: 'md5-secret-2', jit_clear: 'clear-secret-3' },
+  passwords: {
+    jit_scram: 'scram-secret-1',
+    jit_md5: 'md5-secret-2',
+    jit_clear: 'clear-secret-3',
+    jit_tls: 'tls-secret-4',
+  },
+  /** Its TLS certificate (self-signed for 127.0.0.1), which is also the CA to verify it with. */
+  cert: '/tmp/jitgate-test-postgres/server.crt',
 };
+
+const HBA = [
+  'local all postgres trust',
+  'host all postgres 127.0.0.1/32 trust',
+  'hostssl all jit_tls 127.0.0.1/32 scram-sha-256',
+  'host all jit_scram 127.0.0.1/32 scram-sha-256',
+  'host all jit_md5 127.0.0.1/32 md5',
+  'host all jit_clear 127.0.0.1/32 password',
+  '',
+].join('\n');
 
 /** Enough for the 100 concurrent sessions test and the rest running beside it. */
 const SCRATCH_MAX_CONNECTIONS = 300;
@@ -178,17 +195,7 @@ export function scratchPostgres(): Promise<boolean> {
             mkdirSync(dir, { recursive: true });
             await run('chown', ['postgres:postgres', dir]);
             await asPostgres(`${bin}/initdb -D ${dir} -U postgres --auth=trust -E UTF8 --no-sync >/dev/null`);
-            writeFileSync(
-              `${dir}/pg_hba.conf`,
-              [
-                'local all postgres trust',
-                'host all postgres 127.0.0.1/32 trust',
-                'host all jit_scram 127.0.0.1/32 scram-sha-256',
-                'host all jit_md5 127.0.0.1/32 md5',
-                'host all jit_clear 127.0.0.1/32 password',
-                '',
-              ].join('\n'),
-            );
+            writeFileSync(`${dir}/pg_hba.conf`, HBA);
           }
           if (await scratchAnswers()) await asPostgres(`${bin}/pg_ctl -D ${dir} -m fast -w stop >/dev/null`);
           await asPostgres(
@@ -213,8 +220,10 @@ export function scratchPostgres(): Promise<boolean> {
       await client.query(`SET password_encryption = 'scram-sha-256'`);
       await ensureLogin(client, 'jit_scram', p.jit_scram);
       await ensureLogin(client, 'jit_clear', p.jit_clear);
+      await ensureLogin(client, 'jit_tls', p.jit_tls);
       await client.query(`SET password_encryption = 'md5'`);
       await ensureLogin(client, 'jit_md5', p.jit_md5);
+      await ensureTls(client);
     } finally {
       await client.end();
     }
@@ -230,4 +239,43 @@ async function ensureLogin(client: pg.Client, name: string, password: string): P
     if ((err as { code?: string }).code !== '42710' && (err as { code?: string }).code !== '23505') throw err;
   }
   await client.query(`ALTER ROLE ${name} PASSWORD '${password}'`);
+}
+
+/**
+ * TLS on the scratch server, for the gateway's TLS logins upstream: a self-signed certificate for
+ * 127.0.0.1 (made once with the openssl command), `ssl = on`, and the pg_hba.conf lines of HBA
+ * (jit_tls only over TLS); both take effect with a reload.
+ */
+async function ensureTls(client: pg.Client): Promise<void> {
+  const { dir } = SCRATCH_PG;
+  if (!existsSync(`${dir}/server.key`)) {
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      `${dir}/server.key`,
+      '-out',
+      `${dir}/server.crt`,
+    ]);
+    await run('chown', ['postgres:postgres', `${dir}/server.key`, `${dir}/server.crt`]);
+    await run('chmod', ['600', `${dir}/server.key`]);
+  }
+  writeFileSync(`${dir}/pg_hba.conf`, HBA);
+  const ssl = (await client.query('SHOW ssl')).rows[0].ssl;
+  if (ssl !== 'on') await client.query(`ALTER SYSTEM SET ssl = 'on'`);
+  await client.query('SELECT pg_reload_conf()');
+  for (let i = 0; i < 50 && (await client.query('SHOW ssl')).rows[0].ssl !== 'on'; i += 1) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -58,6 +58,18 @@ describe('policy: kind postgres', () => {
     expect(policy.resources.get('grafana')!.kind).toBe('http');
   });
 
+  it('when the upstream asks for TLS, then the target says how, and plain stays plain', () => {
+    const load = (upstream: string) =>
+      loadPolicy(policyWith({ pg: db({ upstream }) })).resources.get('pg')!.postgres;
+    expect(load('postgres://db:5432/app?sslmode=verify-full&sslrootcert=/etc/ca.pem')?.tls).toEqual({
+      verify: true,
+      caFile: '/etc/ca.pem',
+    });
+    expect(load('postgres://db:5432/app?sslmode=require')?.tls).toEqual({ verify: false });
+    expect(load('postgres://db:5432/app?sslmode=disable')?.tls).toBeUndefined();
+    expect(load('postgres://db:5432/app')?.tls).toBeUndefined();
+  });
+
   it('when the port is left out, then it is 5432', () => {
     const res = loadPolicy(policyWith({ pg: db({ upstream: 'postgresql://127.0.0.1/app' }) })).resources.get(
       'pg',
@@ -140,6 +152,30 @@ describe('policy: kind postgres', () => {
       'names no database',
     ],
     ['an unknown kind', db({ kind: 'mysql' }), 'resources.pg.kind', 'is not a kind'],
+    [
+      'an unknown sslmode',
+      db({ upstream: 'postgres://db/app?sslmode=prefer' }),
+      'resources.pg.upstream',
+      'sslmode=prefer is not one jitgate knows',
+    ],
+    [
+      'another query setting',
+      db({ upstream: 'postgres://db/app?password=x' }),
+      'resources.pg.upstream',
+      '?password= is not a setting',
+    ],
+    [
+      'a relative sslrootcert',
+      db({ upstream: 'postgres://db/app?sslmode=verify-full&sslrootcert=ca.pem' }),
+      'resources.pg.upstream',
+      'absolute path',
+    ],
+    [
+      'sslrootcert without verify-full',
+      db({ upstream: 'postgres://db/app?sslmode=require&sslrootcert=/ca.pem' }),
+      'resources.pg.upstream',
+      'verify-full only',
+    ],
   ])('when a postgres resource has %s, then the key path says so', (_what, body, path, words) => {
     const found = problems(policyWith({ pg: body }));
     expect(found.map((p) => p.path)).toContain(path);
