@@ -18,8 +18,9 @@ export interface Bot {
   /** Stops taking work, lets handlers in flight finish, closes Bolt and HTTP. The worker and Redis are the caller's. */
   stop(): Promise<void>;
   /**
-   * Resolves once no delivery is being handled (every listener has returned), e.g. so that a test
-   * knows a delivery has been dealt with before it asserts that it changed nothing.
+   * Resolves once no delivery is being handled (every listener has returned) and the App Homes they
+   * changed are published, e.g. so that a test knows a delivery has been dealt with before it
+   * asserts that it changed nothing.
    */
   idle(): Promise<void>;
 }
@@ -80,11 +81,15 @@ export function createBot(deps: BotDeps, settings: BotSettings): Bot {
       );
       return started;
     },
-    idle: () => inFlight.drained(),
+    async idle() {
+      await inFlight.drained();
+      await deps.homes.settled();
+    },
     async stop() {
       inFlight.refuseNew();
       await transport.stop(() => inFlight.drained());
       await inFlight.drained();
+      await deps.homes.flush();
     },
   };
 }

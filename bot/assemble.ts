@@ -8,6 +8,7 @@ import type { Policy } from '../shared/policy/types.js';
 import type { RedisClient } from '../shared/redis/connect.js';
 import { redisKeys } from '../shared/redis/keys.js';
 import type { BotDeps, SlackRetry } from './deps.js';
+import { HomeRefresher } from './effects/homes.js';
 import { MessageSync } from './slack/message-sync.js';
 import { SlackNotifier } from './slack/notifier.js';
 import { slackPeople } from './slack/people.js';
@@ -67,6 +68,7 @@ export function assembleBot(input: AssembleInput): BotDeps {
         return resource ? browserUrl(resource, input.publicUrl) : undefined;
       }
     : undefined;
+  const homes = new HomeRefresher({ client, access, clock, log });
   const notifier = new SlackNotifier({
     client,
     messages,
@@ -76,6 +78,7 @@ export function assembleBot(input: AssembleInput): BotDeps {
     usergroups: people.usergroups,
     store,
     access,
+    homes,
     openUrl,
   });
   const stepUpUrl = input.signIn
@@ -88,6 +91,7 @@ export function assembleBot(input: AssembleInput): BotDeps {
     policy,
     people,
     messages,
+    homes,
     notifier,
     client,
     clock,

@@ -6,6 +6,7 @@ import type { Notifier } from '../shared/jobs/notifier.js';
 import type { JobScheduler } from '../shared/jobs/scheduler.js';
 import type { Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy/types.js';
+import type { HomeRefresher } from './effects/homes.js';
 import type { MessageSync } from './slack/message-sync.js';
 import type { SlackPeople } from './slack/people.js';
 
@@ -20,6 +21,8 @@ export interface BotDeps {
   people: SlackPeople;
   /** The approval messages in their channels: posted once, then updated in place. */
   messages: MessageSync;
+  /** App Homes, refreshed after changes (coalesced) and published when opened. */
+  homes: HomeRefresher;
   /** What the worker says through Slack; the listeners use the same one for DMs. */
   notifier: Notifier;
   /** The bot's own Web API client (token, base URL and retries set). */

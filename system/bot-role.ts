@@ -113,6 +113,8 @@ export async function startSlackSide(input: {
         await bot?.bot.stop();
       } finally {
         await closeWorkerAndQueue();
+        // The homes the last jobs changed, published before the connections close.
+        await deps.homes.flush().catch((err: unknown) => log.warn({ err }, 'App Homes not flushed'));
       }
     },
   };

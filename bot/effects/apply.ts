@@ -33,7 +33,7 @@ export async function applyOutcome(
     }
   }
   await how.tell(replyTo(outcome) + missedText(missed));
-  if (homes.length > 0) await carryOut(effectDeps, { type: 'refresh-homes', users: homes }, outcome.request);
+  if (homes.length > 0) deps.homes.refresh(homes);
 }
 
 /** The bot's deps as the effects need them. */

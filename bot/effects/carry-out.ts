@@ -20,7 +20,6 @@ import {
   reviewDm,
 } from '../views/dm.js';
 import type { EffectDeps } from './deps.js';
-import { publishHomes } from './homes.js';
 
 /**
  * Carries out one effect in Slack, rendered from `request` (the request the effect names, as it now
@@ -73,7 +72,8 @@ export async function carryOut(deps: EffectDeps, effect: Effect, request: Access
     case 'ask-review':
       return askReview(deps, request, effect.reminder);
     case 'refresh-homes':
-      if (deps.access) await publishHomes({ ...deps, access: deps.access }, effect.users);
+      // Coalesced and published shortly after (bot/effects/homes.ts): never waited for, never fails.
+      deps.homes?.refresh(effect.users);
       return;
   }
 }

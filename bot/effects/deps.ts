@@ -5,6 +5,7 @@ import type { AccessStore } from '../../shared/grants/store.js';
 import type { Logger } from '../../shared/log.js';
 import type { Policy, UsergroupLookup } from '../../shared/policy/types.js';
 import type { MessageSync } from '../slack/message-sync.js';
+import type { HomeRefresher } from './homes.js';
 
 /** What carrying out an effect needs: the Slack client, the approval messages, and who approves what. */
 export interface EffectDeps {
@@ -25,6 +26,8 @@ export interface EffectDeps {
    * browser through the redeem link; the link is then for the command line, opened signed in.
    */
   openUrl?: ((resource: string) => string | undefined) | undefined;
-  /** To render App Homes and make redeem links for queued effects; absent, `refresh-homes` does nothing. */
-  access?: Pick<AccessService, 'list' | 'awaiting' | 'awaitingReview' | 'redeemLink'>;
+  /** To make redeem links for queued effects. */
+  access?: Pick<AccessService, 'redeemLink'>;
+  /** Keeps App Homes up to date (coalesced); absent, `refresh-homes` does nothing. */
+  homes?: Pick<HomeRefresher, 'refresh'>;
 }

@@ -20,8 +20,10 @@ export type SlackNotifierDeps = {
   log: Logger;
   /** To re-read a request an effect names (an extension's original). */
   store?: AccessStore;
-  /** To make redeem links for effects delivered through the queue, and to render App Homes. */
+  /** To make redeem links for effects delivered through the queue. */
   access?: EffectDeps['access'];
+  /** To refresh App Homes (absent: `refresh-homes` does nothing). */
+  homes?: EffectDeps['homes'];
   /** With sign-in on: the resource's plain URL for the grant DM. */
   openUrl?: EffectDeps['openUrl'];
 } & ({ sync: MessageSync } | { /** the same, under the name the bot's deps use */ messages: MessageSync });
@@ -39,7 +41,7 @@ export class SlackNotifier implements Notifier {
 
   constructor(deps: SlackNotifierDeps) {
     const messages = 'sync' in deps ? deps.sync : deps.messages;
-    const { client, policy, usergroups, clock, log, store, access, openUrl } = deps;
+    const { client, policy, usergroups, clock, log, store, access, homes, openUrl } = deps;
     this.effects = {
       client,
       messages,
@@ -49,6 +51,7 @@ export class SlackNotifier implements Notifier {
       log,
       ...(store ? { store } : {}),
       ...(access ? { access } : {}),
+      ...(homes ? { homes } : {}),
       ...(openUrl ? { openUrl } : {}),
     };
   }

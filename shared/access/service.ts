@@ -8,7 +8,7 @@ import type { Outcome } from './effects.js';
 import { extendGrant } from './extend.js';
 import { redeemLink } from './follow-up.js';
 import { decidableRequest, loadRequest } from './load.js';
-import { accessOf, awaitingDecision } from './queries.js';
+import { accessOf, awaitingDecision, type HomeContent, homesOf } from './queries.js';
 import { type RequestInput, requestAccess } from './request.js';
 import { awaitingReview, reviewableGrant, reviewGrant, type Verdict } from './review.js';
 import { revokeGrant } from './revoke.js';
@@ -76,6 +76,11 @@ export class AccessService {
   /** The user's active grants and undecided requests. */
   list(user: SlackUserId): Promise<{ grants: AccessRequest[]; pending: AccessRequest[] }> {
     return accessOf(this.deps, user);
+  }
+
+  /** What the App Homes of these people show, read at once. */
+  homes(users: readonly SlackUserId[]): Promise<Map<SlackUserId, HomeContent>> {
+    return homesOf(this.deps, users);
   }
 
   /** Undecided requests this person may decide. */

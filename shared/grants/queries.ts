@@ -13,6 +13,25 @@ import {
   parseRequest,
 } from './records.js';
 
+/** What App Homes show, read at once for several people (`GrantQueries.homesOf`). */
+export interface HomeRecords {
+  /** Every undecided request, oldest deadline first (the first `limits.pending`). */
+  pending: AccessRequest[];
+  /** Break-glass grants nobody has reviewed yet, newest first. */
+  unreviewed: AccessRequest[];
+  /** Each person's active grants (soonest end first) and undecided requests. */
+  of: Map<SlackUserId, { grants: AccessRequest[]; pending: AccessRequest[] }>;
+}
+
+/** A pipeline's replies; a failed command fails the whole read (fail closed). */
+function replies<T>(results: [Error | null, unknown][] | null): T[] {
+  if (!results) throw new Error('the pipeline was not run');
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value as T;
+  });
+}
+
 /**
  * Reads of requests and grants: single commands or one MULTI, each record checked as it is parsed.
  * `liveGrant` is the authorizer's hot path (one HMGET per request).
@@ -93,6 +112,79 @@ export class GrantQueries {
     );
     const requests = await Promise.all(ids.map((id) => this.getRequest(id)));
     return requests.filter((r): r is AccessRequest => r !== undefined && r.review === undefined);
+  }
+
+  /**
+   * What the App Homes of `users` show, read in two pipelined round trips whatever their number: the
+   * indexes first (each person's grants and requests, every undecided request, the unreviewed
+   * break-glass grants), then every record they name, each read once even when several homes show it.
+   * The same filters as `activeGrantsOf`, `pendingRequestsOf`, `pendingRequests` and
+   * `unreviewedBreakGlass`.
+   */
+  async homesOf(
+    users: readonly SlackUserId[],
+    limits = { pending: 100, unreviewed: 50 },
+  ): Promise<HomeRecords> {
+    const { redis, keys } = this.ctx;
+    const now = String(this.clock.now());
+    const indexes = await guard(async () => {
+      const batch = redis.pipeline();
+      batch.zrange(keys.pendingRequests, '0', String(limits.pending - 1));
+      batch.zrevrange(keys.breakGlassUnreviewed, '0', String(limits.unreviewed - 1));
+      for (const user of users) {
+        batch.zrangebyscore(keys.userGrants(user), now, '+inf');
+        batch.zrange(keys.userRequests(user), '0', '-1');
+      }
+      return replies<string[]>(await batch.exec());
+    });
+    const [pendingIds = [], unreviewedIds = []] = indexes;
+    const ofUser = users.map((_, i) => ({
+      grantIds: indexes[2 + 2 * i] ?? [],
+      requestIds: indexes[3 + 2 * i] ?? [],
+    }));
+    const ids = new Set<string>([...pendingIds, ...unreviewedIds]);
+    for (const u of ofUser) {
+      for (const gid of u.grantIds) ids.add(requestIdOf(gid as GrantId));
+      for (const rid of u.requestIds) ids.add(rid);
+    }
+    const records = new Map<string, AccessRequest>();
+    if (ids.size > 0) {
+      const list = [...ids];
+      const values = await guard(async () => {
+        const batch = redis.pipeline();
+        for (const id of list) batch.hgetall(keys.request(id)).smembers(keys.requestApprovals(id));
+        return replies<unknown>(await batch.exec());
+      });
+      list.forEach((id, i) => {
+        const request = parseRequest(
+          (values[2 * i] as Record<string, string>) ?? {},
+          (values[2 * i + 1] as string[]) ?? [],
+        );
+        if (request) records.set(id, request);
+      });
+    }
+    const pick = (list: readonly string[], keep: (r: AccessRequest, id: string) => boolean) =>
+      list.flatMap((id) => {
+        const r = records.get(id);
+        return r && keep(r, id) ? [r] : [];
+      });
+    const isPending = (r: AccessRequest) => r.status === 'pending';
+    return {
+      pending: pick(pendingIds, isPending),
+      unreviewed: pick(unreviewedIds, (r) => r.review === undefined),
+      of: new Map(
+        users.map((user, i) => [
+          user,
+          {
+            grants: ofUser[i]!.grantIds.flatMap((gid) => {
+              const r = records.get(requestIdOf(gid as GrantId));
+              return r && r.grantId === gid && r.kind === 'access' && r.grantStatus === 'active' ? [r] : [];
+            }),
+            pending: pick(ofUser[i]!.requestIds, isPending),
+          },
+        ]),
+      ),
+    };
   }
 
   async countActiveGrants(): Promise<number> {

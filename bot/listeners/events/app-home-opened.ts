@@ -1,6 +1,5 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import type { BotDeps } from '../../deps.js';
-import { publishHome } from '../../effects/homes.js';
 import { firstDelivery } from '../once.js';
 import { HomeOpenedEvent } from '../slack-input.js';
 
@@ -15,6 +14,6 @@ export function appHomeOpened(deps: BotDeps) {
     if (!parsed.success || parsed.data.tab !== 'home') return;
     // Slack retries an event it thinks went unanswered (x-slack-retry-num); once is enough.
     if (!(await firstDelivery(deps, body, context))) return;
-    await publishHome(deps, parsed.data.user);
+    await deps.homes.publishNow(parsed.data.user);
   };
 }
