@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only proxy,signin,verifier,scale,memory,slack,postgres] [--rounds N]
+ * `npm run bench [-- --quick] [--only proxy,signin,verifier,scale,memory,slack,bot,postgres] [--rounds N]
  *   [--variants bare,jitgate] [--profile] [--update-doc]`
  *
  * Starts the upstream and the proxies under test in child processes, drives them with autocannon
@@ -17,6 +17,7 @@ import { machine } from './machine.js';
 import { updateDoc } from './markdown.js';
 import { deletePrefix, redisVersion } from './redis-stats.js';
 import { printReport, type Results, summarize } from './report.js';
+import { botLoad } from './scenarios/bot-load.js';
 import { memoryPerGrant } from './scenarios/memory.js';
 import { postgresCost } from './scenarios/postgres.js';
 import { proxyCost } from './scenarios/proxy-cost.js';
@@ -26,7 +27,7 @@ import { slackSide } from './scenarios/slack.js';
 import { verifierCost } from './scenarios/verifier.js';
 import { spawnRpcChild } from './servers/rpc.js';
 
-const SCENARIOS = ['proxy', 'signin', 'verifier', 'scale', 'memory', 'slack', 'postgres'] as const;
+const SCENARIOS = ['proxy', 'signin', 'verifier', 'scale', 'memory', 'slack', 'bot', 'postgres'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** `--name value` or `--name=value`. */
@@ -113,7 +114,14 @@ async function main(): Promise<void> {
     log(`${signal}: cleaning up`);
     await Promise.allSettled([target.stop(), upstream.stop()]);
     const deleted = await Promise.all(
-      [prefix, `${prefix}-mem`, `${prefix}-slack`].map((p) => deletePrefix(redis, p).catch(() => 0)),
+      [
+        prefix,
+        `${prefix}-mem`,
+        `${prefix}-slack`,
+        `${prefix}-bot50`,
+        `${prefix}-bot100`,
+        `${prefix}-bot200`,
+      ].map((p) => deletePrefix(redis, p).catch(() => 0)),
     );
     log(`cleaned up ${deleted.reduce((a, b) => a + b, 0)} keys`);
     process.exit(130);
@@ -127,6 +135,7 @@ async function main(): Promise<void> {
     if (args.wants('scale')) results.scale = await scale(ctx);
     if (args.wants('memory')) results.memory = await memoryPerGrant(ctx);
     if (args.wants('slack')) results.slack = await slackSide(ctx);
+    if (args.wants('bot')) (results as Results & { bot?: unknown }).bot = await botLoad(ctx);
     if (args.wants('postgres')) results.postgres = await postgresCost(ctx);
   } finally {
     await Promise.allSettled([target.stop(), upstream.stop()]);

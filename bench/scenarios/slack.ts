@@ -18,12 +18,12 @@ interface Acks {
   burstStartUs?: number;
   readAfterMs: number[];
 }
-interface BotInfo {
+export interface BotInfo {
   botUrl: string;
   secret: string;
   authorizerUrl: string;
 }
-interface StandinInfo {
+export interface StandinInfo {
   apiUrl: string;
   baseUrl: string;
 }
@@ -242,7 +242,7 @@ async function measure(ctx: BenchContext, slack: SlackClient): Promise<SlackResu
   };
 }
 
-function summary(ms: number[]): LatencySummary {
+export function summary(ms: number[]): LatencySummary {
   return {
     samples: ms.length,
     p50Ms: percentile(ms, 0.5),
@@ -251,10 +251,10 @@ function summary(ms: number[]): LatencySummary {
   };
 }
 
-type SlackClient = ReturnType<typeof slackClient>;
+export type SlackClient = ReturnType<typeof slackClient>;
 
 /** Waits until the bot has made no Slack call for 300 ms (its work after the acks is done). */
-async function settle(slack: SlackClient): Promise<void> {
+export async function settle(slack: SlackClient): Promise<void> {
   let last = '';
   let stableSince = performance.now();
   const until = performance.now() + 15_000;
@@ -273,7 +273,7 @@ async function settle(slack: SlackClient): Promise<void> {
  * too). node:http rather than fetch: the client's own cost is part of what is measured, so it is
  * kept small; `clientFloor` shows what is left of it.
  */
-const slackAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const slackAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 function post(url: string, body: string, secret: string): Promise<number> {
   const headers = { ...signSlackRequest(secret, body), 'content-length': String(Buffer.byteLength(body)) };
   return new Promise((resolve, reject) => {
@@ -287,7 +287,7 @@ function post(url: string, body: string, secret: string): Promise<number> {
 }
 
 /** Signed Slack requests to the bot, timed from send to the end of the ack. */
-function slackClient(bot: RpcChild<BotInfo>, standin: RpcChild<StandinInfo>, upstreamUrl: string) {
+export function slackClient(bot: RpcChild<BotInfo>, standin: RpcChild<StandinInfo>, upstreamUrl: string) {
   const { botUrl, secret, authorizerUrl } = bot.info;
   const standinUrl = standin.info.baseUrl;
   return {

@@ -37,17 +37,26 @@ let acks: number[] = [];
 let arrivals: number[] = [];
 // The first request of a burst on the monotonic clock V8's CPU profiles use (µs), to find the burst in a profile.
 let burstStartUs: number | undefined;
+// The bot's CPU time from a burst's first request to its last ack: what the ack p99 would be on an
+// idle machine, less the client's share (other processes on the host do not inflate it).
+let burstCpu: NodeJS.CpuUsage | undefined;
+let cpuToLastAckMs = 0;
 diagnostics.subscribe('http.server.request.start', (m) => {
   const { request } = m as { request: IncomingMessage };
   if (!request.url?.startsWith('/slack/events')) return;
   started.set(request, performance.now());
   arrivals.push(performance.now());
   burstStartUs ??= Number(process.hrtime.bigint() / 1000n);
+  burstCpu ??= process.cpuUsage();
 });
 diagnostics.subscribe('http.server.response.finish', (m) => {
   const { request } = m as { request: IncomingMessage; response: ServerResponse };
   const t0 = started.get(request);
   if (t0 !== undefined) acks.push(performance.now() - t0);
+  if (t0 !== undefined && burstCpu) {
+    const used = process.cpuUsage(burstCpu);
+    cpuToLastAckMs = (used.user + used.system) / 1000;
+  }
 });
 
 // How long the bot's event loop was held up: a request waits that long before the bot even reads it.
@@ -116,10 +125,12 @@ serveRpc(
     takeAcks: () => {
       // When each request was read, from the first one: a late read means a busy event loop.
       const readAfterMs = arrivals.map((t) => t - (arrivals[0] ?? t));
-      const out = { acks, burstStartUs, readAfterMs };
+      const out = { acks, burstStartUs, readAfterMs, cpuToLastAckMs };
       acks = [];
       arrivals = [];
       burstStartUs = undefined;
+      burstCpu = undefined;
+      cpuToLastAckMs = 0;
       return out;
     },
     /** Event-loop delay (ms) since the last call. */

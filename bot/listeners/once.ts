@@ -1,5 +1,6 @@
 import type { BotDeps } from '../deps.js';
 import { firstDelivery as markDelivery } from '../slack/deliveries.js';
+import { afterAck } from './in-flight.js';
 
 /** A day: Slack retries within minutes, and a replayed request is refused after 5 minutes anyway. */
 const REMEMBER_SEC = 86_400;
@@ -7,13 +8,15 @@ const REMEMBER_SEC = 86_400;
 /**
  * True the first time a delivery is seen. Call it right after `ack()` and before changing anything:
  * a Slack retry (`x-slack-retry-num`) or a replay of the same signed request carries the same id,
- * and its second arrival must change nothing.
+ * and its second arrival must change nothing. It first waits for the delivery's turn to work after
+ * its ack (`afterAck`: a burst is acknowledged before its work crowds the event loop).
  */
 export async function firstDelivery(
   deps: BotDeps,
   body: unknown,
   context: Record<string, unknown>,
 ): Promise<boolean> {
+  await afterAck(context);
   const id = deliveryId(body, context);
   if (!id) return true;
   const first = await markDelivery(deps.store.redis, deps.store.keys, id, REMEMBER_SEC);

@@ -1,5 +1,8 @@
+import { setImmediate } from 'node:timers/promises';
 import type { AccessRequest } from '../grants/records.js';
 import type { SlackUserId } from '../ids.js';
+import { isApprover } from '../policy/index.js';
+import { isAmong } from '../policy/queries.js';
 import type { AccessDeps } from './deps.js';
 import { mayDecide } from './load.js';
 import { mayReview } from './review.js';
@@ -53,13 +56,31 @@ export async function homesOf(
   const unique = [...new Set(users)];
   const read = await deps.store.queries.homesOf(unique);
   const homes = new Map<SlackUserId, HomeContent>();
+  // Who approves a resource is asked once per resource and person, not once per request.
+  const approves = new Map<string, Promise<boolean>>();
   for (const user of unique) {
     const own = read.of.get(user) ?? { grants: [], pending: [] };
     const awaiting: AccessRequest[] = [];
-    for (const request of read.pending) if (await mayDecideNow(deps, request, user)) awaiting.push(request);
+    for (const request of read.pending) {
+      const resource = deps.policy().resources.get(request.resource);
+      if (!resource || (request.requester === user && !request.selfApproval)) continue;
+      if (request.approvals.includes(user)) continue;
+      const key = `${request.resource}\u0000${user}`;
+      let approver = approves.get(key);
+      if (!approver) {
+        approver = isApprover(resource, user, deps.usergroups);
+        approves.set(key, approver);
+      }
+      // As `mayDecide`: an approver of the resource, or among those an escalated request went to.
+      const escalatedTo = request.escalatedAt !== undefined ? request.escalateTo : undefined;
+      if ((await approver) || (escalatedTo && (await isAmong(escalatedTo, user, deps.usergroups))))
+        awaiting.push(request);
+    }
     const toReview: AccessRequest[] = [];
     for (const request of read.unreviewed) if (await mayReview(deps, request, user)) toReview.push(request);
     homes.set(user, { ...own, awaiting, toReview });
+    // Many homes are filtered in turns, so that reading requests in between is not held up.
+    if (unique.length > 1) await setImmediate();
   }
   return homes;
 }
