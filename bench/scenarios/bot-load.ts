@@ -42,6 +42,8 @@ export interface BotLoadLevel {
    * part of the last ack's wait that is the bot's work, whatever else runs on the host.
    */
   cpuToLastAckMs: { command: number; approve: number };
+  /** The same for a burst of `/access help` (answered in the ack, nothing follows): acks alone. */
+  cpuAckOnlyMs: number;
   /** Slack calls the bot made per round (all kinds), and App Home publishes among them. */
   slackCallsPerRound: number;
   homePublishesPerRound: number;
@@ -116,6 +118,10 @@ async function measure(
     await all((k) => slack.command(`U0WARM${k}`, 'help'));
     await all((k) => slack.floor(`U0WARM${k}`));
   }
+  // What acks alone cost the bot: a burst of `/access help`, answered in the ack with nothing after.
+  await slack.bot.call('takeAcks');
+  await all((k) => slack.command(`U0WARM${k}`, 'help'));
+  const ackOnly = (await slack.bot.call<Acks>('takeAcks')).cpuToLastAckMs;
   const warm = await slack.command('U0WARMUP', 'app 1h warm-up');
   const warmId = await slack.requestId(warm.responseId);
   await slack.standin.call('waitPosted', { channel: 'C0APPROVALS', contains: warmId });
@@ -197,6 +203,7 @@ async function measure(
     clientFloor: summary(floor),
     botLoopDelay: loop,
     lastReadMs: lastRead,
+    cpuAckOnlyMs: ackOnly,
     cpuToLastAckMs: { command: median(cpuToLastAck.command), approve: median(cpuToLastAck.approve) },
     slackCallsPerRound: (calls(after) - calls(before)) / rounds,
     homePublishesPerRound: (calls(after, 'views.publish') - calls(before, 'views.publish')) / rounds,
@@ -214,7 +221,7 @@ function printLevels(levels: BotLoadLevel[]): void {
     'Approve ack p99': ms(l.approveAck.p99Ms),
     'server p99 (/access, Approve)': `${ms(l.commandAckServer.p99Ms)}, ${ms(l.approveAckServer.p99Ms)}`,
     'client floor p99': ms(l.clientFloor.p99Ms),
-    'bot CPU to last ack (/access, Approve)': `${ms(l.cpuToLastAckMs.command)}, ${ms(l.cpuToLastAckMs.approve)}`,
+    'bot CPU to last ack (/access, Approve; help)': `${ms(l.cpuToLastAckMs.command)}, ${ms(l.cpuToLastAckMs.approve)}; ${ms(l.cpuAckOnlyMs)}`,
     'loop delay max': ms(l.botLoopDelay.maxMs),
     'home publishes / round': Math.round(l.homePublishesPerRound),
     'other cores busy': l.foreignCores.toFixed(2),
