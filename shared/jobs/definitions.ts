@@ -11,14 +11,19 @@ export const MAX_LABEL = 200;
  * bots) yields one job. BullMQ forbids `:` in custom ids, hence the dashes.
  */
 export const JobData = z.discriminatedUnion('kind', [
-  /** End a grant at its expiry (the third of its three ends, the one that tells people). */
+  /**
+   * End a grant at its expiry (the third of its three ends, the one that tells people). With
+   * `remind`, it first runs `reminderBefore` the expiry: it queues the holder's reminder, then waits
+   * in the queue for the expiry itself (one job per grant instead of two).
+   */
   z.object({
     kind: z.literal('grant-expire'),
     requestId: z.string(),
     grantId: z.string(),
     expiresAt: z.number(),
+    remind: z.boolean().optional(),
   }),
-  /** Remind the holder `reminderBefore` its expiry. */
+  /** Remind the holder `reminderBefore` its expiry (queued by earlier versions; now part of `grant-expire`). */
   z.object({
     kind: z.literal('grant-remind'),
     requestId: z.string(),
@@ -51,7 +56,7 @@ export const JobData = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('notify'),
     requestId: z.string(),
-    effect: z.enum(['refresh-message', 'request-expired', 'grant-ended']),
+    effect: z.enum(['refresh-message', 'request-expired', 'grant-ended', 'expiring-soon']),
     /** Part of the id only: one refresh per state of the request. */
     state: z.string().optional(),
   }),
@@ -125,5 +130,24 @@ export function jobIdOf(data: JobData): string {
 }
 
 export const QUEUE_NAME = 'jitgate';
+
+/**
+ * The jobs whose running twice would be seen (a DM, a message, a request filed): a late duplicate,
+ * scheduled again after the first one completed and was removed, is recognised for a day by a
+ * BullMQ deduplication key (a short string with a TTL) instead of by keeping the completed job.
+ * The others re-read the state they act on and find nothing left to do: a grant's end, a request's
+ * timeout and escalation (each a transition that happens once), its nudge (each approver is nudged
+ * once per request: bot/slack/nudge-budget.ts).
+ */
+export const DEDUPLICATED: ReadonlySet<JobData['kind']> = new Set([
+  'notify',
+  'effects',
+  'file-ask',
+  'redeem-refused',
+  'review-remind',
+]);
+
+/** How long a late duplicate of a `DEDUPLICATED` job is recognised. */
+export const DEDUPLICATE_FOR_MS = 86_400_000;
 
 export type FileAsk = Extract<JobData, { kind: 'file-ask' }>;

@@ -4,11 +4,26 @@ import type { Clock } from '../clock.js';
 import { unavailable } from '../errors.js';
 import type { AccessRequest } from '../grants/records.js';
 import type { RedisClient } from '../redis/connect.js';
-import { type FileAsk, type JobData, jobIdOf, MAX_LABEL, QUEUE_NAME } from './definitions.js';
+import {
+  DEDUPLICATE_FOR_MS,
+  DEDUPLICATED,
+  type FileAsk,
+  type JobData,
+  jobIdOf,
+  MAX_LABEL,
+  QUEUE_NAME,
+} from './definitions.js';
+
+/** BullMQ's event stream (nothing here reads it; BullMQ trims it to about this many entries). */
+const EVENTS_KEPT = 1_000;
 
 /**
- * Schedules the lifecycle's delayed work. Every job has a deterministic id, so scheduling twice is
- * harmless, and finished jobs are kept a day so that a late duplicate is still recognised.
+ * Schedules the lifecycle's delayed work. Every job has a deterministic id, so scheduling twice while
+ * the first is waiting is harmless. A completed job is removed at once (it would otherwise keep
+ * about 1 KB in Redis for a day); a late duplicate of one whose running twice would be seen is
+ * recognised for a day by its deduplication key (`DEDUPLICATED`), and the others find nothing left
+ * to do. Failed jobs are kept a week, for whoever looks into them. BullMQ's event stream, which
+ * nothing here reads, is kept short.
  *
  * @example await scheduler.grantScheduled(request.id, grantId, expiresAt, resource.reminderBeforeMs);
  */
@@ -28,9 +43,10 @@ export class JobScheduler {
       defaultJobOptions: {
         attempts: 8,
         backoff: { type: 'exponential', delay: 1_000 },
-        removeOnComplete: { age: 86_400, count: 50_000 },
+        removeOnComplete: true,
         removeOnFail: { age: 7 * 86_400 },
       },
+      streams: { events: { maxLen: EVENTS_KEPT } },
     });
     this.queue.on('error', onError);
   }
@@ -62,18 +78,24 @@ export class JobScheduler {
     await Promise.allSettled(ids.map((id) => this.queue.remove(id)));
   }
 
-  /** After a grant is issued or extended: its end and the reminder before it. */
+  /**
+   * After a grant is issued or extended: one job for its end, which first runs at the reminder before
+   * it (when that is still ahead) and then waits for the expiry.
+   */
   async grantScheduled(
     requestId: string,
     grantId: string,
     expiresAt: number,
     reminderBeforeMs: number,
   ): Promise<void> {
-    const jobs: [JobData, number][] = [[{ kind: 'grant-expire', requestId, grantId, expiresAt }, expiresAt]];
     const remindAt = expiresAt - reminderBeforeMs;
-    if (remindAt > this.clock.now())
-      jobs.push([{ kind: 'grant-remind', requestId, grantId, expiresAt }, remindAt]);
-    await this.addAll(jobs);
+    const remind = reminderBeforeMs > 0 && remindAt > this.clock.now();
+    await this.addAll([
+      [
+        { kind: 'grant-expire', requestId, grantId, expiresAt, ...(remind ? { remind } : {}) },
+        remind ? remindAt : expiresAt,
+      ],
+    ]);
   }
 
   /** Round `round` of the reminders to review a break-glass grant, at `at`, the next `everyMs` later. */
@@ -83,13 +105,16 @@ export class JobScheduler {
 
   /** A Slack effect to (re)try through the queue, e.g. after `chat.update` failed in the bot. */
   async notify(
-    request: Pick<AccessRequest, 'id' | 'status' | 'grantStatus' | 'approvals'>,
-    effect: 'refresh-message' | 'request-expired' | 'grant-ended',
+    request: Pick<AccessRequest, 'id' | 'status' | 'grantStatus' | 'approvals' | 'expiresAt'>,
+    effect: 'refresh-message' | 'request-expired' | 'grant-ended' | 'expiring-soon',
   ): Promise<void> {
     const state =
       effect === 'refresh-message'
         ? `${request.status}-${request.grantStatus ?? 'none'}-${request.approvals.length}`
-        : undefined;
+        : // One reminder per expiry: an extended grant is reminded again before its new end.
+          effect === 'expiring-soon'
+          ? String(request.expiresAt ?? 0)
+          : undefined;
     await this.addAll([[{ kind: 'notify', requestId: request.id, effect, ...(state ? { state } : {}) }, 0]]);
   }
 
@@ -155,11 +180,22 @@ export class JobScheduler {
     const now = this.clock.now();
     try {
       await this.queue.addBulk(
-        jobs.map(([data, at]) => ({
-          name: data.kind,
-          data,
-          opts: { jobId: jobIdOf(data), delay: Math.max(0, at - now) },
-        })),
+        jobs.map(([data, at]) => {
+          const jobId = jobIdOf(data);
+          return {
+            name: data.kind,
+            data,
+            opts: {
+              jobId,
+              delay: Math.max(0, at - now),
+              ...(DEDUPLICATED.has(data.kind)
+                ? { deduplication: { id: jobId, ttl: DEDUPLICATE_FOR_MS } }
+                : {}),
+              // Why a request asked for on a page was refused stays readable for an hour.
+              ...(data.kind === 'file-ask' ? { removeOnComplete: { age: 3_600 } } : {}),
+            },
+          };
+        }),
       );
     } catch (err) {
       throw unavailable(err);

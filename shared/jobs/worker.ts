@@ -117,7 +117,14 @@ async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<strin
         const end = await endGrant(deps, due);
         if (end.extendedTo !== undefined) return 'extended';
         if (end.dueAt !== undefined) {
-          // A few ms early: come back at the expiry itself.
+          if (data.remind) {
+            // Its reminder time: the reminder goes as a job of its own (retried on its own), and this
+            // one waits for the expiry itself.
+            if (request.grantStatus === 'active' && request.expiresAt === data.expiresAt)
+              await scheduler.notify(request, 'expiring-soon');
+            await job.updateData({ ...data, remind: false });
+          }
+          // Early (the reminder, or a few ms before the expiry): come back at the expiry itself.
           await job.moveToDelayed(end.dueAt + 20, token);
           throw new DelayedError();
         }
@@ -170,7 +177,10 @@ async function runJob(deps: WorkerDeps, job: Job, token?: string): Promise<strin
       case 'notify':
         if (data.effect === 'refresh-message') await notifier.refreshApprovalMessage(request);
         else if (data.effect === 'request-expired') await notifier.requestExpired(request);
-        else await notifier.grantEnded(request);
+        else if (data.effect === 'expiring-soon') {
+          if (request.grantStatus !== 'active' || (request.expiresAt ?? 0) <= Date.now()) return 'superseded';
+          await notifier.grantExpiringSoon(request);
+        } else await notifier.grantEnded(request);
         return 'sent';
     }
   } catch (err) {
