@@ -121,7 +121,12 @@ async function measure(
   // What acks alone cost the bot: a burst of `/access help`, answered in the ack with nothing after.
   await slack.bot.call('takeAcks');
   await all((k) => slack.command(`U0WARM${k}`, 'help'));
-  const ackOnly = (await slack.bot.call<Acks>('takeAcks')).cpuToLastAckMs;
+  const helpBurst = await slack.bot.call<Acks & { burstStartUs?: number }>('takeAcks');
+  const ackOnly = helpBurst.cpuToLastAckMs;
+  if (ctx.profile)
+    ctx.log(
+      `bot load ${users}: the help burst starts at ${helpBurst.burstStartUs} µs (profile-summary --from)`,
+    );
   const warm = await slack.command('U0WARMUP', 'app 1h warm-up');
   const warmId = await slack.requestId(warm.responseId);
   await slack.standin.call('waitPosted', { channel: 'C0APPROVALS', contains: warmId });
