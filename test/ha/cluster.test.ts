@@ -2,7 +2,7 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redeemLinkFor, requestIdFor, type Stack, startStack } from '../faults/stack.js';
 import { botSettled } from '../support/jobs.js';
-import { keysMatching, ON_CLUSTER, REDIS_TARGET } from '../support/redis.js';
+import { keysMatching, ON_CLUSTER, REDIS_TARGET, waitReady } from '../support/redis.js';
 
 /**
  * What the rest of this matrix relies on: the suites really run on a 3-master Redis Cluster, and
@@ -14,6 +14,8 @@ let stack: Stack;
 beforeAll(async () => {
   if (!ON_CLUSTER) throw new Error('run through `npm run test:ha`, which starts the cluster');
   stack = await startStack(REDIS_TARGET);
+  // The cluster client's node connections are made once it has read the slots.
+  await waitReady(stack.redis);
 });
 afterAll(async () => stack?.close());
 
