@@ -14,6 +14,14 @@ import type { PublicAddress } from './public-address.js';
  *   (same scheme, host and port as `upstream`, under its path) are rewritten to the resource's
  *   public address, as reverse proxies do by default; every other URL is left alone.
  *
+ * - no `Clear-Site-Data` directive that deletes cookies (`"cookies"`, `"*"`): browsers delete every
+ *   cookie of the site, jitgate's access cookies and session included, which is what the Set-Cookie
+ *   rule forbids (its other directives, such as `"cache"`, are kept);
+ * - no `Service-Worker-Allowed` from a pathPrefix resource, which shares the authorizer's origin:
+ *   it would let the upstream's service worker take the whole origin and see every page loaded
+ *   there (a step-up confirmation or redeem link's one-time code among them); without it a worker
+ *   registered from `/app/` stays under `/app/`.
+ *
  * Answers the names of the cookies removed (never their values), for the log.
  *
  * @example const dropped = ownResponseHeaders(proxyRes.headers, resource, publicAddressOf(resource));
@@ -24,6 +32,7 @@ export function ownResponseHeaders(
   address: PublicAddress,
 ): string[] {
   const dropped = dropOurCookies(headers);
+  dropBrowserStateReach(headers, resource);
   const internal = internalAddressOf(resource);
   if (internal === undefined) return dropped;
   const rewrite = (url: string) => toPublic(url, internal, address);
@@ -49,6 +58,20 @@ function dropOurCookies(headers: IncomingHttpHeaders): string[] {
   else headers['set-cookie'] = kept;
   return dropped;
 }
+
+function dropBrowserStateReach(headers: IncomingHttpHeaders, resource: Resource): void {
+  if (!('host' in resource.match)) delete headers['service-worker-allowed'];
+  const clear = headers['clear-site-data'];
+  if (clear === undefined) return;
+  const kept = String(clear)
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '' && !CLEARS_COOKIES.has(d.replace(/^"|"$/g, '').toLowerCase()));
+  if (kept.length === 0) delete headers['clear-site-data'];
+  else headers['clear-site-data'] = kept.join(', ');
+}
+
+const CLEARS_COOKIES = new Set(['cookies', '*']);
 
 /**
  * The name a browser files the cookie under, lower-cased. A cookie without a name (`=jitgate_app=x`,
