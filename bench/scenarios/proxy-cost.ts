@@ -181,7 +181,8 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
           v.name === 'jitgate-quiet' ||
           v.name === 'nginx-auth';
         const before = measureTrips ? await snapshot(ctx) : undefined;
-        const cpuBefore = (await targetCpu(ctx)) + (v.alsoCpuOf?.() ?? 0);
+        const alsoBefore = v.alsoCpuOf?.() ?? 0;
+        const cpuBefore = (await targetCpu(ctx)) + alsoBefore;
         const fromUs = ctx.profile ? await ctx.target.call<number>('profileClock') : 0;
         const r = await ctx.load({
           url: v.url,
@@ -199,11 +200,15 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
           v.name === 'direct'
             ? 0
             : ((await targetCpu(ctx)) + (v.alsoCpuOf?.() ?? 0) - cpuBefore) / (r.requests + r.warmupRequests);
+        // The part of it that nginx in front used (forward-auth), for the log line.
+        const alsoUs = v.alsoCpuOf
+          ? (v.alsoCpuOf() - alsoBefore) / (r.requests + r.warmupRequests)
+          : undefined;
         if (before) roundTrips.push(tripsOf(v.name, before, await snapshot(ctx)));
         results.get(v.name)!.push(r);
         cpu.get(v.name)!.push(cpuUs);
         ctx.log(
-          `round ${round} ${v.name.padEnd(18)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${(r.latencyUs.p50 / 1000).toFixed(2)} ms  p99 ${(r.latencyUs.p99 / 1000).toFixed(2)} ms  cpu ${cpuUs.toFixed(0)} µs/req  others ${r.foreignCores?.toFixed(2)} cores  ${JSON.stringify(r.statuses)}`,
+          `round ${round} ${v.name.padEnd(18)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${(r.latencyUs.p50 / 1000).toFixed(2)} ms  p99 ${(r.latencyUs.p99 / 1000).toFixed(2)} ms  cpu ${cpuUs.toFixed(0)} µs/req${alsoUs === undefined ? '' : ` (nginx ${alsoUs.toFixed(0)})`}  others ${r.foreignCores?.toFixed(2)} cores  ${JSON.stringify(r.statuses)}`,
         );
       }
     }
