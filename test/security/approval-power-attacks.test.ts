@@ -20,7 +20,10 @@ import { countFigures } from './figures.js';
  * real worker): an escalation person taken out of the policy keeps no power over the requests that
  * were escalated to them (as an approver taken out loses it at once), nor does someone added later
  * gain it over requests filed before; the requester named among the escalation people cannot
- * approve their own request; a break-glass holder cannot review their own grant in any role.
+ * approve their own request; a break-glass holder cannot review their own grant in any role. And
+ * the step-up and auto-approval rules, gamed: approvals without the confirmation, a confirmation by
+ * someone taken out of the policy, role names in other spellings, durations at the boundary, and an
+ * extension that counts what the grant would have left.
  */
 countFigures('attack');
 
@@ -138,5 +141,80 @@ describe('escalation power follows the policy in force', () => {
     for (const verdict of ['justified', 'flagged'] as const)
       expect(await codeOf(access.review(grantId, DEV, verdict, 'fine'))).toBe('not_allowed_to_review');
     expect((await deps.store.queries.getRequest(request.id))?.review).toBeUndefined();
+  });
+});
+
+describe('step-up and auto-approval, gamed', () => {
+  let t: TestRedis;
+  let deps: AccessDeps;
+  let access: AccessService;
+  let policy: Policy;
+  const queue = connectRedisForQueue(REDIS_TARGET);
+  afterAll(() => queue.disconnect());
+  const text = (approvers: string) => `
+defaults: { approvalChannel: C0APPROVALS, nudgeAfter: 30s, pendingTimeout: 1m }
+resources:
+  vault:
+    upstream: http://127.0.0.1:3001
+    match: { pathPrefix: /vault }
+    approvers: { users: [${approvers}] }
+    approverStepUp: true
+  grafana:
+    upstream: http://127.0.0.1:3002
+    match: { pathPrefix: /grafana }
+    approvers: { users: [U0ALICE] }
+    maxDuration: 4h
+    roles:
+      viewer: { methods: [GET] }
+      editor: { methods: ["*"] }
+    autoApprove: { roles: [viewer], maxDuration: 1h }
+`;
+  beforeEach(async () => {
+    t = await testRedis();
+    policy = loadPolicy(text('U0ALICE, U0BOSS'));
+    deps = useCaseDeps(t, queue, { policy: () => policy, publicUrl: 'https://access.example.com' });
+    access = new AccessService(deps);
+  });
+  afterEach(() => closeUseCaseDeps(deps, t));
+
+  const ask = (resource: string, more: { role?: string; durationMs?: number } = {}) =>
+    access.request({ user: DEV, email: 'dev@example.com', resource, reason: 'INC-5', ...more });
+
+  it('when an approval of a step-up resource comes without the confirmation, then it is refused whoever sends it', async () => {
+    const { request } = await ask('vault');
+    for (const who of ['U0ALICE', 'U0BOSS'])
+      expect(await codeOf(access.approve(request.id, u(who))), who).toBe('step_up_required');
+    expect((await deps.store.queries.getRequest(request.id))?.approvals).toEqual([]);
+  });
+
+  it('when the approver is taken out of the policy between the click and the confirmation, then the confirmed approval is refused', async () => {
+    const { request } = await ask('vault');
+    policy = loadPolicy(text('U0ALICE'));
+    expect(await codeOf(access.approve(request.id, u('U0BOSS'), { steppedUp: true }))).toBe(
+      'not_an_approver',
+    );
+    expect((await access.approve(request.id, u('U0ALICE'), { steppedUp: true })).request.status).toBe(
+      'approved',
+    );
+  });
+
+  it('when the auto-approved role is asked in another spelling, then it is that role and no other; a role it does not cover goes to the approvers', async () => {
+    expect((await ask('grafana', { role: 'VIEWER', durationMs: 60 * 60_000 })).change).toBe('granted');
+    const editor = await ask('grafana', { role: 'editor', durationMs: 10 * 60_000 });
+    expect(editor.change).toBe('filed');
+    await access.cancel(editor.request.id, DEV);
+    for (const role of ['viewer ', 'viewer\u200b', 'vіewer' /* Cyrillic і */])
+      expect(await codeOf(ask('grafana', { role, durationMs: 60_000 })), role).toBe('no_such_role');
+  });
+
+  it('when the duration is at the auto-approval maximum it is granted, a millisecond more goes to the approvers, and an extension counts what the grant would have', async () => {
+    const exact = await ask('grafana', { role: 'viewer', durationMs: 60 * 60_000 });
+    expect(exact.change).toBe('granted');
+    const extended = await access.extend(exact.request.grantId!, DEV, 5 * 60_000, '');
+    expect(extended.change).toBe('filed');
+    await access.cancel(extended.request.id, DEV);
+    await access.revoke(exact.request.grantId!, u('U0ALICE'));
+    const over = await ask('grafana', { role: 'viewer', durationMs: 60 * 60_000 + 1 });
+    expect(over.change).toBe('filed');
   });
 });
