@@ -83,10 +83,25 @@ export function clientResolver(trustedProxies: readonly string[]) {
       throw new Error(`JITGATE_TRUSTED_PROXIES: ${cidr} is not an IP address or CIDR (e.g. 10.0.0.0/8)`);
     }
   });
+  /** Socket peers seen lately, parsed and judged once (a client keeps its address for many requests). */
+  const peers = new Map<string, { addr: Address | undefined; peer: string; trusted: boolean }>();
+  function peerOf(socketAddress: string | undefined) {
+    const known = socketAddress === undefined ? undefined : peers.get(socketAddress);
+    if (known) return known;
+    const addr = parseAddress(socketAddress);
+    const judged = {
+      addr,
+      peer: addr ? addr.toString() : (socketAddress ?? ''),
+      trusted: addr !== undefined && trusted.length > 0 && inRanges(trusted, addr),
+    };
+    if (socketAddress !== undefined) {
+      if (peers.size >= 4096) peers.clear();
+      peers.set(socketAddress, judged);
+    }
+    return judged;
+  }
   return function resolve(socketAddress: string | undefined, xff: string | undefined): ClientInfo {
-    const peerAddr = parseAddress(socketAddress);
-    const peer = peerAddr ? peerAddr.toString() : (socketAddress ?? '');
-    const peerTrusted = peerAddr !== undefined && trusted.length > 0 && inRanges(trusted, peerAddr);
+    const { addr: peerAddr, peer, trusted: peerTrusted } = peerOf(socketAddress);
     if (!peerTrusted || !xff) return { client: peerAddr, peer, peerTrusted };
     const hops = xff.split(',');
     let client: Address | undefined = peerAddr;

@@ -6,7 +6,6 @@ import type { ConnectionRegistry, OpenConnection } from '../proxy/connections.js
 import { endedRefusal } from '../proxy/upgrade.js';
 import type { Upstreams } from '../proxy/upstream.js';
 import { sendRefusal } from '../refusal-response.js';
-import { refusal } from '../refusals.js';
 
 /** A refused request, as the gate answered it. */
 export type Refused = Extract<GateResult, { ok: false }>;
@@ -53,9 +52,6 @@ export function proxiedRequests(deps: {
       return;
     }
     res.once('close', () => deps.connections.release(open));
-    deps.upstreams.web(resource, req, res, (err) => {
-      if (err === undefined) return;
-      sendRefusal(res, refusal('internal_error'), req.headers.accept);
-    });
+    deps.upstreams.web(resource, req, res);
   };
 }
