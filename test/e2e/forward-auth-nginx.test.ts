@@ -10,9 +10,16 @@ import {
   PUBLIC_URL,
   startHarness,
 } from '../support/authorizer-harness.js';
+import { CookieBrowser } from '../support/cookie-browser.js';
 import { freePort, HAVE_NGINX, NGINX, type Nginx, nginxForwardAuth, startNginx } from '../support/nginx.js';
 import { ON_CLUSTER, REDIS_URL } from '../support/redis.js';
 import { monitorRedis } from '../support/redis-monitor.js';
+import {
+  ACCESS_HOST,
+  HOSTED_HOST,
+  type SignInHarness,
+  startSignInHarness,
+} from '../support/signin-harness.js';
 
 if (!HAVE_NGINX)
   console.warn(`forward-auth nginx tests skipped: no nginx at ${NGINX} (apt-get install nginx)`);
@@ -247,4 +254,63 @@ ${['/app', '/other', '/lan', '/local'].map((p) => nginxForwardAuth.protect(p, 'e
       );
     },
   );
+});
+
+/**
+ * Sign-in behind nginx: the README's `error_page 401 = @jitgate_signin` sends a browser without a
+ * session to jitgate's sign-in on the host it asked for (nginx routes `/_jitgate/` there), and back.
+ * hosted.test.local is served by nginx; access.test.local (the sign-in host) by the authorizer.
+ */
+describe.skipIf(!HAVE_NGINX)('forward-auth behind nginx, with sign-in on', () => {
+  const ALICE = { sub: 'idp-alice', email: 'alice@example.com', email_verified: true, name: 'Alice' };
+  let h: SignInHarness;
+  let nginx: Nginx;
+  beforeAll(async () => {
+    h = await startSignInHarness({ users: [ALICE], trustedProxies: ['127.0.0.1/32'] });
+    const port = await freePort();
+    nginx = await startNginx(
+      port,
+      `
+  upstream jitgate { server 127.0.0.1:${h.authorizerPort}; keepalive 8; }
+  upstream echo { server ${new URL(h.echo.url).host}; keepalive 8; }
+  server {
+    listen 127.0.0.1:${port};
+${nginxForwardAuth.server}
+${nginxForwardAuth.protect('', 'echo')}
+  }`,
+    );
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+    await h?.close();
+  });
+
+  const browser = () => new CookieBrowser({ [ACCESS_HOST]: h.authorizerPort, [HOSTED_HOST]: nginx.port });
+
+  it('when a browser without a session opens a page, then nginx sends it to sign in, and it comes back to the page with its identity at the upstream', async () => {
+    const { gid } = await h.grant({ resource: 'hosted', role: 'access' });
+    h.idp.signInAs(ALICE.sub);
+    const b = browser();
+    const page = `http://${HOSTED_HOST}/dash?x=1`;
+    const first = await b.get(page);
+    expect(first.status, await nginx.errors()).toBe(302);
+    expect(first.location).toMatch(new RegExp(`^http://${HOSTED_HOST}/_jitgate/signin\\?return=`));
+    const { chain, last } = await b.follow(first.location!);
+    expect(chain.some((a) => a.url.startsWith(`http://${ACCESS_HOST}/_jitgate/signin`))).toBe(true);
+    expect(last.url).toBe(page);
+    expect(last.status).toBe(200);
+    const seen = JSON.parse(last.body) as { path: string; headers: Record<string, string> };
+    expect(seen.path).toBe('/dash?x=1');
+    expect(seen.headers).toMatchObject({
+      'x-jit-grant': gid,
+      'x-jit-email': 'alice@example.com',
+      'x-jit-role': 'access',
+    });
+  });
+
+  it('when an API client (no text/html) has no session, then a plain 401, no redirect', async () => {
+    const res = await browser().get(`http://${HOSTED_HOST}/api`, { accept: 'application/json' });
+    expect(res.status).toBe(401);
+    expect(res.location).toBeUndefined();
+  });
 });
