@@ -138,13 +138,18 @@ describe('codes from the wrong place', () => {
 });
 
 describe('unauthenticated traffic to the confirmation page', () => {
-  it('when 300 guessed codes are opened and posted without a session, then nothing is stored and nothing approved', async () => {
+  it('when 150 guessed codes are opened and posted without a session (the confirmation page, redeem, the request form), then nothing is stored and nothing approved', async () => {
     const before = (await h.bot.redis.keys(`${h.bot.prefix}*`)).length;
     const b = h.browser();
     const guesses = Array.from({ length: 150 }, (_, i) => `${String(i).padStart(3, '0')}${'x'.repeat(40)}`);
     for (const code of guesses) {
       expect((await b.get(`${APPROVE}?code=${code}`)).status).toBe(410);
       expect((await b.post(APPROVE, { code, csrf: 'k.x' })).status).toBe(410);
+      // The redeem route and the request form beside it, as guessed.
+      expect((await b.get(`http://${ACCESS_HOST}/_jitgate/redeem?code=${code}`)).status).toBeLessThan(500);
+      expect(
+        (await b.post(`http://${ACCESS_HOST}/_jitgate/ask`, { resource: 'guarded', reason: code })).status,
+      ).toBe(401);
     }
     const after = (await h.bot.redis.keys(`${h.bot.prefix}*`)).length;
     expect(after - before).toBeLessThanOrEqual(2);
