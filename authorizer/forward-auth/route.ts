@@ -75,6 +75,7 @@ async function forwardAuth(deps: ForwardAuthDeps, req: IncomingMessage, res: Ser
   }
   const original = read.request;
   const headers = originalHeaders(req.headers, original.host);
+  const sentCookies = headers.cookie !== undefined;
   const result = await deps.gate(
     { method: original.method, url: original.uri, headers, socket: req.socket },
     original.websocket,
@@ -82,7 +83,7 @@ async function forwardAuth(deps: ForwardAuthDeps, req: IncomingMessage, res: Ser
   noteDecision(res, result.decision);
   if (result.ok) {
     // 200, not 204: Envoy's ext_authz takes only 200 as allowed.
-    res.writeHead(200, { ...identityOf(headers), 'Content-Length': 0 });
+    res.writeHead(200, { ...identityOf(headers, sentCookies), 'Content-Length': 0 });
     res.end();
     return;
   }
@@ -108,13 +109,19 @@ function wantsRedirect(url: string): boolean {
   return values.length === 1 && values[0] === 'redirect';
 }
 
-/** What the gate wrote for the upstream: the identity headers alone (no e-mail: none at all). */
-function identityOf(headers: IncomingHttpHeaders): Record<string, string> {
+/**
+ * What the gate wrote for the upstream: the identity headers (no e-mail: none at all) and, when the
+ * client sent cookies, `X-JIT-Cookie`: its Cookie header without jitgate's own cookies (an access
+ * token, a session; empty when nothing else is left), for the ingress to send upstream instead, as
+ * the proxy path does (an upstream on the shared origin must not get a session that opens the others).
+ */
+function identityOf(headers: IncomingHttpHeaders, sentCookies: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of IDENTITY) {
     const value = headers[name];
     if (typeof value === 'string') out[name] = value;
   }
+  if (sentCookies) out['x-jit-cookie'] = headers.cookie ?? '';
   return out;
 }
 

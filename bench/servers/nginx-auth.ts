@@ -61,6 +61,8 @@ ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_p
     location /app/ {
       auth_request /_jitgate_auth;
 ${identity.map((h) => `      auth_request_set $jit_${h} $upstream_http_x_jit_${h};\n      proxy_set_header X-JIT-${h} $jit_${h};`).join('\n')}
+      auth_request_set $jit_cookie $upstream_http_x_jit_cookie;
+      proxy_set_header Cookie $jit_cookie;
       proxy_set_header Authorization "";
       proxy_http_version 1.1;
       proxy_set_header Connection "";

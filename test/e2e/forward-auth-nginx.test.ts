@@ -108,11 +108,23 @@ ${['/app', '/other', '/lan', '/local'].map((p) => nginxForwardAuth.protect(p, 'e
     expect(claims).toMatchObject({ sub: 'U0ALICE', aud: 'app', gid: grantId, role: 'viewer' });
   });
 
-  it('when the token comes as the resource cookie, then it counts as on the proxy path', async () => {
+  it('when the token comes as the resource cookie, then it counts as on the proxy path, and jitgate’s cookies never reach the upstream', async () => {
     const { token, grantId } = await h.grant('app', 'viewer');
-    const res = await through('/app/', { headers: { cookie: `theme=dark; jitgate_app=${token}` } });
+    const res = await through('/app/', {
+      headers: { cookie: `theme=dark; jitgate_app=${token}; __Host-jitgate_session=s; session=s1` },
+    });
     expect(res.status).toBe(200);
-    expect(res.json<Echoed>().headers['x-jit-grant']).toBe(grantId);
+    const seen = res.json<Echoed>();
+    expect(seen.headers['x-jit-grant']).toBe(grantId);
+    expect(seen.headers.cookie).toBe('theme=dark; session=s1');
+    expect(res.text).not.toContain(token);
+    // Only jitgate's cookie: no Cookie header at all.
+    const alone = (await through('/app/', { headers: { cookie: `jitgate_app=${token}` } })).json<Echoed>();
+    expect(alone.headers.cookie).toBeUndefined();
+    // No cookies sent, a bearer token: nothing added.
+    expect(
+      (await through('/app/', { headers: bearer(token) })).json<Echoed>().headers.cookie,
+    ).toBeUndefined();
   });
 
   it('when the client sends identity headers of its own, then the upstream sees only jitgate’s', async () => {
@@ -306,6 +318,9 @@ ${nginxForwardAuth.protect('', 'echo')}
       'x-jit-email': 'alice@example.com',
       'x-jit-role': 'access',
     });
+    // The session cookie (and the binding cookie) stayed at the edge; the browser did send them.
+    expect(b.cookie(HOSTED_HOST, 'jitgate_session')).toBeDefined();
+    expect(seen.headers.cookie ?? '').not.toMatch(/jitgate/);
   });
 
   it('when an API client (no text/html) has no session, then a plain 401, no redirect', async () => {

@@ -144,13 +144,17 @@ export const nginxForwardAuth = {
       auth_request_set $jit_role $upstream_http_x_jit_role;
       auth_request_set $jit_assertion $upstream_http_x_jit_assertion;
       auth_request_set $jit_signin $upstream_http_x_jit_sign_in;
+      auth_request_set $jit_cookie $upstream_http_x_jit_cookie;
       error_page 401 = @jitgate_signin;
       proxy_set_header X-JIT-User $jit_user;
       proxy_set_header X-JIT-Email $jit_email;
       proxy_set_header X-JIT-Grant $jit_grant;
       proxy_set_header X-JIT-Role $jit_role;
       proxy_set_header X-JIT-Assertion $jit_assertion;
+      # The token removed: the Authorization header, and jitgate's cookies (X-JIT-Cookie is the
+      # client's Cookie header without them; empty: no Cookie header at all).
       proxy_set_header Authorization "";
+      proxy_set_header Cookie $jit_cookie;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_pass http://${upstream}/;
