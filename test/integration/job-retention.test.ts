@@ -10,7 +10,7 @@ import { startWorker } from '../../shared/jobs/worker.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { jobCompleted, queueSettled } from '../support/jobs.js';
 import { RecordingNotifier } from '../support/recording-notifier.js';
-import { REDIS_TARGET, testRedis } from '../support/redis.js';
+import { keysMatching, REDIS_TARGET, testRedis } from '../support/redis.js';
 import { newRequestInput } from '../support/requests.js';
 
 const BOB = 'U0BOB' as SlackUserId;
@@ -50,7 +50,7 @@ async function context({ onTestFinished }: TestContext, reminderBeforeMs = 1_000
   };
   /** Every key of the queue that holds a job (a hash named by its id). */
   const jobKeys = async () =>
-    (await t.redis.keys(`${t.keys.queuePrefix}:jitgate:*`)).filter((k) =>
+    (await keysMatching(t.redis, `${t.keys.queuePrefix}:jitgate:*`)).filter((k) =>
       /:jitgate:(grant|request|notify|effects|redeem|review|file)-/.test(k),
     );
   const granted = async (overrides: Partial<NewRequest> = {}) => {
@@ -120,7 +120,7 @@ describe.concurrent('what jobs keep in Redis', () => {
     await scheduler.redeemRefused({ requestId: req.id, grantId: request.grantId!, openedBy: 'eve@acme.com' });
     await expect.poll(() => notifier.of('redeemRefused').length).toBe(2);
     // What recognises them is a short key with a TTL, not the completed job.
-    const dedup = await t.redis.keys(`${t.keys.queuePrefix}:jitgate:de:*`);
+    const dedup = await keysMatching(t.redis, `${t.keys.queuePrefix}:jitgate:de:*`);
     expect(dedup.length).toBe(3);
     for (const key of dedup) expect(await t.redis.pttl(key)).toBeGreaterThan(0);
   });
