@@ -21,6 +21,8 @@ export const TIMING: Record<'quick' | 'full', Timing> = {
 
 export interface TargetInfo {
   bareUrl: string;
+  /** The least a Node proxy does (minimal-proxy.ts). */
+  minimalUrl: string;
   jitgateUrl: string;
   /** The same authorizer with LOG_LEVEL=warn: no access log line per request. */
   quietUrl: string;

@@ -23,7 +23,7 @@ export function resultsMarkdown(r: Results): string {
     out.push('\n### Targets\n');
     out.push(
       markdownTable(
-        ['target (issue #7)', 'measured', ''],
+        ['target', 'measured', ''],
         summary.map((t) => [t.target, t.measured, t.met ? '**met**' : '**missed**']),
       ),
     );
@@ -47,7 +47,7 @@ export function resultsMarkdown(r: Results): string {
     );
     const q = p.ratios;
     out.push(
-      `\nRatios (median of the per-round ratios): jitgate/bare throughput **${x(q.jitgateOverBareRps)}** (cookie ${x(q.cookieOverBareRps)}), p99 **${x(q.jitgateOverBareP99)}** (cookie ${x(q.cookieOverBareP99)}); bare/direct throughput ${x(q.bareOverDirectRps)}, p99 ${x(q.bareOverDirectP99)}; proxy CPU per request jitgate/bare ${x(q.jitgateOverBareCpu)}; jitgate without its access log/bare ${x(q.quietOverBareRps)}; verification cache defeated/cached ${x(q.uncachedOverCachedRps)}${Number.isNaN(q.nginxAuthOverBareRps) ? '' : `; nginx with auth_request to jitgate's /_jitgate/auth (forward-auth)/bare **${x(q.nginxAuthOverBareRps)}**, /nginx alone ${x(q.nginxAuthOverNginxRps)}`}. Other processes kept ${Math.min(...others).toFixed(2)}–${Math.max(...others).toFixed(2)} cores busy during these runs.`,
+      `\nRatios (median of the per-round ratios): jitgate/bare throughput **${x(q.jitgateOverBareRps)}** (cookie ${x(q.cookieOverBareRps)}), p99 **${x(q.jitgateOverBareP99)}** (cookie ${x(q.cookieOverBareP99)}); bare/direct throughput ${x(q.bareOverDirectRps)}, p99 ${x(q.bareOverDirectP99)}; proxy CPU per request jitgate/bare ${x(q.jitgateOverBareCpu)} (cookie ${x(q.cookieOverBareCpu ?? Number.NaN)}); jitgate/minimal node:http proxy ${x(q.jitgateOverMinimalRps ?? Number.NaN)}, jitgate/nginx ${x(q.jitgateOverNginxRps ?? Number.NaN)}, minimal/bare ${x(q.minimalOverBareRps ?? Number.NaN)}, nginx/bare ${x(q.nginxOverBareRps ?? Number.NaN)}; jitgate without its access log/bare ${x(q.quietOverBareRps)}; verification cache defeated/cached ${x(q.uncachedOverCachedRps)}${Number.isNaN(q.nginxAuthOverBareRps) ? '' : `; nginx with auth_request to jitgate's /_jitgate/auth (forward-auth)/bare **${x(q.nginxAuthOverBareRps)}**, /nginx alone ${x(q.nginxAuthOverNginxRps)}`}. Other processes kept ${Math.min(...others).toFixed(2)}–${Math.max(...others).toFixed(2)} cores busy during these runs.`,
     );
     out.push('\n### 2. Redis round trips per authorized request\n');
     const runs = [...new Set(p.roundTrips.map((t) => t.variant))];

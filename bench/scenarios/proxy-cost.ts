@@ -3,6 +3,7 @@ import { median, medianFigures } from '../context.js';
 import { markRevoked, tokensFor, writeGrants } from '../grants.js';
 import { type LoadResult, shareWithStatus } from '../load.js';
 import { callsDelta, commandCalls, sum } from '../redis-stats.js';
+import { startNginx } from '../servers/nginx.js';
 import { haveNginx, NGINX_BIN, nginxCpuUs, startNginxAuth } from '../servers/nginx-auth.js';
 
 /** Hot grants 0…9 carry the load; grant 10 is revoked; filler grants start at FIRST_FILLER. */
@@ -23,6 +24,8 @@ export interface Variant {
   continueRotation?: boolean;
   /** CPU time (µs) so far of a process outside the target that serves this variant too (nginx in front). */
   alsoCpuOf?: () => number;
+  /** CPU time (µs) so far of the process that serves this variant instead of the target (nginx alone). */
+  cpuOf?: () => number;
 }
 
 export interface VariantFigures {
@@ -71,6 +74,12 @@ export interface ProxyCostResult {
     quietOverBareRps: number;
     /** Proxy CPU per request, jitgate (bearer) over bare: what the throughput ratio would be if CPU were the only limit. */
     jitgateOverBareCpu: number;
+    cookieOverBareCpu: number;
+    /** jitgate (bearer) over the minimal node:http proxy, and over nginx (NaN when nginx is missing). */
+    jitgateOverMinimalRps: number;
+    jitgateOverNginxRps: number;
+    minimalOverBareRps: number;
+    nginxOverBareRps: number;
     /** nginx with auth_request to jitgate's /_jitgate/auth (forward-auth), over bare and over nginx alone (NaN when not run). */
     nginxAuthOverBareRps: number;
     nginxAuthOverNginxRps: number;
@@ -103,7 +112,8 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
   const uncached = await tokensFor(ctx.keys, HOT_GRANTS, expiresAt, UNCACHED_TOKENS / HOT_GRANTS.length);
   ctx.log(`signed ${uncached.length} tokens for the uncached run in ${Date.now() - started} ms`);
 
-  const { bareUrl, jitgateUrl, quietUrl } = ctx.target.info;
+  const { bareUrl, minimalUrl, jitgateUrl, quietUrl } = ctx.target.info;
+  const nginx = !ctx.variants || ctx.variants.includes('nginx') ? await startPlainNginx(ctx) : undefined;
   const nginxAuth =
     !ctx.variants || ctx.variants.includes('nginx-auth') ? await startForwardAuth(ctx) : undefined;
   const variants: Variant[] = [
@@ -114,7 +124,32 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
       expect: [200],
       tokens: hot,
     },
-    { name: 'bare', label: 'bare http-proxy-middleware', url: `${bareUrl}/app/`, expect: [200], tokens: hot },
+    ...(nginx
+      ? [
+          {
+            name: 'nginx',
+            label: 'nginx as reverse proxy (1 worker)',
+            url: `${nginx.url}/app/`,
+            expect: [200],
+            tokens: hot,
+            cpuOf: () => nginxCpuUs(nginx.pid),
+          },
+        ]
+      : []),
+    {
+      name: 'minimal',
+      label: 'minimal node:http proxy',
+      url: `${minimalUrl}/app/`,
+      expect: [200],
+      tokens: hot,
+    },
+    {
+      name: 'bare',
+      label: 'bare Express + http-proxy-middleware',
+      url: `${bareUrl}/app/`,
+      expect: [200],
+      tokens: hot,
+    },
     { name: 'jitgate', label: 'jitgate, bearer', url: `${jitgateUrl}/app/`, expect: [200], tokens: hot },
     {
       name: 'jitgate-quiet',
@@ -182,7 +217,8 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
           v.name === 'nginx-auth';
         const before = measureTrips ? await snapshot(ctx) : undefined;
         const alsoBefore = v.alsoCpuOf?.() ?? 0;
-        const cpuBefore = (await targetCpu(ctx)) + alsoBefore;
+        const proxyCpu = async () => (v.cpuOf ? v.cpuOf() : (await targetCpu(ctx)) + (v.alsoCpuOf?.() ?? 0));
+        const cpuBefore = await proxyCpu();
         const fromUs = ctx.profile ? await ctx.target.call<number>('profileClock') : 0;
         const r = await ctx.load({
           url: v.url,
@@ -197,9 +233,7 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
           windows.push({ variant: v.name, fromUs, toUs, requests: r.requests + r.warmupRequests });
         }
         const cpuUs =
-          v.name === 'direct'
-            ? 0
-            : ((await targetCpu(ctx)) + (v.alsoCpuOf?.() ?? 0) - cpuBefore) / (r.requests + r.warmupRequests);
+          v.name === 'direct' ? 0 : ((await proxyCpu()) - cpuBefore) / (r.requests + r.warmupRequests);
         // The part of it that nginx in front used (forward-auth), for the log line.
         const alsoUs = v.alsoCpuOf
           ? (v.alsoCpuOf() - alsoBefore) / (r.requests + r.warmupRequests)
@@ -213,7 +247,7 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
       }
     }
   } finally {
-    await nginxAuth?.stop();
+    await Promise.all([nginxAuth?.stop(), nginx?.stop()]);
   }
 
   const figures = chosen.map((v): VariantFigures => {
@@ -244,6 +278,11 @@ export async function proxyCost(ctx: BenchContext): Promise<ProxyCostResult> {
       bareOverDirectP99: perRound('bare', 'direct', p99),
       uncachedOverCachedRps: perRound('jitgate-uncached', 'jitgate', rps),
       jitgateOverBareCpu: cpuRatio('jitgate', 'bare'),
+      cookieOverBareCpu: cpuRatio('jitgate-cookie', 'bare'),
+      jitgateOverMinimalRps: perRound('jitgate', 'minimal', rps),
+      jitgateOverNginxRps: perRound('jitgate', 'nginx', rps),
+      minimalOverBareRps: perRound('minimal', 'bare', rps),
+      nginxOverBareRps: perRound('nginx', 'bare', rps),
       quietOverBareRps: perRound('jitgate-quiet', 'bare', rps),
       nginxAuthOverBareRps: perRound('nginx-auth', 'bare', rps),
       nginxAuthOverNginxRps: perRound('nginx-auth', 'nginx', rps),
@@ -264,6 +303,17 @@ async function startForwardAuth(ctx: BenchContext) {
   }
   const jitgateUrl = await ctx.target.call<string>('startForwardAuth');
   const nginx = await startNginxAuth({ upstreamUrl: ctx.upstream.info.url, jitgateUrl });
+  ctx.pids.add(nginx.pid);
+  return nginx;
+}
+
+/** nginx alone in front of the same upstream, for reference; undefined, said in the log, without nginx. */
+async function startPlainNginx(ctx: BenchContext) {
+  if (!haveNginx()) {
+    ctx.log(`no nginx at ${NGINX_BIN} (apt-get install nginx): the nginx reference run is left out`);
+    return undefined;
+  }
+  const nginx = await startNginx(ctx.upstream.info.url);
   ctx.pids.add(nginx.pid);
   return nginx;
 }

@@ -121,7 +121,7 @@ function readOr(path: string): string {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -132,7 +132,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function listening(port: number, child: ChildProcess, why: () => string): Promise<void> {
+export async function listening(port: number, child: ChildProcess, why: () => string): Promise<void> {
   for (let i = 0; i < 200; i += 1) {
     if (child.exitCode !== null) throw new Error(`nginx exited at start: ${why()}`);
     const ok = await new Promise<boolean>((resolve) => {

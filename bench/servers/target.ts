@@ -1,5 +1,6 @@
 /**
- * The proxies under test, in one child process: the bare http-proxy-middleware proxy and the jitgate
+ * The proxies under test, in one child process: the bare http-proxy-middleware proxy, the minimal
+ * node:http proxy (minimal-proxy.ts) and the jitgate
  * authorizer (twice: with its access log at LOG_LEVEL, and at `warn`, to show what the log line per
  * request costs), side by side on their own ports; only one is loaded at a time. One process keeps
  * the comparison fair (same Node, same flags, same heap); `--cpu-prof` on it profiles them.
@@ -9,6 +10,7 @@
  */
 import { startBareProxy } from './bare-proxy.js';
 import { commandsSent, startJitgate } from './jitgate.js';
+import { startMinimalProxy } from './minimal-proxy.js';
 import { serveRpc } from './rpc.js';
 
 const env = (name: string) => {
@@ -25,6 +27,7 @@ const common = {
   keysJson: env('BENCH_KEYS'),
 };
 const bare = await startBareProxy(upstreamUrl);
+const minimal = await startMinimalProxy(upstreamUrl);
 const jitgate = await startJitgate({ ...common, logLevel: process.env.BENCH_LOG_LEVEL ?? 'info' });
 const quiet = await startJitgate({ ...common, logLevel: 'warn' });
 /** With sign-in on, started when the signin scenario asks (the others never load it). */
@@ -33,7 +36,13 @@ let signedIn: Awaited<ReturnType<typeof startJitgate>> | undefined;
 let forwardAuth: Awaited<ReturnType<typeof startJitgate>> | undefined;
 
 serveRpc(
-  { bareUrl: bare.url, jitgateUrl: jitgate.url, quietUrl: quiet.url, pid: process.pid },
+  {
+    bareUrl: bare.url,
+    minimalUrl: minimal.url,
+    jitgateUrl: jitgate.url,
+    quietUrl: quiet.url,
+    pid: process.pid,
+  },
   {
     commandsSent: () => commandsSent(),
     /** Starts the authorizer with sign-in on (its access log as the first one's); answers its URL. */
@@ -60,8 +69,10 @@ serveRpc(
     /** The monotonic clock of V8's CPU profiles (µs), to cut a profile into runs. */
     profileClock: () => Number(process.hrtime.bigint() / 1000n),
     stop: async () => {
-      bare.server.closeAllConnections();
-      await new Promise<void>((r) => bare.server.close(() => r()));
+      for (const s of [bare.server, minimal.server]) {
+        s.closeAllConnections();
+        await new Promise<void>((r) => s.close(() => r()));
+      }
       await Promise.all([
         jitgate.proc.stop(),
         quiet.proc.stop(),
