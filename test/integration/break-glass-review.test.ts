@@ -1,16 +1,14 @@
 import type { Worker } from 'bullmq';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { effectsOf } from '../../shared/access/effects.js';
 import { type AccessDeps, AccessService } from '../../shared/access/service.js';
-import { isJitgateError } from '../../shared/errors.js';
 import type { SlackUserId } from '../../shared/ids.js';
-import { startWorker } from '../../shared/jobs/worker.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
-import { RecordingNotifier } from '../support/recording-notifier.js';
+import { codeOf } from '../support/outcomes.js';
+import type { RecordingNotifier } from '../support/recording-notifier.js';
 import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
-import { closeUseCaseDeps, useCaseDeps } from '../support/use-cases.js';
+import { closeUseCaseDeps, recordingWorker, useCaseDeps } from '../support/use-cases.js';
 
 const policy = loadPolicy(`
 defaults: { approvalChannel: C0APPROVALS, reviewRemindEvery: 1s }
@@ -26,16 +24,6 @@ const u = (s: string) => s as SlackUserId;
 const GINA = u('U0GINA');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (isJitgateError(err)) return err.code;
-    throw err;
-  }
-}
-
 describe('reviewing break-glass grants', () => {
   let t: TestRedis;
   let deps: AccessDeps;
@@ -48,16 +36,7 @@ describe('reviewing break-glass grants', () => {
     t = await testRedis();
     deps = useCaseDeps(t, queue, { policy: () => policy, publicUrl: 'https://access.example.com' });
     access = new AccessService(deps);
-    notifier = new RecordingNotifier();
-    worker = startWorker({
-      connection: queue,
-      queuePrefix: t.keys.queuePrefix,
-      store: deps.store,
-      scheduler: deps.scheduler,
-      notifier,
-      log: pino({ level: 'silent' }),
-      reminderBeforeMs: () => 1_000,
-    });
+    ({ worker, notifier } = recordingWorker(deps, t, queue));
   });
   afterEach(async () => {
     await worker.close();

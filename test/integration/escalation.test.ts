@@ -1,18 +1,16 @@
 import type { Worker } from 'bullmq';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awaitingDecision } from '../../shared/access/queries.js';
 import { type AccessDeps, AccessService } from '../../shared/access/service.js';
 import { exportAudit } from '../../shared/audit/chain.js';
-import { isJitgateError } from '../../shared/errors.js';
 import type { SlackUserId } from '../../shared/ids.js';
-import { startWorker } from '../../shared/jobs/worker.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { jobCompleted } from '../support/jobs.js';
-import { RecordingNotifier } from '../support/recording-notifier.js';
+import { codeOf } from '../support/outcomes.js';
+import type { RecordingNotifier } from '../support/recording-notifier.js';
 import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
-import { closeUseCaseDeps, useCaseDeps } from '../support/use-cases.js';
+import { closeUseCaseDeps, recordingWorker, useCaseDeps } from '../support/use-cases.js';
 
 const policy = loadPolicy(`
 defaults: { approvalChannel: C0APPROVALS, nudgeAfter: 30s, pendingTimeout: 1m }
@@ -31,16 +29,6 @@ resources:
 const u = (s: string) => s as SlackUserId;
 const DEV = u('U0DEV');
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (isJitgateError(err)) return err.code;
-    throw err;
-  }
-}
-
 describe('escalation of undecided requests', () => {
   let t: TestRedis;
   let deps: AccessDeps;
@@ -58,16 +46,7 @@ describe('escalation of undecided requests', () => {
       usergroups: async (g) => (g === 'S0LEADS' ? [u('U0LEAD')] : []),
     });
     access = new AccessService(deps);
-    notifier = new RecordingNotifier();
-    worker = startWorker({
-      connection: queue,
-      queuePrefix: t.keys.queuePrefix,
-      store: deps.store,
-      scheduler: deps.scheduler,
-      notifier,
-      log: pino({ level: 'silent' }),
-      reminderBeforeMs: () => 1_000,
-    });
+    ({ worker, notifier } = recordingWorker(deps, t, queue));
   });
   afterEach(async () => {
     await worker.close();

@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AccessDeps, AccessService } from '../../shared/access/service.js';
 import type { Clock } from '../../shared/clock.js';
-import { isJitgateError } from '../../shared/errors.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import { type GrantId, grantIdOf, newRequestId, type SlackUserId } from '../../shared/ids.js';
 import { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import type { Policy } from '../../shared/policy/types.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
+import { codeOf } from '../support/outcomes.js';
 import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 import { closeUseCaseDeps, useCaseDeps } from '../support/use-cases.js';
 
@@ -43,16 +43,6 @@ const u = (s: string) => s as SlackUserId;
 const DEV = u('U0DEV');
 const ONCALL = u('U0ONCALL');
 const ALICE = u('U0ALICE');
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (isJitgateError(err)) return err.code;
-    throw err;
-  }
-}
 
 describe('extensions and maxDuration', () => {
   let t: TestRedis;

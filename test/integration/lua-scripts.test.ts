@@ -3,11 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../shared/audit/chain.js';
 import { systemClock } from '../../shared/clock.js';
-import { isJitgateError } from '../../shared/errors.js';
 import { readScript, SCRIPT_NAMES, SCRIPTS, type ScriptName } from '../../shared/grants/lua/load.js';
 import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
 import type { SlackUserId } from '../../shared/ids.js';
 import type { RedisClient } from '../../shared/redis/connect.js';
+import { codeOf as codeOrOk } from '../support/outcomes.js';
 import { serverUrlFor, type TestRedis, testRedis } from '../support/redis.js';
 import { monitorRedis } from '../support/redis-monitor.js';
 import { newRequestInput } from '../support/requests.js';
@@ -18,15 +18,8 @@ const CAROL = 'U0CAROL' as SlackUserId;
 const LUA_DIR = new URL('../../shared/grants/lua/', import.meta.url);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'none';
-  } catch (err) {
-    if (isJitgateError(err)) return err.code;
-    throw err;
-  }
-}
+/** The refusal's code, or 'none' when it went through. */
+const codeOf = (p: Promise<unknown>) => codeOrOk(p, 'none');
 
 /** One script run as Redis saw it: the keys it was given, and every command it ran. */
 interface Run {

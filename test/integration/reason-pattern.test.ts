@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AccessDeps, AccessService } from '../../shared/access/service.js';
 import { exportAudit } from '../../shared/audit/chain.js';
-import { isJitgateError } from '../../shared/errors.js';
 import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
+import { refusalOf } from '../support/outcomes.js';
 import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
 import { closeUseCaseDeps, useCaseDeps } from '../support/use-cases.js';
 
@@ -25,16 +25,6 @@ resources:
 `);
 const DEV = 'U0DEV' as SlackUserId;
 const ALICE = 'U0ALICE' as SlackUserId;
-
-async function refusalOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isJitgateError(err)) return `${err.code}: ${err.message}`;
-    throw err;
-  }
-  return 'ok';
-}
 
 describe('a resource whose reasons must name a ticket', () => {
   let t: TestRedis;

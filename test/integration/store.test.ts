@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../shared/audit/chain.js';
 import { systemClock } from '../../shared/clock.js';
-import { isJitgateError } from '../../shared/errors.js';
 import { AccessStore, grantIdOf, type NewRequest } from '../../shared/grants/store.js';
 import type { SlackUserId } from '../../shared/ids.js';
+import { codeOf as codeOrOk } from '../support/outcomes.js';
 import { type TestRedis, testRedis } from '../support/redis.js';
 import { newRequestInput } from '../support/requests.js';
 
@@ -13,15 +13,8 @@ const CAROL = 'U0CAROL' as SlackUserId;
 
 const newRequest = (overrides: Partial<NewRequest> = {}) => newRequestInput({ ...overrides });
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'none';
-  } catch (err) {
-    if (isJitgateError(err)) return err.code;
-    throw err;
-  }
-}
+/** The refusal's code, or 'none' when it went through. */
+const codeOf = (p: Promise<unknown>) => codeOrOk(p, 'none');
 
 describe('AccessStore against real Redis', () => {
   let t: TestRedis;

@@ -1,18 +1,15 @@
 import type { Worker } from 'bullmq';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awaitingDecision } from '../../shared/access/queries.js';
 import { type AccessDeps, AccessService } from '../../shared/access/service.js';
-import { isJitgateError } from '../../shared/errors.js';
 import type { SlackUserId } from '../../shared/ids.js';
-import { startWorker } from '../../shared/jobs/worker.js';
 import { loadPolicy } from '../../shared/policy/index.js';
 import type { Policy } from '../../shared/policy/types.js';
 import { connectRedisForQueue } from '../../shared/redis/connect.js';
 import { jobCompleted } from '../support/jobs.js';
-import { RecordingNotifier } from '../support/recording-notifier.js';
+import { codeOf } from '../support/outcomes.js';
 import { REDIS_TARGET, type TestRedis, testRedis } from '../support/redis.js';
-import { closeUseCaseDeps, useCaseDeps } from '../support/use-cases.js';
+import { closeUseCaseDeps, recordingWorker, useCaseDeps } from '../support/use-cases.js';
 import { countFigures } from './figures.js';
 
 /**
@@ -41,16 +38,6 @@ resources:
     breakGlass: true
 ${extra}${escalateTo ? `    escalateAfter: 1s\n    escalateTo: ${escalateTo}\n` : ''}`;
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (isJitgateError(err)) return err.code;
-    throw err;
-  }
-}
-
 describe('escalation power follows the policy in force', () => {
   let t: TestRedis;
   let deps: AccessDeps;
@@ -69,15 +56,7 @@ describe('escalation power follows the policy in force', () => {
       usergroups: async (g) => (g === 'S0LEADS' ? [u('U0LEAD')] : []),
     });
     access = new AccessService(deps);
-    worker = startWorker({
-      connection: queue,
-      queuePrefix: t.keys.queuePrefix,
-      store: deps.store,
-      scheduler: deps.scheduler,
-      notifier: new RecordingNotifier(),
-      log: pino({ level: 'silent' }),
-      reminderBeforeMs: () => 1_000,
-    });
+    ({ worker } = recordingWorker(deps, t, queue));
   });
   afterEach(async () => {
     await worker.close();

@@ -1,9 +1,13 @@
+import type { Worker } from 'bullmq';
+import { pino } from 'pino';
 import type { AccessDeps } from '../../shared/access/deps.js';
 import { effectsOf, type Outcome } from '../../shared/access/effects.js';
 import { systemClock } from '../../shared/clock.js';
 import { AccessStore } from '../../shared/grants/store.js';
 import { JobScheduler } from '../../shared/jobs/scheduler.js';
+import { startWorker } from '../../shared/jobs/worker.js';
 import type { RedisClient } from '../../shared/redis/connect.js';
+import { RecordingNotifier } from './recording-notifier.js';
 import type { TestRedis } from './redis.js';
 
 /**
@@ -34,4 +38,28 @@ export async function closeUseCaseDeps(deps: AccessDeps, t: TestRedis): Promise<
 /** The one-time link a granting outcome's DM hands over (its `send-redeem-link` effect); undefined when nothing was granted. */
 export function redeemUrlOf(outcome: Pick<Outcome, 'effects'>): string | undefined {
   return effectsOf(outcome.effects, 'send-redeem-link')[0]?.redeemUrl;
+}
+
+/**
+ * The worker over the use cases' dependencies, telling a RecordingNotifier what it would say in
+ * Slack. Close the worker before closeUseCaseDeps.
+ *
+ * @example const { worker, notifier } = recordingWorker(deps, t, queue); await notifier.waitFor('escalated');
+ */
+export function recordingWorker(
+  deps: AccessDeps,
+  t: TestRedis,
+  queue: RedisClient,
+): { worker: Worker; notifier: RecordingNotifier } {
+  const notifier = new RecordingNotifier();
+  const worker = startWorker({
+    connection: queue,
+    queuePrefix: t.keys.queuePrefix,
+    store: deps.store,
+    scheduler: deps.scheduler,
+    notifier,
+    log: pino({ level: 'silent' }),
+    reminderBeforeMs: () => 1_000,
+  });
+  return { worker, notifier };
 }
