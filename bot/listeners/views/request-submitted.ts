@@ -1,10 +1,7 @@
-import type { AllMiddlewareArgs, SlackViewMiddlewareArgs } from '@slack/bolt';
 import type { BotDeps } from '../../deps.js';
 import { parseRequestModal } from '../../views/modals.js';
-import { firstDelivery } from '../once.js';
-import { tellActor } from '../reply.js';
-import { ViewBody } from '../slack-input.js';
 import { submitRequest } from '../submit-request.js';
+import { onSubmission } from './submission.js';
 
 /**
  * The request form (`jit_request`). What the form alone can tell (a resource chosen, a role of it, a
@@ -13,21 +10,12 @@ import { submitRequest } from '../submit-request.js';
  * the form was opened.
  */
 export function requestSubmitted(deps: BotDeps) {
-  return async ({ ack, body, context }: SlackViewMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
-    const parsedBody = ViewBody.safeParse(body);
-    if (!parsedBody.success) {
-      await ack();
-      return;
-    }
-    const form = parseRequestModal(parsedBody.data.view.state.values, [...deps.policy().resources.values()]);
-    if (!form.ok) {
-      await ack({ response_action: 'errors', errors: form.errors });
-      return;
-    }
-    await ack();
-    if (!(await firstDelivery(deps, body, context))) return;
-    const { user, team } = parsedBody.data;
-    const input = { ...form.input, team: team?.id ?? user.team_id };
-    await submitRequest(deps, user.id, input, tellActor(deps, body));
-  };
+  return onSubmission(
+    deps,
+    (view) => parseRequestModal(view.state.values, [...deps.policy().resources.values()]),
+    async ({ input, body, tell }) => {
+      const { user, team } = body;
+      await submitRequest(deps, user.id, { ...input, team: team?.id ?? user.team_id }, tell);
+    },
+  );
 }
