@@ -334,8 +334,12 @@ export async function requestIdFor(stack: Stack, marker: string, timeoutMs = 8_0
     .catch((err: Error) => {
       // Say what the bot answered instead: the replies are where a refusal shows.
       const replies = stack.standin.callsTo('response_url').map((c) => String(c.body.text));
+      // And what was posted, where: a message in the wrong place or without the marker shows here.
+      const posts = stack.standin
+        .callsTo('chat.postMessage')
+        .map((c) => `${String(c.body.channel)}: ${JSON.stringify(c.body).slice(0, 300)}`);
       throw new Error(
-        `no approval message for "${marker}"; last replies: ${JSON.stringify(replies.slice(-3))}\n${err.message}`,
+        `no approval message for "${marker}"; last replies: ${JSON.stringify(replies.slice(-3))}; posts: ${JSON.stringify(posts.slice(-3))}\n${err.message}`,
       );
     });
   const m = /\br_[a-z2-7]{26}\b/.exec(JSON.stringify(posted.body));
