@@ -2,20 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { Authorizer } from '../../authorizer/server.js';
 import { systemClock } from '../../shared/clock.js';
-import { AccessStore, type NewRequest } from '../../shared/grants/store.js';
-import { type GrantId, newRequestId, type SlackUserId } from '../../shared/ids.js';
+import { AccessStore } from '../../shared/grants/store.js';
+import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import { createLogger } from '../../shared/log.js';
 import { loadPolicy, type Policy } from '../../shared/policy/index.js';
 import type { RedisClient } from '../../shared/redis/connect.js';
 import { connectRedis } from '../../shared/redis/connect.js';
-import {
-  generateSigningKeySet,
-  loadSigningKeys,
-  type SigningKeys,
-  signAccessToken,
-} from '../../shared/tokens/index.js';
+import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
 import { startSystem } from '../../system/start.js';
 import { deletePrefix, REDIS_TARGET, waitReady } from './redis.js';
+import { grantedToken } from './requests.js';
 import {
   closedPort,
   type EchoUpstream,
@@ -160,47 +156,8 @@ export async function startHarness(
   });
   const { url, authorizer } = system.authorizer!;
 
-  async function grant(
-    resource: string,
-    role?: string,
-    opts: { user?: SlackUserId; durationMs?: number } = {},
-  ) {
-    const r = policy.resources.get(resource)!;
-    const roleName = role ?? r.roles[0]!.name;
-    const user = opts.user ?? ALICE;
-    const req: NewRequest = {
-      id: newRequestId(),
-      kind: 'access',
-      requester: user,
-      email: `${user.toLowerCase()}@example.com`,
-      resource,
-      role: roleName,
-      durationMs: opts.durationMs ?? 60_000,
-      reason: 'test',
-      breakGlass: false,
-      approvalsRequired: 1,
-      selfApproval: false,
-      pendingTimeoutMs: 60_000,
-    };
-    // Through the real lifecycle: filed, then approved by the resource's approver.
-    await store.transitions.createRequest(req);
-    const { decision } = await store.transitions.approve(req.id, 'U0BOSS' as SlackUserId);
-    if (decision.outcome !== 'granted') throw new Error(`not granted: ${decision.outcome}`);
-    const token = await signAccessToken(
-      keys,
-      {
-        issuer: publicUrl,
-        grantId: decision.grantId,
-        user,
-        email: req.email,
-        resource,
-        role: roleName,
-        expiresAt: decision.expiresAt,
-      },
-      systemClock,
-    );
-    return { grantId: decision.grantId, expiresAt: decision.expiresAt, token };
-  }
+  const grant = (resource: string, role?: string, opts: { user?: SlackUserId; durationMs?: number } = {}) =>
+    grantedToken({ store, policy, keys, issuer: publicUrl }, resource, role, opts);
 
   return {
     url,

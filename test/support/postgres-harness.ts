@@ -5,17 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { systemClock } from '../../shared/clock.js';
-import { AccessStore, type NewRequest } from '../../shared/grants/store.js';
-import { type GrantId, newRequestId, type SlackUserId } from '../../shared/ids.js';
+import { AccessStore } from '../../shared/grants/store.js';
+import type { GrantId, SlackUserId } from '../../shared/ids.js';
 import { createLogger } from '../../shared/log.js';
 import { loadPolicy, type Policy } from '../../shared/policy/index.js';
 import { connectRedis, type RedisClient } from '../../shared/redis/connect.js';
-import {
-  generateSigningKeySet,
-  loadSigningKeys,
-  type SigningKeys,
-  signAccessToken,
-} from '../../shared/tokens/index.js';
+import { generateSigningKeySet, loadSigningKeys, type SigningKeys } from '../../shared/tokens/index.js';
 import { type System, startSystem } from '../../system/start.js';
 import {
   type CountingProxy,
@@ -28,6 +23,7 @@ import {
   TEST_DB,
 } from './postgres.js';
 import { deletePrefix, REDIS_TARGET, waitReady } from './redis.js';
+import { grantedToken } from './requests.js';
 
 export const ALICE = 'U0ALICE' as SlackUserId;
 export const PUBLIC_URL = 'http://127.0.0.1:8080';
@@ -193,46 +189,8 @@ resources:
   });
   const gateway = system.authorizer!.postgres!;
 
-  async function grant(
-    resource: string,
-    role?: string,
-    opts: { user?: SlackUserId; durationMs?: number } = {},
-  ) {
-    const r = policy.resources.get(resource)!;
-    const roleName = role ?? r.roles[0]!.name;
-    const user = opts.user ?? ALICE;
-    const req: NewRequest = {
-      id: newRequestId(),
-      kind: 'access',
-      requester: user,
-      email: `${user.toLowerCase()}@example.com`,
-      resource,
-      role: roleName,
-      durationMs: opts.durationMs ?? 60_000,
-      reason: 'test',
-      breakGlass: false,
-      approvalsRequired: 1,
-      selfApproval: false,
-      pendingTimeoutMs: 60_000,
-    };
-    await store.transitions.createRequest(req);
-    const { decision } = await store.transitions.approve(req.id, 'U0BOSS' as SlackUserId);
-    if (decision.outcome !== 'granted') throw new Error(`not granted: ${decision.outcome}`);
-    const token = await signAccessToken(
-      keys,
-      {
-        issuer: PUBLIC_URL,
-        grantId: decision.grantId,
-        user,
-        email: req.email,
-        resource,
-        role: roleName,
-        expiresAt: decision.expiresAt,
-      },
-      systemClock,
-    );
-    return { grantId: decision.grantId, expiresAt: decision.expiresAt, token };
-  }
+  const grant = (resource: string, role?: string, opts: { user?: SlackUserId; durationMs?: number } = {}) =>
+    grantedToken({ store, policy, keys, issuer: PUBLIC_URL }, resource, role, opts);
 
   return {
     url: system.authorizer!.url,
